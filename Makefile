@@ -1,0 +1,77 @@
+# The front door: every target drives the one CMake build (see docs/BUILDING.md).
+#   make demo   the main job: a live migration of kvd, narrated (docs/MIGRATION.md)
+#   make test   every test: ctest (C, boundary, parity, conformance, ...) and cargo test
+SHELL := /bin/bash
+BUILD ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+CARGO := cargo
+CTEST_ARGS ?=
+
+.PHONY: all deps configure build test test-c test-rust demo bench lint asan tsan fuzz headers install clean
+
+all: build
+
+deps:
+	@tools/deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@set -o pipefail; status=0; \
+	echo "== ctest"; \
+	(cd $(BUILD) && ctest -LE bench --output-on-failure -j $(JOBS) $(CTEST_ARGS)) || status=1; \
+	echo "== cargo test"; \
+	$(CARGO) test --offline --locked --workspace 2>&1 | tee $(BUILD)/cargo-test.log | grep -E '^(test result|running|error|failures|---- )' || true; \
+	grep -q '^error' $(BUILD)/cargo-test.log && status=1; \
+	grep -q 'test result: FAILED' $(BUILD)/cargo-test.log && status=1; \
+	[ $$status -eq 0 ] && echo "make test: all passed" || echo "make test: FAILED"; \
+	exit $$status
+
+demo: build
+	@tools/demo.sh $(BUILD)
+
+# Every benchmark prints `bench <name>: <value> <unit> (<ratio>x <baseline>)`.
+bench: build
+	@cd $(BUILD) && ctest -L bench -V -j 1 $(CTEST_ARGS) > bench.log 2>&1; rc=$$?; \
+	sed -n 's/^[0-9]*: \(bench .*\)/\1/p' bench.log; \
+	[ $$rc -eq 0 ] || { echo "make bench: a benchmark failed, see $(BUILD)/bench.log"; exit 1; }
+
+lint: deps
+	@tools/lint.sh
+
+asan: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGRAFT_SANITIZE=address
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest -LE 'bench|no-asan' --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+tsan: deps
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGRAFT_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest -L tsan --output-on-failure $(CTEST_ARGS)
+
+# FUZZ_SECONDS=600 make fuzz
+fuzz: deps
+	@fuzz/run.sh $${FUZZ_SECONDS:-300}
+
+# Regenerate the committed cbindgen headers from the Rust sources.
+headers: deps
+	@for m in rust/*/Cargo.toml; do \
+	  h=$$(sed -n 's/^header *= *"\([^"]*\)".*/\1/p' $$m | head -n1); [ -n "$$h" ] || continue; \
+	  d=$$(dirname $$m); echo "cbindgen $$d -> $$h"; cbindgen --quiet --config $$d/cbindgen.toml --output $$h $$d || exit 1; \
+	done
+
+# PREFIX=/opt/graft make install
+install: build
+	cmake --install $(BUILD) --prefix $${PREFIX:-/usr/local}
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz target

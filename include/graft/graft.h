@@ -1,0 +1,279 @@
+/*
+ * graft/graft.h: the public API of libgraft, the runtime that puts a *seam* in front
+ * of a component so each call is served by the legacy (C) implementation, the
+ * candidate (usually Rust) one, or both, switchable while the program runs.
+ *
+ * Conventions (see docs/RUNTIME.md):
+ * - Functions returning `int` return a graft_status (GRAFT_OK on success).
+ * - Out-parameters are written only on success.
+ * - Strings passed in are copied; nothing passed in is retained unless said so.
+ * - Every function is thread-safe unless its comment says otherwise.
+ * - graft_call() is the hot path: it allocates nothing and takes no lock.
+ */
+#ifndef GRAFT_GRAFT_H
+#define GRAFT_GRAFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graft/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GRAFT_VERSION_MAJOR 0
+#define GRAFT_VERSION_MINOR 1
+#define GRAFT_VERSION_PATCH 0
+
+/* Static, never NULL. "unknown status" for numbers this version does not know. */
+const char *graft_strerror(int status);
+/* The symbolic name ("GRAFT_EINVAL"), or NULL for an unknown number. */
+const char *graft_status_name(int status);
+const char *graft_version(void);
+
+/* ------------------------------------------------------------------ modes */
+
+typedef enum graft_mode {
+    GRAFT_MODE_LEGACY = 0,         /* only the legacy implementation runs */
+    GRAFT_MODE_SHADOW = 1,         /* both run, legacy serves, outputs compared */
+    GRAFT_MODE_CANARY = 2,         /* a sticky percentage is served by the candidate */
+    GRAFT_MODE_CANDIDATE = 3,      /* candidate serves, legacy is the fallback */
+    GRAFT_MODE_CANDIDATE_ONLY = 4  /* candidate serves, no fallback */
+} graft_mode;
+#define GRAFT_MODE_COUNT 5
+
+/* "legacy", "shadow", "canary", "candidate", "candidate-only"; NULL if unknown. */
+const char *graft_mode_name(int mode);
+/* Parses a mode name; returns GRAFT_EINVAL for an unknown name. */
+int graft_mode_parse(const char *name, graft_mode *out);
+
+/* Percentages are in basis points: 0..10000 (10000 = 100%, 1 = 0.01%). */
+#define GRAFT_PERCENT_SCALE 10000u
+
+typedef enum graft_impl {
+    GRAFT_IMPL_LEGACY = 0,
+    GRAFT_IMPL_CANDIDATE = 1
+} graft_impl;
+
+/* ------------------------------------------------------------------ runtime */
+
+typedef struct graft_runtime graft_runtime; /* owns its seams */
+typedef struct graft_seam graft_seam;       /* owned by its runtime */
+
+/* Monotonic clock in nanoseconds; injectable so tests need no sleeps. */
+typedef uint64_t (*graft_clock_fn)(void *ctx);
+
+typedef struct graft_runtime_options {
+    graft_clock_fn clock;      /* NULL: CLOCK_MONOTONIC */
+    void *clock_ctx;
+    graft_log_fn log;          /* NULL: stderr */
+    void *log_ctx;
+    int log_level;             /* graft_log_level; default GRAFT_LOG_WARN */
+    /* Arms a real panic in the candidate's next FFI boundary on this thread, used by
+     * fault injection ("panic" faults). The host passes graft_ffi_fault_arm_panic from
+     * the FFI crate. NULL: an injected panic is simulated by returning GRAFT_EPANIC. */
+    void (*arm_panic)(void);
+} graft_runtime_options;
+
+/* Initialise options to defaults before setting fields. */
+void graft_runtime_options_init(graft_runtime_options *opts);
+
+/* Creates a runtime. opts may be NULL (defaults). Free with graft_runtime_free. */
+int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out);
+/* Frees the runtime and all its seams. No call may be in flight. NULL is a no-op. */
+void graft_runtime_free(graft_runtime *rt);
+
+/* Applies GRAFT_CONFIG (INI file) then GRAFT_SEAMS (compact spec) from the environment.
+ * On error nothing changes and `err` (may be NULL) receives a message naming the line. */
+int graft_runtime_configure_from_env(graft_runtime *rt, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ seams */
+
+/*
+ * An implementation of a component. Reads `input`, writes `output` (a caller-provided
+ * object of the seam's output_size). Returns GRAFT_OK when it produced an output, even
+ * when that output describes a domain error (e.g. "malformed request"); any other
+ * status means the implementation itself failed, which the seam counts and, where the
+ * mode allows, answers with the legacy implementation.
+ */
+typedef int (*graft_impl_fn)(void *ctx, const void *input, void *output);
+
+typedef struct graft_seam_def {
+    const char *name;            /* required, e.g. "kv.parse"; copied */
+    void *ctx;                   /* passed to every callback; owned by the host */
+    graft_impl_fn legacy;        /* required */
+    graft_impl_fn candidate;     /* required */
+    size_t output_size;          /* required: sizeof the output object */
+    /* Optional. 0 when equal. NULL: memcmp over output_size (after normalize). */
+    int (*compare)(void *ctx, const void *input, const void *legacy_out,
+                   const void *candidate_out);
+    /* Optional. Canonicalises an output in place before comparing. */
+    void (*normalize)(void *ctx, const void *input, void *output);
+    /* Optional. Releases what an output owns; called on every output not returned. */
+    void (*release)(void *ctx, void *output);
+    /* Optional. Serialises the input for capture; snprintf-style: returns the size
+     * needed, writes at most cap bytes. */
+    size_t (*serialize_input)(void *ctx, const void *input, void *buf, size_t cap);
+    /* Optional. Describes an output for logs, snprintf-style, NUL-terminated. */
+    size_t (*describe_output)(void *ctx, const void *input, const void *output, char *buf,
+                              size_t cap);
+} graft_seam_def;
+
+/* Registers a seam. Configuration already given for this name applies at once.
+ * GRAFT_EEXIST if the name is taken. The seam lives until graft_runtime_free. */
+int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam **out);
+/* NULL if no seam has that name. */
+graft_seam *graft_seam_find(graft_runtime *rt, const char *name);
+const char *graft_seam_name(const graft_seam *seam);
+
+/* graft_call flags */
+#define GRAFT_CALL_NO_KEY 0x1u          /* no request key: canary buckets by call count */
+#define GRAFT_CALL_FORCE_LEGACY 0x2u    /* per-request override */
+#define GRAFT_CALL_FORCE_CANDIDATE 0x4u /* per-request override (no fallback) */
+
+/*
+ * Calls the seam. `key` identifies the request for sticky routing (e.g. a connection
+ * or client id; see graft_key_from_bytes). `output` receives the served result.
+ * `scratch` is a second output object (same size) used when both implementations
+ * run; it may be NULL, in which case calls that need it skip the comparison.
+ * Returns the status of the implementation that served the call.
+ * Hot path: no allocation, no lock.
+ */
+int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input,
+               void *output, void *scratch);
+
+/* Stable 64-bit key from bytes (documented hash: FNV-1a 64). */
+uint64_t graft_key_from_bytes(const void *data, size_t len);
+/* The bucket 0..9999 of `key` on this seam (salted by the seam's name). */
+uint32_t graft_seam_bucket(const graft_seam *seam, uint64_t key);
+
+/* Mode and canary percentage (basis points), changed atomically, live. */
+int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp);
+int graft_seam_get_mode(const graft_seam *seam, graft_mode *mode, uint32_t *percent_bp);
+
+/* ------------------------------------------------------------------ comparison */
+
+typedef struct graft_compare_config {
+    uint32_t sample_every;        /* compare 1 call in N while both could run; 1 = every call */
+    uint32_t log_per_second;      /* rate limit of mismatch log lines */
+    const char *capture_dir;      /* NULL: no capture. Copied. */
+    uint32_t capture_max_files;   /* bound on files written */
+    uint64_t capture_max_bytes;   /* bound on bytes written */
+} graft_compare_config;
+
+int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg);
+
+/* ------------------------------------------------------------------ breaker */
+
+typedef enum graft_breaker_state {
+    GRAFT_BREAKER_CLOSED = 0,
+    GRAFT_BREAKER_OPEN = 1,
+    GRAFT_BREAKER_HALF_OPEN = 2,
+    GRAFT_BREAKER_DISABLED = 3
+} graft_breaker_state;
+
+/* "closed", "open", "half-open", "disabled" */
+const char *graft_breaker_state_name(int state);
+
+typedef struct graft_breaker_config {
+    int enabled;                   /* 0: never opens */
+    int observe_only;              /* records transitions without rerouting traffic */
+    uint64_t window_ns;            /* sliding time window of candidate outcomes */
+    uint32_t min_calls;            /* calls in the window before rates are judged */
+    uint32_t error_rate_bp;        /* open at or above this error+panic rate (basis points) */
+    uint32_t slow_rate_bp;         /* open at or above this slow-call rate */
+    uint64_t slow_call_ns;         /* a candidate call slower than this is slow */
+    uint32_t mismatch_rate_bp;     /* open at or above this mismatch rate among compared */
+    uint64_t cooldown_ns;          /* open -> half-open after this */
+    uint64_t max_cooldown_ns;      /* cool-down doubles on repeated openings up to this */
+    uint32_t half_open_calls;      /* trial calls let through while half-open */
+    uint64_t half_open_max_ns;     /* half-open without enough trials goes back to open */
+} graft_breaker_config;
+
+void graft_breaker_config_init(graft_breaker_config *cfg); /* documented defaults */
+int graft_seam_set_breaker(graft_seam *seam, const graft_breaker_config *cfg);
+/* Forces the breaker closed and clears its window. */
+int graft_seam_reset_breaker(graft_seam *seam);
+
+/* ------------------------------------------------------------------ faults */
+
+typedef struct graft_fault_config {
+    uint32_t error_bp;       /* candidate returns GRAFT_EINJECTED at this rate */
+    uint32_t panic_bp;       /* candidate panics (see arm_panic) at this rate */
+    uint32_t delay_bp;       /* candidate is delayed by delay_ns at this rate */
+    uint64_t delay_ns;
+} graft_fault_config;
+
+int graft_seam_set_fault(graft_seam *seam, const graft_fault_config *cfg);
+
+/* ------------------------------------------------------------------ metrics */
+
+typedef struct graft_latency {
+    uint64_t count;          /* timed calls (timing may be sampled) */
+    uint64_t p50_ns, p90_ns, p99_ns, max_ns;
+} graft_latency;
+
+typedef struct graft_impl_stats {
+    uint64_t calls;          /* times this implementation ran */
+    uint64_t served;         /* times its output was returned to the caller */
+    uint64_t errors;         /* non-OK returns other than panics */
+    uint64_t panics;         /* GRAFT_EPANIC returns */
+    graft_latency latency;
+} graft_impl_stats;
+
+typedef struct graft_seam_stats {
+    graft_mode mode;
+    uint32_t percent_bp;
+    uint64_t calls;                      /* graft_call invocations */
+    uint64_t calls_by_mode[GRAFT_MODE_COUNT];
+    graft_impl_stats impl[2];            /* indexed by graft_impl */
+    uint64_t fallbacks;                  /* candidate failed, legacy served */
+    uint64_t compared;
+    uint64_t mismatches;
+    uint64_t compare_skipped;            /* sampled out, or no scratch */
+    uint64_t captures;                   /* mismatch inputs written */
+    graft_breaker_state breaker_state;
+    uint64_t breaker_opens;
+    uint64_t breaker_transitions;
+    uint64_t breaker_rejected;           /* calls sent to legacy because the breaker was open */
+    uint64_t faults_injected;
+} graft_seam_stats;
+
+int graft_seam_stats_get(const graft_seam *seam, graft_seam_stats *out);
+
+/* Calls fn for every seam, in registration order. */
+void graft_runtime_foreach_seam(graft_runtime *rt, void (*fn)(void *ctx, graft_seam *seam),
+                                void *ctx);
+
+/* Prometheus text exposition and JSON snapshot of every seam. *out is NUL-terminated,
+ * allocated by libgraft and freed with graft_free. */
+int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len);
+int graft_metrics_json(graft_runtime *rt, char **out, size_t *len);
+/* JSON of one seam (same shape as one element of graft_metrics_json). */
+int graft_seam_json(graft_seam *seam, char **out, size_t *len);
+void graft_free(void *p);
+
+/* ------------------------------------------------------------------ configuration */
+
+/* Applies a compact spec "kv.parse=canary:10,kv.hash=candidate" (percent may have two
+ * decimals: canary:0.05). All or nothing; err names the offending item. */
+int graft_config_apply_spec(graft_runtime *rt, const char *spec, char *err, size_t errlen);
+/* Loads an INI file (see docs/RUNTIME.md). All or nothing; err names file and line. */
+int graft_config_load_file(graft_runtime *rt, const char *path, char *err, size_t errlen);
+/* Re-reads the file last loaded (and GRAFT_SEAMS). All or nothing. */
+int graft_config_reload(graft_runtime *rt, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ logging */
+
+/* Replaces the log sink (NULL: stderr) and level at run time. */
+void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int level);
+/* Logs through the runtime's sink; the same signature as graft_log_fn so the host can
+ * hand (graft_runtime_log_sink, rt) to the FFI crate's log bridge. */
+void graft_runtime_log_sink(void *rt, int level, const char *target, const char *message);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRAFT_GRAFT_H */
