@@ -1,0 +1,43 @@
+/*
+ * graft/admin.h: the opt-in control endpoint of a graft runtime (HTTP, libmicrohttpd).
+ *
+ *   GET  /                      dashboard page (self-contained HTML)
+ *   GET  /metrics               Prometheus text exposition
+ *   GET  /api/seams             JSON: every seam
+ *   GET  /api/seams/{name}      JSON: one seam
+ *   PUT  /api/seams/{name}      JSON body {"mode": "canary", "percent": 10.5}: change mode
+ *   POST /api/seams/{name}/breaker/reset
+ *
+ * Loopback by default. With a token set, every change (and every read) needs
+ * "Authorization: Bearer <token>", compared in constant time. See docs/RUNTIME.md.
+ */
+#ifndef GRAFT_ADMIN_H
+#define GRAFT_ADMIN_H
+
+#include <stdint.h>
+
+#include "graft/graft.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct graft_admin graft_admin; /* owned by the caller; stop with graft_admin_stop */
+
+/* Starts the endpoint on `addr` ("127.0.0.1:9100"; port 0 picks a free port).
+ * `token` may be NULL (no authentication); it is copied. The runtime must outlive it. */
+int graft_admin_start(graft_runtime *rt, const char *addr, const char *token,
+                      graft_admin **out);
+/* Starts the endpoint if GRAFT_ADMIN is set (token from GRAFT_ADMIN_TOKEN).
+ * When GRAFT_ADMIN is unset, returns GRAFT_OK and sets *out to NULL. */
+int graft_admin_start_from_env(graft_runtime *rt, graft_admin **out);
+/* The bound port (useful with port 0). */
+uint16_t graft_admin_port(const graft_admin *admin);
+/* Stops the endpoint and frees it. NULL is a no-op. */
+void graft_admin_stop(graft_admin *admin);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRAFT_ADMIN_H */
