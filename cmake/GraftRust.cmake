@@ -1,12 +1,16 @@
 # GraftRust.cmake: build Cargo crates into a CMake build, the small part of Corrosion
 # that graft needs, without network access.
 #
-#   graft_add_rust_staticlib(<target> CRATE <package> [FEATURES f1 f2 ...])
+#   graft_add_rust_staticlib(<target> CRATE <package> [FEATURES f1 f2 ...]
+#                            [WORKSPACE_DIR <dir>])
 #       Builds <package> (crate-type staticlib) with the cargo profile matching
 #       CMAKE_BUILD_TYPE and defines <target>: an INTERFACE library carrying the
 #       archive and, after it on the link line, the native libraries that Rust's std
 #       needs (rustc --print native-static-libs). Link exactly ONE such target into an
 #       executable: two Rust staticlibs each carry a copy of std and collide.
+#       WORKSPACE_DIR is the Cargo workspace holding the crate (its Cargo.toml,
+#       Cargo.lock and .cargo/config.toml); default: PROJECT_SOURCE_DIR. cargo runs
+#       there, and every .rs/Cargo.toml under it is a dependency of the build.
 #
 #   graft_rust_headers()
 #       For every workspace crate declaring `[package.metadata.graft] header = "..."`
@@ -20,6 +24,14 @@
 #   GRAFT_RUSTFLAGS        extra RUSTFLAGS for component code (sanitizers, coverage)
 #   GRAFT_RUST_TARGET      explicit target triple, required when GRAFT_RUSTFLAGS is set
 #                          so the flags do not reach build scripts
+#   GRAFT_CARGO_CONFIG     list of `cargo --config KEY=VALUE` settings for every build
+#                          (the installed package uses it to point the `graft-ffi`
+#                          dependency at its installed sources; see docs/ADOPTING.md)
+#   GRAFT_RUST_INCLUDE_DIRS  include directories every Rust target carries; default:
+#                          the generated headers, then PROJECT_SOURCE_DIR/include
+#
+# This file is installed with libgraft (<prefix>/lib/cmake/graft/) and works from a
+# consumer's tree through find_package(graft CONFIG).
 include_guard(GLOBAL)
 
 find_program(CARGO_EXECUTABLE cargo HINTS $ENV{HOME}/.cargo/bin REQUIRED)
@@ -35,9 +47,38 @@ file(MAKE_DIRECTORY "${GRAFT_GENERATED_INCLUDE_DIR}")
 file(GLOB_RECURSE _graft_rust_sources CONFIGURE_DEPENDS
      "${PROJECT_SOURCE_DIR}/rust/*.rs" "${PROJECT_SOURCE_DIR}/rust/*/Cargo.toml"
      "${PROJECT_SOURCE_DIR}/rust/*/cbindgen.toml")
-set(GRAFT_RUST_SOURCES ${_graft_rust_sources}
-    "${PROJECT_SOURCE_DIR}/Cargo.toml" "${PROJECT_SOURCE_DIR}/Cargo.lock"
-    "${PROJECT_SOURCE_DIR}/.cargo/config.toml")
+set(GRAFT_RUST_SOURCES ${_graft_rust_sources})
+foreach(_graft_f Cargo.toml Cargo.lock .cargo/config.toml)
+  # Only files that exist: a consumer's project may keep its workspace elsewhere.
+  if(EXISTS "${PROJECT_SOURCE_DIR}/${_graft_f}")
+    list(APPEND GRAFT_RUST_SOURCES "${PROJECT_SOURCE_DIR}/${_graft_f}")
+  endif()
+endforeach()
+if(NOT DEFINED GRAFT_RUST_INCLUDE_DIRS)
+  set(GRAFT_RUST_INCLUDE_DIRS "${GRAFT_GENERATED_INCLUDE_DIR}" "${PROJECT_SOURCE_DIR}/include")
+endif()
+
+# The inputs of a Cargo workspace other than PROJECT_SOURCE_DIR's: its sources and
+# manifests, skipping cargo output directories and this build tree.
+function(_graft_workspace_sources dir out)
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS "${dir}/*.rs" "${dir}/*Cargo.toml"
+       "${dir}/*cbindgen.toml")
+  list(FILTER srcs EXCLUDE REGEX "/target/")
+  string(LENGTH "${CMAKE_BINARY_DIR}/" blen)
+  set(kept "")
+  foreach(f IN LISTS srcs)
+    string(SUBSTRING "${f}" 0 ${blen} head)
+    if(NOT head STREQUAL "${CMAKE_BINARY_DIR}/")
+      list(APPEND kept "${f}")
+    endif()
+  endforeach()
+  foreach(f Cargo.lock .cargo/config.toml)
+    if(EXISTS "${dir}/${f}")
+      list(APPEND kept "${dir}/${f}")
+    endif()
+  endforeach()
+  set(${out} ${kept} PARENT_SCOPE)
+endfunction()
 
 if(CMAKE_BUILD_TYPE STREQUAL "Debug")
   set(_graft_cargo_profile_flag "")
@@ -75,10 +116,24 @@ function(_graft_native_static_libs out)
 endfunction()
 
 function(graft_add_rust_staticlib target)
-  cmake_parse_arguments(ARG "" "CRATE" "FEATURES" ${ARGN})
+  cmake_parse_arguments(ARG "" "CRATE;WORKSPACE_DIR" "FEATURES" ${ARGN})
   if(NOT ARG_CRATE)
     message(FATAL_ERROR "graft_add_rust_staticlib(${target}): CRATE is required")
   endif()
+  if(ARG_WORKSPACE_DIR)
+    get_filename_component(workspace "${ARG_WORKSPACE_DIR}" ABSOLUTE)
+    if(NOT EXISTS "${workspace}/Cargo.toml")
+      message(FATAL_ERROR "graft_add_rust_staticlib(${target}): no Cargo.toml in ${workspace}")
+    endif()
+    _graft_workspace_sources("${workspace}" rust_sources)
+  else()
+    set(workspace "${PROJECT_SOURCE_DIR}")
+    set(rust_sources ${GRAFT_RUST_SOURCES})
+  endif()
+  set(config_args "")
+  foreach(c IN LISTS GRAFT_CARGO_CONFIG)
+    list(APPEND config_args "--config" "${c}")
+  endforeach()
   string(REPLACE "-" "_" libname "${ARG_CRATE}")
   set(outdir "${GRAFT_CARGO_TARGET_DIR}")
   set(target_arg "")
@@ -100,11 +155,11 @@ function(graft_add_rust_staticlib target)
     COMMAND ${CMAKE_COMMAND} -E env
             "CC=${CMAKE_C_COMPILER}" "CARGO_TARGET_DIR=${GRAFT_CARGO_TARGET_DIR}"
             "RUSTFLAGS=${GRAFT_RUSTFLAGS}"
-            ${CARGO_EXECUTABLE} ${_graft_toolchain_arg} build --offline --locked
+            ${CARGO_EXECUTABLE} ${_graft_toolchain_arg} ${config_args} build --offline --locked
             -p ${ARG_CRATE} --lib ${_graft_cargo_profile_flag} ${target_arg} ${features_arg}
     COMMAND ${CMAKE_COMMAND} -E touch "${stamp}"
-    DEPENDS ${GRAFT_RUST_SOURCES}
-    WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
+    DEPENDS ${rust_sources}
+    WORKING_DIRECTORY "${workspace}"
     COMMENT "cargo build -p ${ARG_CRATE} (${_graft_cargo_profile_dir})"
     USES_TERMINAL VERBATIM)
   add_custom_target(${target}-cargo DEPENDS "${stamp}")
@@ -116,9 +171,11 @@ function(graft_add_rust_staticlib target)
     INTERFACE_LINK_LIBRARIES "${native}")
   add_library(${target} INTERFACE)
   target_link_libraries(${target} INTERFACE ${target}-archive)
-  target_include_directories(${target} INTERFACE
-    "${GRAFT_GENERATED_INCLUDE_DIR}" "${PROJECT_SOURCE_DIR}/include")
-  add_dependencies(${target} ${target}-cargo graft-rust-headers)
+  target_include_directories(${target} INTERFACE ${GRAFT_RUST_INCLUDE_DIRS})
+  add_dependencies(${target} ${target}-cargo)
+  if(TARGET graft-rust-headers)
+    add_dependencies(${target} graft-rust-headers)
+  endif()
 endfunction()
 
 # The header a crate declares in [package.metadata.graft], or "" if none.
