@@ -1,0 +1,677 @@
+/*
+ * graftctl: operate a live migration through a process's graft admin endpoint
+ * (src/admin.c). Reads and changes seams over HTTP (libcurl), parses the runtime's
+ * JSON snapshot (libcjson; shape in docs/RUNTIME.md) and prints tables and reports.
+ *
+ *   graftctl [--url URL] [--token TOKEN] status [--json]
+ *   graftctl set SEAM MODE [PERCENT]
+ *   graftctl reset SEAM
+ *   graftctl fault SEAM off | [error=P] [panic=P] [delay=P] [delay_ms=MS]
+ *   graftctl watch [-i SECONDS] [-n COUNT]
+ *   graftctl report [--json]
+ *
+ * The URL comes from --url or GRAFT_ADMIN ("127.0.0.1:9100" or "http://..."), the token
+ * from --token or GRAFT_ADMIN_TOKEN. Exit status: 0 done, 1 refused or unreachable,
+ * 2 usage error.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GRAFTCTL_MAX_RESPONSE (16u << 20) /* a snapshot of many seams stays far below */
+
+typedef struct ctl {
+    char url[512]; /* base URL without trailing slash */
+    const char *token;
+    long timeout_s;
+} ctl;
+
+typedef struct buf {
+    char *data;
+    size_t len, cap;
+    int overflow;
+} buf;
+
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("graftctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nrun 'graftctl --help' for usage\n", stderr);
+    exit(2);
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: graftctl [--url URL] [--token TOKEN] [--timeout SECONDS] COMMAND\n"
+          "\n"
+          "commands:\n"
+          "  status [--json]                 one line per seam: mode, calls, rates, breaker\n"
+          "  set SEAM MODE [PERCENT]         MODE: legacy shadow canary candidate "
+          "candidate-only\n"
+          "  reset SEAM                      close SEAM's circuit breaker\n"
+          "  fault SEAM off|KEY=VALUE...     inject faults into the candidate: error=P panic=P\n"
+          "                                  delay=P delay_ms=MS (P in percent)\n"
+          "  watch [-i SECONDS] [-n COUNT]   refreshing status table (Ctrl-C stops)\n"
+          "  report [--json]                 migration report from the live metrics\n"
+          "\n"
+          "URL defaults to $GRAFT_ADMIN (HOST:PORT or http://HOST:PORT), TOKEN to "
+          "$GRAFT_ADMIN_TOKEN.\n",
+          f);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    buf *b = userdata;
+    size_t n = size * nmemb;
+    if (b->len + n + 1 > GRAFTCTL_MAX_RESPONSE) {
+        b->overflow = 1;
+        return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (p == NULL)
+            return 0;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* One HTTP exchange. Returns the HTTP status, or -1 (message printed) when the
+ * endpoint could not be reached. *out receives the body (NUL-terminated, may be empty). */
+static long http(const ctl *c, const char *method, const char *path, const char *body, char **out)
+{
+    CURL *h = curl_easy_init();
+    if (h == NULL) {
+        fprintf(stderr, "graftctl: cannot initialise libcurl\n");
+        return -1;
+    }
+    char url[1024], auth[1024];
+    snprintf(url, sizeof url, "%s%s", c->url, path);
+    buf b = {0};
+    struct curl_slist *hdrs = NULL;
+    if (c->token != NULL && c->token[0] != '\0') {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    if (body != NULL)
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout_s);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (body != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    } else if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    long status = -1;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    } else if (b.overflow) {
+        fprintf(stderr, "graftctl: response from %s larger than %u bytes\n", url,
+                GRAFTCTL_MAX_RESPONSE);
+    } else {
+        fprintf(stderr, "graftctl: cannot reach %s: %s\n", url, curl_easy_strerror(rc));
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    if (status < 0) {
+        free(b.data);
+        return -1;
+    }
+    *out = b.data != NULL ? b.data : calloc(1, 1);
+    return status;
+}
+
+/* GETs/sends and parses JSON; on any failure prints why and returns NULL. */
+static cJSON *call_json(const ctl *c, const char *method, const char *path, const char *body)
+{
+    char *text = NULL;
+    long status = http(c, method, path, body, &text);
+    if (status < 0)
+        return NULL;
+    cJSON *j = cJSON_Parse(text);
+    if (status < 200 || status > 299) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+        fprintf(stderr, "graftctl: %s %s: HTTP %ld: %s\n", method, path, status,
+                cJSON_IsString(e) ? e->valuestring : text);
+        cJSON_Delete(j);
+        free(text);
+        return NULL;
+    }
+    if (j == NULL)
+        fprintf(stderr, "graftctl: %s %s: the answer is not JSON\n", method, path);
+    free(text);
+    return j;
+}
+
+/* ------------------------------------------------------------------ the snapshot */
+
+/* A number at a dotted path ("impl.candidate.latency.p99_ns"), 0 when absent. */
+static double jnum(const cJSON *obj, const char *path)
+{
+    char key[64];
+    const cJSON *cur = obj;
+    while (cur != NULL && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof key)
+            return 0;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+        path += n + (dot ? 1 : 0);
+    }
+    return cJSON_IsNumber(cur) ? cur->valuedouble : 0;
+}
+
+static const char *jstr(const cJSON *obj, const char *path, const char *dflt)
+{
+    char key[64];
+    const cJSON *cur = obj;
+    while (cur != NULL && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof key)
+            return dflt;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+        path += n + (dot ? 1 : 0);
+    }
+    return cJSON_IsString(cur) ? cur->valuestring : dflt;
+}
+
+/* The seam array of a /api/seams answer: either {"seams": [...]} or a bare array. */
+static const cJSON *seams_of(const cJSON *root)
+{
+    if (cJSON_IsArray(root))
+        return root;
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "seams");
+    return cJSON_IsArray(s) ? s : NULL;
+}
+
+/* Per-seam figures the tables and the report use. */
+typedef struct seam_view {
+    const char *name, *mode, *breaker;
+    double percent, calls, fallbacks, compared, mismatches, faults;
+    double opens, transitions, rejected;
+    double calls_impl[2], served[2], errors[2], panics[2];
+    double p50[2], p90[2], p99[2], maxl[2];
+} seam_view;
+
+static void view_of(const cJSON *s, seam_view *v)
+{
+    static const char *impls[2] = {"legacy", "candidate"};
+    char path[96];
+    memset(v, 0, sizeof *v);
+    v->name = jstr(s, "name", "?");
+    v->mode = jstr(s, "mode", "?");
+    v->breaker = jstr(s, "breaker.state", "?");
+    v->percent = jnum(s, "percent");
+    v->calls = jnum(s, "calls");
+    v->fallbacks = jnum(s, "fallbacks");
+    v->compared = jnum(s, "compared");
+    v->mismatches = jnum(s, "mismatches");
+    v->faults = jnum(s, "faults_injected");
+    v->opens = jnum(s, "breaker.opens");
+    v->transitions = jnum(s, "breaker.transitions");
+    v->rejected = jnum(s, "breaker.rejected");
+    for (int i = 0; i < 2; i++) {
+#define GRAFTCTL_FIELD(dst, field)                                                                 \
+    snprintf(path, sizeof path, "impl.%s.%s", impls[i], field);                                    \
+    dst[i] = jnum(s, path)
+        GRAFTCTL_FIELD(v->calls_impl, "calls");
+        GRAFTCTL_FIELD(v->served, "served");
+        GRAFTCTL_FIELD(v->errors, "errors");
+        GRAFTCTL_FIELD(v->panics, "panics");
+        GRAFTCTL_FIELD(v->p50, "latency.p50_ns");
+        GRAFTCTL_FIELD(v->p90, "latency.p90_ns");
+        GRAFTCTL_FIELD(v->p99, "latency.p99_ns");
+        GRAFTCTL_FIELD(v->maxl, "latency.max_ns");
+#undef GRAFTCTL_FIELD
+    }
+}
+
+static const char *fmt_ns(double ns, char *out, size_t cap)
+{
+    if (ns <= 0)
+        snprintf(out, cap, "-");
+    else if (ns < 1e3)
+        snprintf(out, cap, "%.0fns", ns);
+    else if (ns < 1e6)
+        snprintf(out, cap, "%.1fus", ns / 1e3);
+    else
+        snprintf(out, cap, "%.2fms", ns / 1e6);
+    return out;
+}
+
+static const char *fmt_rate(double part, double whole, char *out, size_t cap)
+{
+    if (whole <= 0)
+        snprintf(out, cap, "-");
+    else
+        snprintf(out, cap, "%.3f%%", 100.0 * part / whole);
+    return out;
+}
+
+static const char *fmt_mode(const seam_view *v, char *out, size_t cap)
+{
+    if (strcmp(v->mode, "canary") == 0)
+        snprintf(out, cap, "canary:%g", v->percent);
+    else
+        snprintf(out, cap, "%s", v->mode);
+    return out;
+}
+
+/* prev: the previous snapshot for calls/s (may be NULL), dt its age in seconds. */
+static void print_table(FILE *f, const cJSON *root, const cJSON *prev, double dt)
+{
+    const cJSON *seams = seams_of(root);
+    fprintf(f, "%-16s %-15s %12s %9s %9s %9s %9s %9s %-9s %17s %17s\n", "SEAM", "MODE", "CALLS",
+            "CALLS/S", "MISMATCH", "RUST-ERR", "C-ERR", "FALLBACK", "BREAKER", "C p50/p99",
+            "RUST p50/p99");
+    const cJSON *s;
+    cJSON_ArrayForEach(s, seams)
+    {
+        seam_view v;
+        view_of(s, &v);
+        char mode[32], rate[24], mm[16], re[16], ce[16], a[16], b[16], lc[40], lr[40];
+        snprintf(rate, sizeof rate, "-");
+        if (prev != NULL && dt > 0) {
+            const cJSON *p;
+            cJSON_ArrayForEach(p, seams_of(prev))
+            {
+                if (strcmp(jstr(p, "name", ""), v.name) == 0)
+                    snprintf(rate, sizeof rate, "%.0f", (v.calls - jnum(p, "calls")) / dt);
+            }
+        }
+        snprintf(lc, sizeof lc, "%s/%s", fmt_ns(v.p50[0], a, sizeof a),
+                 fmt_ns(v.p99[0], b, sizeof b));
+        snprintf(lr, sizeof lr, "%s/%s", fmt_ns(v.p50[1], a, sizeof a),
+                 fmt_ns(v.p99[1], b, sizeof b));
+        fprintf(f, "%-16s %-15s %12.0f %9s %9s %9s %9s %9.0f %-9s %17s %17s\n", v.name,
+                fmt_mode(&v, mode, sizeof mode), v.calls, rate,
+                fmt_rate(v.mismatches, v.compared, mm, sizeof mm),
+                fmt_rate(v.errors[1] + v.panics[1], v.calls_impl[1], re, sizeof re),
+                fmt_rate(v.errors[0] + v.panics[0], v.calls_impl[0], ce, sizeof ce), v.fallbacks,
+                v.breaker, lc, lr);
+    }
+}
+
+/* ------------------------------------------------------------------ commands */
+
+static int cmd_status(const ctl *c, int argc, char **argv)
+{
+    int json = argc > 0 && strcmp(argv[0], "--json") == 0;
+    if (argc > (json ? 1 : 0))
+        die_usage("status takes only --json");
+    cJSON *root = call_json(c, "GET", "/api/seams", NULL);
+    if (root == NULL)
+        return 1;
+    if (json) {
+        char *t = cJSON_Print(root);
+        if (t != NULL)
+            puts(t);
+        cJSON_free(t);
+    } else {
+        print_table(stdout, root, NULL, 0);
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+/* Seam names go into the URL path: keep them to the characters seams use. */
+static const char *checked_seam(const char *name)
+{
+    if (name[0] == '\0' || strlen(name) > 200)
+        die_usage("bad seam name '%s'", name);
+    for (const char *p = name; *p; p++) {
+        char ch = *p;
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '.' || ch == '_' || ch == '-' || ch == ':';
+        if (!ok)
+            die_usage("bad seam name '%s' (letters, digits, '.', '_', '-', ':')", name);
+    }
+    return name;
+}
+
+static int parse_percent(const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno != 0 || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int print_seam_change(cJSON *seam, const char *what)
+{
+    if (seam == NULL)
+        return 1;
+    seam_view v;
+    view_of(seam, &v);
+    char mode[32];
+    printf("%s: %s (mode %s, breaker %s)\n", v.name, what, fmt_mode(&v, mode, sizeof mode),
+           v.breaker);
+    cJSON_Delete(seam);
+    return 0;
+}
+
+static int cmd_set(const ctl *c, int argc, char **argv)
+{
+    if (argc < 2 || argc > 3)
+        die_usage("usage: set SEAM MODE [PERCENT]");
+    const char *name = checked_seam(argv[0]);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "mode", argv[1]);
+    if (argc == 3) {
+        double p;
+        if (!parse_percent(argv[2], &p))
+            die_usage("PERCENT must be a number, not '%s'", argv[2]);
+        cJSON_AddNumberToObject(body, "percent", p);
+    }
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    char path[300];
+    snprintf(path, sizeof path, "/api/seams/%s", name);
+    int rc = print_seam_change(call_json(c, "PUT", path, text), "changed");
+    cJSON_free(text);
+    return rc;
+}
+
+static int cmd_reset(const ctl *c, int argc, char **argv)
+{
+    if (argc != 1)
+        die_usage("usage: reset SEAM");
+    char path[300];
+    snprintf(path, sizeof path, "/api/seams/%s/breaker/reset", checked_seam(argv[0]));
+    return print_seam_change(call_json(c, "POST", path, NULL), "breaker reset");
+}
+
+static int cmd_fault(const ctl *c, int argc, char **argv)
+{
+    if (argc < 2)
+        die_usage("usage: fault SEAM off | error=P panic=P delay=P delay_ms=MS");
+    char path[300];
+    snprintf(path, sizeof path, "/api/seams/%s/fault", checked_seam(argv[0]));
+    if (argc == 2 && strcmp(argv[1], "off") == 0)
+        return print_seam_change(call_json(c, "DELETE", path, NULL), "faults cleared");
+    cJSON *body = cJSON_CreateObject();
+    for (int i = 1; i < argc; i++) {
+        static const char *keys[][2] = {{"error", "error_percent"},
+                                        {"panic", "panic_percent"},
+                                        {"delay", "delay_percent"},
+                                        {"delay_ms", "delay_ms"}};
+        const char *eq = strchr(argv[i], '=');
+        double v;
+        if (eq == NULL || !parse_percent(eq + 1, &v))
+            die_usage("fault settings are KEY=NUMBER, not '%s'", argv[i]);
+        size_t klen = (size_t)(eq - argv[i]);
+        const char *field = NULL;
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+            if (strlen(keys[k][0]) == klen && strncmp(argv[i], keys[k][0], klen) == 0)
+                field = keys[k][1];
+        if (field == NULL)
+            die_usage("unknown fault setting '%s' (error, panic, delay, delay_ms)", argv[i]);
+        cJSON_AddNumberToObject(body, field, v);
+    }
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    int rc = print_seam_change(call_json(c, "PUT", path, text), "faults set");
+    cJSON_free(text);
+    return rc;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleeps up to `s` seconds, returning early on Ctrl-C. */
+static void nap(double s)
+{
+    double end = now_s() + s;
+    while (!g_stop) {
+        double left = end - now_s();
+        if (left <= 0)
+            break;
+        double step = left < 0.1 ? left : 0.1;
+        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int cmd_watch(const ctl *c, int argc, char **argv)
+{
+    double interval = 1.0;
+    long count = -1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-i") == 0 && i + 1 < argc) {
+            if (!parse_percent(argv[++i], &interval) || interval < 0.1 || interval > 3600)
+                die_usage("-i wants seconds between 0.1 and 3600");
+        } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            count = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || count < 1)
+                die_usage("-n wants a positive count");
+        } else {
+            die_usage("usage: watch [-i SECONDS] [-n COUNT]");
+        }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int tty = isatty(STDOUT_FILENO);
+    cJSON *prev = NULL;
+    double prev_t = 0;
+    int rc = 0;
+    for (long n = 0; !g_stop && (count < 0 || n < count); n++) {
+        if (n > 0)
+            nap(interval);
+        if (g_stop)
+            break;
+        cJSON *root = call_json(c, "GET", "/api/seams", NULL);
+        double t = now_s();
+        if (root == NULL) {
+            rc = 1;
+            break;
+        }
+        if (tty)
+            fputs("\033[H\033[2J", stdout);
+        time_t wall = time(NULL);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%H:%M:%S", localtime(&wall));
+        printf("graftctl watch %s  every %gs  (Ctrl-C to stop)\n", stamp, interval);
+        print_table(stdout, root, prev, prev ? t - prev_t : 0);
+        fflush(stdout);
+        cJSON_Delete(prev);
+        prev = root;
+        prev_t = t;
+    }
+    cJSON_Delete(prev);
+    return rc;
+}
+
+static int cmd_report(const ctl *c, int argc, char **argv)
+{
+    int json = argc > 0 && strcmp(argv[0], "--json") == 0;
+    if (argc > (json ? 1 : 0))
+        die_usage("report takes only --json");
+    cJSON *root = call_json(c, "GET", "/api/seams", NULL);
+    if (root == NULL)
+        return 1;
+    const cJSON *s;
+    if (json) {
+        cJSON *out = cJSON_CreateArray();
+        cJSON_ArrayForEach(s, seams_of(root))
+        {
+            seam_view v;
+            view_of(s, &v);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "seam", v.name);
+            cJSON_AddStringToObject(o, "mode", v.mode);
+            cJSON_AddNumberToObject(o, "percent", v.percent);
+            cJSON_AddNumberToObject(o, "calls", v.calls);
+            cJSON_AddNumberToObject(o, "compared", v.compared);
+            cJSON_AddNumberToObject(o, "mismatches", v.mismatches);
+            cJSON_AddNumberToObject(o, "legacy_errors", v.errors[0] + v.panics[0]);
+            cJSON_AddNumberToObject(o, "candidate_errors", v.errors[1] + v.panics[1]);
+            cJSON_AddNumberToObject(o, "candidate_panics", v.panics[1]);
+            cJSON_AddNumberToObject(o, "fallbacks", v.fallbacks);
+            cJSON_AddNumberToObject(o, "served_legacy", v.served[0]);
+            cJSON_AddNumberToObject(o, "served_candidate", v.served[1]);
+            cJSON_AddNumberToObject(o, "faults_injected", v.faults);
+            cJSON_AddStringToObject(o, "breaker", v.breaker);
+            cJSON_AddNumberToObject(o, "breaker_opens", v.opens);
+            cJSON_AddNumberToObject(o, "breaker_transitions", v.transitions);
+            cJSON_AddNumberToObject(o, "breaker_rejected", v.rejected);
+            cJSON_AddNumberToObject(o, "legacy_p50_ns", v.p50[0]);
+            cJSON_AddNumberToObject(o, "legacy_p99_ns", v.p99[0]);
+            cJSON_AddNumberToObject(o, "candidate_p50_ns", v.p50[1]);
+            cJSON_AddNumberToObject(o, "candidate_p99_ns", v.p99[1]);
+            cJSON_AddItemToArray(out, o);
+        }
+        char *t = cJSON_Print(out);
+        if (t != NULL)
+            puts(t);
+        cJSON_free(t);
+        cJSON_Delete(out);
+        cJSON_Delete(root);
+        return 0;
+    }
+    time_t wall = time(NULL);
+    char stamp[40];
+    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S UTC", gmtime(&wall));
+    printf("graft migration report  %s  %s\n", c->url, stamp);
+    cJSON_ArrayForEach(s, seams_of(root))
+    {
+        seam_view v;
+        view_of(s, &v);
+        char mode[32], r1[16], r2[16], a[16], b[16], d[16], e[16];
+        printf("\nseam %s\n", v.name);
+        printf("  mode            %s, breaker %s\n", fmt_mode(&v, mode, sizeof mode), v.breaker);
+        printf("  calls           %.0f (served by C %.0f, by Rust %.0f)\n", v.calls, v.served[0],
+               v.served[1]);
+        printf("  mismatches      %.0f of %.0f compared (%s)\n", v.mismatches, v.compared,
+               fmt_rate(v.mismatches, v.compared, r1, sizeof r1));
+        printf("  errors          C %.0f, Rust %.0f (%.0f panics; %s of Rust calls)\n",
+               v.errors[0] + v.panics[0], v.errors[1] + v.panics[1], v.panics[1],
+               fmt_rate(v.errors[1] + v.panics[1], v.calls_impl[1], r2, sizeof r2));
+        printf("  fallbacks       %.0f (Rust failed, C answered)\n", v.fallbacks);
+        printf("  faults injected %.0f\n", v.faults);
+        printf("  breaker events  %.0f opened, %.0f transitions, %.0f calls kept on C\n", v.opens,
+               v.transitions, v.rejected);
+        printf("  latency p50/p99 C %s / %s   Rust %s / %s\n", fmt_ns(v.p50[0], a, sizeof a),
+               fmt_ns(v.p99[0], b, sizeof b), fmt_ns(v.p50[1], d, sizeof d),
+               fmt_ns(v.p99[1], e, sizeof e));
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    ctl c;
+    memset(&c, 0, sizeof c);
+    c.timeout_s = 10;
+    const char *url = getenv("GRAFT_ADMIN");
+    c.token = getenv("GRAFT_ADMIN_TOKEN");
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
+            url = argv[++i];
+        } else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
+            c.token = argv[++i];
+        } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+            char *end = NULL;
+            c.timeout_s = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || c.timeout_s < 1 || c.timeout_s > 3600)
+                die_usage("--timeout wants seconds from 1 to 3600");
+        } else {
+            die_usage("unknown option '%s'", argv[i]);
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (url == NULL || url[0] == '\0')
+        die_usage("no endpoint: pass --url or set GRAFT_ADMIN");
+    const char *scheme = strstr(url, "://") ? "" : "http://";
+    size_t n = (size_t)snprintf(c.url, sizeof c.url, "%s%s", scheme, url);
+    if (n >= sizeof c.url)
+        die_usage("URL too long");
+    while (n > 0 && c.url[n - 1] == '/')
+        c.url[--n] = '\0';
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "graftctl: cannot initialise libcurl\n");
+        return 1;
+    }
+    const char *cmd = argv[i];
+    int sub_argc = argc - i - 1;
+    char **sub_argv = argv + i + 1;
+    int rc;
+    if (strcmp(cmd, "status") == 0)
+        rc = cmd_status(&c, sub_argc, sub_argv);
+    else if (strcmp(cmd, "set") == 0)
+        rc = cmd_set(&c, sub_argc, sub_argv);
+    else if (strcmp(cmd, "reset") == 0)
+        rc = cmd_reset(&c, sub_argc, sub_argv);
+    else if (strcmp(cmd, "fault") == 0)
+        rc = cmd_fault(&c, sub_argc, sub_argv);
+    else if (strcmp(cmd, "watch") == 0)
+        rc = cmd_watch(&c, sub_argc, sub_argv);
+    else if (strcmp(cmd, "report") == 0)
+        rc = cmd_report(&c, sub_argc, sub_argv);
+    else
+        die_usage("unknown command '%s'", cmd);
+    curl_global_cleanup();
+    return rc;
+}
