@@ -62,7 +62,8 @@ typedef enum kv_parse_error {
     KV_ERR_INVALID_DELTA = 5,   /* "CLIENT_ERROR invalid numeric delta argument" */
     KV_ERR_INVALID_EXPTIME = 6, /* "CLIENT_ERROR invalid exptime argument" */
     KV_ERR_LINE_TOO_LONG = 7,   /* connection is closed */
-    KV_ERR_DELETE_USAGE = 8     /* "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]" */
+    KV_ERR_DELETE_USAGE = 8,    /* "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]" */
+    KV_ERR_HTTP = 9             /* unknown command whose last token starts "HTTP/": close */
     /* The server issue may append further kinds; the Rust twin mirrors every one. */
 } kv_parse_error;
 
@@ -87,6 +88,8 @@ typedef struct kv_request {
     uint32_t arg_off;  /* free argument: stats sub-command, verbosity level text */
     uint32_t arg_len;
     uint32_t flags;    /* client flags of a storage command */
+    uint32_t reserved; /* always 0: makes the 4 bytes before exptime a field, not padding,
+                          so memcmp of two descriptions compares only written bytes */
     int64_t exptime;   /* as sent (relative or absolute, negative allowed) */
     uint64_t cas;      /* cas unique of a "cas" command */
     uint64_t delta;    /* incr/decr amount; flush_all delay */
