@@ -19,6 +19,88 @@ extern "C" {
  */
 const char *graft_ffi_version(void);
 
+/*
+ Copies the calling thread's last error message into `buf`, snprintf-style.
+
+ Returns the length of the whole message in bytes, excluding the terminating NUL
+ (0 when no error is recorded). When `cap > 0` writes at most `cap - 1` bytes plus a
+ NUL; a truncated copy is cut at a UTF-8 character boundary, so it is always valid
+ UTF-8. The message is truncated exactly when the return value is `>= cap`.
+ `buf` may be NULL only when `cap` is 0 (to ask for the length); NULL with
+ `cap > 0` returns `-GRAFT_ENULL`. Lengths beyond `INT_MAX` are reported as
+ `INT_MAX`.
+
+ The last error is set by every failing graft-ffi boundary call on this thread
+ (non-OK status, NULL or default return) and is left unchanged by successful calls and
+ by this function. Thread-safe: each thread has its own last error.
+
+ # Safety
+ `buf` must be NULL or point to `cap` writable bytes.
+ */
+int graft_ffi_last_error_message(char *buf, size_t cap);
+
+/*
+ The status of the calling thread's last failed graft-ffi call, or `GRAFT_OK` when none
+ has failed since the thread started or since `graft_ffi_clear_last_error`.
+ Thread-safe; does not change the last error.
+ */
+int graft_ffi_last_error_status(void);
+
+/*
+ Clears the calling thread's last error (status `GRAFT_OK`, empty message). Call it
+ before a function whose failure value is also a valid result. Thread-safe.
+ */
+void graft_ffi_clear_last_error(void);
+
+/*
+ Arms a real Rust panic for the next graft-ffi panic-boundary entry on the calling
+ thread: that call unwinds before its body runs, the boundary catches it and returns
+ its failure value (`GRAFT_EPANIC`, NULL, false or its default), and the last error
+ reads "panic: injected by graft_ffi_fault_arm_panic". One arm fires once; arming
+ twice before a call is the same as once. Other threads are unaffected. Matches
+ `graft_runtime_options.arm_panic`.
+ */
+void graft_ffi_fault_arm_panic(void);
+
+/*
+ Disarms a panic armed on the calling thread by `graft_ffi_fault_arm_panic` and not
+ yet fired; returns true when one was armed.
+ */
+bool graft_ffi_fault_disarm_panic(void);
+
+/*
+ Sends Rust-side logs to `fn(ctx, level, target, message)` for messages at or above
+ `level` (a `graft_log_level`, 0..4; otherwise `GRAFT_EINVAL` and nothing changes).
+ `fn` NULL unregisters: logs then go nowhere, or to stderr when `GRAFT_FFI_LOG` says so
+ (`ctx` and `level` are ignored).
+
+ `fn` may be called from any thread, concurrently, and must not call back into graft.
+ When this function returns, no call to the previous callback is still running, so
+ its `ctx` may be freed. Pass libgraft's `graft_runtime_log_sink` with the runtime as
+ `ctx` to merge Rust logs into the runtime's. Thread-safe.
+
+ # Safety
+ `fn` must stay callable with `ctx` until replaced.
+ */
+int graft_ffi_set_logger(graft_log_fn callback, void *ctx, int level);
+
+/*
+ The fixed description of a status number: the comment text of its enumerator in
+ `graft/base.h` (`GRAFT_OK` gives "success"), or "unknown status" for a number this
+ version does not define. Identical to libgraft's `graft_strerror`.
+
+ Never NULL; the string is static. Thread-safe.
+ */
+const char *graft_ffi_strerror(int status);
+
+/*
+ The enumerator name of a status number (`"GRAFT_EINVAL"`), or NULL for a number
+ this version does not define. Identical to libgraft's `graft_status_name`.
+
+ The string is static. Thread-safe.
+ */
+const char *graft_ffi_status_name(int status);
+
 #ifdef __cplusplus
 } // extern "C"
 #endif // __cplusplus

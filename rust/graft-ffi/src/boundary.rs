@@ -1,0 +1,248 @@
+//! The panic boundary: every `extern "C"` function of graft routes its whole body
+//! through one of these functions, so that
+//!
+//! - a Rust panic never unwinds into C: it is caught (`catch_unwind`), turned into
+//!   `GRAFT_EPANIC`, its message kept as the thread's last error and logged;
+//! - an `Err(Error)` from the body becomes the matching status / failure value, its
+//!   message kept as the thread's last error (see [`crate::error`]);
+//! - a panic armed by `graft_ffi_fault_arm_panic` fires here, before the body runs.
+//!
+//! Pick the variant by the C return type; the value C sees on failure is fixed:
+//!
+//! | variant | C return | on `Err` or panic |
+//! |---|---|---|
+//! | [`status`] | `int` status | the error's status / `GRAFT_EPANIC` |
+//! | [`pointer`], [`pointer_const`] | `T *` | `NULL` |
+//! | [`boolean`] | `bool` | `false` |
+//! | [`value`] | any `T` | the `default` given by the caller |
+//! | [`unit`] | `void` | nothing (only the last error tells) |
+//!
+//! ```
+//! use graft_ffi::{boundary, borrow, Error};
+//! use core::ffi::c_int;
+//!
+//! /// Counts the bytes equal to `needle` in `data[0..len]`.
+//! #[no_mangle]
+//! pub unsafe extern "C" fn example_count(data: *const u8, len: usize, needle: u8,
+//!                                        out: *mut usize) -> c_int {
+//!     boundary::status(|| {
+//!         // SAFETY: the caller passes `len` readable bytes at `data` (or NULL, 0).
+//!         let data = unsafe { borrow::bytes(data, len) }?;
+//!         let n = data.iter().filter(|&&b| b == needle).count();
+//!         // SAFETY: `out` is NULL (rejected) or points to a writable usize.
+//!         unsafe { graft_ffi::out::write(out, n) }
+//!     })
+//! }
+//! # let mut n = 0usize;
+//! # assert_eq!(unsafe { example_count(b"abca".as_ptr(), 4, b'a', &mut n) }, 0);
+//! # assert_eq!(n, 2);
+//! ```
+//!
+//! The closure is run under `AssertUnwindSafe`: state the body touched before a panic
+//! may be half-updated, so objects reached by a call that panicked should be treated as
+//! broken by C (the handle map and log bridge recover their own locks).
+
+use core::ffi::c_int;
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{self, Error};
+use crate::fault;
+use crate::log::{self, Level};
+use crate::status::Status;
+
+/// Runs `body`; returns `GRAFT_OK`, the status of its `Err`, or `GRAFT_EPANIC`.
+#[inline]
+pub fn status<F>(body: F) -> c_int
+where
+    F: FnOnce() -> Result<(), Error>,
+{
+    match run::<true, _, _>(body) {
+        Ok(()) => Status::Ok.as_raw(),
+        Err(s) => s.as_raw(),
+    }
+}
+
+/// Runs `body`; returns its pointer, or NULL on `Err` or panic. A NULL returned by the
+/// body itself as `Ok` passes through and does not touch the last error.
+#[inline]
+pub fn pointer<T, F>(body: F) -> *mut T
+where
+    F: FnOnce() -> Result<*mut T, Error>,
+{
+    run::<true, _, _>(body).unwrap_or(core::ptr::null_mut())
+}
+
+/// [`pointer`] for functions returning `const T *`.
+#[inline]
+pub fn pointer_const<T, F>(body: F) -> *const T
+where
+    F: FnOnce() -> Result<*const T, Error>,
+{
+    run::<true, _, _>(body).unwrap_or(core::ptr::null())
+}
+
+/// Runs `body`; returns its bool, or `false` on `Err` or panic.
+#[inline]
+pub fn boolean<F>(body: F) -> bool
+where
+    F: FnOnce() -> Result<bool, Error>,
+{
+    run::<true, _, _>(body).unwrap_or(false)
+}
+
+/// Runs `body`; returns its value, or `default` on `Err` or panic. When `default` is also
+/// a valid result, C tells them apart with `graft_ffi_clear_last_error` before the call
+/// and `graft_ffi_last_error_status` after it.
+#[inline]
+pub fn value<T, F>(default: T, body: F) -> T
+where
+    F: FnOnce() -> Result<T, Error>,
+{
+    run::<true, _, _>(body).unwrap_or(default)
+}
+
+/// Runs `body` for a function returning `void`; a failure is visible only as the last
+/// error.
+#[inline]
+pub fn unit<F>(body: F)
+where
+    F: FnOnce() -> Result<(), Error>,
+{
+    let _ = run::<true, _, _>(body);
+}
+
+/// [`value`] without the fault-injection check, for graft-ffi's own machinery (arming,
+/// reading the last error) which must not consume an armed panic meant for a component.
+#[inline]
+pub(crate) fn internal_value<T, F>(default: T, body: F) -> T
+where
+    F: FnOnce() -> Result<T, Error>,
+{
+    run::<false, _, _>(body).unwrap_or(default)
+}
+
+/// [`unit`] without the fault-injection check (see [`internal_value`]).
+#[inline]
+pub(crate) fn internal_unit<F>(body: F)
+where
+    F: FnOnce() -> Result<(), Error>,
+{
+    let _ = run::<false, _, _>(body);
+}
+
+#[inline(always)]
+fn run<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
+where
+    F: FnOnce() -> Result<T, Error>,
+{
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        if FAULTS {
+            fault::fire_if_armed();
+        }
+        body()
+    }));
+    match result {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(failed(e)),
+        Err(payload) => Err(panicked(payload)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn failed(e: Error) -> Status {
+    let status = e.status();
+    // Recording allocates at most; it cannot unwind into C because a panic here is
+    // caught and reduced to the status alone.
+    let _ = catch_unwind(AssertUnwindSafe(|| error::record(&e)));
+    if catch_unwind(AssertUnwindSafe(move || drop(e))).is_err() {
+        // Error's fields cannot panic on drop; nothing else to do.
+    }
+    status
+}
+
+#[cold]
+#[inline(never)]
+fn panicked(payload: Box<dyn Any + Send>) -> Status {
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let message = panic_message(&*payload);
+        error::set_last_error(Status::Panic, &message);
+        log::write(
+            Level::Error,
+            "graft_ffi",
+            format_args!("caught at the FFI boundary: {message}"),
+        );
+    }));
+    // A payload whose destructor panics must not unwind into C either.
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(second);
+    }
+    Status::Panic
+}
+
+/// The message kept for a caught panic: "panic: <payload>".
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if payload.is::<fault::InjectedPanic>() {
+        "panic: injected by graft_ffi_fault_arm_panic".to_string()
+    } else if let Some(s) = payload.downcast_ref::<&'static str>() {
+        format!("panic: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panic: {s}")
+    } else {
+        "panic: (payload is not a string)".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{clear_last_error, last_error_status, with_last_error_message};
+
+    #[test]
+    fn ok_passes_through() {
+        clear_last_error();
+        assert_eq!(status(|| Ok(())), 0);
+        assert_eq!(value(7, || Ok(3)), 3);
+        assert!(boolean(|| Ok(true)));
+        let mut x = 5;
+        assert_eq!(pointer(|| Ok(&mut x as *mut i32)), &mut x as *mut i32);
+        assert_eq!(last_error_status(), Status::Ok);
+    }
+
+    #[test]
+    fn errors_become_status_and_message() {
+        clear_last_error();
+        assert_eq!(status(|| Err(Error::invalid("too big"))), 1);
+        assert_eq!(last_error_status(), Status::InvalidArgument);
+        with_last_error_message(|m| assert_eq!(m, "too big"));
+        assert_eq!(value(-1, || Err(Status::Parse.into())), -1);
+        with_last_error_message(|m| assert_eq!(m, "input could not be parsed"));
+        assert!(pointer::<u8, _>(|| Err(Error::null("p"))).is_null());
+        assert!(!boolean(|| Err(Error::from_status(Status::NotFound))));
+        assert_eq!(last_error_status(), Status::NotFound);
+        // success leaves the last error alone
+        assert_eq!(status(|| Ok(())), 0);
+        assert_eq!(last_error_status(), Status::NotFound);
+    }
+
+    #[test]
+    fn panics_are_caught() {
+        assert_eq!(status(|| panic!("boom {}", 42)), Status::Panic.as_raw());
+        with_last_error_message(|m| assert_eq!(m, "panic: boom 42"));
+        assert!(pointer_const::<u8, _>(|| panic!("static")).is_null());
+        with_last_error_message(|m| assert_eq!(m, "panic: static"));
+        assert_eq!(
+            value(9u8, || std::panic::panic_any(17u32)),
+            9,
+            "default on panic"
+        );
+        with_last_error_message(|m| assert_eq!(m, "panic: (payload is not a string)"));
+    }
+
+    #[test]
+    fn ok_status_is_never_an_error() {
+        let e = Error::new(Status::Ok, "x");
+        assert_eq!(e.status(), Status::Internal);
+    }
+}
