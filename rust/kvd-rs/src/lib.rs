@@ -1,0 +1,54 @@
+//! kvd-rs: the one Rust staticlib linked into kvd (and into its parity, fuzz, bench and
+//! replay executables). It re-exports the component crates and holds their C exports,
+//! every one written out by hand (cbindgen skips macro output) and run through
+//! graft-ffi's panic boundary, so a Rust panic becomes `GRAFT_EPANIC`, never an unwind
+//! into C. The header is `server/include/kv_rs.h`; `kv_request` and `kv_parse_limits`
+//! are defined once, in `server/kv_proto.h`.
+
+use core::ffi::{c_char, c_int};
+
+pub use graft_ffi;
+pub use kv_proto;
+
+use graft_ffi::{borrow, boundary, Error};
+use kv_proto::{Limits, Request};
+
+/// Parses the request at the start of `buf[0..len)` with the Rust parser, the twin of
+/// `kv_parse` (server/kv_proto.c): for the same bytes and limits it writes the same
+/// `kv_request`, field for field (keys, values and arguments as offsets into `buf`).
+///
+/// Returns `GRAFT_OK` with `*out` fully written (a malformed request is `GRAFT_OK` too:
+/// `out->status` is `KV_PARSE_ERROR`), `GRAFT_ENULL` when `limits` or `out` is NULL or
+/// `buf` is NULL with `len > 0`, `GRAFT_EPANIC` if the parser panicked (a bug; `*out`
+/// is then not written). Allocates nothing, takes no lock; thread-safe.
+///
+/// # Safety
+/// `buf[0..len)` readable (or `buf` NULL with `len` 0); `limits` NULL or valid;
+/// `out` NULL or valid for writing one `kv_request`.
+#[no_mangle]
+pub unsafe extern "C" fn kv_rs_parse(
+    buf: *const c_char,
+    len: usize,
+    limits: *const Limits,
+    out: *mut Request,
+) -> c_int {
+    boundary::status(|| {
+        // SAFETY: the caller passes len readable bytes at buf (or NULL with 0).
+        let bytes = unsafe { borrow::bytes(buf.cast(), len) }?;
+        if limits.is_null() {
+            return Err(Error::null("limits"));
+        }
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        // SAFETY: limits is non-NULL and points to a kv_parse_limits (caller contract);
+        // it is plain data, read by value.
+        let limits = unsafe { limits.read() };
+        let mut req = Request::default();
+        kv_proto::parse(bytes, &limits, &mut req);
+        // SAFETY: out is non-NULL and valid for writing one kv_request (caller
+        // contract); write() does not read the old, possibly uninitialised, contents.
+        unsafe { out.write(req) };
+        Ok(())
+    })
+}
