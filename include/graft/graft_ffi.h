@@ -8,6 +8,26 @@
 #include <stdbool.h>
 #include "graft/base.h"
 
+/*
+ Bytes owned by Rust, lent to C until `graft_ffi_buffer_free`. C must not change
+ `data` or `len`, and must not free `data` itself.
+ */
+typedef struct {
+  /*
+   The bytes; NULL when `len` is 0.
+   */
+  uint8_t *data;
+  /*
+   Number of bytes at `data`.
+   */
+  size_t len;
+} graft_ffi_buffer;
+
+/*
+ A handle as C sees it (`graft_ffi_handle`, a `uint64_t`); 0 is never valid.
+ */
+typedef uint64_t graft_ffi_handle;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -18,6 +38,16 @@ extern "C" {
  Never NULL; the string lives for the whole program.
  */
 const char *graft_ffi_version(void);
+
+/*
+ Frees a buffer returned by a graft function and resets it to `{NULL, 0}`.
+ `buf` NULL, or a buffer already `{NULL, 0}`, is a no-op. Thread-safe for distinct
+ buffers.
+
+ # Safety
+ `*buf` must be a buffer produced by graft (or `{NULL, 0}`), not changed by C.
+ */
+void graft_ffi_buffer_free(graft_ffi_buffer *buf);
 
 /*
  Copies the calling thread's last error message into `buf`, snprintf-style.

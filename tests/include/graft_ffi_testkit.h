@@ -8,6 +8,21 @@
 #include <stdbool.h>
 #include "graft/graft_ffi.h"
 
+/*
+ Largest buffer graft_testkit_repeat makes, so a huge request fails cleanly.
+ */
+#define GRAFT_TESTKIT_REPEAT_MAX (1 << 26)
+
+/*
+ An opaque boxed object for tests of the Box helpers.
+ */
+typedef struct graft_testkit_box graft_testkit_box;
+
+/*
+ A reference-counted opaque object for tests of the Arc helpers.
+ */
+typedef struct graft_testkit_shared graft_testkit_shared;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -16,6 +31,226 @@ extern "C" {
  Adds two numbers in Rust: the smoke test's proof that C reaches Rust code.
  */
 int32_t graft_testkit_add(int32_t a, int32_t b);
+
+/*
+ Fails with `status` (a number from C, checked: unknown numbers give `GRAFT_EINVAL`)
+ and `message` (NULL: the status description) as the last error. `GRAFT_OK` succeeds.
+
+ # Safety
+ `message` is NULL or a NUL-terminated string.
+ */
+int graft_testkit_fail(int status, const char *message);
+
+/*
+ Panics with `message` (NULL: a fixed message) inside the status boundary.
+
+ # Safety
+ `message` is NULL or a NUL-terminated string.
+ */
+int graft_testkit_panic(const char *message);
+
+/*
+ Panics inside the pointer boundary (returns NULL).
+ */
+void *graft_testkit_panic_pointer(void);
+
+/*
+ Panics inside the bool boundary (returns false).
+ */
+bool graft_testkit_panic_bool(void);
+
+/*
+ Panics inside the value boundary with default -1 (returns -1).
+ */
+int64_t graft_testkit_panic_value(void);
+
+/*
+ Panics inside the unit boundary (returns nothing; the last error tells).
+ */
+void graft_testkit_panic_unit(void);
+
+/*
+ Returns `x` through the value boundary (default 0), doing nothing else: what a
+ component export costs when it is not failing.
+ */
+int64_t graft_testkit_identity(int64_t x);
+
+/*
+ Counts the characters of `len` UTF-8 bytes at `s` into `*out_chars`.
+
+ # Safety
+ `s` is NULL or readable for `len` bytes; `out_chars` NULL or writable.
+ */
+int graft_testkit_utf8_chars(const char *s, size_t len, size_t *out_chars);
+
+/*
+ Counts the characters of the NUL-terminated UTF-8 string `s` into `*out_chars`.
+
+ # Safety
+ `s` is NULL or NUL-terminated; `out_chars` NULL or writable.
+ */
+int graft_testkit_cstr_chars(const char *s, size_t *out_chars);
+
+/*
+ Sums `len` bytes at `data` into `*out_sum`.
+
+ # Safety
+ `data` is NULL or readable for `len` bytes; `out_sum` NULL or writable.
+ */
+int graft_testkit_sum_bytes(const uint8_t *data, size_t len, uint64_t *out_sum);
+
+/*
+ Writes `data` reversed into the caller's buffer `out[0..cap]` (whole or nothing);
+ `*needed` receives `len` even when the buffer is too small (`GRAFT_ETOOSMALL`).
+
+ # Safety
+ `data` NULL or readable for `len`; `out` NULL or writable for `cap`; `needed` NULL or
+ writable.
+ */
+int graft_testkit_reverse(const uint8_t *data,
+                          size_t len,
+                          uint8_t *out,
+                          size_t cap,
+                          size_t *needed);
+
+/*
+ Returns a Rust-owned buffer of `n` copies of `byte` (free with
+ `graft_ffi_buffer_free`); `n` above 64 MiB is `GRAFT_EINVAL`.
+
+ # Safety
+ `out` NULL or writable.
+ */
+int graft_testkit_repeat(uint8_t byte, size_t n, graft_ffi_buffer *out);
+
+/*
+ Copies `len` bytes at `data` into a new Rust-owned buffer (a round trip from C).
+
+ # Safety
+ `data` NULL or readable for `len`; `out` NULL or writable.
+ */
+int graft_testkit_copy(const uint8_t *data, size_t len, graft_ffi_buffer *out);
+
+/*
+ Creates a counter starting at `start`; its handle goes to `*out`.
+
+ # Safety
+ `out` NULL or writable.
+ */
+int graft_testkit_counter_new(int64_t start, graft_ffi_handle *out);
+
+/*
+ Adds `delta` (wrapping) to a counter; the new value goes to `*out_value` (may be
+ NULL). A stale, freed or unknown handle is `GRAFT_EHANDLE`.
+
+ # Safety
+ `out_value` NULL or writable.
+ */
+int graft_testkit_counter_add(graft_ffi_handle h, int64_t delta, int64_t *out_value);
+
+/*
+ Reads a counter (shared lookup) into `*out_value`.
+
+ # Safety
+ `out_value` NULL or writable.
+ */
+int graft_testkit_counter_get(graft_ffi_handle h, int64_t *out_value);
+
+/*
+ Frees a counter; freeing it again (or any stale handle) is `GRAFT_EHANDLE`.
+ */
+int graft_testkit_counter_free(graft_ffi_handle h);
+
+/*
+ Number of live counters.
+ */
+size_t graft_testkit_counter_live(void);
+
+/*
+ Creates a boxed object holding `value`; NULL only on failure.
+ */
+graft_testkit_box *graft_testkit_box_new(int64_t value);
+
+/*
+ Reads a boxed object's value; NULL is `GRAFT_ENULL`.
+
+ # Safety
+ `b` NULL or a live box; `out_value` NULL or writable.
+ */
+int graft_testkit_box_get(const graft_testkit_box *b, int64_t *out_value);
+
+/*
+ Frees a boxed object; NULL is a no-op.
+
+ # Safety
+ `b` NULL or a live box not used again.
+ */
+void graft_testkit_box_free(graft_testkit_box *b);
+
+/*
+ Creates a shared object holding a copy of `data[0..len]`; NULL on failure.
+
+ # Safety
+ `data` NULL or readable for `len`.
+ */
+const graft_testkit_shared *graft_testkit_shared_new(const uint8_t *data, size_t len);
+
+/*
+ Takes another strong reference (release it separately); NULL on NULL input.
+
+ # Safety
+ `s` NULL or a live shared object.
+ */
+const graft_testkit_shared *graft_testkit_shared_retain(const graft_testkit_shared *s);
+
+/*
+ Length of the shared object's bytes, or `(size_t)-1` on NULL.
+
+ # Safety
+ `s` NULL or a live shared object.
+ */
+size_t graft_testkit_shared_len(const graft_testkit_shared *s);
+
+/*
+ Releases one strong reference; NULL is a no-op.
+
+ # Safety
+ `s` NULL or a reference the caller holds and does not use again.
+ */
+void graft_testkit_shared_release(const graft_testkit_shared *s);
+
+/*
+ Logs `message` at `level` under `target` through graft-ffi's log bridge
+ (`GRAFT_EINVAL` for a level outside 0..4).
+
+ # Safety
+ `target` and `message` NULL (`GRAFT_ENULL`) or NUL-terminated.
+ */
+int graft_testkit_log(int level, const char *target, const char *message);
+
+/*
+ The status `graft_ffi::Status` gives for a number, or -1 when unknown: lets C check
+ that Rust's numbering matches base.h.
+ */
+int graft_testkit_status_roundtrip(int raw);
+
+/*
+ Benchmark baseline: `x + 1` with no boundary at all, the cost of a bare C→Rust call.
+ */
+uint64_t graft_testkit_bench_raw(uint64_t x);
+
+/*
+ Benchmark: `x + 1` through the value boundary.
+ */
+uint64_t graft_testkit_bench_boundary(uint64_t x);
+
+/*
+ Benchmark: borrowed bytes in, out-parameter written, status returned; the usual shape
+ of a component export. Writes the first byte plus `len` to `*out`.
+
+ # Safety
+ `data` NULL or readable for `len`; `out` NULL or writable.
+ */
+int graft_testkit_bench_status(const uint8_t *data, size_t len, uint64_t *out);
 
 #ifdef __cplusplus
 } // extern "C"

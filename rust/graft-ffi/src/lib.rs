@@ -39,13 +39,18 @@
 
 pub mod borrow;
 pub mod boundary;
+pub mod buffer;
 pub mod error;
 pub mod fault;
+pub mod handle;
 pub mod log;
+pub mod opaque;
 pub mod out;
 pub mod status;
 
+pub use buffer::Buffer;
 pub use error::Error;
+pub use handle::{Handle, HandleMap};
 pub use status::Status;
 
 /// The crate version as a static NUL-terminated string, e.g. "0.1.0".
