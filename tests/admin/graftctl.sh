@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# graftctl.sh: graftctl against a live endpoint (the test host: seams demo.sum in shadow
+# with rare mismatches, demo.upper). Usage: graftctl.sh GRAFTCTL TESTHOST
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+ctl=$1
+start_host "$2" 127.0.0.1:0 tok --seconds 60
+export GRAFT_ADMIN=127.0.0.1:$HOST_PORT
+unset GRAFT_ADMIN_TOKEN
+out=$(mktemp)
+trap 'rm -f "$out"; cleanup_host' EXIT
+
+expect() { # expect RC CMD...: runs graftctl, checks its exit status, output in $out
+  local want=$1 rc=0
+  shift
+  "$ctl" "$@" >"$out" 2>&1 || rc=$?
+  [ "$rc" = "$want" ] || { cat "$out" >&2; fail "graftctl $* exited $rc, want $want"; }
+}
+seam_field() { # seam_field SEAM FIELD: from `status --json`
+  "$ctl" status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+seams = d if isinstance(d, list) else d["seams"]
+print([s for s in seams if s["name"] == sys.argv[1]][0][sys.argv[2]])' "$1" "$2"
+}
+
+expect 1 status
+grep -q 'token' "$out" || fail "no token: message should say so"
+export GRAFT_ADMIN_TOKEN=tok
+expect 0 status
+grep -q '^demo.sum  *shadow ' "$out" || { cat "$out"; fail "status table lacks demo.sum in shadow"; }
+grep -q '^demo.upper ' "$out" || fail "status table lacks demo.upper"
+expect 0 --token tok --url "http://127.0.0.1:$HOST_PORT/" status
+
+expect 0 set demo.upper canary 25
+[ "$(seam_field demo.upper mode)" = canary ] || fail "mode not canary after set"
+python3 -c 'import sys; assert abs(float(sys.argv[1]) - 25) < 1e-9' "$(seam_field demo.upper percent)" ||
+  fail "percent not 25 after set"
+expect 1 set demo.upper sideways
+grep -q "mode" "$out" || fail "bad mode: no explanation"
+expect 1 set demo.upper canary 101
+[ "$(seam_field demo.upper mode)" = canary ] || fail "a refused change changed the mode"
+expect 1 set no.such.seam legacy
+grep -q "unknown seam" "$out" || fail "unknown seam not reported"
+expect 2 set demo.upper canary ten
+expect 2 set 'bad/name' legacy
+expect 2 frobnicate
+expect 0 reset demo.sum
+grep -q 'breaker reset' "$out" || fail "reset not confirmed"
+expect 0 fault demo.upper error=100 delay=1 delay_ms=0.5
+expect 0 fault demo.upper off
+expect 2 fault demo.upper boom=1
+expect 1 --url http://127.0.0.1:1 status
+grep -q 'cannot reach' "$out" || fail "unreachable endpoint not reported"
+
+expect 0 watch -n 3 -i 0.3
+[ "$(grep -c '^graftctl watch' "$out")" = 3 ] || fail "watch -n 3 did not print 3 frames"
+grep '^demo.sum ' "$out" | tail -n 1 | awk '{ if ($4 == "-" || $4 + 0 <= 0) exit 1 }' ||
+  fail "watch shows no call rate on its later frames"
+
+# Ctrl-C stops an endless watch promptly and cleanly.
+"$ctl" watch -i 0.2 >/dev/null 2>&1 &
+wpid=$!
+sleep 1
+kill -INT $wpid
+for _ in $(seq 30); do kill -0 $wpid 2>/dev/null || break; sleep 0.1; done
+kill -0 $wpid 2>/dev/null && { kill $wpid; fail "watch ignored Ctrl-C"; }
+wait $wpid || fail "watch exited non-zero after Ctrl-C"
+
+expect 0 report
+grep -q '^seam demo.sum' "$out" || fail "report lacks demo.sum"
+grep -q 'latency p50/p99' "$out" || fail "report lacks latency"
+"$ctl" report --json | python3 -c '
+import json, sys
+r = {s["seam"]: s for s in json.load(sys.stdin)}
+s = r["demo.sum"]
+assert s["calls"] > 0, s
+assert s["compared"] > 0 and s["mismatches"] > 0, s  # the candidate is wrong 1 in 997
+assert s["legacy_p50_ns"] > 0 and s["legacy_p99_ns"] >= s["legacy_p50_ns"], s
+' || fail "report --json numbers"
+echo "graftctl: all checks passed"

@@ -1,0 +1,460 @@
+/*
+ * test_admin_api.c: the admin endpoint's HTTP API, in process: a runtime with the fake
+ * seams, the endpoint on a free loopback port with a token, and libcurl as the client.
+ * Covers authentication, routing, validation (every refused change must leave the seam
+ * as it was), body limits, the fault and breaker routes, and address checks.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "fake_seams.h"
+#include "graft/admin.h"
+
+#define TOKEN "s3cret-token"
+
+typedef struct fixture {
+    graft_runtime *rt;
+    graft_seam *sum, *upper;
+    graft_admin *admin;
+    char base[64];
+} fixture;
+
+typedef struct reply {
+    long status;
+    char body[65536];
+    size_t len;
+    char headers[4096];
+    size_t hlen;
+} reply;
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    reply *r = ud;
+    size_t len = size * n;
+    size_t room = sizeof r->body - 1 - r->len;
+    size_t take = len < room ? len : room;
+    memcpy(r->body + r->len, p, take);
+    r->len += take;
+    r->body[r->len] = '\0';
+    return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    reply *r = ud;
+    size_t len = size * n;
+    size_t room = sizeof r->headers - 1 - r->hlen;
+    size_t take = len < room ? len : room;
+    memcpy(r->headers + r->hlen, p, take);
+    r->hlen += take;
+    r->headers[r->hlen] = '\0';
+    return len;
+}
+
+/* One request. token: NULL sends no Authorization; auth_raw overrides the header. */
+static void request(const fixture *f, const char *method, const char *path, const char *token,
+                    const char *body, size_t body_len, int chunked, reply *r)
+{
+    memset(r, 0, sizeof *r);
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    char url[512], auth[256];
+    snprintf(url, sizeof url, "%s%s", f->base, path);
+    struct curl_slist *hdrs = NULL;
+    if (token != NULL) {
+        snprintf(auth, sizeof auth, "Authorization: %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    if (chunked)
+        hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    if (body != NULL) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        if (!chunked)
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+}
+
+static void req_json(const fixture *f, const char *method, const char *path, const char *body,
+                     reply *r)
+{
+    request(f, method, path, "Bearer " TOKEN, body, body ? strlen(body) : 0, 0, r);
+}
+
+/* The body is {"error": "<non-empty>"} and the message contains `needle`. */
+static void assert_error(const reply *r, long status, const char *needle)
+{
+    if (r->status != status)
+        fail_msg("expected HTTP %ld, got %ld: %s", status, r->status, r->body);
+    cJSON *j = cJSON_Parse(r->body);
+    assert_non_null(j);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    assert_true(cJSON_IsString(e));
+    assert_true(strlen(e->valuestring) > 0);
+    if (needle != NULL && strstr(e->valuestring, needle) == NULL)
+        fail_msg("error '%s' does not mention '%s'", e->valuestring, needle);
+    assert_non_null(strstr(r->headers, "application/json"));
+    cJSON_Delete(j);
+}
+
+static void assert_mode(graft_seam *s, graft_mode want, uint32_t want_bp)
+{
+    graft_mode m;
+    uint32_t bp;
+    assert_int_equal(graft_seam_get_mode(s, &m, &bp), GRAFT_OK);
+    assert_int_equal(m, want);
+    assert_int_equal(bp, want_bp);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    graft_runtime_options o;
+    graft_runtime_options_init(&o);
+    o.log_level = GRAFT_LOG_ERROR;
+    assert_int_equal(graft_runtime_new(&o, &f->rt), GRAFT_OK);
+    assert_int_equal(fake_seams_register(f->rt, &f->sum, &f->upper), GRAFT_OK);
+    assert_int_equal(graft_seam_set_mode(f->sum, GRAFT_MODE_SHADOW, 0), GRAFT_OK);
+    fake_seams_drive(f->sum, f->upper, 0, 2000);
+    assert_int_equal(graft_admin_start(f->rt, "127.0.0.1:0", TOKEN, &f->admin), GRAFT_OK);
+    assert_true(graft_admin_port(f->admin) > 0);
+    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", graft_admin_port(f->admin));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    graft_admin_stop(f->admin);
+    graft_runtime_free(f->rt);
+    free(f);
+    return 0;
+}
+
+static void test_page_needs_no_token(void **state)
+{
+    fixture *f = *state;
+    reply r;
+    request(f, "GET", "/", NULL, NULL, 0, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers, "text/html"));
+    assert_non_null(strstr(r.headers, "Content-Security-Policy: default-src 'none'"));
+    assert_non_null(strstr(r.body, "<html"));
+    assert_non_null(strstr(r.body, "/api/seams"));
+    /* Self-contained: nothing is loaded from another origin. */
+    assert_null(strstr(r.body, "src=\"http"));
+    assert_null(strstr(r.body, "href=\"http"));
+}
+
+static void test_reads_need_the_token(void **state)
+{
+    fixture *f = *state;
+    static const char *bad[] = {
+        NULL,      "Bearer wrong-token!",    "Bearer s3cret-toke", "Bearer s3cret-token-and-more",
+        "Bearer ", "Basic czNjcmV0LXRva2Vu", "s3cret-token"};
+    static const char *paths[] = {"/api/seams", "/api/seams/demo.sum", "/metrics"};
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            reply r;
+            request(f, "GET", paths[p], bad[i], NULL, 0, 0, &r);
+            assert_error(&r, 401, "token");
+            assert_non_null(strstr(r.headers, "WWW-Authenticate: Bearer"));
+        }
+    }
+}
+
+static void test_list_and_one(void **state)
+{
+    fixture *f = *state;
+    reply r;
+    req_json(f, "GET", "/api/seams", NULL, &r);
+    assert_int_equal(r.status, 200);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_non_null(j);
+    const cJSON *seams = cJSON_IsArray(j) ? j : cJSON_GetObjectItemCaseSensitive(j, "seams");
+    assert_true(cJSON_IsArray(seams));
+    int found = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, seams)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(s, "name");
+        assert_true(cJSON_IsString(name));
+        found += strcmp(name->valuestring, "demo.sum") == 0 ||
+                 strcmp(name->valuestring, "demo.upper") == 0;
+    }
+    assert_int_equal(found, 2);
+    cJSON_Delete(j);
+
+    req_json(f, "GET", "/api/seams/demo.sum", NULL, &r);
+    assert_int_equal(r.status, 200);
+    j = cJSON_Parse(r.body);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "name")->valuestring, "demo.sum");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "mode")->valuestring, "shadow");
+    cJSON_Delete(j);
+
+    request(f, "HEAD", "/api/seams", "Bearer " TOKEN, NULL, 0, 0, &r);
+    assert_int_equal(r.status, 200);
+}
+
+static void test_unknown_things(void **state)
+{
+    fixture *f = *state;
+    reply r;
+    req_json(f, "GET", "/api/seams/no.such.seam", NULL, &r);
+    assert_error(&r, 404, "no.such.seam");
+    req_json(f, "PUT", "/api/seams/no.such.seam", "{\"mode\":\"legacy\"}", &r);
+    assert_error(&r, 404, "unknown seam");
+    req_json(f, "POST", "/api/seams/no.such.seam/breaker/reset", NULL, &r);
+    assert_error(&r, 404, "unknown seam");
+    req_json(f, "GET", "/nothing/here", NULL, &r);
+    assert_error(&r, 404, NULL);
+    req_json(f, "GET", "/api/seams/a/b", NULL, &r);
+    assert_error(&r, 404, NULL);
+    req_json(f, "DELETE", "/api/seams/demo.sum", NULL, &r);
+    assert_error(&r, 405, "DELETE");
+    assert_non_null(strstr(r.headers, "Allow: GET, HEAD, PUT"));
+    req_json(f, "GET", "/api/seams/demo.sum/breaker/reset", NULL, &r);
+    assert_error(&r, 405, NULL);
+    req_json(f, "POST", "/metrics", "{}", &r);
+    assert_error(&r, 405, NULL);
+}
+
+static void test_change_mode(void **state)
+{
+    fixture *f = *state;
+    reply r;
+    req_json(f, "PUT", "/api/seams/demo.sum", "{\"mode\":\"canary\",\"percent\":12.5}", &r);
+    assert_int_equal(r.status, 200);
+    assert_mode(f->sum, GRAFT_MODE_CANARY, 1250);
+    cJSON *j = cJSON_Parse(r.body);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "mode")->valuestring, "canary");
+    cJSON_Delete(j);
+    /* Percent alone keeps the mode; two decimals are the resolution. */
+    req_json(f, "PUT", "/api/seams/demo.sum", "{\"percent\":0.05}", &r);
+    assert_int_equal(r.status, 200);
+    assert_mode(f->sum, GRAFT_MODE_CANARY, 5);
+    req_json(f, "PUT", "/api/seams/demo.sum", "{\"mode\":\"shadow\",\"percent\":0}", &r);
+    assert_int_equal(r.status, 200);
+    assert_mode(f->sum, GRAFT_MODE_SHADOW, 0);
+}
+
+static void test_invalid_changes_change_nothing(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(graft_seam_set_mode(f->upper, GRAFT_MODE_CANARY, 2500), GRAFT_OK);
+    static const struct {
+        const char *body;
+        const char *needle;
+    } bad[] = {
+        {"", "empty"},
+        {"{\"mode\":", "JSON"},
+        {"{\"mode\":\"canary\"} trailing", "JSON"},
+        {"[\"canary\"]", "object"},
+        {"\"canary\"", "object"},
+        {"{}", "nothing to change"},
+        {"{\"mode\":\"sideways\"}", "mode"},
+        {"{\"mode\":3}", "mode"},
+        {"{\"mode\":null}", "mode"},
+        {"{\"mode\":\"canary\",\"percent\":-1}", "percent"},
+        {"{\"mode\":\"canary\",\"percent\":100.5}", "percent"},
+        {"{\"mode\":\"canary\",\"percent\":\"10\"}", "percent"},
+        {"{\"mode\":\"canary\",\"percent\":12.345}", "decimals"},
+        {"{\"mode\":\"canary\",\"percent\":1e400}", "percent"},
+        {"{\"mode\":\"legacy\",\"colour\":\"red\"}", "colour"},
+        {"{\"mode\":\"legacy\",\"percent\":10,\"percent\":\"x\"}", "percent"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        reply r;
+        req_json(f, "PUT", "/api/seams/demo.upper", bad[i].body, &r);
+        assert_error(&r, 400, bad[i].needle);
+        assert_mode(f->upper, GRAFT_MODE_CANARY, 2500);
+    }
+    /* A NUL inside the body. */
+    static const char nul[] = "{\"mode\":\"legacy\"}\0xx";
+    reply r;
+    request(f, "PUT", "/api/seams/demo.upper", "Bearer " TOKEN, nul, sizeof nul - 1, 0, &r);
+    assert_error(&r, 400, "NUL");
+    /* Right body, no or wrong token. */
+    request(f, "PUT", "/api/seams/demo.upper", NULL, "{\"mode\":\"legacy\"}", 17, 0, &r);
+    assert_error(&r, 401, "token");
+    request(f, "PUT", "/api/seams/demo.upper", "Bearer nope", "{\"mode\":\"legacy\"}", 17, 0, &r);
+    assert_error(&r, 401, "token");
+    assert_mode(f->upper, GRAFT_MODE_CANARY, 2500);
+}
+
+static void test_oversize_bodies(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(graft_seam_set_mode(f->upper, GRAFT_MODE_SHADOW, 0), GRAFT_OK);
+    /* Valid JSON padded with whitespace past the limit: refused by size alone. */
+    size_t n = 5000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, ' ', n);
+    memcpy(big, "{\"mode\":\"legacy\"}", 17);
+    big[n] = '\0';
+    reply r;
+    request(f, "PUT", "/api/seams/demo.upper", "Bearer " TOKEN, big, n, 0, &r);
+    assert_error(&r, 413, "4096");
+    request(f, "PUT", "/api/seams/demo.upper", "Bearer " TOKEN, big, n, 1, &r);
+    assert_error(&r, 413, "4096");
+    assert_mode(f->upper, GRAFT_MODE_SHADOW, 0);
+    /* Exactly at the limit is fine. */
+    request(f, "PUT", "/api/seams/demo.upper", "Bearer " TOKEN, big, 4096, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_mode(f->upper, GRAFT_MODE_LEGACY, 0);
+    free(big);
+}
+
+static void test_metrics(void **state)
+{
+    fixture *f = *state;
+    reply r;
+    req_json(f, "GET", "/metrics", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers, "text/plain; version=0.0.4"));
+    assert_non_null(strstr(r.body, "# TYPE "));
+    assert_non_null(strstr(r.body, "demo.sum"));
+    assert_non_null(strstr(r.body, "demo.upper"));
+}
+
+static uint64_t stat_opens(graft_seam *s, graft_breaker_state *state)
+{
+    graft_seam_stats st;
+    assert_int_equal(graft_seam_stats_get(s, &st), GRAFT_OK);
+    *state = st.breaker_state;
+    return st.breaker_opens;
+}
+
+static void test_fault_and_breaker_reset(void **state)
+{
+    fixture *f = *state;
+    reply r;
+    static const char *bad[] = {
+        "{\"error_percent\":101}", "{\"panic_percent\":-2}", "{\"delay_ms\":-1}",
+        "{\"delay_ms\":1e9}",      "{\"boom\":1}",           "[1]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        req_json(f, "PUT", "/api/seams/demo.sum/fault", bad[i], &r);
+        assert_error(&r, 400, NULL);
+    }
+    graft_breaker_config bc;
+    graft_breaker_config_init(&bc);
+    bc.enabled = 1;
+    bc.min_calls = 20;
+    bc.error_rate_bp = 5000;
+    bc.window_ns = 60ull * 1000 * 1000 * 1000;
+    bc.cooldown_ns = 3600ull * 1000 * 1000 * 1000;
+    bc.max_cooldown_ns = bc.cooldown_ns;
+    assert_int_equal(graft_seam_set_breaker(f->sum, &bc), GRAFT_OK);
+    req_json(f, "PUT", "/api/seams/demo.sum", "{\"mode\":\"candidate\"}", &r);
+    assert_int_equal(r.status, 200);
+    req_json(f, "PUT", "/api/seams/demo.sum/fault", "{\"error_percent\":100}", &r);
+    assert_int_equal(r.status, 200);
+
+    graft_breaker_state bs;
+    uint64_t opens0 = stat_opens(f->sum, &bs);
+    fake_seams_drive(f->sum, f->upper, 100000, 200);
+    uint64_t opens1 = stat_opens(f->sum, &bs);
+    assert_true(opens1 > opens0);
+    assert_int_equal(bs, GRAFT_BREAKER_OPEN);
+
+    req_json(f, "DELETE", "/api/seams/demo.sum/fault", NULL, &r);
+    assert_int_equal(r.status, 200);
+    req_json(f, "POST", "/api/seams/demo.sum/breaker/reset", NULL, &r);
+    assert_int_equal(r.status, 200);
+    stat_opens(f->sum, &bs);
+    assert_int_equal(bs, GRAFT_BREAKER_CLOSED);
+    request(f, "POST", "/api/seams/demo.sum/breaker/reset", NULL, NULL, 0, 0, &r);
+    assert_error(&r, 401, "token");
+}
+
+static void test_addresses(void **state)
+{
+    fixture *f = *state;
+    graft_admin *a = NULL;
+    static const char *bad[] = {"nonsense",       "127.0.0.1:", ":9100", "127.0.0.1:99999",
+                                "127.0.0.1:12ab", "[::1:9100",  "[]:0",  "0.0.0.0:0",
+                                "192.0.2.1:9100", "[::]:0"};
+    unsetenv("GRAFT_ADMIN_ALLOW_REMOTE");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        a = NULL;
+        assert_int_equal(graft_admin_start(f->rt, bad[i], NULL, &a), GRAFT_EINVAL);
+        assert_null(a);
+    }
+    assert_int_equal(graft_admin_start(f->rt, "localhost:0", NULL, &a), GRAFT_OK);
+    graft_admin_stop(a);
+    assert_int_equal(graft_admin_start(NULL, "127.0.0.1:0", NULL, &a), GRAFT_ENULL);
+    /* The port in use by the fixture: cannot listen twice. */
+    char taken[32];
+    snprintf(taken, sizeof taken, "127.0.0.1:%u", graft_admin_port(f->admin));
+    assert_int_equal(graft_admin_start(f->rt, taken, NULL, &a), GRAFT_EIO);
+
+    unsetenv("GRAFT_ADMIN");
+    a = (graft_admin *)f; /* must be overwritten with NULL */
+    assert_int_equal(graft_admin_start_from_env(f->rt, &a), GRAFT_OK);
+    assert_null(a);
+    setenv("GRAFT_ADMIN", "127.0.0.1:0", 1);
+    setenv("GRAFT_ADMIN_TOKEN", "t", 1);
+    assert_int_equal(graft_admin_start_from_env(f->rt, &a), GRAFT_OK);
+    assert_non_null(a);
+    assert_true(graft_admin_port(a) > 0);
+    graft_admin_stop(a);
+    setenv("GRAFT_ADMIN", "10.0.0.1:9100", 1);
+    assert_int_equal(graft_admin_start_from_env(f->rt, &a), GRAFT_EINVAL);
+    unsetenv("GRAFT_ADMIN");
+    unsetenv("GRAFT_ADMIN_TOKEN");
+    graft_admin_stop(NULL);
+    assert_int_equal(graft_admin_port(NULL), 0);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_page_needs_no_token),
+        cmocka_unit_test(test_reads_need_the_token),
+        cmocka_unit_test(test_list_and_one),
+        cmocka_unit_test(test_unknown_things),
+        cmocka_unit_test(test_change_mode),
+        cmocka_unit_test(test_invalid_changes_change_nothing),
+        cmocka_unit_test(test_oversize_bodies),
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_fault_and_breaker_reset),
+        cmocka_unit_test(test_addresses),
+    };
+    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    curl_global_cleanup();
+    return rc;
+}
