@@ -28,6 +28,19 @@ extern "C" {
  */
 int kv_rs_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_request *out);
 
+/*
+ Hashes `key[0..len)` with the Rust hash, the twin of `kv_hash` (server/kv_hash.c):
+ the same 64-bit value for the same bytes, bit for bit.
+
+ Returns `GRAFT_OK` with `*out` written, `GRAFT_ENULL` when `out` is NULL or `key` is
+ NULL with `len > 0`, `GRAFT_EPANIC` if the hash panicked (a bug). Allocates nothing;
+ thread-safe.
+
+ # Safety
+ `key[0..len)` readable (or `key` NULL with `len` 0); `out` NULL or valid for writing.
+ */
+int kv_rs_hash(const char *key, size_t len, uint64_t *out);
+
 #ifdef __cplusplus
 } // extern "C"
 #endif // __cplusplus
