@@ -39,7 +39,7 @@ int kv_rs_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_r
  # Safety
  `key[0..len)` readable (or `key` NULL with `len` 0); `out` NULL or valid for writing.
  */
-int kv_rs_hash(const char *key, size_t len, uint64_t *out);
+int kv_rs_hash(const void *key, size_t len, uint64_t *out);
 
 #ifdef __cplusplus
 } // extern "C"

@@ -1,15 +1,21 @@
-//! The parser proper. It follows server/kv_proto.c decision for decision: any change to
+//! The parser proper. It follows server/kv_proto.c decision for decision, quirks of
+//! memcached 1.6.18 included (see the comment at the top of kv_proto.c): any change to
 //! one side is a change to the other, and the parity tests and the differential fuzzer
 //! hold them together.
 
 use crate::scan::find_byte;
 use crate::{cmd, error, status, Limits, Request};
 
-/// Longest key memcached accepts.
-const KEY_MAX: usize = 250;
-/// Tokens looked at on one command line (memcached's MAX_TOKENS less the terminator):
-/// no command has more fixed arguments; key lists are walked separately.
-const MAX_TOKENS: usize = 8;
+/// Longest key memcached accepts (KEY_MAX_LENGTH).
+const KEY_MAX: u32 = 250;
+/// memcached's tokenizer array: 23 tokens plus the terminal one.
+const MAX_TOKENS: usize = 24;
+/// Bytes memcached adds to key and value when sizing an item (header, CAS, the key's
+/// NUL, the value's CRLF), plus 4 when the client flags are non-zero.
+const ITEM_OVERHEAD: u64 = 59;
+const ITEM_FLAGS_OVERHEAD: u64 = 4;
+/// The parser looks at no more than this many bytes (keeps every offset in 31 bits).
+const MAX_BUF: usize = 1 << 30;
 
 /// A token: offset and length within the buffer.
 #[derive(Clone, Copy, Default)]
@@ -18,420 +24,636 @@ struct Tok {
     len: u32,
 }
 
-/// The tokens of one command line (no allocation: a fixed array).
+/// One command line split on ' ' (no allocation: a fixed array).
 struct Line<'a> {
     buf: &'a [u8],
-    toks: [Tok; MAX_TOKENS],
-    /// Tokens stored (at most MAX_TOKENS).
-    n: usize,
-    /// Tokens on the line (may exceed MAX_TOKENS).
-    total: usize,
+    /// Effective end of the line (after the CR strip and the NUL cut).
+    end: u32,
+    /// memcached's count: tokens seen + 1 terminal.
+    ntokens: usize,
+    tok: [Tok; MAX_TOKENS],
 }
 
 impl<'a> Line<'a> {
-    fn split(buf: &'a [u8], end: usize) -> Line<'a> {
-        let mut line = Line {
+    /// Splits buf[0..end) on ' ' as memcached's tokenize_command does with 24 slots:
+    /// at most 23 tokens, then the terminal one.
+    #[inline]
+    fn tokenize(buf: &'a [u8], end: u32) -> Line<'a> {
+        let mut l = Line {
             buf,
-            toks: [Tok::default(); MAX_TOKENS],
-            n: 0,
-            total: 0,
+            end,
+            ntokens: 0,
+            tok: [Tok::default(); MAX_TOKENS],
         };
+        let line = &buf[..end as usize];
         let mut i = 0usize;
-        while i < end {
-            if buf[i] == b' ' {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < end && buf[i] != b' ' {
+        let mut n = 0usize;
+        let e = line.len();
+        while i < e {
+            while i < e && line[i] == b' ' {
                 i += 1;
             }
-            if line.n < MAX_TOKENS {
-                line.toks[line.n] = Tok {
-                    off: start as u32,
-                    len: (i - start) as u32,
-                };
-                line.n += 1;
+            if i >= e {
+                break;
             }
-            line.total += 1;
+            let s = i;
+            while i < e && line[i] != b' ' {
+                i += 1;
+            }
+            l.tok[n] = Tok {
+                off: s as u32,
+                len: (i - s) as u32,
+            };
+            n += 1;
+            if n == MAX_TOKENS - 1 {
+                break;
+            }
         }
-        line
+        l.ntokens = n + 1;
+        l
     }
 
     #[inline]
-    fn bytes(&self, t: usize) -> &'a [u8] {
-        let tok = self.toks[t];
-        &self.buf[tok.off as usize..(tok.off + tok.len) as usize]
+    fn bytes(&self, i: usize) -> &'a [u8] {
+        let t = self.tok[i];
+        &self.buf[t.off as usize..(t.off + t.len) as usize]
+    }
+
+    #[inline]
+    fn is(&self, i: usize, word: &[u8]) -> bool {
+        self.bytes(i) == word
+    }
+
+    /// memcached's set_noreply_maybe: the last token seen is exactly "noreply".
+    #[inline]
+    fn noreply(&self) -> u8 {
+        u8::from(self.ntokens >= 2 && self.is(self.ntokens - 2, b"noreply"))
+    }
+
+    fn u64(&self, i: usize) -> Option<u64> {
+        safe_u64(self.bytes(i))
+    }
+
+    fn u32(&self, i: usize) -> Option<u32> {
+        safe_u64(self.bytes(i)).map(|v| v as u32)
+    }
+
+    fn i32(&self, i: usize) -> Option<i32> {
+        safe_i32(self.bytes(i))
     }
 }
 
-fn parse_u64(s: &[u8]) -> Option<u64> {
-    if s.is_empty() {
+/// C's isspace in the "C" locale.
+#[inline]
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// Leading whitespace and an optional sign: (index of the first digit, negative).
+#[inline]
+fn sign_prefix(s: &[u8]) -> (usize, bool) {
+    let mut i = 0;
+    while i < s.len() && is_space(s[i]) {
+        i += 1;
+    }
+    let mut neg = false;
+    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+        neg = s[i] == b'-';
+        i += 1;
+    }
+    (i, neg)
+}
+
+/// strtoull with memcached's safe_strtoull rules: digits required, no overflow, the byte
+/// after the digits ends the token or is whitespace, and a result negative as a signed
+/// number is refused when the token holds a '-'.
+fn safe_u64(s: &[u8]) -> Option<u64> {
+    let (mut i, neg) = sign_prefix(s);
+    let digits = i;
+    let mut v: u64 = 0;
+    let mut overflow = false;
+    while i < s.len() && s[i].is_ascii_digit() {
+        let d = u64::from(s[i] - b'0');
+        if v > (u64::MAX - d) / 10 {
+            overflow = true;
+        } else {
+            v = v * 10 + d;
+        }
+        i += 1;
+    }
+    if i == digits || overflow {
         return None;
     }
-    let mut v: u64 = 0;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    if i < s.len() && !is_space(s[i]) {
+        return None;
+    }
+    if neg {
+        v = v.wrapping_neg();
+    }
+    if (v as i64) < 0 && s.contains(&b'-') {
+        return None;
     }
     Some(v)
 }
 
-fn parse_u32(s: &[u8]) -> Option<u32> {
-    parse_u64(s).and_then(|v| u32::try_from(v).ok())
-}
-
-fn parse_i64(s: &[u8]) -> Option<i64> {
-    match s.split_first() {
-        Some((b'-', rest)) => {
-            let v = parse_u64(rest)?;
-            if v <= i64::MAX as u64 + 1 {
-                Some((v as i64).wrapping_neg())
-            } else {
-                None
-            }
-        }
-        _ => parse_u64(s).and_then(|v| i64::try_from(v).ok()),
-    }
-}
-
-/// Parses the request at the start of `buf` into `out` (every field written).
-pub fn parse(buf: &[u8], limits: &Limits, out: &mut Request) {
-    *out = Request::default();
-    let window = buf.len().min(limits.max_line as usize);
-    let nl = match find_byte(&buf[..window], b'\n') {
-        Some(nl) => nl,
-        None => {
-            if buf.len() >= limits.max_line as usize {
-                out.status = status::CLOSE;
-                out.error = error::LINE_TOO_LONG;
-            } else {
-                out.status = status::NEED_MORE;
-            }
-            return;
-        }
-    };
-    let end = if nl > 0 && buf[nl - 1] == b'\r' {
-        nl - 1
+/// strtol (64-bit long, out of range refused) truncated to 32 bits, as memcached's
+/// safe_strtol does on LP64.
+fn safe_i32(s: &[u8]) -> Option<i32> {
+    let (mut i, neg) = sign_prefix(s);
+    let digits = i;
+    let limit: u64 = if neg {
+        i64::MAX as u64 + 1
     } else {
-        nl
+        i64::MAX as u64
     };
-    let consumed = (nl + 1) as u32;
-    let line = Line::split(buf, end);
-    out.consumed = consumed;
-    if line.total == 0 {
-        error_reply(out, error::UNKNOWN_COMMAND);
-        return;
+    let mut mag: u64 = 0;
+    let mut overflow = false;
+    while i < s.len() && s[i].is_ascii_digit() {
+        let d = u64::from(s[i] - b'0');
+        if mag > (limit - d) / 10 {
+            overflow = true;
+        } else {
+            mag = mag * 10 + d;
+        }
+        i += 1;
     }
-    match line.bytes(0) {
-        b"get" => keys(&line, out, cmd::GET, 1),
-        b"gets" => keys(&line, out, cmd::GETS, 1),
-        b"gat" => gat(&line, out, cmd::GAT),
-        b"gats" => gat(&line, out, cmd::GATS),
-        b"set" => storage(buf, &line, limits, out, cmd::SET),
-        b"add" => storage(buf, &line, limits, out, cmd::ADD),
-        b"replace" => storage(buf, &line, limits, out, cmd::REPLACE),
-        b"append" => storage(buf, &line, limits, out, cmd::APPEND),
-        b"prepend" => storage(buf, &line, limits, out, cmd::PREPEND),
-        b"cas" => storage(buf, &line, limits, out, cmd::CAS),
-        b"delete" => delete(&line, out),
-        b"incr" => arith(&line, out, cmd::INCR),
-        b"decr" => arith(&line, out, cmd::DECR),
-        b"touch" => touch(&line, out),
-        b"flush_all" => flush_all(&line, out),
-        b"stats" => stats(&line, out),
-        b"version" => simple(&line, out, cmd::VERSION),
-        b"verbosity" => verbosity(&line, out),
-        b"quit" => simple(&line, out, cmd::QUIT),
-        _ => error_reply(out, error::UNKNOWN_COMMAND),
+    if i == digits || overflow {
+        return None;
     }
+    if i < s.len() && !is_space(s[i]) {
+        return None;
+    }
+    let v = if neg { mag.wrapping_neg() } else { mag };
+    Some(v as u32 as i32)
 }
 
-fn error_reply(out: &mut Request, err: u8) {
+#[inline]
+fn set_key(out: &mut Request, l: &Line<'_>, i: usize) {
+    out.nkeys = 1;
+    out.key_off = l.tok[i].off;
+    out.key_len = l.tok[i].len;
+}
+
+#[inline]
+fn fail(out: &mut Request, c: u8, err: u8) {
     out.status = status::ERROR;
+    out.cmd = c;
     out.error = err;
 }
 
-/// Whether the last token is "noreply".
-fn has_noreply(line: &Line<'_>) -> bool {
-    line.total <= MAX_TOKENS && line.n > 1 && line.bytes(line.n - 1) == b"noreply"
-}
-
-/// Key list from token `first` to the end of the line.
-fn keys(line: &Line<'_>, out: &mut Request, c: u8, first: usize) {
-    out.cmd = c;
-    if line.total <= first {
-        error_reply(out, error::UNKNOWN_COMMAND);
+/// Key list of a get-family command: every token from position `from` of the capped
+/// token list to the end of the line (memcached re-tokenizes past the 23rd token).
+fn parse_keys(l: &Line<'_>, from: usize, out: &mut Request) {
+    let b = l.buf;
+    let end = l.end as usize;
+    let mut i = if from < l.ntokens - 1 {
+        l.tok[from].off as usize
+    } else if l.ntokens - 1 == MAX_TOKENS - 1 {
+        let t = l.tok[MAX_TOKENS - 2];
+        (t.off + t.len) as usize
+    } else {
         return;
-    }
-    // Walk the whole line: key lists may be longer than the token array.
-    let start = line.toks[first].off as usize;
-    let mut i = start;
-    let end_line = {
-        let mut e = out.consumed as usize - 1;
-        if e > 0 && line.buf[e - 1] == b'\r' {
-            e -= 1;
-        }
-        e
     };
-    let mut nkeys = 0u32;
-    let mut last_end = start;
-    while i < end_line {
-        if line.buf[i] == b' ' {
+    let (mut first, mut last_end, mut n) = (0usize, 0usize, 0u32);
+    while i < end {
+        while i < end && b[i] == b' ' {
             i += 1;
-            continue;
+        }
+        if i >= end {
+            break;
         }
         let s = i;
-        while i < end_line && line.buf[i] != b' ' {
+        while i < end && b[i] != b' ' {
             i += 1;
         }
-        if i - s > KEY_MAX {
-            error_reply(out, error::BAD_FORMAT);
+        if i - s > KEY_MAX as usize {
+            fail(out, out.cmd, error::BAD_FORMAT);
+            out.exptime = 0;
             return;
         }
-        nkeys += 1;
+        if n == 0 {
+            first = s;
+        }
         last_end = i;
+        n += 1;
     }
-    out.status = status::OK;
-    out.nkeys = nkeys;
-    out.key_off = start as u32;
-    out.key_len = (last_end - start) as u32;
+    out.nkeys = n;
+    if n > 0 {
+        out.key_off = first as u32;
+        out.key_len = (last_end - first) as u32;
+    }
 }
 
-fn gat(line: &Line<'_>, out: &mut Request, c: u8) {
+fn parse_get(l: &Line<'_>, c: u8, touch: bool, out: &mut Request) {
     out.cmd = c;
-    if line.total < 3 {
-        error_reply(out, error::UNKNOWN_COMMAND);
-        return;
-    }
-    match parse_i64(line.bytes(1)) {
-        Some(t) => out.exptime = t,
-        None => {
-            error_reply(out, error::INVALID_EXPTIME);
-            return;
+    let mut from = 1;
+    if touch {
+        match l.i32(1) {
+            Some(e) => out.exptime = i64::from(e),
+            None => return fail(out, c, error::INVALID_EXPTIME),
         }
+        from = 2;
     }
-    keys(line, out, c, 2);
+    parse_keys(l, from, out);
 }
 
-fn storage(buf: &[u8], line: &Line<'_>, limits: &Limits, out: &mut Request, c: u8) {
-    out.cmd = c;
-    let base = if c == cmd::CAS { 6 } else { 5 };
-    if line.total != base && line.total != base + 1 {
-        error_reply(out, error::UNKNOWN_COMMAND);
-        return;
+fn parse_update(
+    l: &Line<'_>,
+    c: u8,
+    with_cas: bool,
+    len: usize,
+    limits: &Limits,
+    out: &mut Request,
+) {
+    out.noreply = l.noreply();
+    if l.tok[1].len > KEY_MAX {
+        return fail(out, c, error::BAD_FORMAT);
     }
-    let noreply = line.total == base + 1 && line.bytes(base) == b"noreply";
-    let key = line.bytes(1);
-    if key.len() > KEY_MAX {
-        error_reply(out, error::BAD_FORMAT);
-        return;
-    }
-    let (flags, exptime, vlen) = match (
-        parse_u32(line.bytes(2)),
-        parse_i64(line.bytes(3)),
-        parse_i64(line.bytes(4)),
-    ) {
+    let (flags, exptime, vlen) = match (l.u32(2), l.i32(3), l.i32(4)) {
         (Some(f), Some(e), Some(v)) => (f, e, v),
-        _ => {
-            error_reply(out, error::BAD_FORMAT);
-            return;
-        }
+        _ => return fail(out, c, error::BAD_FORMAT),
     };
-    if !(0..=i64::from(i32::MAX) - 2).contains(&vlen) {
-        error_reply(out, error::BAD_FORMAT);
-        return;
+    let mut cas = 0;
+    if with_cas {
+        match l.u64(5) {
+            Some(v) => cas = v,
+            None => return fail(out, c, error::BAD_FORMAT),
+        }
     }
-    let cas = if c == cmd::CAS {
-        match parse_u64(line.bytes(5)) {
-            Some(v) => v,
-            None => {
-                error_reply(out, error::BAD_FORMAT);
-                return;
-            }
-        }
-    } else {
-        0
-    };
-    out.noreply = u8::from(noreply);
-    out.flags = flags;
-    out.exptime = exptime;
-    out.cas = cas;
-    out.nkeys = 1;
-    out.key_off = line.toks[1].off;
-    out.key_len = line.toks[1].len;
+    if !(0..=i32::MAX - 2).contains(&vlen) {
+        return fail(out, c, error::BAD_FORMAT);
+    }
     let vlen = vlen as u32;
-    if vlen > limits.item_size_max {
-        error_reply(out, error::TOO_LARGE);
+    let item = ITEM_OVERHEAD
+        + u64::from(l.tok[1].len)
+        + u64::from(vlen)
+        + if flags != 0 { ITEM_FLAGS_OVERHEAD } else { 0 };
+    let total = u64::from(out.consumed) + u64::from(vlen) + 2;
+    if item > u64::from(limits.item_size_max) || total > MAX_BUF as u64 {
+        // Refused; the value's bytes (and its CRLF) are swallowed as they arrive.
+        fail(out, c, error::TOO_LARGE);
+        set_key(out, l, 1);
         out.swallow = vlen + 2;
         return;
     }
-    let data_off = out.consumed as usize;
-    let need = data_off + vlen as usize + 2;
-    if buf.len() < need {
+    if (len as u64) < total {
+        // Line complete, value not yet: report how many bytes the request needs.
         *out = Request {
             status: status::NEED_MORE,
+            consumed: total as u32,
             ..Request::default()
         };
         return;
     }
-    if &buf[need - 2..need] != b"\r\n" {
-        error_reply(out, error::BAD_CHUNK);
+    let data = out.consumed as usize;
+    set_key(out, l, 1);
+    let v = vlen as usize;
+    if l.buf[data + v] != b'\r' || l.buf[data + v + 1] != b'\n' {
+        fail(out, c, error::BAD_CHUNK);
+        out.consumed = total as u32;
         return;
     }
     out.status = status::OK;
-    out.data_off = data_off as u32;
-    out.data_len = vlen;
-    out.consumed = need as u32;
-}
-
-fn delete(line: &Line<'_>, out: &mut Request) {
-    out.cmd = cmd::DELETE;
-    if line.total < 2 || line.total > 4 {
-        error_reply(out, error::UNKNOWN_COMMAND);
-        return;
-    }
-    let noreply = has_noreply(line);
-    let args = line.total - 2 - usize::from(noreply);
-    if args > 1 || (args == 1 && line.bytes(2) != b"0") {
-        error_reply(out, error::DELETE_USAGE);
-        return;
-    }
-    if line.toks[1].len as usize > KEY_MAX {
-        error_reply(out, error::BAD_FORMAT);
-        return;
-    }
-    out.status = status::OK;
-    out.noreply = u8::from(noreply);
-    out.nkeys = 1;
-    out.key_off = line.toks[1].off;
-    out.key_len = line.toks[1].len;
-}
-
-fn arith(line: &Line<'_>, out: &mut Request, c: u8) {
     out.cmd = c;
-    if line.total != 3 && line.total != 4 {
-        error_reply(out, error::UNKNOWN_COMMAND);
-        return;
-    }
-    let noreply = has_noreply(line);
-    if line.toks[1].len as usize > KEY_MAX {
-        error_reply(out, error::BAD_FORMAT);
-        return;
-    }
-    match parse_u64(line.bytes(2)) {
-        Some(d) => out.delta = d,
-        None => {
-            error_reply(out, error::INVALID_DELTA);
-            return;
-        }
-    }
-    out.status = status::OK;
-    out.noreply = u8::from(noreply);
-    out.nkeys = 1;
-    out.key_off = line.toks[1].off;
-    out.key_len = line.toks[1].len;
+    out.flags = flags;
+    out.exptime = i64::from(exptime);
+    out.cas = cas;
+    out.data_off = out.consumed;
+    out.data_len = vlen;
+    out.consumed = total as u32;
 }
 
-fn touch(line: &Line<'_>, out: &mut Request) {
+fn parse_delete(l: &Line<'_>, out: &mut Request) {
+    out.cmd = cmd::DELETE;
+    if l.ntokens > 3 {
+        let hold_is_zero = l.is(2, b"0");
+        let noreply = l.noreply();
+        out.noreply = noreply;
+        let valid = (l.ntokens == 4 && (hold_is_zero || noreply != 0))
+            || (l.ntokens == 5 && hold_is_zero && noreply != 0);
+        if !valid {
+            return fail(out, cmd::DELETE, error::DELETE_USAGE);
+        }
+    }
+    if l.tok[1].len > KEY_MAX {
+        return fail(out, cmd::DELETE, error::BAD_FORMAT);
+    }
+    set_key(out, l, 1);
+}
+
+fn parse_arith(l: &Line<'_>, c: u8, out: &mut Request) {
+    out.cmd = c;
+    out.noreply = l.noreply();
+    if l.tok[1].len > KEY_MAX {
+        return fail(out, c, error::BAD_FORMAT);
+    }
+    match l.u64(2) {
+        Some(d) => {
+            set_key(out, l, 1);
+            out.delta = d;
+        }
+        None => fail(out, c, error::INVALID_DELTA),
+    }
+}
+
+fn parse_touch(l: &Line<'_>, out: &mut Request) {
     out.cmd = cmd::TOUCH;
-    if line.total != 3 && line.total != 4 {
-        error_reply(out, error::UNKNOWN_COMMAND);
-        return;
+    out.noreply = l.noreply();
+    if l.tok[1].len > KEY_MAX {
+        return fail(out, cmd::TOUCH, error::BAD_FORMAT);
     }
-    let noreply = has_noreply(line);
-    if line.toks[1].len as usize > KEY_MAX {
-        error_reply(out, error::BAD_FORMAT);
-        return;
-    }
-    match parse_i64(line.bytes(2)) {
-        Some(t) => out.exptime = t,
-        None => {
-            error_reply(out, error::INVALID_EXPTIME);
-            return;
+    match l.i32(2) {
+        Some(e) => {
+            set_key(out, l, 1);
+            out.exptime = i64::from(e);
         }
+        None => fail(out, cmd::TOUCH, error::INVALID_EXPTIME),
     }
-    out.status = status::OK;
-    out.noreply = u8::from(noreply);
-    out.nkeys = 1;
-    out.key_off = line.toks[1].off;
-    out.key_len = line.toks[1].len;
 }
 
-fn flush_all(line: &Line<'_>, out: &mut Request) {
+fn parse_flush(l: &Line<'_>, out: &mut Request) {
     out.cmd = cmd::FLUSH_ALL;
-    if line.total > 3 {
-        error_reply(out, error::UNKNOWN_COMMAND);
-        return;
+    out.noreply = l.noreply();
+    let mut delay = 0i32;
+    if l.ntokens != if out.noreply != 0 { 3 } else { 2 } {
+        match l.i32(1) {
+            Some(d) => delay = d,
+            None => return fail(out, cmd::FLUSH_ALL, error::INVALID_EXPTIME),
+        }
     }
-    let noreply = has_noreply(line);
-    let args = line.total - 1 - usize::from(noreply);
-    if args == 1 {
-        match parse_u64(line.bytes(1)) {
-            Some(d) => out.delta = d,
-            None => {
-                error_reply(out, error::BAD_FORMAT);
-                return;
+    // memcached treats a delay <= 0 as "now".
+    out.delta = if delay > 0 { delay as u64 } else { 0 };
+}
+
+fn parse_verbosity(l: &Line<'_>, out: &mut Request) {
+    out.cmd = cmd::VERBOSITY;
+    out.noreply = l.noreply();
+    match l.u32(1) {
+        Some(level) => {
+            out.arg_off = l.tok[1].off;
+            out.arg_len = l.tok[1].len;
+            out.delta = u64::from(level);
+        }
+        None => fail(out, cmd::VERBOSITY, error::BAD_FORMAT),
+    }
+}
+
+fn parse_stats(l: &Line<'_>, out: &mut Request) {
+    out.cmd = cmd::STATS;
+    if l.ntokens > 2 {
+        // From the first argument to the end of the line's last token.
+        let s = l.tok[1].off;
+        let mut e = l.end;
+        while e > s && l.buf[e as usize - 1] == b' ' {
+            e -= 1;
+        }
+        out.arg_off = s;
+        out.arg_len = e - s;
+    }
+}
+
+/// Commands memcached knows that kvd does not implement: "ERROR" without the HTTP check
+/// memcached applies only to names it does not know.
+fn known_unsupported(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"lru_crawler" | b"watch" | b"lru" | b"extstore" | b"refresh_certs"
+    )
+}
+
+fn unknown(out: &mut Request) {
+    fail(out, cmd::NONE, error::UNKNOWN_COMMAND);
+}
+
+fn dispatch(l: &Line<'_>, len: usize, limits: &Limits, out: &mut Request) {
+    let nt = l.ntokens;
+    if nt < 2 || l.tok[0].len < 2 {
+        return unknown(out);
+    }
+    let word = l.bytes(0);
+    let update = |out: &mut Request, c: u8, with_cas: bool, lo: usize| {
+        if nt == lo || nt == lo + 1 {
+            parse_update(l, c, with_cas, len, limits, out);
+        } else {
+            unknown(out);
+        }
+    };
+    let arith = |out: &mut Request, c: u8| {
+        if nt == 4 || nt == 5 {
+            parse_arith(l, c, out);
+        } else {
+            unknown(out);
+        }
+    };
+    match word[0] {
+        b'm' if word.len() == 2 => unknown(out), // meta commands: not implemented by kvd
+        b'g' => {
+            if nt < 3 {
+                return unknown(out);
+            }
+            match word {
+                b"get" => parse_get(l, cmd::GET, false, out),
+                b"gets" => parse_get(l, cmd::GETS, false, out),
+                b"gat" => parse_get(l, cmd::GAT, true, out),
+                b"gats" => parse_get(l, cmd::GATS, true, out),
+                _ => unknown(out),
             }
         }
+        b's' => match word {
+            b"set" => update(out, cmd::SET, false, 6),
+            b"stats" => parse_stats(l, out),
+            _ => unknown(out),
+        },
+        b'a' => match word {
+            b"add" => update(out, cmd::ADD, false, 6),
+            b"append" => update(out, cmd::APPEND, false, 6),
+            _ => unknown(out),
+        },
+        b'c' => match word {
+            b"cas" => update(out, cmd::CAS, true, 7),
+            _ => unknown(out),
+        },
+        b'i' => match word {
+            b"incr" => arith(out, cmd::INCR),
+            _ => unknown(out),
+        },
+        b'd' => match word {
+            b"delete" if (3..=5).contains(&nt) => parse_delete(l, out),
+            b"decr" => arith(out, cmd::DECR),
+            _ => unknown(out),
+        },
+        b't' => match word {
+            b"touch" if nt == 4 || nt == 5 => parse_touch(l, out),
+            _ => unknown(out),
+        },
+        _ => match word {
+            b"replace" => update(out, cmd::REPLACE, false, 6),
+            b"prepend" => update(out, cmd::PREPEND, false, 6),
+            // memcached's ancient alias of get
+            b"bget" if nt >= 3 => parse_get(l, cmd::GET, false, out),
+            b"bget" => unknown(out),
+            b"flush_all" if nt <= 4 => parse_flush(l, out),
+            b"flush_all" => unknown(out),
+            b"version" => out.cmd = cmd::VERSION,
+            b"quit" => out.cmd = cmd::QUIT,
+            b"verbosity" if nt == 3 || nt == 4 => parse_verbosity(l, out),
+            b"verbosity" => unknown(out),
+            w if known_unsupported(w) => unknown(out),
+            _ => {
+                if l.bytes(nt - 2).starts_with(b"HTTP/") {
+                    out.status = status::CLOSE;
+                    out.error = error::HTTP;
+                    out.consumed = 0;
+                } else {
+                    unknown(out);
+                }
+            }
+        },
     }
-    out.status = status::OK;
-    out.noreply = u8::from(noreply);
 }
 
-fn stats(line: &Line<'_>, out: &mut Request) {
-    out.cmd = cmd::STATS;
-    out.status = status::OK;
-    if line.total > 1 {
-        let first = line.toks[1].off;
-        let mut e = out.consumed as usize - 1;
-        if e > 0 && line.buf[e - 1] == b'\r' {
-            e -= 1;
+/// Whether an over-long line without '\n' may still grow: only a multi-get may be that
+/// long (memcached: 100 leading spaces at most).
+fn is_multiget_prefix(buf: &[u8]) -> bool {
+    let sp = buf.iter().take_while(|&&b| b == b' ').count();
+    let rest = &buf[sp..];
+    sp <= 100 && (rest.starts_with(b"get ") || rest.starts_with(b"gets "))
+}
+
+/// Parses the request at the start of `buf` into `out` (every field written).
+#[inline]
+pub fn parse(buf: &[u8], limits: &Limits, out: &mut Request) {
+    *out = Request::default();
+    let buf = &buf[..buf.len().min(MAX_BUF)];
+    let len = buf.len();
+    let nlpos = match find_byte(buf, b'\n') {
+        Some(p) => p,
+        None => {
+            out.status = status::NEED_MORE;
+            if len > limits.max_line as usize && !is_multiget_prefix(buf) {
+                out.status = status::CLOSE;
+                out.error = error::LINE_TOO_LONG;
+            }
+            return;
         }
-        while e > first as usize && line.buf[e - 1] == b' ' {
-            e -= 1;
-        }
-        out.arg_off = first;
-        out.arg_len = e as u32 - first;
+    };
+    let mut end = nlpos;
+    if nlpos > 1 && buf[nlpos - 1] == b'\r' {
+        end = nlpos - 1;
+    }
+    if let Some(nul) = find_byte(&buf[..end], 0) {
+        end = nul;
+    }
+    let l = Line::tokenize(buf, end as u32);
+    out.status = status::OK;
+    out.consumed = nlpos as u32 + 1;
+    dispatch(&l, len, limits, out);
+    if out.status == status::ERROR && out.error != error::TOO_LARGE && out.error != error::BAD_CHUNK
+    {
+        // Only the error kinds that need the key keep it.
+        out.nkeys = 0;
+        out.key_off = 0;
+        out.key_len = 0;
+        out.exptime = 0;
     }
 }
 
-fn simple(line: &Line<'_>, out: &mut Request, c: u8) {
-    out.cmd = c;
-    out.status = status::OK;
-    let _ = line;
-}
-
-fn verbosity(line: &Line<'_>, out: &mut Request) {
-    out.cmd = cmd::VERBOSITY;
-    if line.total != 2 && line.total != 3 {
-        error_reply(out, error::UNKNOWN_COMMAND);
-        return;
-    }
-    out.status = status::OK;
-    out.noreply = u8::from(has_noreply(line));
-    out.arg_off = line.toks[1].off;
-    out.arg_len = line.toks[1].len;
-}
-
-/// Iterates the keys of a parsed request over the same buffer (see kv_request_next_key):
-/// `pos` starts at 0; returns the next key's offset and length, or None at the end.
+/// Iterates the keys of a parsed request over the same buffer, as
+/// kv_request_next_key does: `pos` starts at 0; returns the next key's offset and
+/// length, or None at the end (or if the description does not fit `buf`).
 pub fn next_key(buf: &[u8], req: &Request, pos: &mut u32) -> Option<(u32, u32)> {
+    if req.nkeys == 0 {
+        return None;
+    }
     let start = req.key_off as usize;
-    let end = start.checked_add(req.key_len as usize)?.min(buf.len());
-    let mut i = start.checked_add(*pos as usize)?;
-    while i < end && buf[i] == b' ' {
+    let keys = buf.get(start..start.checked_add(req.key_len as usize)?)?;
+    let mut i = *pos as usize;
+    while i < keys.len() && keys[i] == b' ' {
         i += 1;
     }
-    if i >= end || req.nkeys == 0 {
+    if i >= keys.len() {
+        *pos = i as u32;
         return None;
     }
     let s = i;
-    while i < end && buf[i] != b' ' {
+    while i < keys.len() && keys[i] != b' ' {
         i += 1;
     }
-    *pos = (i - start) as u32;
-    Some((s as u32, (i - s) as u32))
+    *pos = i as u32;
+    Some(((start + s) as u32, (i - s) as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIM: Limits = Limits {
+        item_size_max: 1024 * 1024,
+        max_line: 2048,
+    };
+
+    fn p(s: &[u8]) -> Request {
+        let mut r = Request::default();
+        parse(s, &LIM, &mut r);
+        r
+    }
+
+    #[test]
+    fn get_with_keys() {
+        let r = p(b"get foo  bar\r\n");
+        assert_eq!((r.status, r.cmd, r.nkeys), (status::OK, cmd::GET, 2));
+        assert_eq!((r.key_off, r.key_len, r.consumed), (4, 8, 14));
+        let buf = b"get foo  bar\r\n";
+        let mut pos = 0;
+        assert_eq!(next_key(buf, &r, &mut pos), Some((4, 3)));
+        assert_eq!(next_key(buf, &r, &mut pos), Some((9, 3)));
+        assert_eq!(next_key(buf, &r, &mut pos), None);
+    }
+
+    #[test]
+    fn set_needs_data_then_parses() {
+        let r = p(b"set k 1 2 3\r\nab");
+        assert_eq!((r.status, r.consumed), (status::NEED_MORE, 18));
+        let r = p(b"set k 1 2 3 noreply\r\nabc\r\n");
+        assert_eq!(
+            (r.status, r.cmd, r.noreply, r.flags, r.exptime),
+            (0, cmd::SET, 1, 1, 2)
+        );
+        assert_eq!((r.data_off, r.data_len, r.consumed), (21, 3, 26));
+        let r = p(b"set k 0 0 3\r\nabcd\r\n");
+        assert_eq!(
+            (r.status, r.error, r.consumed),
+            (status::ERROR, error::BAD_CHUNK, 18)
+        );
+    }
+
+    #[test]
+    fn numbers_follow_strtol_rules() {
+        assert_eq!(safe_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(safe_u64(b"18446744073709551616"), None);
+        assert_eq!(safe_u64(b"-1"), None);
+        assert_eq!(safe_u64(b"-0"), Some(0));
+        assert_eq!(safe_u64(b"\t+7\tx"), Some(7));
+        assert_eq!(safe_u64(b"7x"), None);
+        assert_eq!(safe_i32(b"4294967295"), Some(-1));
+        assert_eq!(safe_i32(b"-9223372036854775808"), Some(0));
+        assert_eq!(safe_i32(b"9223372036854775808"), None);
+    }
+
+    #[test]
+    fn errors_and_closes() {
+        assert_eq!(p(b"bogus\r\n").error, error::UNKNOWN_COMMAND);
+        let r = p(b"GET / HTTP/1.1\r\n");
+        assert_eq!(
+            (r.status, r.error, r.consumed),
+            (status::CLOSE, error::HTTP, 0)
+        );
+        let long = vec![b'x'; 3000];
+        assert_eq!(p(&long).error, error::LINE_TOO_LONG);
+        let mut mg = b"get ".to_vec();
+        mg.extend_from_slice(&long);
+        assert_eq!(p(&mg).status, status::NEED_MORE);
+        assert_eq!(p(b"delete k 5\r\n").error, error::DELETE_USAGE);
+        assert_eq!(p(b"incr k x\r\n").error, error::INVALID_DELTA);
+    }
 }

@@ -5,9 +5,10 @@
 //! into C. The header is `server/include/kv_rs.h`; `kv_request` and `kv_parse_limits`
 //! are defined once, in `server/kv_proto.h`.
 
-use core::ffi::{c_char, c_int};
+use core::ffi::{c_char, c_int, c_void};
 
 pub use graft_ffi;
+pub use kv_hash;
 pub use kv_proto;
 
 use graft_ffi::{borrow, boundary, Error};
@@ -50,5 +51,25 @@ pub unsafe extern "C" fn kv_rs_parse(
         // contract); write() does not read the old, possibly uninitialised, contents.
         unsafe { out.write(req) };
         Ok(())
+    })
+}
+
+/// Hashes `key[0..len)` with the Rust hash, the twin of `kv_hash` (server/kv_hash.c):
+/// the same 64-bit value for the same bytes, bit for bit.
+///
+/// Returns `GRAFT_OK` with `*out` written, `GRAFT_ENULL` when `out` is NULL or `key` is
+/// NULL with `len > 0`, `GRAFT_EPANIC` if the hash panicked (a bug). Allocates nothing;
+/// thread-safe.
+///
+/// # Safety
+/// `key[0..len)` readable (or `key` NULL with `len` 0); `out` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn kv_rs_hash(key: *const c_void, len: usize, out: *mut u64) -> c_int {
+    boundary::status(|| {
+        // SAFETY: the caller passes len readable bytes at key (or NULL with 0).
+        let bytes = unsafe { borrow::bytes(key.cast(), len) }?;
+        let h = kv_hash::hash(bytes);
+        // SAFETY: out is NULL (rejected) or valid for writing a u64 (caller contract).
+        unsafe { graft_ffi::out::write(out, h) }
     })
 }
