@@ -252,6 +252,12 @@ uint64_t graft_testkit_bench_boundary(uint64_t x);
  */
 int graft_testkit_bench_status(const uint8_t *data, size_t len, uint64_t *out);
 
+/*
+ Replaces the process's panic hook with a silent one, for tests that panic thousands
+ of times on purpose (the boundary still catches and reports every panic).
+ */
+void graft_testkit_quiet_panics(void);
+
 #ifdef __cplusplus
 } // extern "C"
 #endif // __cplusplus

@@ -440,3 +440,13 @@ pub unsafe extern "C" fn graft_testkit_bench_status(
         unsafe { out::write(out, u64::from(first) + len as u64) }
     })
 }
+
+/// Replaces the process's panic hook with a silent one, for tests that panic thousands
+/// of times on purpose (the boundary still catches and reports every panic).
+#[no_mangle]
+pub extern "C" fn graft_testkit_quiet_panics() {
+    boundary::unit(|| {
+        std::panic::set_hook(Box::new(|_| {}));
+        Ok(())
+    })
+}
