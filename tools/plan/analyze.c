@@ -1,0 +1,753 @@
+/*
+ * analyze.c: per-file facts for `graft plan`, extracted with libclang's C API.
+ *
+ * Each worker thread owns one CXIndex (libclang indexes are not shared across threads)
+ * and takes the next unit from an atomic counter; results land in the caller's slot for
+ * that unit, so the merged plan does not depend on scheduling. Only functions defined in
+ * the main file of a unit are analysed, so a function is seen once however many units
+ * include its header (static inline functions in headers are therefore not planned).
+ *
+ * libclang 14 does not expose operator kinds, so the operator of a binary or unary
+ * expression is read from the function's token stream: it is the first token at or after
+ * the end of the left operand. Complexity is counted on the same tokens.
+ */
+#define _GNU_SOURCE
+#include "plan.h"
+
+#include <clang-c/Index.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const pl_sig_names[PL_SIG_COUNT] = {"memory",          "pointer_arith", "void_cast",
+                                                "alloc",           "free",          "index_write",
+                                                "untrusted_input", "global_write",  "thread"};
+
+/* Weights of each signal in a function's risk (docs/PLAN.md). Untrusted input is not
+ * weighted here: it sets the distance that scales everything else. */
+const double pl_sig_weights[PL_SIG_COUNT] = {3.0, 2.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.5, 0.5};
+
+/* Library functions by signal; a name may appear in several lists (gets). */
+static const char *const memory_fns[] = {
+    "memcpy",  "memmove", "memset",   "strcpy",   "strncpy",   "stpcpy", "stpncpy", "strcat",
+    "strncat", "sprintf", "vsprintf", "snprintf", "vsnprintf", "gets",   "strtok",  "sscanf",
+    "bcopy",   "wcscpy",  "wcscat",   "wmemcpy",  "wmemmove",  "alloca", NULL};
+static const char *const alloc_fns[] = {
+    "malloc",         "calloc", "realloc",  "reallocarray", "strdup",    "strndup", "aligned_alloc",
+    "posix_memalign", "valloc", "memalign", "asprintf",     "vasprintf", NULL};
+static const char *const free_fns[] = {"free", NULL};
+static const char *const input_fns[] = {
+    "recv",    "recvfrom", "recvmsg",        "read",  "pread",  "pread64", "readv",
+    "preadv",  "fread",    "fread_unlocked", "fgets", "fgetc",  "getc",    "getc_unlocked",
+    "getchar", "getline",  "getdelim",       "scanf", "fscanf", "vscanf",  "vfscanf",
+    "gets",    "getenv",   "secure_getenv",  NULL};
+static const char *const thread_prefixes[] = {"pthread_",      "thrd_",   "mtx_",      "cnd_",
+                                              "sem_",          "atomic_", "__atomic_", "__sync_",
+                                              "__c11_atomic_", NULL};
+
+typedef struct pl_tok {
+    unsigned off;
+    char op[8]; /* spelling of punctuation and keywords shorter than 8, else "" */
+} pl_tok;
+
+typedef struct actx {
+    CXTranslationUnit tu;
+    pl_file *out;
+    pl_func *fn;
+    pl_tok *toks;
+    size_t ntoks;
+    CXCursor argv;
+    int has_argv;
+    int in_callee;
+} actx;
+
+static char *cx_take(CXString s)
+{
+    const char *c = clang_getCString(s);
+    char *d = pl_xstrdup(c ? c : "");
+    clang_disposeString(s);
+    return d;
+}
+
+static void loc_of(CXSourceLocation l, unsigned *line, unsigned *col, unsigned *off)
+{
+    unsigned ln = 0, cl = 0, of = 0;
+    clang_getFileLocation(l, NULL, &ln, &cl, &of);
+    if (line)
+        *line = ln;
+    if (col)
+        *col = cl;
+    if (off)
+        *off = of;
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return 1;
+    return 0;
+}
+
+static void add_signal(actx *x, pl_sig_kind kind, const char *what, CXCursor at)
+{
+    pl_signal s = {.kind = kind, .what = pl_xstrdup(what)};
+    loc_of(clang_getCursorLocation(at), &s.line, &s.col, NULL);
+    PL_PUSH(x->fn->sigs, x->fn->nsigs, x->fn->sigcap, s);
+}
+
+static char *decl_file(CXCursor decl)
+{
+    CXSourceLocation l = clang_getCursorLocation(decl);
+    if (clang_Location_isInSystemHeader(l))
+        return NULL;
+    CXFile f = NULL;
+    clang_getFileLocation(l, &f, NULL, NULL, NULL);
+    if (!f)
+        return NULL;
+    char *name = cx_take(clang_getFileName(f));
+    char *norm = pl_path_normalize(name);
+    free(name);
+    return norm;
+}
+
+static void add_use(actx *x, pl_use_kind kind, CXCursor decl, const char *name, CXCursor at,
+                    int written)
+{
+    char *usr = cx_take(clang_getCursorUSR(decl));
+    if (kind == PL_USE_TYPE) {
+        /* one record per type and function: the first mention is enough for a seam */
+        for (size_t i = 0; i < x->fn->nuses; i++) {
+            const pl_use *u = &x->fn->uses[i];
+            if (u->kind == PL_USE_TYPE && strcmp(u->usr, usr) == 0) {
+                free(usr);
+                return;
+            }
+        }
+    }
+    pl_use u = {.kind = kind, .name = pl_xstrdup(name), .usr = usr, .written = written};
+    u.decl_file = decl_file(decl);
+    loc_of(clang_getCursorLocation(at), &u.line, &u.col, NULL);
+    PL_PUSH(x->fn->uses, x->fn->nuses, x->fn->usecap, u);
+}
+
+typedef struct kids {
+    CXCursor c[8];
+    int n;
+} kids;
+
+static enum CXChildVisitResult collect_cb(CXCursor c, CXCursor parent, CXClientData d)
+{
+    kids *k = d;
+    if (k->n < 8)
+        k->c[k->n++] = c;
+    return CXChildVisit_Continue;
+}
+
+static kids children(CXCursor c)
+{
+    kids k = {.n = 0};
+    clang_visitChildren(c, collect_cb, &k);
+    return k;
+}
+
+/* Skips parentheses and implicit conversions (libclang shows them as UnexposedExpr). */
+static CXCursor strip(CXCursor c)
+{
+    for (;;) {
+        enum CXCursorKind k = clang_getCursorKind(c);
+        if (k != CXCursor_ParenExpr && k != CXCursor_UnexposedExpr)
+            return c;
+        kids ch = children(c);
+        if (ch.n != 1 || !clang_isExpression(clang_getCursorKind(ch.c[0])))
+            return c;
+        c = ch.c[0];
+    }
+}
+
+static int type_is_ptr(CXType t)
+{
+    return clang_getCanonicalType(t).kind == CXType_Pointer;
+}
+
+static int type_is_void_ptr(CXType t)
+{
+    CXType c = clang_getCanonicalType(t);
+    return c.kind == CXType_Pointer &&
+           clang_getCanonicalType(clang_getPointeeType(c)).kind == CXType_Void;
+}
+
+static int is_global_var(CXCursor v)
+{
+    if (clang_getCursorKind(v) != CXCursor_VarDecl)
+        return 0;
+    if (clang_Location_isInSystemHeader(clang_getCursorLocation(v)))
+        return 0;
+    enum CXCursorKind pk = clang_getCursorKind(clang_getCursorSemanticParent(v));
+    return pk == CXCursor_TranslationUnit || clang_Cursor_getStorageClass(v) == CX_SC_Static;
+}
+
+/* Index of the first token at or after byte offset off. */
+static const pl_tok *tok_at(const actx *x, unsigned off)
+{
+    size_t lo = 0, hi = x->ntoks;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (x->toks[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < x->ntoks ? &x->toks[lo] : NULL;
+}
+
+static const char *op_after(const actx *x, CXCursor lhs)
+{
+    unsigned off = 0;
+    loc_of(clang_getRangeEnd(clang_getCursorExtent(lhs)), NULL, NULL, &off);
+    const pl_tok *t = tok_at(x, off);
+    return t ? t->op : "";
+}
+
+static const char *op_at_start(const actx *x, CXCursor c)
+{
+    unsigned off = 0;
+    loc_of(clang_getRangeStart(clang_getCursorExtent(c)), NULL, NULL, &off);
+    const pl_tok *t = tok_at(x, off);
+    return t && t->off == off ? t->op : "";
+}
+
+static char *ref_name(CXCursor e)
+{
+    CXCursor r = clang_getCursorReferenced(e);
+    if (!clang_Cursor_isNull(r))
+        return cx_take(clang_getCursorSpelling(r));
+    return pl_xstrdup("array");
+}
+
+/* An assignment or increment writes `lhs`: fixed-size arrays written through an index,
+ * and globals written (directly, through array elements or struct members). */
+static void on_write(actx *x, CXCursor lhs)
+{
+    CXCursor e = strip(lhs);
+    if (clang_getCursorKind(e) == CXCursor_ArraySubscriptExpr) {
+        kids k = children(e);
+        if (k.n >= 1) {
+            CXCursor base = strip(k.c[0]);
+            if (clang_getCanonicalType(clang_getCursorType(base)).kind == CXType_ConstantArray) {
+                char *n = ref_name(base);
+                char *what = pl_xasprintf("%s[...] =", n);
+                add_signal(x, PL_SIG_INDEX_WRITE, what, e);
+                free(what);
+                free(n);
+            }
+        }
+    }
+    for (int guard = 0; guard < 64; guard++) {
+        e = strip(e);
+        enum CXCursorKind k = clang_getCursorKind(e);
+        if (k == CXCursor_ArraySubscriptExpr || k == CXCursor_MemberRefExpr) {
+            kids ch = children(e);
+            if (ch.n < 1)
+                return;
+            CXCursor base = strip(ch.c[0]);
+            CXType bt = clang_getCanonicalType(clang_getCursorType(base));
+            /* writes through a pointer do not write the variable holding the pointer */
+            if (k == CXCursor_ArraySubscriptExpr && bt.kind != CXType_ConstantArray)
+                return;
+            if (k == CXCursor_MemberRefExpr && bt.kind == CXType_Pointer)
+                return;
+            e = base;
+            continue;
+        }
+        if (k == CXCursor_DeclRefExpr) {
+            CXCursor v = clang_getCursorReferenced(e);
+            if (is_global_var(v)) {
+                char *name = cx_take(clang_getCursorSpelling(v));
+                add_signal(x, PL_SIG_GLOBAL_WRITE, name, lhs);
+                add_use(x, PL_USE_VAR, v, name, lhs, 1);
+                free(name);
+            }
+        }
+        return;
+    }
+}
+
+static void on_call(actx *x, CXCursor c)
+{
+    CXCursor ref = clang_getCursorReferenced(c);
+    if (clang_Cursor_isNull(ref) || clang_getCursorKind(ref) != CXCursor_FunctionDecl)
+        return; /* call through a pointer: no static callee */
+    char *name = cx_take(clang_getCursorSpelling(ref));
+    CXSourceLocation dl = clang_getCursorLocation(ref);
+    CXFile df = NULL;
+    clang_getFileLocation(dl, &df, NULL, NULL, NULL);
+    if (clang_Location_isInSystemHeader(dl) || !df) {
+        if (in_list(name, memory_fns))
+            add_signal(x, PL_SIG_MEMORY, name, c);
+        if (in_list(name, alloc_fns))
+            add_signal(x, PL_SIG_ALLOC, name, c);
+        if (in_list(name, free_fns))
+            add_signal(x, PL_SIG_FREE, name, c);
+        if (in_list(name, input_fns))
+            add_signal(x, PL_SIG_INPUT, name, c);
+        for (const char *const *p = thread_prefixes; *p; p++) {
+            if (strncmp(name, *p, strlen(*p)) == 0) {
+                add_signal(x, PL_SIG_THREAD, name, c);
+                break;
+            }
+        }
+    }
+    add_use(x, PL_USE_CALL, ref, name, c, 0);
+    free(name);
+}
+
+static void on_binop(actx *x, CXCursor c)
+{
+    kids k = children(c);
+    if (k.n != 2)
+        return;
+    const char *op = op_after(x, k.c[0]);
+    if (!strcmp(op, "+") || !strcmp(op, "-") || !strcmp(op, "+=") || !strcmp(op, "-=")) {
+        if (type_is_ptr(clang_getCursorType(k.c[0])) || type_is_ptr(clang_getCursorType(k.c[1]))) {
+            char *what = pl_xasprintf("pointer %s", op);
+            add_signal(x, PL_SIG_PTR_ARITH, what, c);
+            free(what);
+        }
+    }
+    size_t n = strlen(op);
+    if (n >= 1 && op[n - 1] == '=' && strcmp(op, "==") && strcmp(op, "!=") && strcmp(op, "<=") &&
+        strcmp(op, ">="))
+        on_write(x, k.c[0]);
+}
+
+static void on_unop(actx *x, CXCursor c)
+{
+    kids k = children(c);
+    if (k.n != 1)
+        return;
+    const char *op = op_at_start(x, c);
+    if (strcmp(op, "++") && strcmp(op, "--"))
+        op = op_after(x, k.c[0]);
+    if (strcmp(op, "++") && strcmp(op, "--"))
+        return;
+    if (type_is_ptr(clang_getCursorType(k.c[0]))) {
+        char *what = pl_xasprintf("pointer %s", op);
+        add_signal(x, PL_SIG_PTR_ARITH, what, c);
+        free(what);
+    }
+    on_write(x, k.c[0]);
+}
+
+static int is_null_constant(CXCursor e)
+{
+    e = strip(e);
+    if (clang_getCursorKind(e) == CXCursor_CStyleCastExpr) {
+        kids k = children(e);
+        return k.n >= 1 && clang_getCursorKind(strip(k.c[k.n - 1])) == CXCursor_IntegerLiteral;
+    }
+    return clang_getCursorKind(e) == CXCursor_IntegerLiteral;
+}
+
+static void on_cast(actx *x, CXCursor c, int explicit_cast)
+{
+    CXType to = clang_getCursorType(c);
+    if (!type_is_ptr(to) || type_is_void_ptr(to))
+        return;
+    kids k = children(c);
+    int expr = -1, nexpr = 0;
+    for (int i = 0; i < k.n; i++) {
+        if (clang_isExpression(clang_getCursorKind(k.c[i]))) {
+            expr = i;
+            nexpr++;
+        }
+    }
+    if (expr < 0 || (!explicit_cast && nexpr != 1))
+        return;
+    if (!type_is_void_ptr(clang_getCursorType(k.c[expr])) || is_null_constant(k.c[expr]))
+        return;
+    char *ts = cx_take(clang_getTypeSpelling(to));
+    char *what = pl_xasprintf("%s(%s) from void *", explicit_cast ? "" : "implicit ", ts);
+    add_signal(x, PL_SIG_VOID_CAST, what, c);
+    free(what);
+    free(ts);
+}
+
+static void on_typeref(actx *x, CXCursor c)
+{
+    CXCursor ref = clang_getCursorReferenced(c);
+    if (clang_Cursor_isNull(ref) || clang_Location_isInSystemHeader(clang_getCursorLocation(ref)))
+        return;
+    char *name = cx_take(clang_getCursorSpelling(c));
+    add_use(x, PL_USE_TYPE, ref, name, c, 0);
+    free(name);
+}
+
+static void on_memberref(actx *x, CXCursor c)
+{
+    CXCursor field = clang_getCursorReferenced(c);
+    if (clang_Cursor_isNull(field))
+        return;
+    CXCursor rec = clang_getCursorSemanticParent(field);
+    enum CXCursorKind rk = clang_getCursorKind(rec);
+    if (rk != CXCursor_StructDecl && rk != CXCursor_UnionDecl)
+        return;
+    if (clang_Location_isInSystemHeader(clang_getCursorLocation(rec)))
+        return;
+    char *name = cx_take(clang_getTypeSpelling(clang_getCursorType(rec)));
+    add_use(x, PL_USE_TYPE, rec, name, c, 0);
+    free(name);
+}
+
+static void on_declref(actx *x, CXCursor c)
+{
+    CXCursor ref = clang_getCursorReferenced(c);
+    if (clang_Cursor_isNull(ref))
+        return;
+    enum CXCursorKind k = clang_getCursorKind(ref);
+    if (k == CXCursor_FunctionDecl && !x->in_callee) {
+        char *name = cx_take(clang_getCursorSpelling(ref));
+        add_use(x, PL_USE_REF, ref, name, c, 0);
+        free(name);
+    } else if (k == CXCursor_VarDecl && is_global_var(ref)) {
+        char *name = cx_take(clang_getCursorSpelling(ref));
+        add_use(x, PL_USE_VAR, ref, name, c, 0);
+        free(name);
+    } else if (k == CXCursor_ParmDecl && x->has_argv && clang_equalCursors(ref, x->argv)) {
+        add_signal(x, PL_SIG_INPUT, "argv", c);
+    }
+}
+
+static void walk(actx *x, CXCursor c);
+
+typedef struct walker {
+    actx *x;
+    int idx;
+    int call; /* parent is a call: its first child is the callee expression */
+    int keep; /* parent is transparent (parens, implicit cast): children inherit in_callee */
+} walker;
+
+static enum CXChildVisitResult walk_cb(CXCursor c, CXCursor parent, CXClientData d)
+{
+    walker *w = d;
+    actx *x = w->x;
+    int saved = x->in_callee;
+    if (w->call)
+        x->in_callee = w->idx == 0;
+    else if (!w->keep)
+        x->in_callee = 0;
+    w->idx++;
+    walk(x, c);
+    x->in_callee = saved;
+    return CXChildVisit_Continue;
+}
+
+static void walk(actx *x, CXCursor c)
+{
+    int call = 0;
+    switch (clang_getCursorKind(c)) {
+    case CXCursor_CallExpr:
+        on_call(x, c);
+        call = 1;
+        break;
+    case CXCursor_DeclRefExpr:
+        on_declref(x, c);
+        break;
+    case CXCursor_MemberRefExpr:
+        on_memberref(x, c);
+        break;
+    case CXCursor_TypeRef:
+        on_typeref(x, c);
+        break;
+    case CXCursor_BinaryOperator:
+    case CXCursor_CompoundAssignOperator:
+        on_binop(x, c);
+        break;
+    case CXCursor_UnaryOperator:
+        on_unop(x, c);
+        break;
+    case CXCursor_CStyleCastExpr:
+        on_cast(x, c, 1);
+        break;
+    case CXCursor_UnexposedExpr:
+        on_cast(x, c, 0);
+        break;
+    default:
+        break;
+    }
+    enum CXCursorKind k = clang_getCursorKind(c);
+    walker w = {.x = x,
+                .idx = 0,
+                .call = call,
+                .keep = k == CXCursor_UnexposedExpr || k == CXCursor_ParenExpr};
+    clang_visitChildren(c, walk_cb, &w);
+}
+
+static char *signature(CXCursor fn)
+{
+    char *ret = cx_take(clang_getTypeSpelling(clang_getCursorResultType(fn)));
+    char *name = cx_take(clang_getCursorSpelling(fn));
+    size_t cap = 256, len = 0;
+    char *s = pl_xmalloc(cap);
+    s[0] = '\0';
+#define APPEND(str)                                                                                \
+    do {                                                                                           \
+        const char *a_ = (str);                                                                    \
+        size_t l_ = strlen(a_);                                                                    \
+        pl_grow((void **)&s, &cap, len + l_ + 1, 1);                                               \
+        memcpy(s + len, a_, l_ + 1);                                                               \
+        len += l_;                                                                                 \
+    } while (0)
+    if (clang_Cursor_getStorageClass(fn) == CX_SC_Static)
+        APPEND("static ");
+    APPEND(ret);
+    APPEND(ret[0] && ret[strlen(ret) - 1] == '*' ? "" : " ");
+    APPEND(name);
+    APPEND("(");
+    int n = clang_Cursor_getNumArguments(fn);
+    for (int i = 0; i < n; i++) {
+        CXCursor a = clang_Cursor_getArgument(fn, (unsigned)i);
+        char *t = cx_take(clang_getTypeSpelling(clang_getCursorType(a)));
+        char *an = cx_take(clang_getCursorSpelling(a));
+        if (i)
+            APPEND(", ");
+        APPEND(t);
+        if (an[0]) {
+            APPEND(t[0] && t[strlen(t) - 1] == '*' ? "" : " ");
+            APPEND(an);
+        }
+        free(t);
+        free(an);
+    }
+    CXType ft = clang_getCursorType(fn);
+    if (clang_isFunctionTypeVariadic(ft))
+        APPEND(n ? ", ..." : "...");
+    else if (n == 0 && ft.kind == CXType_FunctionProto)
+        APPEND("void");
+    APPEND(")");
+#undef APPEND
+    free(ret);
+    free(name);
+    return s;
+}
+
+static void tokenize(actx *x, CXCursor fn)
+{
+    CXToken *toks = NULL;
+    unsigned n = 0;
+    clang_tokenize(x->tu, clang_getCursorExtent(fn), &toks, &n);
+    x->toks = pl_xcalloc(n ? n : 1, sizeof(pl_tok));
+    x->ntoks = n;
+    for (unsigned i = 0; i < n; i++) {
+        CXTokenKind k = clang_getTokenKind(toks[i]);
+        loc_of(clang_getTokenLocation(x->tu, toks[i]), NULL, NULL, &x->toks[i].off);
+        if (k == CXToken_Punctuation || k == CXToken_Keyword) {
+            CXString s = clang_getTokenSpelling(x->tu, toks[i]);
+            const char *c = clang_getCString(s);
+            if (c && strlen(c) < sizeof(x->toks[i].op))
+                strcpy(x->toks[i].op, c);
+            clang_disposeString(s);
+        }
+    }
+    clang_disposeTokens(x->tu, toks, n);
+}
+
+static int complexity(const actx *x)
+{
+    static const char *const decisions[] = {"if", "for", "while", "case", "&&", "||", "?", NULL};
+    int cc = 1;
+    for (size_t i = 0; i < x->ntoks; i++)
+        if (x->toks[i].op[0] && in_list(x->toks[i].op, decisions))
+            cc++;
+    return cc;
+}
+
+static void analyze_function(actx *x, CXCursor c)
+{
+    pl_func f = {0};
+    f.name = cx_take(clang_getCursorSpelling(c));
+    f.usr = cx_take(clang_getCursorUSR(c));
+    f.sig = signature(c);
+    f.is_static = clang_Cursor_getStorageClass(c) == CX_SC_Static;
+    CXSourceRange r = clang_getCursorExtent(c);
+    loc_of(clang_getRangeStart(r), &f.line, NULL, NULL);
+    loc_of(clang_getRangeEnd(r), &f.end_line, NULL, NULL);
+    PL_PUSH(x->out->funcs, x->out->nfuncs, x->out->funccap, f);
+    x->fn = &x->out->funcs[x->out->nfuncs - 1];
+
+    x->has_argv = 0;
+    if (strcmp(x->fn->name, "main") == 0 && clang_Cursor_getNumArguments(c) >= 2) {
+        x->argv = clang_Cursor_getArgument(c, 1);
+        x->has_argv = 1;
+    }
+    tokenize(x, c);
+    x->fn->complexity = complexity(x);
+    x->in_callee = 0;
+    walker w = {.x = x, .idx = 0, .call = 0};
+    clang_visitChildren(c, walk_cb, &w);
+    free(x->toks);
+    x->toks = NULL;
+    x->ntoks = 0;
+    x->fn = NULL;
+}
+
+static enum CXChildVisitResult top_cb(CXCursor c, CXCursor parent, CXClientData d)
+{
+    actx *x = d;
+    if (!clang_Location_isFromMainFile(clang_getCursorLocation(c)))
+        return CXChildVisit_Continue;
+    enum CXCursorKind k = clang_getCursorKind(c);
+    if (k == CXCursor_FunctionDecl && clang_isCursorDefinition(c)) {
+        analyze_function(x, c);
+    } else if (k == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) != CX_SC_Extern) {
+        pl_gvar g = {.name = cx_take(clang_getCursorSpelling(c)),
+                     .usr = cx_take(clang_getCursorUSR(c))};
+        PL_PUSH(x->out->gvars, x->out->ngvars, x->out->gvarcap, g);
+    }
+    return CXChildVisit_Continue;
+}
+
+static void add_error(pl_file *f, char *msg)
+{
+    PL_PUSH(f->errors, f->nerrors, f->errcap, msg);
+}
+
+enum { MAX_DIAGS_PER_FILE = 10 };
+
+static void analyze_unit(CXIndex idx, const pl_unit *u, pl_file *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->path = pl_xstrdup(u->file);
+    if (access(u->file, R_OK) != 0) {
+        out->status = PL_FILE_FAILED;
+        add_error(out, pl_xasprintf("cannot read %s: %s", u->file, strerror(errno)));
+        return;
+    }
+    CXTranslationUnit tu = NULL;
+    unsigned opts =
+        CXTranslationUnit_KeepGoing | CXTranslationUnit_IgnoreNonErrorsFromIncludedFiles;
+    enum CXErrorCode ec = clang_parseTranslationUnit2(idx, u->file, (const char *const *)u->args,
+                                                      u->nargs, NULL, 0, opts, &tu);
+    if (ec != CXError_Success || !tu) {
+        out->status = PL_FILE_FAILED;
+        const char *why = ec == CXError_Crashed            ? "libclang crashed on it"
+                          : ec == CXError_InvalidArguments ? "invalid compiler arguments"
+                          : ec == CXError_ASTReadError     ? "AST read error"
+                                                           : "libclang failure";
+        add_error(out, pl_xasprintf("%s: cannot parse: %s", u->file, why));
+        return;
+    }
+    unsigned nd = clang_getNumDiagnostics(tu), nerr = 0;
+    for (unsigned i = 0; i < nd; i++) {
+        CXDiagnostic d = clang_getDiagnostic(tu, i);
+        enum CXDiagnosticSeverity sev = clang_getDiagnosticSeverity(d);
+        if (sev >= CXDiagnostic_Error) {
+            if (nerr < MAX_DIAGS_PER_FILE)
+                add_error(out,
+                          cx_take(clang_formatDiagnostic(d, CXDiagnostic_DisplaySourceLocation |
+                                                                CXDiagnostic_DisplayColumn)));
+            nerr++;
+        }
+        clang_disposeDiagnostic(d);
+    }
+    if (nerr > MAX_DIAGS_PER_FILE)
+        add_error(out, pl_xasprintf("%s: %u more errors", u->file, nerr - MAX_DIAGS_PER_FILE));
+    out->status = nerr ? PL_FILE_PARTIAL : PL_FILE_OK;
+
+    CXFile mf = clang_getFile(tu, u->file);
+    size_t size = 0;
+    const char *text = mf ? clang_getFileContents(tu, mf, &size) : NULL;
+    unsigned lines = 0;
+    for (size_t i = 0; text && i < size; i++)
+        lines += text[i] == '\n';
+    if (text && size && text[size - 1] != '\n')
+        lines++;
+    out->lines = lines;
+
+    actx x = {.tu = tu, .out = out};
+    clang_visitChildren(clang_getTranslationUnitCursor(tu), top_cb, &x);
+    clang_disposeTranslationUnit(tu);
+}
+
+void pl_file_free(pl_file *f)
+{
+    free(f->path);
+    for (size_t i = 0; i < f->nerrors; i++)
+        free(f->errors[i]);
+    free(f->errors);
+    for (size_t i = 0; i < f->nfuncs; i++) {
+        pl_func *fn = &f->funcs[i];
+        free(fn->name);
+        free(fn->usr);
+        free(fn->sig);
+        for (size_t j = 0; j < fn->nsigs; j++)
+            free(fn->sigs[j].what);
+        free(fn->sigs);
+        for (size_t j = 0; j < fn->nuses; j++) {
+            free(fn->uses[j].name);
+            free(fn->uses[j].usr);
+            free(fn->uses[j].decl_file);
+        }
+        free(fn->uses);
+    }
+    free(f->funcs);
+    for (size_t i = 0; i < f->ngvars; i++) {
+        free(f->gvars[i].name);
+        free(f->gvars[i].usr);
+    }
+    free(f->gvars);
+    memset(f, 0, sizeof(*f));
+}
+
+typedef struct job {
+    const pl_unit *units;
+    size_t n;
+    pl_file *files;
+    atomic_size_t next;
+} job;
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    CXIndex idx = clang_createIndex(0, 0);
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n)
+            break;
+        analyze_unit(idx, &j->units[i], &j->files[i]);
+    }
+    clang_disposeIndex(idx);
+    return NULL;
+}
+
+void pl_analyze(const pl_unit *units, size_t n, int jobs, pl_file *files)
+{
+    job j = {.units = units, .n = n, .files = files};
+    atomic_init(&j.next, 0);
+    if (jobs <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = c > 0 ? (int)c : 1;
+    }
+    if ((size_t)jobs > n)
+        jobs = n ? (int)n : 1;
+    pthread_t *t = pl_xcalloc((size_t)jobs, sizeof(pthread_t));
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    /* deep expression trees recurse in walk(); give workers room */
+    pthread_attr_setstacksize(&attr, 16u << 20);
+    int started = 0;
+    for (int i = 0; i < jobs; i++) {
+        if (pthread_create(&t[i], &attr, worker, &j) != 0)
+            break;
+        started++;
+    }
+    pthread_attr_destroy(&attr);
+    if (started == 0)
+        worker(&j); /* no threads available: do the work here */
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+}
