@@ -245,11 +245,11 @@ static void view_of(const cJSON *s, seam_view *v)
     v->mode = jstr(s, "mode", "?");
     v->breaker = jstr(s, "breaker.state", "?");
     v->percent = jnum(s, "percent");
-    v->calls = jnum(s, "calls");
-    v->fallbacks = jnum(s, "fallbacks");
-    v->compared = jnum(s, "compared");
-    v->mismatches = jnum(s, "mismatches");
-    v->faults = jnum(s, "faults_injected");
+    v->calls = jnum(s, "counters.calls");
+    v->fallbacks = jnum(s, "counters.fallbacks");
+    v->compared = jnum(s, "counters.compared");
+    v->mismatches = jnum(s, "counters.mismatches");
+    v->faults = jnum(s, "counters.faults_injected");
     v->opens = jnum(s, "breaker.opens");
     v->transitions = jnum(s, "breaker.transitions");
     v->rejected = jnum(s, "breaker.rejected");
@@ -319,7 +319,7 @@ static void print_table(FILE *f, const cJSON *root, const cJSON *prev, double dt
             cJSON_ArrayForEach(p, seams_of(prev))
             {
                 if (strcmp(jstr(p, "name", ""), v.name) == 0)
-                    snprintf(rate, sizeof rate, "%.0f", (v.calls - jnum(p, "calls")) / dt);
+                    snprintf(rate, sizeof rate, "%.0f", (v.calls - jnum(p, "counters.calls")) / dt);
             }
         }
         snprintf(lc, sizeof lc, "%s/%s", fmt_ns(v.p50[0], a, sizeof a),

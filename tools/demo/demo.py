@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""demo.py: `make demo`, a live migration of kvd's request parser from C to Rust.
+
+Starts kvd on a free loopback port with its admin endpoint on another, drives load with
+tools/kvload (every response verified, client-visible errors counted), and walks the
+kv.parse seam legacy -> shadow -> canary 10% -> canary 50% -> candidate with graftctl,
+each step only after the previous one showed no mismatches and no errors (read from the
+admin API). Then it injects faults into the Rust parser: the breaker opens, traffic falls
+back to C and the client sees no error; the fault is cleared and the breaker closes
+again. It prints the migration report and writes <build>/demo/report.html (inline SVG
+plots), report.txt and report.json. Every process it starts is stopped on exit, on
+Ctrl-C and on failure, and it checks that none is left.
+
+    tools/demo/demo.py BUILD_DIR [--short]      (DEMO_SHORT=1 also selects --short)
+
+Exit status 0 only when every gate passed and the fault never reached a client.
+"""
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402
+
+SEAM = "kv.parse"
+
+
+class DemoFailure(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def find_binary(build, names):
+    for rel in names:
+        p = os.path.join(build, rel)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+class Demo:
+    def __init__(self, build, short, out=None):
+        self.build = os.path.abspath(build)
+        self.short = short
+        self.out = os.path.abspath(out) if out else os.path.join(self.build, "demo")
+        os.makedirs(self.out, exist_ok=True)
+        self.procs = []  # (name, Popen)
+        self.t0 = time.monotonic()
+        self.samples = []  # (t, snapshot)
+        self.samples_lock = threading.Lock()
+        self.stop_sampler = threading.Event()
+        self.phases = []
+        self.load_total = {"requests": 0, "errors": 0}
+        self.token = secrets.token_hex(16)
+        self.kvd = find_binary(self.build, ["server/kvd"])
+        self.kvload = find_binary(self.build, ["tools/kvload/kvload", "server/kvload"])
+        self.graftctl = find_binary(self.build, ["tools/graftctl/graftctl"])
+        missing = [n for n, p in (("kvd", self.kvd), ("kvload", self.kvload), ("graftctl", self.graftctl)) if not p]
+        if missing:
+            raise DemoFailure("not built in %s: %s (run make build)" % (self.build, ", ".join(missing)))
+
+    # ------------------------------------------------------------ output
+    def now(self):
+        return time.monotonic() - self.t0
+
+    def say(self, msg):
+        print("[%6.1fs] %s" % (self.now(), msg), flush=True)
+
+    # ------------------------------------------------------------ processes
+    def spawn(self, name, argv, env=None, log=None):
+        logf = open(os.path.join(self.out, log or (name + ".log")), "wb")
+        p = subprocess.Popen(argv, env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        logf.close()
+        self.procs.append((name, p))
+        return p
+
+    def stop_all(self):
+        self.stop_sampler.set()
+        for name, p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for name, p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        left = [(n, p.pid) for n, p in self.procs if p.poll() is None]
+        return left
+
+    # ------------------------------------------------------------ admin API
+    def api(self, path):
+        req = urllib.request.Request(self.admin_url + path, headers={"Authorization": "Bearer " + self.token})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.load(r)
+
+    def seam(self):
+        s = report.seam_in(self.api("/api/seams"), SEAM)
+        if s is None:
+            raise DemoFailure("kvd's admin endpoint has no seam %s" % SEAM)
+        return report.figures(s)
+
+    def ctl(self, *args):
+        env = dict(os.environ, GRAFT_ADMIN=self.admin_url, GRAFT_ADMIN_TOKEN=self.token)
+        r = subprocess.run([self.graftctl] + list(args), env=env, capture_output=True, text=True, timeout=30)
+        shown = " ".join(args)
+        self.say("$ graftctl %s" % shown)
+        for line in (r.stdout + r.stderr).splitlines():
+            print("           " + line, flush=True)
+        if r.returncode != 0:
+            raise DemoFailure("graftctl %s failed (exit %d)" % (shown, r.returncode))
+        return r.stdout
+
+    def sampler(self, every):
+        with open(os.path.join(self.out, "samples.jsonl"), "w") as f:
+            while not self.stop_sampler.is_set():
+                try:
+                    snap = self.api("/api/seams")
+                    t = self.now()
+                    with self.samples_lock:
+                        self.samples.append((t, snap))
+                    f.write(json.dumps({"t": t, "snapshot": snap}) + "\n")
+                except (OSError, ValueError):
+                    pass
+                self.stop_sampler.wait(every)
+
+    # ------------------------------------------------------------ kvd and load
+    def start_kvd(self):
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.admin_url = "http://127.0.0.1:%d" % self.admin_port
+        env = dict(os.environ)
+        env.update({
+            "GRAFT_ADMIN": "127.0.0.1:%d" % self.admin_port,
+            "GRAFT_ADMIN_TOKEN": self.token,
+            "GRAFT_CONFIG": self.write_config(),
+        })
+        env.pop("GRAFT_SEAMS", None)
+        self.kvd_proc = self.spawn("kvd", [self.kvd, "-l", "127.0.0.1", "-p", str(self.port)], env=env)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.kvd_proc.poll() is not None:
+                raise DemoFailure("kvd exited at startup (see %s/kvd.log)" % self.out)
+            if port_open(self.port):
+                try:
+                    self.seam()
+                    return
+                except (OSError, ValueError):
+                    pass
+            time.sleep(0.1)
+        raise DemoFailure("kvd did not come up on port %d with its admin endpoint on %d" % (self.port, self.admin_port))
+
+    def write_config(self):
+        """The breaker settings of the demo: judge quickly, cool down briefly."""
+        path = os.path.join(self.out, "graft.ini")
+        cool = 1500 if self.short else 3000
+        with open(path, "w") as f:
+            f.write("; written by tools/demo/demo.py\n"
+                    "[seam kv.parse]\n"
+                    "mode = legacy\n"
+                    "breaker.enabled = true\n"
+                    "breaker.window = 1s\n"
+                    "breaker.min_calls = 50\n"
+                    "breaker.error_rate = 20\n"
+                    "breaker.cooldown = %dms\n"
+                    "breaker.max_cooldown = %dms\n"
+                    "compare.sample_every = 1\n" % (cool, cool * 2))
+        return path
+
+    def start_load(self, seconds, tag):
+        argv = [self.kvload, "--host", "127.0.0.1", "--port", str(self.port), "--seconds", "%g" % seconds,
+                "--connections", "32", "--json"]
+        return self.spawn("kvload-" + tag, argv, log="kvload-%s.log" % tag)
+
+    def finish_load(self, proc, tag, seconds):
+        try:
+            proc.wait(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise DemoFailure("kvload (%s) did not finish" % tag)
+        text = open(os.path.join(self.out, "kvload-%s.log" % tag)).read()
+        summary = None
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    summary = json.loads(line)
+                except ValueError:
+                    pass
+        if summary is None:
+            raise DemoFailure("kvload (%s) printed no summary (exit %d): %s" % (tag, proc.returncode, text[-400:]))
+        req = int(summary.get("requests", 0))
+        err = int(summary.get("errors", 0))
+        self.load_total["requests"] += req
+        self.load_total["errors"] += err
+        if proc.returncode not in (0, 1):
+            raise DemoFailure("kvload (%s) failed with exit %d" % (tag, proc.returncode))
+        return req, err
+
+    # ------------------------------------------------------------ phases
+    def progress(self, seconds):
+        """Waits `seconds`, printing one status line per second or so."""
+        end = time.monotonic() + seconds
+        prev = self.seam()
+        pt = time.monotonic()
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 1.0 if not self.short else 0.5))
+            cur = self.seam()
+            t = time.monotonic()
+            dt = max(t - pt, 1e-3)
+            c = (cur["served_legacy"] - prev["served_legacy"]) / dt
+            r = (cur["served_candidate"] - prev["served_candidate"]) / dt
+            self.say("   %7.0f calls/s  C %7.0f/s  Rust %7.0f/s  mismatches %d  Rust errors %d  fallbacks %d  breaker %s" % (
+                c + r, c, r, cur["mismatches"], cur["errors_candidate"], cur["fallbacks"], cur["breaker"]))
+            prev, pt = cur, t
+
+    def phase(self, name, seconds, narrative, switch, gate):
+        self.say("== %s: %s" % (name, narrative))
+        start = self.now()
+        load = self.start_load(seconds + 1.0, name)
+        time.sleep(0.6)  # the change happens while requests are in flight
+        before = self.seam()
+        switch()
+        self.progress(seconds)
+        after = self.seam()
+        req, err = self.finish_load(load, name, seconds)
+        d = {k: after[k] - before[k] for k in after if isinstance(after[k], (int, float)) and k in before}
+        problems = []
+        if err:
+            problems.append("%d client-visible errors" % err)
+        problems += gate(d, before, after)
+        note = "%d requests, %d client errors; %d mismatches, %d Rust errors; C served %d, Rust %d" % (
+            req, err, d["mismatches"], d["errors_candidate"], d["served_legacy"], d["served_candidate"])
+        self.phases.append({"name": name, "start": start, "end": self.now(), "ok": not problems,
+                            "note": note + ("; " + "; ".join(problems) if problems else ""),
+                            "delta": d, "client_requests": req, "client_errors": err})
+        if problems:
+            self.say("!! %s gate failed: %s" % (name, "; ".join(problems)))
+            raise DemoFailure("%s: %s" % (name, "; ".join(problems)))
+        self.say("   gate passed: %s" % note)
+        return d, before, after
+
+    @staticmethod
+    def clean(d):
+        p = []
+        if d["mismatches"]:
+            p.append("%d mismatches" % d["mismatches"])
+        if d["errors_candidate"]:
+            p.append("%d Rust errors" % d["errors_candidate"])
+        if d["errors_legacy"]:
+            p.append("%d C errors" % d["errors_legacy"])
+        return p
+
+    def run(self):
+        L = (lambda full, short: short if self.short else full)
+        self.say("graft demo: migrating kvd's request parser (seam %s) from C to Rust, live" % SEAM)
+        self.start_kvd()
+        self.say("kvd listening on 127.0.0.1:%d (pid %d), admin endpoint %s (token required)" % (
+            self.port, self.kvd_proc.pid, self.admin_url))
+        self.say("dashboard: open %s/ and paste the token %s" % (self.admin_url, self.token))
+        threading.Thread(target=self.sampler, args=(0.25 if self.short else 0.5,), daemon=True).start()
+
+        self.phase("legacy", L(8, 3), "kvd serves with its C parser; kvload verifies every response",
+                   lambda: self.ctl("set", SEAM, "legacy"), lambda d, b, a: self.clean(d))
+
+        def shadow_gate(d, b, a):
+            p = self.clean(d)
+            if d["compared"] <= 0:
+                p.append("nothing was compared")
+            return p
+        self.phase("shadow", L(20, 5), "both parsers run on every request, C answers, outputs compared",
+                   lambda: self.ctl("set", SEAM, "shadow"), shadow_gate)
+        self.phase("canary-10", L(18, 4), "10% of connections are answered by the Rust parser",
+                   lambda: self.ctl("set", SEAM, "canary", "10"), lambda d, b, a: self.clean(d))
+
+        def canary50_gate(d, b, a):
+            p = self.clean(d)
+            if d["served_candidate"] <= 0:
+                p.append("Rust served nothing at 50%")
+            return p
+        self.phase("canary-50", L(18, 4), "half of the connections are answered by Rust",
+                   lambda: self.ctl("set", SEAM, "canary", "50"), canary50_gate)
+
+        def candidate_gate(d, b, a):
+            p = self.clean(d)
+            if d["served_candidate"] < 0.9 * max(d["calls"], 1):
+                p.append("Rust served only %d of %d calls" % (d["served_candidate"], d["calls"]))
+            return p
+        self.phase("candidate", L(18, 4), "Rust answers every request; C stays as the fallback",
+                   lambda: self.ctl("set", SEAM, "candidate"), candidate_gate)
+
+        opened = {}
+
+        def inject():
+            self.ctl("fault", SEAM, "error=60", "panic=40")
+
+        def fault_gate(d, b, a):
+            p = []
+            if d["breaker_opens"] < 1:
+                p.append("the breaker never opened")
+            if d["fallbacks"] <= 0:
+                p.append("no fallback to C was counted")
+            if d["errors_candidate"] <= 0:
+                p.append("the injected faults were not seen")
+            samples = self.samples_since(opened.get("t", self.now()))
+            if len(samples) >= 2:
+                first, last = report.figures(report.seam_in(samples[0][1], SEAM)), report.figures(report.seam_in(samples[-1][1], SEAM))
+                opened["legacy_after"] = last["served_legacy"] - first["served_legacy"]
+                opened["rust_after"] = last["served_candidate"] - first["served_candidate"]
+                if opened["legacy_after"] <= 0:
+                    p.append("C served nothing after the breaker opened")
+                if opened["rust_after"] != 0:
+                    p.append("Rust still served %d calls under a 100%% fault" % opened["rust_after"])
+            return p
+
+        def watch_open():
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if self.seam()["breaker"] == "open":
+                    opened["t"] = self.now()
+                    self.say("   breaker OPEN: kv.parse traffic is back on the C parser")
+                    return
+                time.sleep(0.05)
+
+        def fault_switch():
+            inject()
+            watch_open()
+        self.phase("fault", L(20, 6), "the Rust parser starts failing (60% errors, 40% panics, injected)",
+                   fault_switch, fault_gate)
+
+        def recover():
+            self.ctl("fault", SEAM, "off")
+
+        def recovery_gate(d, b, a):
+            p = self.clean(d)
+            if a["breaker"] != "closed":
+                p.append("breaker still %s" % a["breaker"])
+            if d["served_candidate"] <= 0:
+                p.append("Rust did not take the traffic back")
+            return p
+        self.phase("recovery", L(14, 6), "faults cleared; after its cool-down the breaker probes Rust and closes",
+                   recover, recovery_gate)
+        return opened
+
+    def samples_since(self, t):
+        with self.samples_lock:
+            return [s for s in self.samples if s[0] >= t]
+
+    def write_reports(self, opened, failure):
+        final = self.api("/api/seams") if self.kvd_proc.poll() is None else (self.samples[-1][1] if self.samples else {})
+        with self.samples_lock:
+            samples = list(self.samples)
+        text = report.text_report(final, self.phases, self.load_total)
+        print("\n" + text, flush=True)
+        with open(os.path.join(self.out, "report.txt"), "w") as f:
+            f.write(text + "\n")
+        fault = next((p for p in self.phases if p["name"] == "fault"), None)
+        s = report.seam_in(final, SEAM)
+        summary = {
+            "ok": failure is None,
+            "failure": failure,
+            "phases": [{k: v for k, v in p.items()} for p in self.phases],
+            "client": self.load_total,
+            "fault": {
+                "client_errors": fault["client_errors"] if fault else None,
+                "breaker_opens": fault["delta"]["breaker_opens"] if fault else None,
+                "fallbacks": fault["delta"]["fallbacks"] if fault else None,
+                "legacy_served_after_open": opened.get("legacy_after"),
+                "rust_served_after_open": opened.get("rust_after"),
+            },
+            "final": report.figures(s) if s else None,
+        }
+        with open(os.path.join(self.out, "report.json"), "w") as f:
+            json.dump(summary, f, indent=2)
+        with open(os.path.join(self.out, "report.html"), "w") as f:
+            f.write(report.html_report(samples, self.phases, self.load_total, final))
+        self.say("reports: %s/report.html, report.txt, report.json" % self.out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("build")
+    ap.add_argument("--short", action="store_true", default=os.environ.get("DEMO_SHORT") == "1")
+    ap.add_argument("--out", help="where the logs and reports go (default BUILD/demo)")
+    args = ap.parse_args()
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_signal)
+    demo = None
+    failure = None
+    opened = {}
+    try:
+        demo = Demo(args.build, args.short, args.out)
+        opened = demo.run()
+    except DemoFailure as e:
+        failure = str(e)
+    except KeyboardInterrupt:
+        failure = "interrupted"
+    finally:
+        if demo is not None and getattr(demo, "kvd_proc", None) is not None:
+            try:
+                if failure and demo.kvd_proc.poll() is None and failure != "interrupted":
+                    demo.ctl("set", SEAM, "legacy")  # a failed gate rolls the seam back
+                demo.write_reports(opened, failure)
+            except Exception as e:  # the report is best effort once something failed
+                print("demo: could not write the report: %s" % e, file=sys.stderr)
+        left = demo.stop_all() if demo is not None else []
+    if demo is not None:
+        ports = [p for p in (getattr(demo, "port", None), getattr(demo, "admin_port", None)) if p]
+        still = [p for p in ports if port_open(p)]
+        if left or still:
+            print("demo: processes left behind: %s, ports still open: %s" % (left, still), file=sys.stderr)
+            return 1
+        print("demo: all %d processes it started have exited; ports %s closed" % (len(demo.procs), ports), flush=True)
+    if failure:
+        print("demo: FAILED: %s" % failure, file=sys.stderr)
+        return 1
+    print("demo: passed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
