@@ -1,0 +1,443 @@
+/*
+ * kv_graft.c: the seams kv.parse and kv.hash in front of kvd's parser and key hash, the
+ * facades kvd's hooks point to, and kvd's graft start-up (see kv_graft.h).
+ *
+ * The legacy side is the C code (kv_proto.c, kv_hash.c), the candidate the Rust twin
+ * (kvd-rs: kv_rs_parse, kv_rs_hash). libgraft decides per call which one serves; this
+ * file only adapts the component signatures to graft's (ctx, input, output) shape and
+ * gives libgraft what it needs to compare, describe and capture.
+ */
+#include "kv_graft.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graft/admin.h"
+#include "graft/graft_ffi.h"
+#include "kv_hash.h"
+#include "kv_rs.h"
+#include "kv_seams.h"
+
+/* Installed seams: written at start-up and shutdown only, while no request is served
+ * (thread creation and joining order those writes with every reader). */
+static graft_seam *kv__parse_seam;
+static graft_seam *kv__hash_seam;
+
+/* The connection whose request this thread is serving: the hash, called deeper in the
+ * same request, routes with the same sticky key as the parse. */
+static _Thread_local uint64_t kv__conn_key;
+static _Thread_local int kv__have_key;
+
+/* ------------------------------------------------------------------ names, describe */
+
+const char *kv_parse_status_name(unsigned status)
+{
+    static const char *const names[] = {"OK", "NEED_MORE", "ERROR", "CLOSE"};
+    return status < sizeof names / sizeof names[0] ? names[status] : "?";
+}
+
+const char *kv_cmd_name(unsigned cmd)
+{
+    static const char *const names[] = {"none",      "get",    "gets",    "gat",       "gats",
+                                        "set",       "add",    "replace", "append",    "prepend",
+                                        "cas",       "delete", "incr",    "decr",      "touch",
+                                        "flush_all", "stats",  "version", "verbosity", "quit"};
+    return cmd < sizeof names / sizeof names[0] ? names[cmd] : "?";
+}
+
+const char *kv_parse_error_name(unsigned error)
+{
+    static const char *const names[] = {
+        "NONE",          "UNKNOWN_COMMAND", "BAD_FORMAT",    "BAD_CHUNK",    "TOO_LARGE",
+        "INVALID_DELTA", "INVALID_EXPTIME", "LINE_TOO_LONG", "DELETE_USAGE", "HTTP"};
+    return error < sizeof names / sizeof names[0] ? names[error] : "?";
+}
+
+int kv_request_equal(const kv_request *a, const kv_request *b)
+{
+    return a->status == b->status && a->cmd == b->cmd && a->error == b->error &&
+           a->noreply == b->noreply && a->consumed == b->consumed && a->swallow == b->swallow &&
+           a->nkeys == b->nkeys && a->key_off == b->key_off && a->key_len == b->key_len &&
+           a->data_off == b->data_off && a->data_len == b->data_len && a->arg_off == b->arg_off &&
+           a->arg_len == b->arg_len && a->flags == b->flags && a->reserved == b->reserved &&
+           a->exptime == b->exptime && a->cas == b->cas && a->delta == b->delta;
+}
+
+/* A bounded string builder: keeps counting past the end, like snprintf. */
+typedef struct kv__sb {
+    char *p;
+    size_t cap;
+    size_t len;
+} kv__sb;
+
+static void kv__sb_printf(kv__sb *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = sb->len < sb->cap ? sb->cap - sb->len : 0;
+    int n = vsnprintf(room ? sb->p + sb->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        sb->len += (size_t)n;
+    }
+}
+
+/* Quotes buf[off..off+n) escaped, at most 48 bytes of it, if it lies inside buf. */
+static void kv__sb_quote(kv__sb *sb, const char *buf, size_t len, uint32_t off, uint32_t n)
+{
+    if (buf == NULL || n == 0) {
+        return;
+    }
+    if ((uint64_t)off + n > len) {
+        kv__sb_printf(sb, " (outside the %zu-byte buffer)", len);
+        return;
+    }
+    kv__sb_printf(sb, " \"");
+    for (uint32_t i = 0; i < n && i < 48; i++) {
+        unsigned char c = (unsigned char)buf[off + i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            kv__sb_printf(sb, "%c", c);
+        } else {
+            kv__sb_printf(sb, "\\x%02x", c);
+        }
+    }
+    kv__sb_printf(sb, "\"%s", n > 48 ? "..." : "");
+}
+
+size_t kv_request_describe(const char *buf, size_t len, const kv_request *req, char *out,
+                           size_t cap)
+{
+    kv__sb sb = {out, cap, 0};
+    if (cap > 0) {
+        out[0] = '\0';
+    }
+    kv__sb_printf(&sb, "%s cmd=%s error=%s noreply=%u consumed=%" PRIu32 " swallow=%" PRIu32,
+                  kv_parse_status_name(req->status), kv_cmd_name(req->cmd),
+                  kv_parse_error_name(req->error), (unsigned)req->noreply, req->consumed,
+                  req->swallow);
+    kv__sb_printf(&sb, " keys=%" PRIu32 "@%" PRIu32 "+%" PRIu32, req->nkeys, req->key_off,
+                  req->key_len);
+    kv__sb_quote(&sb, buf, len, req->key_off, req->key_len);
+    kv__sb_printf(&sb, " data=%" PRIu32 "+%" PRIu32 " arg=%" PRIu32 "+%" PRIu32, req->data_off,
+                  req->data_len, req->arg_off, req->arg_len);
+    kv__sb_quote(&sb, buf, len, req->arg_off, req->arg_len);
+    kv__sb_printf(&sb,
+                  " flags=%" PRIu32 " reserved=%" PRIu32 " exptime=%" PRId64 " cas=%" PRIu64
+                  " delta=%" PRIu64,
+                  req->flags, req->reserved, req->exptime, req->cas, req->delta);
+    return sb.len;
+}
+
+/* ------------------------------------------------------------------ capture format */
+
+static void kv__put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t kv__get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+size_t kv_parse_input_serialize(const kv_parse_input *in, void *buf, size_t cap)
+{
+    size_t need = 12 + in->len;
+    if (cap >= need) {
+        unsigned char *p = buf;
+        memcpy(p, "KVP1", 4);
+        kv__put_u32(p + 4, in->limits.item_size_max);
+        kv__put_u32(p + 8, in->limits.max_line);
+        if (in->len) {
+            memcpy(p + 12, in->buf, in->len);
+        }
+    }
+    return need;
+}
+
+void kv_parse_input_deserialize(const void *data, size_t len, kv_parse_input *in)
+{
+    const unsigned char *p = data;
+    if (len >= 12 && memcmp(p, "KVP1", 4) == 0) {
+        in->limits.item_size_max = kv__get_u32(p + 4);
+        in->limits.max_line = kv__get_u32(p + 8);
+        in->buf = (const char *)p + 12;
+        in->len = len - 12;
+        return;
+    }
+    in->limits.item_size_max = KV_GRAFT_DEFAULT_ITEM_SIZE_MAX;
+    in->limits.max_line = KV_GRAFT_DEFAULT_MAX_LINE;
+    in->buf = (const char *)p;
+    in->len = len;
+}
+
+size_t kv_hash_input_serialize(const kv_hash_input *in, void *buf, size_t cap)
+{
+    size_t need = 4 + in->len;
+    if (cap >= need) {
+        memcpy(buf, "KVH1", 4);
+        if (in->len) {
+            memcpy((char *)buf + 4, in->key, in->len);
+        }
+    }
+    return need;
+}
+
+void kv_hash_input_deserialize(const void *data, size_t len, kv_hash_input *in)
+{
+    if (len >= 4 && memcmp(data, "KVH1", 4) == 0) {
+        in->key = (const char *)data + 4;
+        in->len = len - 4;
+    } else {
+        in->key = data;
+        in->len = len;
+    }
+}
+
+/* ------------------------------------------------------------------ kv.parse */
+
+static int kv__parse_legacy(void *ctx, const void *input, void *output)
+{
+    (void)ctx;
+    const kv_parse_input *in = input;
+    kv_parse(in->buf, in->len, &in->limits, output);
+    return GRAFT_OK;
+}
+
+static int kv__parse_candidate(void *ctx, const void *input, void *output)
+{
+    (void)ctx;
+    const kv_parse_input *in = input;
+    return kv_rs_parse(in->buf, in->len, &in->limits, output);
+}
+
+static int kv__parse_compare(void *ctx, const void *input, const void *legacy_out,
+                             const void *candidate_out)
+{
+    (void)ctx;
+    (void)input;
+    return kv_request_equal(legacy_out, candidate_out) ? 0 : 1;
+}
+
+static size_t kv__parse_serialize(void *ctx, const void *input, void *buf, size_t cap)
+{
+    (void)ctx;
+    return kv_parse_input_serialize(input, buf, cap);
+}
+
+static size_t kv__parse_describe(void *ctx, const void *input, const void *output, char *buf,
+                                 size_t cap)
+{
+    (void)ctx;
+    const kv_parse_input *in = input;
+    return kv_request_describe(in->buf, in->len, output, buf, cap);
+}
+
+/* ------------------------------------------------------------------ kv.hash */
+
+static int kv__hash_legacy(void *ctx, const void *input, void *output)
+{
+    (void)ctx;
+    const kv_hash_input *in = input;
+    uint64_t h = kv_hash(in->key, in->len);
+    memcpy(output, &h, sizeof h);
+    return GRAFT_OK;
+}
+
+static int kv__hash_candidate(void *ctx, const void *input, void *output)
+{
+    (void)ctx;
+    const kv_hash_input *in = input;
+    return kv_rs_hash(in->key, in->len, output);
+}
+
+static size_t kv__hash_serialize(void *ctx, const void *input, void *buf, size_t cap)
+{
+    (void)ctx;
+    return kv_hash_input_serialize(input, buf, cap);
+}
+
+static size_t kv__hash_describe(void *ctx, const void *input, const void *output, char *buf,
+                                size_t cap)
+{
+    (void)ctx;
+    (void)input;
+    uint64_t h;
+    memcpy(&h, output, sizeof h);
+    int n = snprintf(buf, cap, "0x%016" PRIx64, h);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* ------------------------------------------------------------------ install */
+
+int kv_graft_install(graft_runtime *rt)
+{
+    graft_seam_def parse = {
+        .name = "kv.parse",
+        .legacy = kv__parse_legacy,
+        .candidate = kv__parse_candidate,
+        .output_size = sizeof(kv_request),
+        .compare = kv__parse_compare,
+        .serialize_input = kv__parse_serialize,
+        .describe_output = kv__parse_describe,
+    };
+    graft_seam_def hash = {
+        .name = "kv.hash",
+        .legacy = kv__hash_legacy,
+        .candidate = kv__hash_candidate,
+        .output_size = sizeof(uint64_t),
+        .serialize_input = kv__hash_serialize,
+        .describe_output = kv__hash_describe,
+    };
+    graft_seam *ps, *hs;
+    int rc = graft_seam_register(rt, &parse, &ps);
+    if (rc != GRAFT_OK) {
+        return rc;
+    }
+    rc = graft_seam_register(rt, &hash, &hs);
+    if (rc != GRAFT_OK) {
+        return rc;
+    }
+    kv__parse_seam = ps;
+    kv__hash_seam = hs;
+    return GRAFT_OK;
+}
+
+void kv_graft_uninstall(void)
+{
+    kv__parse_seam = NULL;
+    kv__hash_seam = NULL;
+}
+
+graft_seam *kv_graft_parse_seam(void)
+{
+    return kv__parse_seam;
+}
+
+graft_seam *kv_graft_hash_seam(void)
+{
+    return kv__hash_seam;
+}
+
+/* ------------------------------------------------------------------ facades */
+
+int kv_graft_parse_status(uint64_t conn_id, const char *buf, size_t len,
+                          const kv_parse_limits *limits, kv_request *out)
+{
+    kv__conn_key = conn_id;
+    kv__have_key = 1;
+    graft_seam *seam = kv__parse_seam;
+    if (seam == NULL) {
+        kv_parse(buf, len, limits, out);
+        return GRAFT_OK;
+    }
+    kv_parse_input in = {buf, len, *limits};
+    kv_request scratch;
+    int rc = graft_call(seam, conn_id, 0, &in, out, &scratch);
+    if (rc != GRAFT_OK) {
+        /* No implementation could answer (candidate-only without fallback): this
+         * connection cannot be served safely; the failure is counted by the seam. */
+        memset(out, 0, sizeof(*out));
+        out->status = KV_PARSE_CLOSE;
+    }
+    return rc;
+}
+
+void kv_graft_parse(uint64_t conn_id, const char *buf, size_t len, const kv_parse_limits *limits,
+                    kv_request *out)
+{
+    (void)kv_graft_parse_status(conn_id, buf, len, limits, out);
+}
+
+uint64_t kv_graft_hash(const void *key, size_t len)
+{
+    graft_seam *seam = kv__hash_seam;
+    if (seam == NULL) {
+        return kv_hash(key, len);
+    }
+    kv_hash_input in = {key, len};
+    uint64_t h, scratch;
+    int rc =
+        graft_call(seam, kv__conn_key, kv__have_key ? 0u : GRAFT_CALL_NO_KEY, &in, &h, &scratch);
+    if (rc != GRAFT_OK) {
+        /* A hash has no error answer: the C hash answers; the seam counted the failure. */
+        return kv_hash(key, len);
+    }
+    return h;
+}
+
+/* ------------------------------------------------------------------ start-up */
+
+struct kv_graft {
+    graft_runtime *rt;
+    graft_admin *admin;
+};
+
+int kv_graft_start(kv_graft **out, char *err, size_t errlen)
+{
+    kv_graft *g = calloc(1, sizeof *g);
+    if (g == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return GRAFT_ENOMEM;
+    }
+    graft_runtime_options opts;
+    graft_runtime_options_init(&opts);
+    opts.arm_panic = graft_ffi_fault_arm_panic;
+    int rc = graft_runtime_new(&opts, &g->rt);
+    if (rc != GRAFT_OK) {
+        snprintf(err, errlen, "graft runtime: %s", graft_strerror(rc));
+        free(g);
+        return rc;
+    }
+    /* Rust-side logs (caught panics, ...) go to the same sink as the runtime's. */
+    graft_ffi_set_logger(graft_runtime_log_sink, g->rt, GRAFT_LOG_WARN);
+    rc = kv_graft_install(g->rt);
+    if (rc != GRAFT_OK) {
+        snprintf(err, errlen, "registering kv.parse/kv.hash: %s", graft_strerror(rc));
+        goto fail;
+    }
+    rc = graft_runtime_configure_from_env(g->rt, err, errlen);
+    if (rc != GRAFT_OK) {
+        goto fail;
+    }
+    rc = graft_admin_start_from_env(g->rt, &g->admin);
+    if (rc != GRAFT_OK) {
+        snprintf(err, errlen, "admin endpoint (GRAFT_ADMIN): %s", graft_strerror(rc));
+        goto fail;
+    }
+    kv_parse_impl = kv_graft_parse;
+    kv_hash_impl = kv_graft_hash;
+    *out = g;
+    return GRAFT_OK;
+fail:
+    kv_graft_uninstall();
+    graft_ffi_set_logger(NULL, NULL, GRAFT_LOG_WARN);
+    graft_runtime_free(g->rt);
+    free(g);
+    return rc;
+}
+
+void kv_graft_stop(kv_graft *g)
+{
+    if (g == NULL) {
+        return;
+    }
+    kv_parse_impl = kv_parse_legacy;
+    kv_hash_impl = kv_hash;
+    graft_admin_stop(g->admin);
+    kv_graft_uninstall();
+    graft_ffi_set_logger(NULL, NULL, GRAFT_LOG_WARN);
+    graft_runtime_free(g->rt);
+    free(g);
+}
+
+graft_runtime *kv_graft_runtime(kv_graft *g)
+{
+    return g ? g->rt : NULL;
+}
