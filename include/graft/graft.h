@@ -74,6 +74,12 @@ typedef struct graft_runtime_options {
      * fault injection ("panic" faults). The host passes graft_ffi_fault_arm_panic from
      * the FFI crate. NULL: an injected panic is simulated by returning GRAFT_EPANIC. */
     void (*arm_panic)(void);
+    /* Waits out a "delay" fault; NULL: nanosleep. Tests pass one that advances their
+     * injected clock instead of sleeping. Called with clock_ctx. */
+    void (*sleep)(void *clock_ctx, uint64_t ns);
+    /* Latency timing is sampled: 1 call in N per thread is timed (two clock reads).
+     * 0: the default, 64. 1 times every call. */
+    uint32_t time_sample_every;
 } graft_runtime_options;
 
 /* Initialise options to defaults before setting fields. */
@@ -160,7 +166,14 @@ typedef struct graft_compare_config {
     const char *capture_dir;      /* NULL: no capture. Copied. */
     uint32_t capture_max_files;   /* bound on files written */
     uint64_t capture_max_bytes;   /* bound on bytes written */
+    /* 0: compare only in shadow mode. 1: also when the candidate serves (canary,
+     * candidate, candidate-only), legacy runs on 1 call in sample_every into scratch. */
+    int compare_served;
 } graft_compare_config;
+
+/* Documented defaults: sample_every 1, log_per_second 10, no capture (files 1000,
+ * bytes 64 MiB once a capture_dir is set), compare_served 0. */
+void graft_compare_config_init(graft_compare_config *cfg);
 
 int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg);
 
@@ -206,6 +219,12 @@ typedef struct graft_fault_config {
 } graft_fault_config;
 
 int graft_seam_set_fault(graft_seam *seam, const graft_fault_config *cfg);
+
+/* Current settings of a seam (capture_dir in *cfg points into the seam and stays valid
+ * until the next graft_seam_set_compare; copy it if you keep it). */
+int graft_seam_get_compare(const graft_seam *seam, graft_compare_config *cfg);
+int graft_seam_get_breaker(const graft_seam *seam, graft_breaker_config *cfg);
+int graft_seam_get_fault(const graft_seam *seam, graft_fault_config *cfg);
 
 /* ------------------------------------------------------------------ metrics */
 

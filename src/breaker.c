@@ -1,0 +1,359 @@
+/*
+ * breaker.c: the circuit breaker of a seam.
+ *
+ * The window is time based. The call path does not feed it directly (that would need
+ * a clock read and a shared atomic per call); instead candidate outcomes are counted
+ * in the per-thread slots and the breaker takes cumulative snapshots of them when it
+ * is evaluated: on every candidate failure, slow call or mismatch, on sampled (timed)
+ * calls at most once per window bucket, and on every call while open or half-open.
+ * The snapshots are kept per time bucket (window / 10), so the counts of the last
+ * window are "now minus the snapshot at the end of the newest bucket that left the
+ * window". Outcomes between two evaluations are attributed to the later bucket.
+ *
+ * Evaluation is try-locked: a caller never waits for another thread's evaluation.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+void graft_breaker_config_init(graft_breaker_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->enabled = 1;
+    cfg->observe_only = 0;
+    cfg->window_ns = 10ull * 1000000000ull;
+    cfg->min_calls = 20;
+    cfg->error_rate_bp = 5000;
+    cfg->slow_rate_bp = 0;
+    cfg->slow_call_ns = 100ull * 1000000ull;
+    cfg->mismatch_rate_bp = 0;
+    cfg->cooldown_ns = 5ull * 1000000000ull;
+    cfg->max_cooldown_ns = 60ull * 1000000000ull;
+    cfg->half_open_calls = 5;
+    cfg->half_open_max_ns = 30ull * 1000000000ull;
+}
+
+bool graft__validate_breaker(const graft_breaker_config *b, char *err, size_t errlen)
+{
+    if (b->window_ns == 0) {
+        graft__seterr(err, errlen, "breaker window must be positive");
+        return false;
+    }
+    if (b->error_rate_bp > GRAFT_PERCENT_SCALE || b->slow_rate_bp > GRAFT_PERCENT_SCALE ||
+        b->mismatch_rate_bp > GRAFT_PERCENT_SCALE) {
+        graft__seterr(err, errlen, "breaker rates must be between 0 and 100%%");
+        return false;
+    }
+    if (b->half_open_calls == 0) {
+        graft__seterr(err, errlen, "breaker half_open_calls must be at least 1");
+        return false;
+    }
+    if (b->cooldown_ns == 0 || b->half_open_max_ns == 0) {
+        graft__seterr(err, errlen, "breaker cooldown and half_open_max must be positive");
+        return false;
+    }
+    if (b->max_cooldown_ns && b->max_cooldown_ns < b->cooldown_ns) {
+        graft__seterr(err, errlen, "breaker max_cooldown is below cooldown");
+        return false;
+    }
+    return true;
+}
+
+void graft__breaker_counts(const graft_seam *s, graft__bk_counts *out)
+{
+    out->calls = graft__slot_sum(s, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS));
+    out->failures = graft__slot_sum(s, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_ERRORS)) +
+                    graft__slot_sum(s, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_PANICS));
+    out->timed = graft__slot_sum(s, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_TIMED));
+    out->slow = graft__slot_sum(s, GRAFT__C_SLOW);
+    out->compared = graft__slot_sum(s, GRAFT__C_COMPARED);
+    out->mismatches = graft__slot_sum(s, GRAFT__C_MISMATCHES);
+}
+
+static void graft__counts_sub(graft__bk_counts *r, const graft__bk_counts *a,
+                              const graft__bk_counts *b)
+{
+    r->calls = a->calls - b->calls;
+    r->failures = a->failures - b->failures;
+    r->timed = a->timed - b->timed;
+    r->slow = a->slow - b->slow;
+    r->compared = a->compared - b->compared;
+    r->mismatches = a->mismatches - b->mismatches;
+}
+
+/* Clears the window: the origin is what the slots hold now. bk_lock held. */
+static void graft__window_reset(graft_seam *s)
+{
+    s->bk_ring_n = 0;
+    graft__breaker_counts(s, &s->bk_base);
+    memset(&s->bk_last_window, 0, sizeof s->bk_last_window);
+}
+
+static void graft__transition(graft_seam *s, uint64_t now, int to, const char *reason)
+{
+    int from = atomic_load_explicit(&s->bk_state, memory_order_relaxed);
+    graft__bk_event *ev = &s->bk_events[s->bk_event_total % GRAFT__EVENTS];
+    ev->mono_ns = now;
+    ev->unix_ns = graft__unix_ns();
+    ev->from = from;
+    ev->to = to;
+    graft__strlcpy(ev->reason, reason, sizeof ev->reason);
+    s->bk_event_total++;
+    s->bk_since_ns = now;
+    atomic_fetch_add_explicit(&s->bk_transitions, 1, memory_order_relaxed);
+    if (to == GRAFT_BREAKER_OPEN)
+        atomic_fetch_add_explicit(&s->bk_opens, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->bk_state, to, memory_order_release);
+    graft__log(s->rt, to == GRAFT_BREAKER_OPEN ? GRAFT_LOG_WARN : GRAFT_LOG_INFO, "graft.breaker",
+               "breaker seam=%s from=%s to=%s reason=\"%s\"%s", s->name,
+               graft_breaker_state_name(from), graft_breaker_state_name(to), reason,
+               s->bk.observe_only ? " observe_only=1" : "");
+}
+
+static void graft__open(graft_seam *s, uint64_t now, bool backoff, const char *reason)
+{
+    if (backoff) {
+        uint64_t max = s->bk.max_cooldown_ns ? s->bk.max_cooldown_ns : s->bk_base_cooldown_ns;
+        uint64_t next = s->bk_cooldown_ns * 2;
+        if (next < s->bk_cooldown_ns || next > max)
+            next = max;
+        s->bk_cooldown_ns = next;
+    } else if (s->bk_cooldown_ns == 0) {
+        s->bk_cooldown_ns = s->bk_base_cooldown_ns;
+    }
+    atomic_store_explicit(&s->bk_until, now + s->bk_cooldown_ns, memory_order_relaxed);
+    graft__transition(s, now, GRAFT_BREAKER_OPEN, reason);
+}
+
+void graft__breaker_init(graft_seam *s)
+{
+    graft_breaker_config cfg;
+    graft_breaker_config_init(&cfg);
+    atomic_init(&s->bk_state, GRAFT_BREAKER_CLOSED);
+    graft__breaker_apply(s, &cfg);
+}
+
+void graft__breaker_apply(graft_seam *s, const graft_breaker_config *cfg)
+{
+    pthread_mutex_lock(&s->bk_lock);
+    s->bk = *cfg;
+    s->bk_base_cooldown_ns = cfg->cooldown_ns;
+    s->bk_cooldown_ns = cfg->cooldown_ns;
+    atomic_store_explicit(&s->slow_call_ns, cfg->enabled ? cfg->slow_call_ns : 0,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->bk_reroute, cfg->enabled && !cfg->observe_only, memory_order_relaxed);
+    atomic_store_explicit(&s->bk_next_eval, 0, memory_order_relaxed);
+    int st = atomic_load_explicit(&s->bk_state, memory_order_relaxed);
+    uint64_t now = graft__now(s->rt);
+    if (!cfg->enabled && st != GRAFT_BREAKER_DISABLED)
+        graft__transition(s, now, GRAFT_BREAKER_DISABLED, "disabled by configuration");
+    else if (cfg->enabled && st == GRAFT_BREAKER_DISABLED)
+        graft__transition(s, now, GRAFT_BREAKER_CLOSED, "enabled by configuration");
+    graft__window_reset(s);
+    pthread_mutex_unlock(&s->bk_lock);
+}
+
+int graft_seam_set_breaker(graft_seam *seam, const graft_breaker_config *cfg)
+{
+    if (!seam || !cfg)
+        return GRAFT_ENULL;
+    if (!graft__validate_breaker(cfg, NULL, 0))
+        return GRAFT_EINVAL;
+    graft__breaker_apply(seam, cfg);
+    return GRAFT_OK;
+}
+
+int graft_seam_get_breaker(const graft_seam *seam, graft_breaker_config *cfg)
+{
+    if (!seam || !cfg)
+        return GRAFT_ENULL;
+    graft_seam *s = (graft_seam *)seam;
+    pthread_mutex_lock(&s->bk_lock);
+    *cfg = s->bk;
+    pthread_mutex_unlock(&s->bk_lock);
+    return GRAFT_OK;
+}
+
+int graft_seam_reset_breaker(graft_seam *seam)
+{
+    if (!seam)
+        return GRAFT_ENULL;
+    pthread_mutex_lock(&seam->bk_lock);
+    int st = atomic_load_explicit(&seam->bk_state, memory_order_relaxed);
+    if (st != GRAFT_BREAKER_DISABLED) {
+        if (st != GRAFT_BREAKER_CLOSED)
+            graft__transition(seam, graft__now(seam->rt), GRAFT_BREAKER_CLOSED, "reset");
+        seam->bk_cooldown_ns = seam->bk_base_cooldown_ns;
+    }
+    graft__window_reset(seam);
+    atomic_store_explicit(&seam->bk_next_eval, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&seam->bk_lock);
+    return GRAFT_OK;
+}
+
+static bool graft__rate_at_least(uint64_t num, uint64_t den, uint32_t bp)
+{
+    return bp != 0 && den != 0 && num * GRAFT_PERCENT_SCALE >= (uint64_t)bp * den;
+}
+
+/* Closed: update the window and trip when a threshold is reached. bk_lock held. */
+static void graft__eval_closed(graft_seam *s, uint64_t now)
+{
+    const graft_breaker_config *b = &s->bk;
+    uint64_t bw = b->window_ns / GRAFT__WINDOW_BUCKETS;
+    if (bw == 0)
+        bw = 1;
+    uint64_t cur = now / bw;
+    graft__bk_counts c;
+    graft__breaker_counts(s, &c);
+
+    /* Keep the newest entry that left the window as the base; drop older ones. */
+    uint64_t first_in = cur >= GRAFT__WINDOW_BUCKETS - 1 ? cur - (GRAFT__WINDOW_BUCKETS - 1) : 0;
+    size_t keep_from = 0;
+    for (size_t i = 0; i < s->bk_ring_n; i++)
+        if (s->bk_ring[i].bucket < first_in)
+            keep_from = i;
+    if (s->bk_ring_n && s->bk_ring[0].bucket < first_in && keep_from > 0) {
+        memmove(s->bk_ring, s->bk_ring + keep_from,
+                (s->bk_ring_n - keep_from) * sizeof s->bk_ring[0]);
+        s->bk_ring_n -= keep_from;
+    }
+    const graft__bk_counts *base = &s->bk_base;
+    if (s->bk_ring_n && s->bk_ring[0].bucket < first_in)
+        base = &s->bk_ring[0].c;
+    graft__bk_counts win;
+    graft__counts_sub(&win, &c, base);
+
+    if (s->bk_ring_n && s->bk_ring[s->bk_ring_n - 1].bucket == cur) {
+        s->bk_ring[s->bk_ring_n - 1].c = c;
+    } else {
+        if (s->bk_ring_n == sizeof s->bk_ring / sizeof s->bk_ring[0]) {
+            memmove(s->bk_ring, s->bk_ring + 1, (s->bk_ring_n - 1) * sizeof s->bk_ring[0]);
+            s->bk_ring_n--;
+        }
+        s->bk_ring[s->bk_ring_n].bucket = cur;
+        s->bk_ring[s->bk_ring_n].c = c;
+        s->bk_ring_n++;
+    }
+    s->bk_last_window = win;
+    atomic_store_explicit(&s->bk_next_eval, now + bw, memory_order_relaxed);
+
+    if (win.calls < b->min_calls)
+        return;
+    char reason[96];
+    uint32_t min_timed = b->min_calls < 8 ? b->min_calls : 8;
+    if (graft__rate_at_least(win.failures, win.calls, b->error_rate_bp)) {
+        snprintf(reason, sizeof reason, "error rate %llu/%llu calls",
+                 (unsigned long long)win.failures, (unsigned long long)win.calls);
+    } else if (win.timed >= min_timed && win.timed > 0 &&
+               graft__rate_at_least(win.slow, win.timed, b->slow_rate_bp)) {
+        snprintf(reason, sizeof reason, "slow-call rate %llu/%llu timed calls",
+                 (unsigned long long)win.slow, (unsigned long long)win.timed);
+    } else if (win.compared >= b->min_calls &&
+               graft__rate_at_least(win.mismatches, win.compared, b->mismatch_rate_bp)) {
+        snprintf(reason, sizeof reason, "mismatch rate %llu/%llu compared",
+                 (unsigned long long)win.mismatches, (unsigned long long)win.compared);
+    } else {
+        return;
+    }
+    s->bk_cooldown_ns = s->bk_base_cooldown_ns;
+    graft__open(s, now, false, reason);
+}
+
+static void graft__half_open(graft_seam *s, uint64_t now)
+{
+    atomic_store_explicit(&s->bk_trial_ok, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->bk_trial_fail, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->bk_permits, (int)s->bk.half_open_calls, memory_order_relaxed);
+    atomic_store_explicit(&s->bk_until, now + s->bk.half_open_max_ns, memory_order_relaxed);
+    graft__transition(s, now, GRAFT_BREAKER_HALF_OPEN, "cool-down elapsed");
+}
+
+void graft__breaker_poll(graft_seam *s, uint64_t now, bool force)
+{
+    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    if (st == GRAFT_BREAKER_DISABLED)
+        return;
+    if (!force && st == GRAFT_BREAKER_CLOSED &&
+        now < atomic_load_explicit(&s->bk_next_eval, memory_order_relaxed))
+        return;
+    if (pthread_mutex_trylock(&s->bk_lock) != 0)
+        return;
+    st = atomic_load_explicit(&s->bk_state, memory_order_relaxed);
+    switch (st) {
+    case GRAFT_BREAKER_CLOSED:
+        graft__eval_closed(s, now);
+        break;
+    case GRAFT_BREAKER_OPEN:
+        if (now >= atomic_load_explicit(&s->bk_until, memory_order_relaxed))
+            graft__half_open(s, now);
+        break;
+    case GRAFT_BREAKER_HALF_OPEN: {
+        uint32_t ok = atomic_load_explicit(&s->bk_trial_ok, memory_order_relaxed);
+        uint32_t fail = atomic_load_explicit(&s->bk_trial_fail, memory_order_relaxed);
+        uint32_t n = ok + fail;
+        char reason[96];
+        if (n >= s->bk.half_open_calls) {
+            uint32_t bp = s->bk.error_rate_bp ? s->bk.error_rate_bp : 5000;
+            snprintf(reason, sizeof reason, "%u of %u trial calls failed", fail, n);
+            if (graft__rate_at_least(fail, n, bp)) {
+                graft__open(s, now, true, reason);
+            } else {
+                s->bk_cooldown_ns = s->bk_base_cooldown_ns;
+                graft__window_reset(s);
+                atomic_store_explicit(&s->bk_next_eval, 0, memory_order_relaxed);
+                graft__transition(s, now, GRAFT_BREAKER_CLOSED, reason);
+            }
+        } else if (now >= atomic_load_explicit(&s->bk_until, memory_order_relaxed)) {
+            /* Not enough trials in time: do not stay half-open forever. */
+            snprintf(reason, sizeof reason, "half-open timed out after %u of %u trial calls", n,
+                     s->bk.half_open_calls);
+            graft__open(s, now, false, reason);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    pthread_mutex_unlock(&s->bk_lock);
+}
+
+bool graft__breaker_admit(graft_seam *s, uint64_t *now, bool *trial)
+{
+    *trial = false;
+    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    if (st == GRAFT_BREAKER_OPEN || st == GRAFT_BREAKER_HALF_OPEN) {
+        graft__breaker_poll(s, *now, true);
+        st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    }
+    bool reroute = atomic_load_explicit(&s->bk_reroute, memory_order_relaxed);
+    switch (st) {
+    case GRAFT_BREAKER_OPEN:
+        return !reroute;
+    case GRAFT_BREAKER_HALF_OPEN: {
+        if (!reroute) {
+            *trial = true;
+            return true;
+        }
+        int p = atomic_load_explicit(&s->bk_permits, memory_order_relaxed);
+        while (p > 0) {
+            if (atomic_compare_exchange_weak_explicit(&s->bk_permits, &p, p - 1,
+                                                      memory_order_acq_rel, memory_order_relaxed)) {
+                *trial = true;
+                return true;
+            }
+        }
+        return false;
+    }
+    default:
+        return true;
+    }
+}
+
+void graft__breaker_trial_done(graft_seam *s, bool ok)
+{
+    atomic_fetch_add_explicit(ok ? &s->bk_trial_ok : &s->bk_trial_fail, 1, memory_order_relaxed);
+}

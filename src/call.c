@@ -1,0 +1,553 @@
+/*
+ * call.c: graft_call, the hot path, with routing (modes, sticky buckets, per-request
+ * overrides), fallback, comparison, fault injection and latency sampling; and the
+ * setters of mode, comparison and faults that the call path reads atomically.
+ *
+ * Cost model: legacy mode is one relaxed load of the route word, one thread-local
+ * countdown and one per-thread counter update around the call. Every other mode goes
+ * through graft__call_general, which updates a handful of per-thread counters and reads
+ * the clock only on sampled calls (1 in time_sample_every per thread), while the
+ * breaker is open or half-open, and when a delay fault fires.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------------ hashing */
+
+uint64_t graft_key_from_bytes(const void *data, size_t len)
+{
+    /* FNV-1a 64: stable, documented, and good enough to spread ids before mixing. */
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+uint64_t graft__bucket_hash(uint64_t salt, uint64_t key)
+{
+    /* splitmix64's finaliser over key XOR salt: a bijection with full avalanche, so
+     * consecutive ids spread evenly and each seam (salt) orders keys differently. */
+    uint64_t z = (key ^ salt) + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint32_t graft_seam_bucket(const graft_seam *seam, uint64_t key)
+{
+    if (!seam)
+        return 0;
+    return (uint32_t)(graft__bucket_hash(seam->salt, key) % GRAFT__BUCKETS);
+}
+
+static inline uint64_t graft__rand(graft__tls *t)
+{
+    /* xorshift64*: per thread, so NO_KEY calls need no shared counter. */
+    uint64_t x = t->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    t->rng = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* ------------------------------------------------------------------ one call */
+
+typedef struct graft__cx {
+    graft_seam *s;
+    graft__slot *sl;
+    graft__tls *t;
+    bool shared;
+    bool timed;
+    uint64_t now; /* last clock reading (valid when have_now) */
+    bool have_now;
+    const void *input;
+} graft__cx;
+
+static void graft__record_latency(graft__cx *cx, int impl, uint64_t ns)
+{
+    graft__slot *sl = cx->sl;
+    size_t b = graft__hist_index(ns);
+    if (cx->shared) {
+        atomic_fetch_add_explicit(&sl->hist[impl][b], 1, memory_order_relaxed);
+        uint64_t m = atomic_load_explicit(&sl->max_ns[impl], memory_order_relaxed);
+        while (ns > m && !atomic_compare_exchange_weak_explicit(
+                             &sl->max_ns[impl], &m, ns, memory_order_relaxed, memory_order_relaxed))
+            ;
+    } else {
+        uint64_t v = atomic_load_explicit(&sl->hist[impl][b], memory_order_relaxed);
+        atomic_store_explicit(&sl->hist[impl][b], v + 1, memory_order_relaxed);
+        if (ns > atomic_load_explicit(&sl->max_ns[impl], memory_order_relaxed))
+            atomic_store_explicit(&sl->max_ns[impl], ns, memory_order_relaxed);
+    }
+    graft__inc(sl, cx->shared, GRAFT__CI(impl, GRAFT__I_TIMED), 1);
+    graft__inc(sl, cx->shared, GRAFT__CI(impl, GRAFT__I_SUM_NS), ns);
+}
+
+static void graft__sleep(graft_runtime *rt, uint64_t ns)
+{
+    if (rt->sleep) {
+        rt->sleep(rt->clock_ctx, ns);
+        return;
+    }
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Runs one implementation into `out`, counting it; faults only for routed candidate
+ * runs. Sets *slow when a timed candidate call exceeded the breaker's slow threshold. */
+static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slow)
+{
+    graft_seam *s = cx->s;
+    graft_runtime *rt = s->rt;
+    graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_CALLS), 1);
+    int inject = 0; /* 1 error, 2 panic */
+    uint64_t delay = 0;
+    bool timed = cx->timed;
+    if (faults) {
+        uint32_t r = (uint32_t)(graft__rand(cx->t) % GRAFT__BUCKETS);
+        uint32_t e = atomic_load_explicit(&s->fault_error_bp, memory_order_relaxed);
+        uint32_t p = atomic_load_explicit(&s->fault_panic_bp, memory_order_relaxed);
+        if (r < e)
+            inject = 1;
+        else if (r < e + p)
+            inject = 2;
+        uint32_t d = atomic_load_explicit(&s->fault_delay_bp, memory_order_relaxed);
+        if (d && (uint32_t)(graft__rand(cx->t) % GRAFT__BUCKETS) < d) {
+            delay = atomic_load_explicit(&s->fault_delay_ns, memory_order_relaxed);
+            timed = true; /* a delayed call is always timed so the breaker sees it */
+        }
+        if (inject || delay)
+            graft__inc(cx->sl, cx->shared, GRAFT__C_FAULTS, 1);
+    }
+    uint64_t t0 = timed ? graft__now(rt) : 0;
+    if (delay)
+        graft__sleep(rt, delay);
+    int rc;
+    if (inject == 1) {
+        rc = GRAFT_EINJECTED;
+    } else if (inject == 2) {
+        if (rt->arm_panic) {
+            /* The FFI crate's boundary panics for real on this thread's next call. */
+            rt->arm_panic();
+            rc = s->candidate(s->ctx, cx->input, out);
+        } else {
+            rc = GRAFT_EPANIC;
+        }
+    } else {
+        rc = (impl == GRAFT_IMPL_CANDIDATE ? s->candidate : s->legacy)(s->ctx, cx->input, out);
+    }
+    if (timed) {
+        uint64_t t1 = graft__now(rt);
+        uint64_t ns = t1 > t0 ? t1 - t0 : 0;
+        cx->now = t1;
+        cx->have_now = true;
+        graft__record_latency(cx, impl, ns);
+        if (impl == GRAFT_IMPL_CANDIDATE) {
+            uint64_t lim = atomic_load_explicit(&s->slow_call_ns, memory_order_relaxed);
+            if (lim && ns > lim) {
+                graft__inc(cx->sl, cx->shared, GRAFT__C_SLOW, 1);
+                *slow = true;
+            }
+        }
+    }
+    if (GRAFT__UNLIKELY(rc != GRAFT_OK))
+        graft__inc(cx->sl, cx->shared,
+                   GRAFT__CI(impl, rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS), 1);
+    return rc;
+}
+
+static int graft__serve_legacy(graft__cx *cx, void *output)
+{
+    bool slow = false;
+    int rc = graft__run(cx, GRAFT_IMPL_LEGACY, output, false, &slow);
+    graft__inc(cx->sl, cx->shared, GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_SERVED), 1);
+    return rc;
+}
+
+static bool graft__sampled(graft__cx *cx)
+{
+    uint32_t n = atomic_load_explicit(&cx->s->sample_every, memory_order_relaxed);
+    return n <= 1 || (++cx->t->compare_tick % n) == 0;
+}
+
+/* Compares two successful outputs; returns true on a mismatch (already reported). */
+static bool graft__compare(graft__cx *cx, uint64_t key, bool has_key, void *legacy_out,
+                           void *candidate_out)
+{
+    graft_seam *s = cx->s;
+    graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARED, 1);
+    if (s->def.normalize) {
+        s->def.normalize(s->ctx, cx->input, legacy_out);
+        s->def.normalize(s->ctx, cx->input, candidate_out);
+    }
+    int diff = s->def.compare ? s->def.compare(s->ctx, cx->input, legacy_out, candidate_out)
+                              : memcmp(legacy_out, candidate_out, s->def.output_size);
+    if (diff == 0)
+        return false;
+    graft__inc(cx->sl, cx->shared, GRAFT__C_MISMATCHES, 1);
+    graft__on_mismatch(s, key, has_key, cx->input, legacy_out, candidate_out);
+    return true;
+}
+
+static uint64_t graft__cx_now(graft__cx *cx)
+{
+    if (!cx->have_now) {
+        cx->now = graft__now(cx->s->rt);
+        cx->have_now = true;
+    }
+    return cx->now;
+}
+
+/* Tells the breaker about one candidate run. */
+static void graft__feedback(graft__cx *cx, bool failed, bool slow, bool mismatch, bool trial)
+{
+    graft_seam *s = cx->s;
+    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    if (st == GRAFT_BREAKER_DISABLED)
+        return;
+    bool bad = failed || slow || mismatch;
+    if (st == GRAFT_BREAKER_HALF_OPEN && trial) {
+        graft__breaker_trial_done(s, !bad);
+        graft__breaker_poll(s, graft__cx_now(cx), true);
+    } else if (bad) {
+        graft__breaker_poll(s, graft__cx_now(cx), true);
+    } else if (cx->have_now) {
+        graft__breaker_poll(s, cx->now, false);
+    }
+}
+
+/* The candidate serves (canary in-bucket, candidate, candidate-only). */
+static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, void *output,
+                                  void *scratch, bool fallback, bool faults)
+{
+    graft_seam *s = cx->s;
+    bool trial = false;
+    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    if (GRAFT__UNLIKELY(st == GRAFT_BREAKER_OPEN || st == GRAFT_BREAKER_HALF_OPEN)) {
+        uint64_t now = graft__cx_now(cx);
+        if (fallback) {
+            if (!graft__breaker_admit(s, &now, &trial)) {
+                graft__inc(cx->sl, cx->shared, GRAFT__C_BREAKER_REJECTED, 1);
+                return graft__serve_legacy(cx, output);
+            }
+        } else {
+            /* candidate-only has no legacy to send traffic to: the breaker observes. */
+            graft__breaker_poll(s, now, true);
+            trial =
+                atomic_load_explicit(&s->bk_state, memory_order_acquire) == GRAFT_BREAKER_HALF_OPEN;
+        }
+        cx->timed = true; /* trials are timed: slow trials count */
+        cx->have_now = false;
+    }
+    bool slow = false;
+    int rc = graft__run(cx, GRAFT_IMPL_CANDIDATE, output, faults, &slow);
+    if (rc == GRAFT_OK) {
+        graft__inc(cx->sl, cx->shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        bool mismatch = false;
+        if (atomic_load_explicit(&s->compare_served, memory_order_relaxed)) {
+            if (!scratch || !graft__sampled(cx)) {
+                graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARE_SKIPPED, 1);
+            } else {
+                bool ls = false;
+                bool was_timed = cx->timed;
+                cx->timed = false;
+                if (graft__run(cx, GRAFT_IMPL_LEGACY, scratch, false, &ls) == GRAFT_OK) {
+                    mismatch = graft__compare(cx, key, has_key, scratch, output);
+                    if (s->def.release)
+                        s->def.release(s->ctx, scratch);
+                } else {
+                    graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARE_SKIPPED, 1);
+                }
+                cx->timed = was_timed;
+            }
+        }
+        graft__feedback(cx, false, slow, mismatch, trial);
+        return GRAFT_OK;
+    }
+    graft__feedback(cx, true, slow, false, trial);
+    if (!fallback) {
+        graft__inc(cx->sl, cx->shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        return rc;
+    }
+    graft__inc(cx->sl, cx->shared, GRAFT__C_FALLBACKS, 1);
+    int lrc = graft__serve_legacy(cx, output);
+    if (graft__log_enabled(s->rt, GRAFT_LOG_DEBUG))
+        graft__log(s->rt, GRAFT_LOG_DEBUG, "graft.seam", "fallback seam=%s candidate=%s", s->name,
+                   graft_status_name(rc) ? graft_status_name(rc) : "?");
+    return lrc;
+}
+
+static int graft__shadow(graft__cx *cx, uint64_t key, bool has_key, void *output, void *scratch,
+                         bool faults)
+{
+    graft_seam *s = cx->s;
+    int rc = graft__serve_legacy(cx, output);
+    if (rc != GRAFT_OK || !scratch || !graft__sampled(cx)) {
+        graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARE_SKIPPED, 1);
+        return rc;
+    }
+    bool trial = false;
+    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    if (GRAFT__UNLIKELY(st == GRAFT_BREAKER_OPEN || st == GRAFT_BREAKER_HALF_OPEN)) {
+        uint64_t now = graft__cx_now(cx);
+        if (!graft__breaker_admit(s, &now, &trial)) {
+            graft__inc(cx->sl, cx->shared, GRAFT__C_BREAKER_REJECTED, 1);
+            return rc;
+        }
+        cx->timed = true;
+        cx->have_now = false;
+    }
+    bool slow = false;
+    int crc = graft__run(cx, GRAFT_IMPL_CANDIDATE, scratch, faults, &slow);
+    bool mismatch = false;
+    if (crc == GRAFT_OK) {
+        mismatch = graft__compare(cx, key, has_key, output, scratch);
+        if (s->def.release)
+            s->def.release(s->ctx, scratch);
+    }
+    graft__feedback(cx, crc != GRAFT_OK, slow, mismatch, trial);
+    return rc;
+}
+
+static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsigned flags,
+                                               const void *input, void *output, void *scratch,
+                                               uint64_t w)
+{
+    graft__tls *t = &graft__t;
+    if (GRAFT__UNLIKELY(t->slot < 0))
+        graft__tls_init();
+    unsigned force = flags & GRAFT__FORCE_MASK;
+    if (GRAFT__UNLIKELY(force == GRAFT__FORCE_MASK))
+        return GRAFT_EINVAL;
+    graft_runtime *rt = s->rt;
+    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
+    if (t->shared) {
+        cx.timed = (++t->shared_tick % rt->time_sample_every) == 0;
+    } else if (t->countdown > 1) {
+        t->countdown--;
+    } else {
+        t->countdown = rt->time_sample_every;
+        cx.timed = true;
+    }
+    graft_mode mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
+    graft__inc(cx.sl, cx.shared, GRAFT__C_CALLS, 1);
+    graft__inc(cx.sl, cx.shared, GRAFT__C_BY_MODE + (int)mode, 1);
+    bool has_key = !(flags & GRAFT_CALL_NO_KEY);
+    bool faults = (w & GRAFT__ROUTE_FAULTS) != 0;
+
+    if (GRAFT__UNLIKELY(force)) {
+        if (force == GRAFT_CALL_FORCE_LEGACY)
+            return graft__serve_legacy(&cx, output);
+        /* Forced candidate: the real candidate, no faults, no fallback, no breaker. */
+        bool slow = false;
+        int rc = graft__run(&cx, GRAFT_IMPL_CANDIDATE, output, false, &slow);
+        graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        return rc;
+    }
+
+    switch (mode) {
+    case GRAFT_MODE_SHADOW:
+        return graft__shadow(&cx, key, has_key, output, scratch, faults);
+    case GRAFT_MODE_CANARY: {
+        uint32_t pct = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
+        uint32_t b = has_key ? (uint32_t)(graft__bucket_hash(s->salt, key) % GRAFT__BUCKETS)
+                             : (uint32_t)(graft__rand(t) % GRAFT__BUCKETS);
+        if (b >= pct)
+            return graft__serve_legacy(&cx, output);
+        return graft__candidate_route(&cx, key, has_key, output, scratch, true, faults);
+    }
+    case GRAFT_MODE_CANDIDATE:
+        return graft__candidate_route(&cx, key, has_key, output, scratch, true, faults);
+    case GRAFT_MODE_CANDIDATE_ONLY:
+        return graft__candidate_route(&cx, key, has_key, output, scratch, false, faults);
+    case GRAFT_MODE_LEGACY:
+    default:
+        return graft__serve_legacy(&cx, output);
+    }
+}
+
+int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input, void *output,
+               void *scratch)
+{
+    if (GRAFT__UNLIKELY(!seam || !output))
+        return GRAFT_ENULL;
+    uint64_t w = atomic_load_explicit(&seam->route, memory_order_relaxed);
+    graft__tls *t = &graft__t;
+    uint32_t c = t->countdown;
+    /* Legacy fast path: one counter (calls, legacy calls and served derive from it). */
+    if (GRAFT__LIKELY(((w & GRAFT__ROUTE_MODE_MASK) | (flags & GRAFT__FORCE_MASK)) == 0 && c > 1)) {
+        t->countdown = c - 1;
+        _Atomic uint64_t *ctr = &seam->slots[t->slot].c[GRAFT__C_LEGACY_FAST];
+        atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        int rc = seam->legacy(seam->ctx, input, output);
+        if (GRAFT__UNLIKELY(rc != GRAFT_OK)) {
+            graft__inc(&seam->slots[t->slot], false,
+                       GRAFT__CI(GRAFT_IMPL_LEGACY,
+                                 rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS),
+                       1);
+        }
+        return rc;
+    }
+    return graft__call_general(seam, key, flags, input, output, scratch, w);
+}
+
+/* ------------------------------------------------------------------ settings */
+
+void graft__route_store(graft_seam *s, graft_mode mode, uint32_t percent_bp, bool faults)
+{
+    uint64_t w = (uint64_t)mode | ((uint64_t)percent_bp << GRAFT__ROUTE_PCT_SHIFT) |
+                 (faults ? GRAFT__ROUTE_FAULTS : 0);
+    atomic_store_explicit(&s->route, w, memory_order_release);
+}
+
+int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp)
+{
+    if (!seam)
+        return GRAFT_ENULL;
+    if ((int)mode < 0 || (int)mode >= GRAFT_MODE_COUNT || percent_bp > GRAFT_PERCENT_SCALE)
+        return GRAFT_EINVAL;
+    pthread_mutex_lock(&seam->cfg_lock);
+    uint64_t old = atomic_load_explicit(&seam->route, memory_order_relaxed);
+    graft__route_store(seam, mode, percent_bp, (old & GRAFT__ROUTE_FAULTS) != 0);
+    pthread_mutex_unlock(&seam->cfg_lock);
+    graft_mode om = (graft_mode)(old & GRAFT__ROUTE_MODE_MASK);
+    uint32_t op = (uint32_t)((old >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
+    if (om != mode || op != percent_bp)
+        graft__log(seam->rt, GRAFT_LOG_INFO, "graft.seam",
+                   "mode seam=%s from=%s to=%s percent=%u.%02u", seam->name, graft_mode_name(om),
+                   graft_mode_name(mode), percent_bp / 100, percent_bp % 100);
+    return GRAFT_OK;
+}
+
+int graft_seam_get_mode(const graft_seam *seam, graft_mode *mode, uint32_t *percent_bp)
+{
+    if (!seam)
+        return GRAFT_ENULL;
+    uint64_t w = atomic_load_explicit(&seam->route, memory_order_acquire);
+    if (mode)
+        *mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
+    if (percent_bp)
+        *percent_bp = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
+    return GRAFT_OK;
+}
+
+void graft_compare_config_init(graft_compare_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->sample_every = 1;
+    cfg->log_per_second = 10;
+    cfg->capture_dir = NULL;
+    cfg->capture_max_files = 1000;
+    cfg->capture_max_bytes = 64ull * 1024 * 1024;
+    cfg->compare_served = 0;
+}
+
+void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg)
+{
+    atomic_store_explicit(&s->sample_every, cfg->sample_every ? cfg->sample_every : 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->log_per_second, cfg->log_per_second, memory_order_relaxed);
+    atomic_store_explicit(&s->compare_served, cfg->compare_served ? 1 : 0, memory_order_relaxed);
+    pthread_mutex_lock(&s->cap_lock);
+    graft__strlcpy(s->capture_dir, cfg->capture_dir ? cfg->capture_dir : "", sizeof s->capture_dir);
+    s->capture_max_files = cfg->capture_max_files;
+    s->capture_max_bytes = cfg->capture_max_bytes;
+    if (s->capture_dir[0] && !s->capture_buf) {
+        s->capture_buf = malloc(GRAFT__CAPTURE_BUF_DEFAULT);
+        s->capture_buf_len = s->capture_buf ? GRAFT__CAPTURE_BUF_DEFAULT : 0;
+    }
+    pthread_mutex_unlock(&s->cap_lock);
+}
+
+int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg)
+{
+    if (!seam || !cfg)
+        return GRAFT_ENULL;
+    if (cfg->sample_every == 0)
+        return GRAFT_EINVAL;
+    if (cfg->capture_dir && (cfg->capture_dir[0] == '\0' || strlen(cfg->capture_dir) >= 1024))
+        return GRAFT_EINVAL;
+    graft__apply_compare(seam, cfg);
+    if (cfg->capture_dir && !seam->capture_buf)
+        return GRAFT_ENOMEM;
+    return GRAFT_OK;
+}
+
+int graft_seam_get_compare(const graft_seam *seam, graft_compare_config *cfg)
+{
+    if (!seam || !cfg)
+        return GRAFT_ENULL;
+    graft_seam *s = (graft_seam *)seam;
+    graft_compare_config c;
+    memset(&c, 0, sizeof c);
+    c.sample_every = atomic_load_explicit(&s->sample_every, memory_order_relaxed);
+    c.log_per_second = atomic_load_explicit(&s->log_per_second, memory_order_relaxed);
+    c.compare_served = atomic_load_explicit(&s->compare_served, memory_order_relaxed);
+    pthread_mutex_lock(&s->cap_lock);
+    c.capture_dir = s->capture_dir[0] ? s->capture_dir : NULL;
+    c.capture_max_files = s->capture_max_files;
+    c.capture_max_bytes = s->capture_max_bytes;
+    pthread_mutex_unlock(&s->cap_lock);
+    *cfg = c;
+    return GRAFT_OK;
+}
+
+void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg)
+{
+    pthread_mutex_lock(&s->cfg_lock);
+    atomic_store_explicit(&s->fault_error_bp, cfg->error_bp, memory_order_relaxed);
+    atomic_store_explicit(&s->fault_panic_bp, cfg->panic_bp, memory_order_relaxed);
+    atomic_store_explicit(&s->fault_delay_bp, cfg->delay_ns ? cfg->delay_bp : 0,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->fault_delay_ns, cfg->delay_ns, memory_order_relaxed);
+    bool on = cfg->error_bp || cfg->panic_bp || (cfg->delay_bp && cfg->delay_ns);
+    uint64_t w = atomic_load_explicit(&s->route, memory_order_relaxed);
+    w = on ? (w | GRAFT__ROUTE_FAULTS) : (w & ~GRAFT__ROUTE_FAULTS);
+    atomic_store_explicit(&s->route, w, memory_order_release);
+    pthread_mutex_unlock(&s->cfg_lock);
+}
+
+int graft_seam_set_fault(graft_seam *seam, const graft_fault_config *cfg)
+{
+    if (!seam || !cfg)
+        return GRAFT_ENULL;
+    if (cfg->error_bp > GRAFT_PERCENT_SCALE || cfg->panic_bp > GRAFT_PERCENT_SCALE ||
+        cfg->delay_bp > GRAFT_PERCENT_SCALE || cfg->error_bp + cfg->panic_bp > GRAFT_PERCENT_SCALE)
+        return GRAFT_EINVAL;
+    graft__apply_fault(seam, cfg);
+    if (cfg->error_bp || cfg->panic_bp || cfg->delay_bp)
+        graft__log(seam->rt, GRAFT_LOG_WARN, "graft.fault",
+                   "faults seam=%s error=%u.%02u%% panic=%u.%02u%% delay=%u.%02u%% "
+                   "delay_ns=%llu",
+                   seam->name, cfg->error_bp / 100, cfg->error_bp % 100, cfg->panic_bp / 100,
+                   cfg->panic_bp % 100, cfg->delay_bp / 100, cfg->delay_bp % 100,
+                   (unsigned long long)cfg->delay_ns);
+    return GRAFT_OK;
+}
+
+int graft_seam_get_fault(const graft_seam *seam, graft_fault_config *cfg)
+{
+    if (!seam || !cfg)
+        return GRAFT_ENULL;
+    graft_seam *s = (graft_seam *)seam;
+    graft_fault_config c;
+    c.error_bp = atomic_load_explicit(&s->fault_error_bp, memory_order_relaxed);
+    c.panic_bp = atomic_load_explicit(&s->fault_panic_bp, memory_order_relaxed);
+    c.delay_bp = atomic_load_explicit(&s->fault_delay_bp, memory_order_relaxed);
+    c.delay_ns = atomic_load_explicit(&s->fault_delay_ns, memory_order_relaxed);
+    *cfg = c;
+    return GRAFT_OK;
+}

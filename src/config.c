@@ -1,0 +1,720 @@
+/*
+ * config.c: configuration from a compact spec (GRAFT_SEAMS) and an INI file
+ * (GRAFT_CONFIG, parsed with libinih), reload, and the bookkeeping that lets
+ * configuration name seams that are registered later.
+ *
+ * Every entry point parses and validates everything first into a new set, and only
+ * then applies it, so a bad file or spec changes nothing. A seam's INI section is
+ * declarative: keys it leaves out take their documented defaults. A spec item sets
+ * only the mode (and canary percentage). See docs/RUNTIME.md for the reference.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------------ value parsers */
+
+static bool graft__parse_u64(const char *v, uint64_t *out)
+{
+    if (!isdigit((unsigned char)v[0]))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = x;
+    return true;
+}
+
+static bool graft__parse_u32(const char *v, uint32_t *out)
+{
+    uint64_t x;
+    if (!graft__parse_u64(v, &x) || x > UINT32_MAX)
+        return false;
+    *out = (uint32_t)x;
+    return true;
+}
+
+/* "10", "10.5", "0.05", "12.5%": basis points, at most two decimals, 0..100. */
+static bool graft__parse_percent(const char *v, uint32_t *bp)
+{
+    const char *p = v;
+    uint64_t whole = 0, frac = 0;
+    int nd = 0, nf = 0;
+    while (isdigit((unsigned char)*p) && nd < 4) {
+        whole = whole * 10 + (uint64_t)(*p++ - '0');
+        nd++;
+    }
+    if (nd == 0)
+        return false;
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p) && nf < 3) {
+            frac = frac * 10 + (uint64_t)(*p++ - '0');
+            nf++;
+        }
+        if (nf == 0 || nf > 2)
+            return false;
+        if (nf == 1)
+            frac *= 10;
+    }
+    if (*p == '%')
+        p++;
+    if (*p)
+        return false;
+    uint64_t r = whole * 100 + frac;
+    if (r > GRAFT_PERCENT_SCALE)
+        return false;
+    *bp = (uint32_t)r;
+    return true;
+}
+
+/* "250ms", "10s", "1m", "500us", "100ns", "2h"; "0" alone is allowed. */
+static bool graft__parse_duration(const char *v, uint64_t *ns)
+{
+    if (strcmp(v, "0") == 0) {
+        *ns = 0;
+        return true;
+    }
+    if (!isdigit((unsigned char)v[0]))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno)
+        return false;
+    uint64_t mul;
+    if (strcmp(end, "ns") == 0)
+        mul = 1;
+    else if (strcmp(end, "us") == 0)
+        mul = 1000ull;
+    else if (strcmp(end, "ms") == 0)
+        mul = 1000000ull;
+    else if (strcmp(end, "s") == 0)
+        mul = 1000000000ull;
+    else if (strcmp(end, "m") == 0)
+        mul = 60ull * 1000000000ull;
+    else if (strcmp(end, "h") == 0)
+        mul = 3600ull * 1000000000ull;
+    else
+        return false;
+    if (x > UINT64_MAX / mul)
+        return false;
+    *ns = x * mul;
+    return true;
+}
+
+/* "1048576", "64K", "16M", "1G" (binary multiples). */
+static bool graft__parse_size(const char *v, uint64_t *out)
+{
+    if (!isdigit((unsigned char)v[0]))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno)
+        return false;
+    uint64_t mul = 1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1024ull;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1024ull * 1024;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1024ull * 1024 * 1024;
+    else if (*end)
+        return false;
+    if (*end && end[1] && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0)
+        return false;
+    if (x > UINT64_MAX / mul)
+        return false;
+    *out = x * mul;
+    return true;
+}
+
+static bool graft__parse_bool(const char *v, int *out)
+{
+    if (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+        !strcasecmp(v, "on")) {
+        *out = 1;
+        return true;
+    }
+    if (!strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+        !strcasecmp(v, "off")) {
+        *out = 0;
+        return true;
+    }
+    return false;
+}
+
+static bool graft__parse_level(const char *v, int *out)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
+    for (int i = 0; i < 5; i++) {
+        if (!strcasecmp(v, names[i])) {
+            *out = i;
+            return true;
+        }
+    }
+    if (!strcasecmp(v, "warning")) {
+        *out = GRAFT_LOG_WARN;
+        return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ sets */
+
+void graft__conf_free(graft__conf_set *c)
+{
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
+
+static graft__seam_conf *graft__conf_find(graft__conf_set *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->v[i].name, name) == 0)
+            return &c->v[i];
+    return NULL;
+}
+
+static graft__seam_conf *graft__conf_add(graft__conf_set *c, const char *name)
+{
+    graft__seam_conf *e = graft__conf_find(c, name);
+    if (e)
+        return e;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 8;
+        graft__seam_conf *nv = realloc(c->v, ncap * sizeof *nv);
+        if (!nv)
+            return NULL;
+        c->v = nv;
+        c->cap = ncap;
+    }
+    e = &c->v[c->n++];
+    memset(e, 0, sizeof *e);
+    graft__strlcpy(e->name, name, sizeof e->name);
+    return e;
+}
+
+/* A file section starts from every documented default. */
+static void graft__conf_defaults(graft__seam_conf *e)
+{
+    e->has_mode = true;
+    e->mode = GRAFT_MODE_LEGACY;
+    e->percent_bp = 0;
+    e->has_compare = true;
+    graft_compare_config_init(&e->compare);
+    e->capture_dir[0] = '\0';
+    e->has_breaker = true;
+    graft_breaker_config_init(&e->breaker);
+    e->has_fault = true;
+    memset(&e->fault, 0, sizeof e->fault);
+}
+
+/* Merges src into dst: src's groups replace dst's. */
+static bool graft__conf_merge(graft__conf_set *dst, const graft__conf_set *src)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        const graft__seam_conf *s = &src->v[i];
+        graft__seam_conf *d = graft__conf_add(dst, s->name);
+        if (!d)
+            return false;
+        if (s->has_mode) {
+            d->has_mode = true;
+            d->mode = s->mode;
+            d->percent_bp = s->percent_bp;
+        }
+        if (s->has_compare) {
+            d->has_compare = true;
+            d->compare = s->compare;
+            memcpy(d->capture_dir, s->capture_dir, sizeof d->capture_dir);
+        }
+        if (s->has_breaker) {
+            d->has_breaker = true;
+            d->breaker = s->breaker;
+        }
+        if (s->has_fault) {
+            d->has_fault = true;
+            d->fault = s->fault;
+        }
+    }
+    if (src->has_log_level) {
+        dst->has_log_level = true;
+        dst->log_level = src->log_level;
+    }
+    return true;
+}
+
+static bool graft__conf_copy(graft__conf_set *dst, const graft__conf_set *src)
+{
+    memset(dst, 0, sizeof *dst);
+    return graft__conf_merge(dst, src);
+}
+
+static void graft__apply_entry(graft_seam *s, const graft__seam_conf *e)
+{
+    if (e->has_compare) {
+        graft_compare_config cc = e->compare;
+        cc.capture_dir = e->capture_dir[0] ? e->capture_dir : NULL;
+        graft__apply_compare(s, &cc);
+    }
+    if (e->has_breaker) {
+        graft_breaker_config cur;
+        graft_seam_get_breaker(s, &cur);
+        /* Re-applying an identical breaker would clear its window and state: skip. */
+        if (memcmp(&cur, &e->breaker, sizeof cur) != 0)
+            graft__breaker_apply(s, &e->breaker);
+    }
+    if (e->has_fault)
+        graft__apply_fault(s, &e->fault);
+    if (e->has_mode)
+        graft_seam_set_mode(s, e->mode, e->percent_bp);
+}
+
+/* rt->lock held. */
+void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s)
+{
+    graft__seam_conf *e = graft__conf_find(&rt->conf, s->name);
+    if (e)
+        graft__apply_entry(s, e);
+}
+
+/* Makes `parsed` the running configuration: merge into the stored set, then apply to
+ * the registered seams it names. Takes rt->lock. */
+static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const char *path,
+                         char *err, size_t errlen)
+{
+    pthread_mutex_lock(&rt->lock);
+    graft__conf_set next;
+    if (!graft__conf_copy(&next, &rt->conf) || !graft__conf_merge(&next, parsed)) {
+        graft__conf_free(&next);
+        pthread_mutex_unlock(&rt->lock);
+        graft__seterr(err, errlen, "out of memory");
+        return GRAFT_ENOMEM;
+    }
+    char *npath = NULL;
+    if (path) {
+        npath = strdup(path);
+        if (!npath) {
+            graft__conf_free(&next);
+            pthread_mutex_unlock(&rt->lock);
+            graft__seterr(err, errlen, "out of memory");
+            return GRAFT_ENOMEM;
+        }
+    }
+    graft__conf_free(&rt->conf);
+    rt->conf = next;
+    if (npath) {
+        free(rt->config_path);
+        rt->config_path = npath;
+    }
+    for (size_t i = 0; i < parsed->n; i++) {
+        graft_seam *s = graft_seam_find(rt, parsed->v[i].name);
+        if (s)
+            graft__apply_entry(s, &parsed->v[i]);
+    }
+    if (parsed->has_log_level)
+        atomic_store_explicit(&rt->log_level, parsed->log_level, memory_order_relaxed);
+    pthread_mutex_unlock(&rt->lock);
+    return GRAFT_OK;
+}
+
+/* ------------------------------------------------------------------ spec */
+
+static int graft__parse_spec(const char *spec, const char *origin, graft__conf_set *out, char *err,
+                             size_t errlen)
+{
+    size_t len = strlen(spec);
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        graft__seterr(err, errlen, "out of memory");
+        return GRAFT_ENOMEM;
+    }
+    memcpy(copy, spec, len + 1);
+    int rc = GRAFT_OK;
+    int item = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        item++;
+        while (isspace((unsigned char)*tok))
+            tok++;
+        char *e = tok + strlen(tok);
+        while (e > tok && isspace((unsigned char)e[-1]))
+            *--e = '\0';
+        if (!*tok)
+            continue;
+        char orig[160];
+        graft__strlcpy(orig, tok, sizeof orig);
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            graft__seterr(err, errlen, "%s: item %d \"%s\": expected name=mode[:percent]", origin,
+                          item, orig);
+            rc = GRAFT_ECONFIG;
+            break;
+        }
+        *eq = '\0';
+        char *name = tok, *mode = eq + 1;
+        char *ne = eq;
+        while (ne > name && isspace((unsigned char)ne[-1]))
+            *--ne = '\0';
+        while (isspace((unsigned char)*mode))
+            mode++;
+        if (!graft__valid_name(name)) {
+            graft__seterr(err, errlen,
+                          "%s: item %d \"%s\": invalid seam name (1-64 of A-Z a-z 0-9 . _ -)",
+                          origin, item, orig);
+            rc = GRAFT_ECONFIG;
+            break;
+        }
+        char *colon = strchr(mode, ':');
+        if (colon)
+            *colon = '\0';
+        graft_mode m;
+        if (graft_mode_parse(mode, &m) != GRAFT_OK) {
+            graft__seterr(err, errlen,
+                          "%s: item %d \"%s\": unknown mode \"%s\" (legacy, shadow, canary, "
+                          "candidate, candidate-only)",
+                          origin, item, orig, mode);
+            rc = GRAFT_ECONFIG;
+            break;
+        }
+        uint32_t bp = 0;
+        if (m == GRAFT_MODE_CANARY) {
+            if (!colon || !graft__parse_percent(colon + 1, &bp)) {
+                graft__seterr(err, errlen,
+                              "%s: item %d \"%s\": canary needs a percentage 0-100 with at most "
+                              "two decimals (canary:10, canary:0.05)",
+                              origin, item, orig);
+                rc = GRAFT_ECONFIG;
+                break;
+            }
+        } else if (colon) {
+            graft__seterr(err, errlen, "%s: item %d \"%s\": only canary takes a percentage", origin,
+                          item, orig);
+            rc = GRAFT_ECONFIG;
+            break;
+        }
+        graft__seam_conf *c = graft__conf_add(out, name);
+        if (!c) {
+            graft__seterr(err, errlen, "out of memory");
+            rc = GRAFT_ENOMEM;
+            break;
+        }
+        c->has_mode = true;
+        c->mode = m;
+        c->percent_bp = bp;
+    }
+    free(copy);
+    return rc;
+}
+
+int graft_config_apply_spec(graft_runtime *rt, const char *spec, char *err, size_t errlen)
+{
+    if (!rt || !spec)
+        return GRAFT_ENULL;
+    graft__conf_set parsed = {0};
+    int rc = graft__parse_spec(spec, "spec", &parsed, err, errlen);
+    if (rc == GRAFT_OK)
+        rc = graft__commit(rt, &parsed, NULL, err, errlen);
+    graft__conf_free(&parsed);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ INI file */
+
+typedef struct graft__ini {
+    graft__conf_set *set;
+    graft__seam_conf *cur; /* current [seam NAME] entry, NULL in [graft] */
+    char section[128];
+    bool in_graft;
+    int line;        /* line of the text being handed to the handler */
+    bool at_newline; /* the previous chunk ended a line */
+    FILE *fp;
+    bool failed;
+    int err_line;
+    char msg[256];
+} graft__ini;
+
+static char *graft__ini_reader(char *str, int num, void *stream)
+{
+    graft__ini *p = stream;
+    char *r = fgets(str, num, p->fp);
+    if (!r)
+        return NULL;
+    if (p->at_newline)
+        p->line++;
+    size_t n = strlen(r);
+    p->at_newline = n > 0 && r[n - 1] == '\n';
+    return r;
+}
+
+#define GRAFT__INI_FAIL(...)                                                                       \
+    do {                                                                                           \
+        if (!p->failed) {                                                                          \
+            p->failed = true;                                                                      \
+            p->err_line = p->line;                                                                 \
+            snprintf(p->msg, sizeof p->msg, __VA_ARGS__);                                          \
+        }                                                                                          \
+        return 0;                                                                                  \
+    } while (0)
+
+static int graft__ini_section(graft__ini *p, const char *section)
+{
+    if (strcmp(section, p->section) == 0 && (p->cur || p->in_graft))
+        return 1;
+    graft__strlcpy(p->section, section, sizeof p->section);
+    p->cur = NULL;
+    p->in_graft = false;
+    if (strcmp(section, "graft") == 0) {
+        p->in_graft = true;
+        return 1;
+    }
+    if (strncmp(section, "seam ", 5) == 0) {
+        char name[GRAFT__NAME_MAX + 8];
+        const char *n = section + 5;
+        while (*n == ' ')
+            n++;
+        graft__strlcpy(name, n, sizeof name);
+        size_t l = strlen(name);
+        if (l >= 2 && name[0] == '"' && name[l - 1] == '"') {
+            memmove(name, name + 1, l - 2);
+            name[l - 2] = '\0';
+        }
+        if (!graft__valid_name(name))
+            GRAFT__INI_FAIL("section [%s]: invalid seam name (1-64 of A-Z a-z 0-9 . _ -)", section);
+        bool fresh = graft__conf_find(p->set, name) == NULL;
+        p->cur = graft__conf_add(p->set, name);
+        if (!p->cur)
+            GRAFT__INI_FAIL("out of memory");
+        if (fresh)
+            graft__conf_defaults(p->cur);
+        return 1;
+    }
+    GRAFT__INI_FAIL("unknown section [%s] (expected [graft] or [seam NAME])", section);
+}
+
+static int graft__ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+    graft__ini *p = user;
+    if (!graft__ini_section(p, section))
+        return 0;
+    if (!value)
+        GRAFT__INI_FAIL("key \"%s\" has no value", name);
+    if (p->in_graft) {
+        if (strcmp(name, "log_level") == 0) {
+            if (!graft__parse_level(value, &p->set->log_level))
+                GRAFT__INI_FAIL("log_level: \"%s\" is not error, warn, info, debug or trace",
+                                value);
+            p->set->has_log_level = true;
+            return 1;
+        }
+        GRAFT__INI_FAIL("unknown key \"%s\" in [graft] (known: log_level)", name);
+    }
+    graft__seam_conf *e = p->cur;
+    if (strcmp(name, "mode") == 0) {
+        if (graft_mode_parse(value, &e->mode) != GRAFT_OK)
+            GRAFT__INI_FAIL("mode: unknown mode \"%s\" (legacy, shadow, canary, candidate, "
+                            "candidate-only)",
+                            value);
+    } else if (strcmp(name, "percent") == 0) {
+        if (!graft__parse_percent(value, &e->percent_bp))
+            GRAFT__INI_FAIL("percent: \"%s\" is not 0-100 with at most two decimals", value);
+    } else if (strcmp(name, "compare.sample_every") == 0) {
+        if (!graft__parse_u32(value, &e->compare.sample_every) || e->compare.sample_every == 0)
+            GRAFT__INI_FAIL("compare.sample_every: \"%s\" is not a positive integer", value);
+    } else if (strcmp(name, "compare.log_per_second") == 0) {
+        if (!graft__parse_u32(value, &e->compare.log_per_second))
+            GRAFT__INI_FAIL("compare.log_per_second: \"%s\" is not an integer", value);
+    } else if (strcmp(name, "compare.served") == 0) {
+        if (!graft__parse_bool(value, &e->compare.compare_served))
+            GRAFT__INI_FAIL("compare.served: \"%s\" is not a boolean", value);
+    } else if (strcmp(name, "capture.dir") == 0) {
+        char v[1024];
+        graft__strlcpy(v, value, sizeof v);
+        size_t l = strlen(v);
+        if (l >= 2 && v[0] == '"' && v[l - 1] == '"') {
+            memmove(v, v + 1, l - 2);
+            v[l - 2] = '\0';
+        }
+        if (!v[0] || strlen(value) >= sizeof e->capture_dir)
+            GRAFT__INI_FAIL("capture.dir: empty or longer than 1023 bytes");
+        graft__strlcpy(e->capture_dir, v, sizeof e->capture_dir);
+    } else if (strcmp(name, "capture.max_files") == 0) {
+        if (!graft__parse_u32(value, &e->compare.capture_max_files))
+            GRAFT__INI_FAIL("capture.max_files: \"%s\" is not an integer", value);
+    } else if (strcmp(name, "capture.max_bytes") == 0) {
+        if (!graft__parse_size(value, &e->compare.capture_max_bytes))
+            GRAFT__INI_FAIL("capture.max_bytes: \"%s\" is not a size (e.g. 65536, 64K, 16M)",
+                            value);
+    } else if (strcmp(name, "breaker.enabled") == 0) {
+        if (!graft__parse_bool(value, &e->breaker.enabled))
+            GRAFT__INI_FAIL("breaker.enabled: \"%s\" is not a boolean", value);
+    } else if (strcmp(name, "breaker.observe_only") == 0) {
+        if (!graft__parse_bool(value, &e->breaker.observe_only))
+            GRAFT__INI_FAIL("breaker.observe_only: \"%s\" is not a boolean", value);
+    } else if (strcmp(name, "breaker.min_calls") == 0) {
+        if (!graft__parse_u32(value, &e->breaker.min_calls))
+            GRAFT__INI_FAIL("breaker.min_calls: \"%s\" is not an integer", value);
+    } else if (strcmp(name, "breaker.half_open_calls") == 0) {
+        if (!graft__parse_u32(value, &e->breaker.half_open_calls) ||
+            e->breaker.half_open_calls == 0)
+            GRAFT__INI_FAIL("breaker.half_open_calls: \"%s\" is not a positive integer", value);
+    } else if (strcmp(name, "breaker.error_rate") == 0 || strcmp(name, "breaker.slow_rate") == 0 ||
+               strcmp(name, "breaker.mismatch_rate") == 0 || strcmp(name, "fault.error") == 0 ||
+               strcmp(name, "fault.panic") == 0 || strcmp(name, "fault.delay") == 0) {
+        uint32_t *dst = !strcmp(name, "breaker.error_rate")      ? &e->breaker.error_rate_bp
+                        : !strcmp(name, "breaker.slow_rate")     ? &e->breaker.slow_rate_bp
+                        : !strcmp(name, "breaker.mismatch_rate") ? &e->breaker.mismatch_rate_bp
+                        : !strcmp(name, "fault.error")           ? &e->fault.error_bp
+                        : !strcmp(name, "fault.panic")           ? &e->fault.panic_bp
+                                                                 : &e->fault.delay_bp;
+        if (!graft__parse_percent(value, dst))
+            GRAFT__INI_FAIL("%s: \"%s\" is not a percentage 0-100 with at most two decimals", name,
+                            value);
+        if (e->fault.error_bp + e->fault.panic_bp > GRAFT_PERCENT_SCALE)
+            GRAFT__INI_FAIL("%s: fault.error and fault.panic together exceed 100%%", name);
+    } else if (strcmp(name, "breaker.window") == 0 || strcmp(name, "breaker.slow_call") == 0 ||
+               strcmp(name, "breaker.cooldown") == 0 || strcmp(name, "breaker.max_cooldown") == 0 ||
+               strcmp(name, "breaker.half_open_max") == 0 ||
+               strcmp(name, "fault.delay_time") == 0) {
+        uint64_t *dst = !strcmp(name, "breaker.window")          ? &e->breaker.window_ns
+                        : !strcmp(name, "breaker.slow_call")     ? &e->breaker.slow_call_ns
+                        : !strcmp(name, "breaker.cooldown")      ? &e->breaker.cooldown_ns
+                        : !strcmp(name, "breaker.max_cooldown")  ? &e->breaker.max_cooldown_ns
+                        : !strcmp(name, "breaker.half_open_max") ? &e->breaker.half_open_max_ns
+                                                                 : &e->fault.delay_ns;
+        if (!graft__parse_duration(value, dst))
+            GRAFT__INI_FAIL("%s: \"%s\" is not a duration (e.g. 250ms, 10s, 500us, 1m)", name,
+                            value);
+    } else {
+        GRAFT__INI_FAIL("unknown key \"%s\" in [%s]", name, section);
+    }
+    return 1;
+}
+
+static int graft__parse_file(const char *path, graft__conf_set *out, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        graft__seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return GRAFT_EIO;
+    }
+    graft__ini *p = calloc(1, sizeof *p);
+    if (!p) {
+        fclose(fp);
+        graft__seterr(err, errlen, "out of memory");
+        return GRAFT_ENOMEM;
+    }
+    p->set = out;
+    p->fp = fp;
+    p->at_newline = true;
+    int r = ini_parse_stream(graft__ini_reader, p, graft__ini_handler, p);
+    bool rerr = ferror(fp) != 0;
+    fclose(fp);
+    int rc = GRAFT_OK;
+    if (rerr) {
+        graft__seterr(err, errlen, "%s: read error", path);
+        rc = GRAFT_EIO;
+    } else if (p->failed) {
+        graft__seterr(err, errlen, "%s:%d: %s", path, p->err_line, p->msg);
+        rc = GRAFT_ECONFIG;
+    } else if (r > 0) {
+        graft__seterr(err, errlen,
+                      "%s:%d: syntax error (expected [section], key = value or a "
+                      "comment)",
+                      path, r);
+        rc = GRAFT_ECONFIG;
+    } else if (r < 0) {
+        graft__seterr(err, errlen, "%s: cannot parse (%d)", path, r);
+        rc = GRAFT_EIO;
+    }
+    free(p);
+    if (rc != GRAFT_OK)
+        return rc;
+    /* Cross-key checks, named by section. */
+    for (size_t i = 0; i < out->n; i++) {
+        graft__seam_conf *e = &out->v[i];
+        char m[200];
+        if (e->has_breaker && !graft__validate_breaker(&e->breaker, m, sizeof m)) {
+            graft__seterr(err, errlen, "%s: [seam %s]: %s", path, e->name, m);
+            return GRAFT_ECONFIG;
+        }
+    }
+    return GRAFT_OK;
+}
+
+int graft_config_load_file(graft_runtime *rt, const char *path, char *err, size_t errlen)
+{
+    if (!rt || !path)
+        return GRAFT_ENULL;
+    graft__conf_set parsed = {0};
+    int rc = graft__parse_file(path, &parsed, err, errlen);
+    if (rc == GRAFT_OK)
+        rc = graft__commit(rt, &parsed, path, err, errlen);
+    graft__conf_free(&parsed);
+    if (rc == GRAFT_OK)
+        graft__log(rt, GRAFT_LOG_INFO, "graft.config", "loaded %s", path);
+    return rc;
+}
+
+/* File (path may be NULL) then GRAFT_SEAMS, parsed together, applied together. */
+static int graft__load_env_like(graft_runtime *rt, const char *path, char *err, size_t errlen)
+{
+    graft__conf_set parsed = {0};
+    int rc = GRAFT_OK;
+    if (path && *path)
+        rc = graft__parse_file(path, &parsed, err, errlen);
+    const char *spec = getenv("GRAFT_SEAMS");
+    if (rc == GRAFT_OK && spec && *spec) {
+        graft__conf_set sp = {0};
+        rc = graft__parse_spec(spec, "GRAFT_SEAMS", &sp, err, errlen);
+        if (rc == GRAFT_OK && !graft__conf_merge(&parsed, &sp)) {
+            graft__seterr(err, errlen, "out of memory");
+            rc = GRAFT_ENOMEM;
+        }
+        graft__conf_free(&sp);
+    }
+    if (rc == GRAFT_OK)
+        rc = graft__commit(rt, &parsed, path && *path ? path : NULL, err, errlen);
+    graft__conf_free(&parsed);
+    return rc;
+}
+
+int graft_runtime_configure_from_env(graft_runtime *rt, char *err, size_t errlen)
+{
+    if (!rt)
+        return GRAFT_ENULL;
+    return graft__load_env_like(rt, getenv("GRAFT_CONFIG"), err, errlen);
+}
+
+int graft_config_reload(graft_runtime *rt, char *err, size_t errlen)
+{
+    if (!rt)
+        return GRAFT_ENULL;
+    char *path = NULL;
+    pthread_mutex_lock(&rt->lock);
+    if (rt->config_path)
+        path = strdup(rt->config_path);
+    bool oom = rt->config_path && !path;
+    pthread_mutex_unlock(&rt->lock);
+    if (oom) {
+        graft__seterr(err, errlen, "out of memory");
+        return GRAFT_ENOMEM;
+    }
+    int rc = graft__load_env_like(rt, path, err, errlen);
+    if (rc == GRAFT_OK)
+        graft__log(rt, GRAFT_LOG_INFO, "graft.config", "reloaded%s%s", path ? " " : "",
+                   path ? path : "");
+    free(path);
+    return rc;
+}

@@ -1,0 +1,282 @@
+/*
+ * internal.h: libgraft's private structures, shared by the files of src/ only.
+ *
+ * The layout is driven by the hot path (graft_call): the seam's routing state is one
+ * atomic word, counters live in per-thread slots (one writer per slot, so an increment
+ * is a relaxed load and store, no lock prefix), and everything slow (breaker window,
+ * mismatch samples, capture) sits behind try-locks that the call path never waits on.
+ */
+#ifndef GRAFT_INTERNAL_H
+#define GRAFT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graft/graft.h"
+
+#if defined(__GNUC__)
+#define GRAFT__LIKELY(x) __builtin_expect(!!(x), 1)
+#define GRAFT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define GRAFT__TLS_FAST __attribute__((tls_model("initial-exec")))
+#define GRAFT__NOINLINE __attribute__((noinline))
+#define GRAFT__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define GRAFT__LIKELY(x) (x)
+#define GRAFT__UNLIKELY(x) (x)
+#define GRAFT__TLS_FAST
+#define GRAFT__NOINLINE
+#define GRAFT__PRINTF(a, b)
+#endif
+
+#define GRAFT__BUCKETS 10000u
+/* Per-thread counter slots per seam; threads beyond share the overflow slot. */
+#define GRAFT__SLOTS 64
+#define GRAFT__OVERFLOW_SLOT GRAFT__SLOTS
+/* Timing: 1 call in this many per thread is timed (runtime option default). */
+#define GRAFT__TIME_SAMPLE_DEFAULT 64u
+#define GRAFT__NAME_MAX 64
+/* Log-linear histogram: 8 linear sub-buckets per power of two, up to 2^37 ns. */
+#define GRAFT__HIST_SUB_BITS 3
+#define GRAFT__HIST_MAX_EXP 36
+#define GRAFT__HIST_BUCKETS (((GRAFT__HIST_MAX_EXP)-1) * 8 + 8)
+#define GRAFT__SAMPLES 16        /* recent mismatch samples kept per seam */
+#define GRAFT__EVENTS 16         /* recent breaker transitions kept per seam */
+#define GRAFT__DESC_MAX 160      /* bytes of an output description kept/logged */
+#define GRAFT__WINDOW_BUCKETS 10 /* breaker window granularity */
+#define GRAFT__CAPTURE_BUF_DEFAULT (64u * 1024u)
+
+/* Route word: mode in bits 0..2, percent_bp in bits 8..21, fault flag in bit 32. */
+#define GRAFT__ROUTE_MODE_MASK 0x7ull
+#define GRAFT__ROUTE_PCT_SHIFT 8
+#define GRAFT__ROUTE_PCT_MASK 0x3FFFull
+#define GRAFT__ROUTE_FAULTS (1ull << 32)
+#define GRAFT__FORCE_MASK (GRAFT_CALL_FORCE_LEGACY | GRAFT_CALL_FORCE_CANDIDATE)
+
+/* Counters of one slot. Legacy-mode calls bump only LEGACY_FAST (calls, calls by mode,
+ * legacy calls and legacy served are all derived from it in snapshots). */
+enum graft__ctr {
+    GRAFT__C_LEGACY_FAST = 0,
+    GRAFT__C_CALLS,
+    GRAFT__C_BY_MODE,                                    /* 5 entries */
+    GRAFT__C_IMPL = GRAFT__C_BY_MODE + GRAFT_MODE_COUNT, /* 2 x IMPL_N */
+    GRAFT__C_FALLBACKS = GRAFT__C_IMPL + 2 * 6,
+    GRAFT__C_COMPARED,
+    GRAFT__C_MISMATCHES,
+    GRAFT__C_COMPARE_SKIPPED,
+    GRAFT__C_BREAKER_REJECTED,
+    GRAFT__C_FAULTS,
+    GRAFT__C_SLOW, /* timed candidate calls over breaker slow_call_ns */
+    GRAFT__C_COUNT
+};
+/* Per-implementation counter offsets within GRAFT__C_IMPL + impl * 6. */
+enum graft__impl_ctr {
+    GRAFT__I_CALLS = 0,
+    GRAFT__I_SERVED,
+    GRAFT__I_ERRORS,
+    GRAFT__I_PANICS,
+    GRAFT__I_TIMED,
+    GRAFT__I_SUM_NS,
+};
+#define GRAFT__CI(impl, k) (GRAFT__C_IMPL + (impl)*6 + (k))
+
+typedef struct graft__slot {
+    _Atomic uint64_t c[GRAFT__C_COUNT];
+    _Atomic uint64_t max_ns[2];
+    _Atomic uint64_t hist[2][GRAFT__HIST_BUCKETS];
+} __attribute__((aligned(64))) graft__slot;
+
+/* Per-thread state of the hot path. */
+typedef struct graft__tls {
+    uint32_t countdown; /* fast path allowed while > 1; 0 = not initialised/shared */
+    int slot;           /* index into a seam's slots; -1 = none yet */
+    bool shared;        /* slot is the overflow slot: use fetch_add */
+    uint32_t shared_tick;
+    uint64_t compare_tick;
+    uint64_t rng; /* xorshift64* state for NO_KEY and fault draws */
+} graft__tls;
+
+extern _Thread_local graft__tls graft__t GRAFT__TLS_FAST;
+void graft__tls_init(void);
+
+/* Cumulative candidate outcomes read from slots, for the breaker window. */
+typedef struct graft__bk_counts {
+    uint64_t calls, failures, timed, slow, compared, mismatches;
+} graft__bk_counts;
+
+typedef struct graft__bk_entry {
+    uint64_t bucket; /* time bucket index (now / bucket width) */
+    graft__bk_counts c;
+} graft__bk_entry;
+
+typedef struct graft__bk_event {
+    uint64_t mono_ns, unix_ns;
+    int from, to;
+    char reason[96];
+} graft__bk_event;
+
+typedef struct graft__sample {
+    uint64_t unix_ns;
+    uint64_t key;
+    bool has_key;
+    char legacy[GRAFT__DESC_MAX];
+    char candidate[GRAFT__DESC_MAX];
+} graft__sample;
+
+typedef struct graft__logger {
+    graft_log_fn fn;
+    void *ctx;
+    struct graft__logger *prev; /* kept until the runtime is freed: readers never race a free */
+} graft__logger;
+
+/* Stored configuration for one seam name (from a file or a spec). */
+typedef struct graft__seam_conf {
+    char name[GRAFT__NAME_MAX + 1];
+    bool has_mode;
+    graft_mode mode;
+    uint32_t percent_bp;
+    bool has_compare; /* file sections carry every group (declarative) */
+    graft_compare_config compare;
+    char capture_dir[1024];
+    bool has_breaker;
+    graft_breaker_config breaker;
+    bool has_fault;
+    graft_fault_config fault;
+} graft__seam_conf;
+
+typedef struct graft__conf_set {
+    graft__seam_conf *v;
+    size_t n, cap;
+    bool has_log_level;
+    int log_level;
+} graft__conf_set;
+
+struct graft_seam {
+    /* hot, read-mostly */
+    _Atomic uint64_t route;
+    _Atomic int bk_state;   /* graft_breaker_state */
+    _Atomic int bk_reroute; /* 1 when the breaker's state changes routing (not observe-only) */
+    graft_impl_fn legacy, candidate;
+    void *ctx;
+    uint64_t salt;
+    graft_runtime *rt;
+    graft__slot *slots; /* GRAFT__SLOTS + 1 */
+    _Atomic uint32_t sample_every;
+    _Atomic uint32_t log_per_second;
+    _Atomic int compare_served;
+    _Atomic uint64_t slow_call_ns;
+    _Atomic uint32_t fault_error_bp, fault_panic_bp, fault_delay_bp;
+    _Atomic uint64_t fault_delay_ns;
+
+    graft_seam_def def;
+    char name[GRAFT__NAME_MAX + 1];
+    struct graft_seam *_Atomic next;
+    pthread_mutex_t cfg_lock; /* writers of route word and configs */
+
+    /* mismatch logging rate limit: (second << 20) | count in that second */
+    _Atomic uint64_t log_window;
+    _Atomic uint64_t log_suppressed;
+
+    /* capture */
+    pthread_mutex_t cap_lock; /* try-locked from the call path */
+    char capture_dir[1024];
+    uint32_t capture_max_files;
+    uint64_t capture_max_bytes;
+    unsigned char *capture_buf;
+    size_t capture_buf_len;
+    _Atomic uint64_t captures, capture_bytes, capture_seq, capture_dropped;
+
+    /* mismatch samples (ring), try-locked */
+    pthread_mutex_t sample_lock;
+    graft__sample samples[GRAFT__SAMPLES];
+    uint64_t sample_total;
+
+    /* breaker (slow path), try-locked from the call path */
+    pthread_mutex_t bk_lock;
+    graft_breaker_config bk;
+    uint64_t bk_base_cooldown_ns, bk_cooldown_ns;
+    uint64_t bk_since_ns;      /* time of the last transition */
+    _Atomic uint64_t bk_until; /* open: when to half-open; half-open: deadline */
+    _Atomic uint64_t bk_next_eval;
+    _Atomic int bk_permits;
+    _Atomic uint32_t bk_trial_ok, bk_trial_fail;
+    graft__bk_entry bk_ring[GRAFT__WINDOW_BUCKETS + 4];
+    size_t bk_ring_n;
+    graft__bk_counts bk_base; /* counts at the last reset (window origin) */
+    graft__bk_counts bk_last_window;
+    graft__bk_event bk_events[GRAFT__EVENTS];
+    uint64_t bk_event_total;
+    _Atomic uint64_t bk_opens, bk_transitions;
+};
+
+struct graft_runtime {
+    graft_clock_fn clock;
+    void *clock_ctx;
+    void (*sleep)(void *ctx, uint64_t ns);
+    void (*arm_panic)(void);
+    uint32_t time_sample_every;
+    _Atomic(graft__logger *) logger;
+    _Atomic int log_level;
+
+    pthread_mutex_t lock; /* registration and configuration */
+    struct graft_seam *_Atomic head;
+    struct graft_seam *tail;
+    size_t nseams;
+
+    graft__conf_set conf; /* applied configuration, also for seams not yet registered */
+    char *config_path;    /* last file loaded, for reload */
+};
+
+/* runtime.c */
+uint64_t graft__now(const graft_runtime *rt);
+uint64_t graft__unix_ns(void);
+void graft__log(graft_runtime *rt, int level, const char *target, const char *fmt, ...)
+    GRAFT__PRINTF(4, 5);
+bool graft__log_enabled(graft_runtime *rt, int level);
+size_t graft__strlcpy(char *dst, const char *src, size_t cap);
+void graft__seterr(char *err, size_t errlen, const char *fmt, ...) GRAFT__PRINTF(3, 4);
+
+/* call.c */
+uint64_t graft__bucket_hash(uint64_t salt, uint64_t key);
+void graft__route_store(graft_seam *s, graft_mode mode, uint32_t percent_bp, bool faults);
+void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg);
+void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
+bool graft__valid_name(const char *name);
+
+/* mismatch.c */
+void graft__on_mismatch(graft_seam *s, uint64_t key, bool has_key, const void *input,
+                        const void *legacy_out, const void *candidate_out);
+
+/* breaker.c */
+void graft__breaker_init(graft_seam *s);
+void graft__breaker_apply(graft_seam *s, const graft_breaker_config *cfg);
+void graft__breaker_poll(graft_seam *s, uint64_t now, bool force);
+/* Whether the candidate may run for a routed call; counts half-open permits. */
+bool graft__breaker_admit(graft_seam *s, uint64_t *now, bool *trial);
+void graft__breaker_trial_done(graft_seam *s, bool ok);
+void graft__breaker_counts(const graft_seam *s, graft__bk_counts *out);
+
+/* metrics.c */
+uint64_t graft__slot_sum(const graft_seam *s, int ctr);
+size_t graft__hist_index(uint64_t ns);
+uint64_t graft__hist_upper(size_t idx);
+
+/* config.c */
+void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s);
+void graft__conf_free(graft__conf_set *c);
+bool graft__validate_breaker(const graft_breaker_config *b, char *err, size_t errlen);
+
+/* Counter increments. Own slot: relaxed load + store (single writer). Overflow: add. */
+static inline void graft__inc(graft__slot *sl, bool shared, int ctr, uint64_t by)
+{
+    if (GRAFT__UNLIKELY(shared)) {
+        atomic_fetch_add_explicit(&sl->c[ctr], by, memory_order_relaxed);
+    } else {
+        uint64_t v = atomic_load_explicit(&sl->c[ctr], memory_order_relaxed);
+        atomic_store_explicit(&sl->c[ctr], v + by, memory_order_relaxed);
+    }
+}
+
+#endif /* GRAFT_INTERNAL_H */

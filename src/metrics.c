@@ -1,0 +1,538 @@
+/*
+ * metrics.c: snapshots of the per-thread counters (graft_seam_stats_get), latency
+ * percentiles from the log-linear histograms, and the two renderings: Prometheus text
+ * exposition and a JSON document (cJSON). The shapes are documented in
+ * docs/RUNTIME.md and consumed by the admin endpoint and dashboard: keep them stable.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------------ histogram */
+
+/* Values below 8 ns get their own bucket; above, each power of two [2^e, 2^(e+1)) is
+ * split in 8 equal sub-buckets (relative width 12.5%). Values from 2^37 ns (~137 s)
+ * up share the last bucket. */
+size_t graft__hist_index(uint64_t ns)
+{
+    if (ns < 8)
+        return (size_t)ns;
+    unsigned e = 63u - (unsigned)__builtin_clzll(ns);
+    if (e > GRAFT__HIST_MAX_EXP)
+        return GRAFT__HIST_BUCKETS - 1;
+    unsigned sub = (unsigned)(ns >> (e - GRAFT__HIST_SUB_BITS)) & 7u;
+    return (size_t)(e - 2) * 8u + sub;
+}
+
+/* Largest value that falls in bucket idx. */
+uint64_t graft__hist_upper(size_t idx)
+{
+    if (idx < 8)
+        return idx;
+    uint64_t e = idx / 8 + 2, sub = idx % 8;
+    uint64_t lo = (1ull << e) + sub * (1ull << (e - 3));
+    return lo + (1ull << (e - 3)) - 1;
+}
+
+uint64_t graft__slot_sum(const graft_seam *s, int ctr)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i <= GRAFT__SLOTS; i++)
+        sum += atomic_load_explicit(&s->slots[i].c[ctr], memory_order_relaxed);
+    return sum;
+}
+
+static void graft__latency(const graft_seam *s, int impl, graft_latency *out, uint64_t *sum_ns)
+{
+    uint64_t h[GRAFT__HIST_BUCKETS] = {0};
+    uint64_t count = 0, max = 0, sum = 0;
+    for (int i = 0; i <= GRAFT__SLOTS; i++) {
+        const graft__slot *sl = &s->slots[i];
+        for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
+            uint64_t v = atomic_load_explicit(&sl->hist[impl][b], memory_order_relaxed);
+            h[b] += v;
+            count += v;
+        }
+        uint64_t m = atomic_load_explicit(&sl->max_ns[impl], memory_order_relaxed);
+        if (m > max)
+            max = m;
+        sum += atomic_load_explicit(&sl->c[GRAFT__CI(impl, GRAFT__I_SUM_NS)], memory_order_relaxed);
+    }
+    memset(out, 0, sizeof *out);
+    out->count = count;
+    out->max_ns = max;
+    if (sum_ns)
+        *sum_ns = sum;
+    if (count == 0)
+        return;
+    const double qs[3] = {0.50, 0.90, 0.99};
+    uint64_t *dst[3] = {&out->p50_ns, &out->p90_ns, &out->p99_ns};
+    for (int q = 0; q < 3; q++) {
+        /* The smallest bucket whose cumulative count reaches q of the total; report its
+         * upper bound, capped by the observed maximum. */
+        uint64_t rank = (uint64_t)(qs[q] * (double)count + 0.999999);
+        if (rank == 0)
+            rank = 1;
+        uint64_t acc = 0;
+        for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
+            acc += h[b];
+            if (acc >= rank) {
+                uint64_t u = graft__hist_upper(b);
+                *dst[q] = u < max ? u : max;
+                break;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ stats */
+
+static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sums[2])
+{
+    memset(st, 0, sizeof *st);
+    uint64_t w = atomic_load_explicit(&s->route, memory_order_acquire);
+    st->mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
+    st->percent_bp = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
+    uint64_t c[GRAFT__C_COUNT];
+    for (int k = 0; k < GRAFT__C_COUNT; k++)
+        c[k] = graft__slot_sum(s, k);
+    uint64_t fast = c[GRAFT__C_LEGACY_FAST];
+    st->calls = c[GRAFT__C_CALLS] + fast;
+    for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+        st->calls_by_mode[m] = c[GRAFT__C_BY_MODE + m];
+    st->calls_by_mode[GRAFT_MODE_LEGACY] += fast;
+    for (int i = 0; i < 2; i++) {
+        st->impl[i].calls = c[GRAFT__CI(i, GRAFT__I_CALLS)];
+        st->impl[i].served = c[GRAFT__CI(i, GRAFT__I_SERVED)];
+        st->impl[i].errors = c[GRAFT__CI(i, GRAFT__I_ERRORS)];
+        st->impl[i].panics = c[GRAFT__CI(i, GRAFT__I_PANICS)];
+        graft__latency(s, i, &st->impl[i].latency, sums ? &sums[i] : NULL);
+    }
+    st->impl[GRAFT_IMPL_LEGACY].calls += fast;
+    st->impl[GRAFT_IMPL_LEGACY].served += fast;
+    st->fallbacks = c[GRAFT__C_FALLBACKS];
+    st->compared = c[GRAFT__C_COMPARED];
+    st->mismatches = c[GRAFT__C_MISMATCHES];
+    st->compare_skipped = c[GRAFT__C_COMPARE_SKIPPED];
+    st->captures = atomic_load_explicit(&s->captures, memory_order_relaxed);
+    st->breaker_state =
+        (graft_breaker_state)atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    st->breaker_opens = atomic_load_explicit(&s->bk_opens, memory_order_relaxed);
+    st->breaker_transitions = atomic_load_explicit(&s->bk_transitions, memory_order_relaxed);
+    st->breaker_rejected = c[GRAFT__C_BREAKER_REJECTED];
+    st->faults_injected = c[GRAFT__C_FAULTS];
+}
+
+int graft_seam_stats_get(const graft_seam *seam, graft_seam_stats *out)
+{
+    if (!seam || !out)
+        return GRAFT_ENULL;
+    graft_seam_stats st;
+    graft__stats(seam, &st, NULL);
+    *out = st;
+    return GRAFT_OK;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+static cJSON *graft__json_latency(const graft_latency *l)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "count", (double)l->count);
+    cJSON_AddNumberToObject(o, "p50_ns", (double)l->p50_ns);
+    cJSON_AddNumberToObject(o, "p90_ns", (double)l->p90_ns);
+    cJSON_AddNumberToObject(o, "p99_ns", (double)l->p99_ns);
+    cJSON_AddNumberToObject(o, "max_ns", (double)l->max_ns);
+    return o;
+}
+
+static double graft__pct(uint32_t bp)
+{
+    return (double)bp / 100.0;
+}
+
+static cJSON *graft__seam_to_json(graft_seam *s)
+{
+    graft_seam_stats st;
+    graft__stats(s, &st, NULL);
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "name", s->name);
+    cJSON_AddStringToObject(o, "mode", graft_mode_name(st.mode));
+    cJSON_AddNumberToObject(o, "percent", graft__pct(st.percent_bp));
+    cJSON_AddNumberToObject(o, "percent_bp", st.percent_bp);
+
+    cJSON *cnt = cJSON_AddObjectToObject(o, "counters");
+    cJSON_AddNumberToObject(cnt, "calls", (double)st.calls);
+    cJSON *bm = cJSON_AddObjectToObject(cnt, "calls_by_mode");
+    for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+        cJSON_AddNumberToObject(bm, graft_mode_name(m), (double)st.calls_by_mode[m]);
+    cJSON_AddNumberToObject(cnt, "fallbacks", (double)st.fallbacks);
+    cJSON_AddNumberToObject(cnt, "compared", (double)st.compared);
+    cJSON_AddNumberToObject(cnt, "mismatches", (double)st.mismatches);
+    cJSON_AddNumberToObject(cnt, "compare_skipped", (double)st.compare_skipped);
+    cJSON_AddNumberToObject(cnt, "captures", (double)st.captures);
+    cJSON_AddNumberToObject(cnt, "breaker_rejected", (double)st.breaker_rejected);
+    cJSON_AddNumberToObject(cnt, "faults_injected", (double)st.faults_injected);
+
+    cJSON *impl = cJSON_AddObjectToObject(o, "impl");
+    for (int i = 0; i < 2; i++) {
+        cJSON *io = cJSON_AddObjectToObject(impl, i == 0 ? "legacy" : "candidate");
+        cJSON_AddNumberToObject(io, "calls", (double)st.impl[i].calls);
+        cJSON_AddNumberToObject(io, "served", (double)st.impl[i].served);
+        cJSON_AddNumberToObject(io, "errors", (double)st.impl[i].errors);
+        cJSON_AddNumberToObject(io, "panics", (double)st.impl[i].panics);
+        cJSON_AddItemToObject(io, "latency", graft__json_latency(&st.impl[i].latency));
+    }
+
+    graft_compare_config cc;
+    graft_seam_get_compare(s, &cc);
+    cJSON *cmp = cJSON_AddObjectToObject(o, "compare");
+    cJSON_AddNumberToObject(cmp, "sample_every", cc.sample_every);
+    cJSON_AddNumberToObject(cmp, "log_per_second", cc.log_per_second);
+    cJSON_AddBoolToObject(cmp, "compare_served", cc.compare_served != 0);
+    pthread_mutex_lock(&s->cap_lock);
+    if (s->capture_dir[0])
+        cJSON_AddStringToObject(cmp, "capture_dir", s->capture_dir);
+    else
+        cJSON_AddNullToObject(cmp, "capture_dir");
+    pthread_mutex_unlock(&s->cap_lock);
+    cJSON_AddNumberToObject(cmp, "capture_max_files", cc.capture_max_files);
+    cJSON_AddNumberToObject(cmp, "capture_max_bytes", (double)cc.capture_max_bytes);
+    cJSON_AddNumberToObject(cmp, "captured_files",
+                            (double)atomic_load_explicit(&s->captures, memory_order_relaxed));
+    cJSON_AddNumberToObject(cmp, "captured_bytes",
+                            (double)atomic_load_explicit(&s->capture_bytes, memory_order_relaxed));
+    cJSON_AddNumberToObject(
+        cmp, "capture_dropped",
+        (double)atomic_load_explicit(&s->capture_dropped, memory_order_relaxed));
+    cJSON_AddNumberToObject(cmp, "log_suppressed",
+                            (double)atomic_load_explicit(&s->log_suppressed, memory_order_relaxed));
+
+    cJSON *bk = cJSON_AddObjectToObject(o, "breaker");
+    cJSON_AddStringToObject(bk, "state", graft_breaker_state_name(st.breaker_state));
+    cJSON_AddNumberToObject(bk, "opens", (double)st.breaker_opens);
+    cJSON_AddNumberToObject(bk, "transitions", (double)st.breaker_transitions);
+    cJSON_AddNumberToObject(bk, "rejected", (double)st.breaker_rejected);
+    pthread_mutex_lock(&s->bk_lock);
+    graft_breaker_config b = s->bk;
+    cJSON *bc = cJSON_AddObjectToObject(bk, "config");
+    cJSON_AddBoolToObject(bc, "enabled", b.enabled != 0);
+    cJSON_AddBoolToObject(bc, "observe_only", b.observe_only != 0);
+    cJSON_AddNumberToObject(bc, "window_ns", (double)b.window_ns);
+    cJSON_AddNumberToObject(bc, "min_calls", b.min_calls);
+    cJSON_AddNumberToObject(bc, "error_rate", graft__pct(b.error_rate_bp));
+    cJSON_AddNumberToObject(bc, "slow_rate", graft__pct(b.slow_rate_bp));
+    cJSON_AddNumberToObject(bc, "slow_call_ns", (double)b.slow_call_ns);
+    cJSON_AddNumberToObject(bc, "mismatch_rate", graft__pct(b.mismatch_rate_bp));
+    cJSON_AddNumberToObject(bc, "cooldown_ns", (double)b.cooldown_ns);
+    cJSON_AddNumberToObject(bc, "max_cooldown_ns", (double)b.max_cooldown_ns);
+    cJSON_AddNumberToObject(bc, "half_open_calls", b.half_open_calls);
+    cJSON_AddNumberToObject(bc, "half_open_max_ns", (double)b.half_open_max_ns);
+    cJSON_AddNumberToObject(bk, "current_cooldown_ns", (double)s->bk_cooldown_ns);
+    cJSON *win = cJSON_AddObjectToObject(bk, "window");
+    cJSON_AddNumberToObject(win, "calls", (double)s->bk_last_window.calls);
+    cJSON_AddNumberToObject(win, "failures", (double)s->bk_last_window.failures);
+    cJSON_AddNumberToObject(win, "timed", (double)s->bk_last_window.timed);
+    cJSON_AddNumberToObject(win, "slow", (double)s->bk_last_window.slow);
+    cJSON_AddNumberToObject(win, "compared", (double)s->bk_last_window.compared);
+    cJSON_AddNumberToObject(win, "mismatches", (double)s->bk_last_window.mismatches);
+    cJSON *evs = cJSON_AddArrayToObject(bk, "events");
+    uint64_t total = s->bk_event_total;
+    uint64_t first = total > GRAFT__EVENTS ? total - GRAFT__EVENTS : 0;
+    for (uint64_t k = first; k < total; k++) {
+        const graft__bk_event *ev = &s->bk_events[k % GRAFT__EVENTS];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "mono_ns", (double)ev->mono_ns);
+        cJSON_AddNumberToObject(e, "unix_ms", (double)(ev->unix_ns / 1000000ull));
+        cJSON_AddStringToObject(e, "from", graft_breaker_state_name(ev->from));
+        cJSON_AddStringToObject(e, "to", graft_breaker_state_name(ev->to));
+        cJSON_AddStringToObject(e, "reason", ev->reason);
+        cJSON_AddItemToArray(evs, e);
+    }
+    pthread_mutex_unlock(&s->bk_lock);
+
+    graft_fault_config f;
+    graft_seam_get_fault(s, &f);
+    cJSON *fo = cJSON_AddObjectToObject(o, "fault");
+    cJSON_AddNumberToObject(fo, "error_rate", graft__pct(f.error_bp));
+    cJSON_AddNumberToObject(fo, "panic_rate", graft__pct(f.panic_bp));
+    cJSON_AddNumberToObject(fo, "delay_rate", graft__pct(f.delay_bp));
+    cJSON_AddNumberToObject(fo, "delay_ns", (double)f.delay_ns);
+    cJSON_AddNumberToObject(fo, "injected", (double)st.faults_injected);
+
+    cJSON *ms = cJSON_AddArrayToObject(o, "mismatch_samples");
+    pthread_mutex_lock(&s->sample_lock);
+    uint64_t stot = s->sample_total;
+    uint64_t sfirst = stot > GRAFT__SAMPLES ? stot - GRAFT__SAMPLES : 0;
+    for (uint64_t k = sfirst; k < stot; k++) {
+        const graft__sample *sm = &s->samples[k % GRAFT__SAMPLES];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "seam", s->name);
+        if (sm->has_key) {
+            char kb[24];
+            snprintf(kb, sizeof kb, "%" PRIu64, sm->key);
+            cJSON_AddStringToObject(e, "key", kb);
+        } else {
+            cJSON_AddNullToObject(e, "key");
+        }
+        cJSON_AddStringToObject(e, "legacy", sm->legacy);
+        cJSON_AddStringToObject(e, "candidate", sm->candidate);
+        cJSON_AddNumberToObject(e, "unix_ms", (double)(sm->unix_ns / 1000000ull));
+        cJSON_AddItemToArray(ms, e);
+    }
+    pthread_mutex_unlock(&s->sample_lock);
+    return o;
+}
+
+static int graft__json_out(cJSON *root, char **out, size_t *len)
+{
+    char *txt = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!txt)
+        return GRAFT_ENOMEM;
+    /* Copy into our own allocation so graft_free pairs with it whatever hooks the host
+     * installed in cJSON. */
+    size_t n = strlen(txt);
+    char *buf = malloc(n + 1);
+    if (!buf) {
+        cJSON_free(txt);
+        return GRAFT_ENOMEM;
+    }
+    memcpy(buf, txt, n + 1);
+    cJSON_free(txt);
+    *out = buf;
+    if (len)
+        *len = n;
+    return GRAFT_OK;
+}
+
+int graft_seam_json(graft_seam *seam, char **out, size_t *len)
+{
+    if (!seam || !out)
+        return GRAFT_ENULL;
+    cJSON *o = graft__seam_to_json(seam);
+    if (!o)
+        return GRAFT_ENOMEM;
+    return graft__json_out(o, out, len);
+}
+
+int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
+{
+    if (!rt || !out)
+        return GRAFT_ENULL;
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return GRAFT_ENOMEM;
+    cJSON_AddStringToObject(root, "version", graft_version());
+    cJSON *arr = cJSON_AddArrayToObject(root, "seams");
+    for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
+         p = atomic_load_explicit(&p->next, memory_order_acquire)) {
+        cJSON *o = graft__seam_to_json(p);
+        if (!o) {
+            cJSON_Delete(root);
+            return GRAFT_ENOMEM;
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return graft__json_out(root, out, len);
+}
+
+/* ------------------------------------------------------------------ Prometheus */
+
+typedef struct graft__buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} graft__buf;
+
+static void graft__bprintf(graft__buf *b, const char *fmt, ...) GRAFT__PRINTF(2, 3);
+static void graft__bprintf(graft__buf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t ncap = b->cap * 2 + (size_t)n + 1;
+        char *np = realloc(b->p, ncap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+}
+
+typedef struct graft__prom_seam {
+    graft_seam *s;
+    graft_seam_stats st;
+    uint64_t sums[2];
+} graft__prom_seam;
+
+static void graft__family(graft__buf *b, const char *name, const char *type, const char *help)
+{
+    graft__bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
+{
+    if (!rt || !out)
+        return GRAFT_ENULL;
+    size_t n = 0;
+    for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
+         p = atomic_load_explicit(&p->next, memory_order_acquire))
+        n++;
+    graft__prom_seam *v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return GRAFT_ENOMEM;
+    size_t k = 0;
+    for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p && k < n;
+         p = atomic_load_explicit(&p->next, memory_order_acquire), k++) {
+        v[k].s = p;
+        graft__stats(p, &v[k].st, v[k].sums);
+    }
+    n = k;
+    graft__buf b = {malloc(4096), 0, 4096, false};
+    if (!b.p) {
+        free(v);
+        return GRAFT_ENOMEM;
+    }
+    b.p[0] = '\0';
+
+#define GRAFT__SEAM_COUNTER(metric, help, expr)                                                    \
+    do {                                                                                           \
+        graft__family(&b, metric, "counter", help);                                                \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            const graft_seam_stats *st = &v[i].st;                                                 \
+            graft__bprintf(&b, "%s{seam=\"%s\"} %" PRIu64 "\n", metric, v[i].s->name,              \
+                           (uint64_t)(expr));                                                      \
+        }                                                                                          \
+    } while (0)
+
+    GRAFT__SEAM_COUNTER("graft_seam_calls_total", "Calls into the seam.", st->calls);
+    graft__family(&b, "graft_seam_mode_calls_total", "counter",
+                  "Calls into the seam by the mode the seam was in.");
+    for (size_t i = 0; i < n; i++)
+        for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+            graft__bprintf(&b, "graft_seam_mode_calls_total{seam=\"%s\",mode=\"%s\"} %" PRIu64 "\n",
+                           v[i].s->name, graft_mode_name(m), v[i].st.calls_by_mode[m]);
+    graft__family(&b, "graft_seam_mode", "gauge", "1 for the seam's current mode, 0 otherwise.");
+    for (size_t i = 0; i < n; i++)
+        for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+            graft__bprintf(&b, "graft_seam_mode{seam=\"%s\",mode=\"%s\"} %d\n", v[i].s->name,
+                           graft_mode_name(m), (int)v[i].st.mode == m);
+    graft__family(&b, "graft_seam_canary_ratio", "gauge",
+                  "Share of keys routed to the candidate in canary mode (0..1).");
+    for (size_t i = 0; i < n; i++)
+        graft__bprintf(&b, "graft_seam_canary_ratio{seam=\"%s\"} %.4f\n", v[i].s->name,
+                       (double)v[i].st.percent_bp / GRAFT_PERCENT_SCALE);
+    GRAFT__SEAM_COUNTER("graft_seam_fallbacks_total",
+                        "Candidate failures answered by the legacy implementation.", st->fallbacks);
+    GRAFT__SEAM_COUNTER("graft_seam_compared_total", "Calls whose two outputs were compared.",
+                        st->compared);
+    GRAFT__SEAM_COUNTER("graft_seam_mismatches_total", "Compared calls whose outputs differed.",
+                        st->mismatches);
+    GRAFT__SEAM_COUNTER("graft_seam_compare_skipped_total",
+                        "Calls that could have been compared but were not (sampling, no scratch, "
+                        "legacy failure).",
+                        st->compare_skipped);
+    GRAFT__SEAM_COUNTER("graft_seam_captures_total", "Mismatch inputs written to the capture dir.",
+                        st->captures);
+    GRAFT__SEAM_COUNTER("graft_seam_faults_injected_total", "Faults injected into the candidate.",
+                        st->faults_injected);
+
+#define GRAFT__IMPL_COUNTER(metric, help, field)                                                   \
+    do {                                                                                           \
+        graft__family(&b, metric, "counter", help);                                                \
+        for (size_t i = 0; i < n; i++)                                                             \
+            for (int im = 0; im < 2; im++)                                                         \
+                graft__bprintf(&b, "%s{seam=\"%s\",impl=\"%s\"} %" PRIu64 "\n", metric,            \
+                               v[i].s->name, im ? "candidate" : "legacy", v[i].st.impl[im].field); \
+    } while (0)
+
+    GRAFT__IMPL_COUNTER("graft_impl_calls_total", "Runs of the implementation.", calls);
+    GRAFT__IMPL_COUNTER("graft_impl_served_total", "Calls answered by the implementation.", served);
+    GRAFT__IMPL_COUNTER("graft_impl_errors_total",
+                        "Runs that returned a failure status other than a panic.", errors);
+    GRAFT__IMPL_COUNTER("graft_impl_panics_total", "Runs that panicked (caught at the boundary).",
+                        panics);
+
+    graft__family(&b, "graft_impl_latency_seconds", "summary",
+                  "Latency of sampled runs of the implementation.");
+    for (size_t i = 0; i < n; i++) {
+        for (int im = 0; im < 2; im++) {
+            const graft_latency *l = &v[i].st.impl[im].latency;
+            const char *in = im ? "candidate" : "legacy";
+            const char *qn[3] = {"0.5", "0.9", "0.99"};
+            uint64_t qv[3] = {l->p50_ns, l->p90_ns, l->p99_ns};
+            for (int q = 0; q < 3; q++) {
+                if (l->count)
+                    graft__bprintf(&b,
+                                   "graft_impl_latency_seconds{seam=\"%s\",impl=\"%s\","
+                                   "quantile=\"%s\"} %.9f\n",
+                                   v[i].s->name, in, qn[q], (double)qv[q] / 1e9);
+                else
+                    graft__bprintf(&b,
+                                   "graft_impl_latency_seconds{seam=\"%s\",impl=\"%s\","
+                                   "quantile=\"%s\"} NaN\n",
+                                   v[i].s->name, in, qn[q]);
+            }
+            graft__bprintf(&b, "graft_impl_latency_seconds_sum{seam=\"%s\",impl=\"%s\"} %.9f\n",
+                           v[i].s->name, in, (double)v[i].sums[im] / 1e9);
+            graft__bprintf(
+                &b, "graft_impl_latency_seconds_count{seam=\"%s\",impl=\"%s\"} %" PRIu64 "\n",
+                v[i].s->name, in, l->count);
+        }
+    }
+    graft__family(&b, "graft_impl_latency_max_seconds", "gauge",
+                  "Slowest sampled run of the implementation.");
+    for (size_t i = 0; i < n; i++)
+        for (int im = 0; im < 2; im++)
+            graft__bprintf(&b, "graft_impl_latency_max_seconds{seam=\"%s\",impl=\"%s\"} %.9f\n",
+                           v[i].s->name, im ? "candidate" : "legacy",
+                           (double)v[i].st.impl[im].latency.max_ns / 1e9);
+
+    graft__family(&b, "graft_breaker_state", "gauge",
+                  "1 for the breaker's current state, 0 otherwise.");
+    for (size_t i = 0; i < n; i++)
+        for (int s = 0; s <= GRAFT_BREAKER_DISABLED; s++)
+            graft__bprintf(&b, "graft_breaker_state{seam=\"%s\",state=\"%s\"} %d\n", v[i].s->name,
+                           graft_breaker_state_name(s), (int)v[i].st.breaker_state == s);
+    GRAFT__SEAM_COUNTER("graft_breaker_opens_total", "Times the breaker opened.",
+                        st->breaker_opens);
+    GRAFT__SEAM_COUNTER("graft_breaker_transitions_total", "Breaker state changes.",
+                        st->breaker_transitions);
+    GRAFT__SEAM_COUNTER("graft_breaker_rejected_total",
+                        "Calls sent to legacy because the breaker was open or half-open.",
+                        st->breaker_rejected);
+#undef GRAFT__SEAM_COUNTER
+#undef GRAFT__IMPL_COUNTER
+    free(v);
+    if (b.oom) {
+        free(b.p);
+        return GRAFT_ENOMEM;
+    }
+    *out = b.p;
+    if (len)
+        *len = b.len;
+    return GRAFT_OK;
+}
