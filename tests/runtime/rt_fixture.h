@@ -26,7 +26,7 @@ typedef struct toy {
     int panic_armed; /* set by arm_panic, consumed by the candidate */
 } toy;
 
-static int toy_legacy(void *ctx, const void *input, void *output)
+static inline int toy_legacy(void *ctx, const void *input, void *output)
 {
     toy *t = ctx;
     atomic_fetch_add(&t->legacy_calls, 1);
@@ -38,12 +38,12 @@ static int toy_legacy(void *ctx, const void *input, void *output)
 
 static _Thread_local int toy_tls_panic;
 
-static void toy_arm_panic(void)
+static inline void toy_arm_panic(void)
 {
     toy_tls_panic = 1;
 }
 
-static int toy_candidate(void *ctx, const void *input, void *output)
+static inline int toy_candidate(void *ctx, const void *input, void *output)
 {
     toy *t = ctx;
     atomic_fetch_add(&t->candidate_calls, 1);
@@ -58,35 +58,35 @@ static int toy_candidate(void *ctx, const void *input, void *output)
     return t->candidate_status;
 }
 
-static void toy_release(void *ctx, void *output)
+static inline void toy_release(void *ctx, void *output)
 {
     toy *t = ctx;
     atomic_fetch_add(&t->releases, 1);
     ((toy_out *)output)->released = 1;
 }
 
-static int toy_compare(void *ctx, const void *input, const void *a, const void *b)
+static inline int toy_compare(void *ctx, const void *input, const void *a, const void *b)
 {
     (void)ctx;
     (void)input;
     return ((const toy_out *)a)->value != ((const toy_out *)b)->value;
 }
 
-static size_t toy_describe(void *ctx, const void *input, const void *output, char *buf, size_t cap)
+static inline size_t toy_describe(void *ctx, const void *input, const void *output, char *buf, size_t cap)
 {
     (void)ctx;
     (void)input;
     return (size_t)snprintf(buf, cap, "value=%ld", ((const toy_out *)output)->value);
 }
 
-static size_t toy_serialize(void *ctx, const void *input, void *buf, size_t cap)
+static inline size_t toy_serialize(void *ctx, const void *input, void *buf, size_t cap)
 {
     (void)ctx;
     int n = snprintf(buf, cap, "%ld\n", *(const long *)input);
     return (size_t)n;
 }
 
-static graft_seam_def toy_def(const char *name, toy *t)
+static inline graft_seam_def toy_def(const char *name, toy *t)
 {
     graft_seam_def d;
     memset(&d, 0, sizeof d);
@@ -107,12 +107,12 @@ typedef struct fake_clock {
     _Atomic uint64_t now;
 } fake_clock;
 
-static uint64_t fake_now(void *ctx)
+static inline uint64_t fake_now(void *ctx)
 {
     return atomic_load(&((fake_clock *)ctx)->now);
 }
 
-static void fake_sleep(void *ctx, uint64_t ns)
+static inline void fake_sleep(void *ctx, uint64_t ns)
 {
     atomic_fetch_add(&((fake_clock *)ctx)->now, ns);
 }
@@ -125,7 +125,7 @@ typedef struct log_cap {
     char last[1024];
 } log_cap;
 
-static void log_capture(void *ctx, int level, const char *target, const char *message)
+static inline void log_capture(void *ctx, int level, const char *target, const char *message)
 {
     (void)level;
     log_cap *l = ctx;
