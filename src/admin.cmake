@@ -21,8 +21,12 @@ if(TARGET graft_obj)
 else()
   set(_graft_admin_target graft)
 endif()
-target_sources(${_graft_admin_target} PRIVATE
-  "${CMAKE_CURRENT_SOURCE_DIR}/admin.c" "${_graft_admin_page_c}")
+# src/CMakeLists.txt may already glob admin.c; add it only once.
+get_target_property(_graft_admin_srcs ${_graft_admin_target} SOURCES)
+if(NOT "${CMAKE_CURRENT_SOURCE_DIR}/admin.c" IN_LIST _graft_admin_srcs)
+  target_sources(${_graft_admin_target} PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}/admin.c")
+endif()
+target_sources(${_graft_admin_target} PRIVATE "${_graft_admin_page_c}")
 target_include_directories(${_graft_admin_target} PRIVATE
   "${CMAKE_CURRENT_SOURCE_DIR}" ${GRAFT_MHD_INCLUDE_DIRS} ${GRAFT_CJSON_INCLUDE_DIRS})
 foreach(_t graft_obj graft)

@@ -67,8 +67,8 @@ async function main() {
     const pageErrors = [];
     page.on("pageerror", (e) => pageErrors.push(String(e)));
     page.on("console", (m) => {
-      // The first poll, before the token is entered, is refused with 401 on purpose.
-      if (m.type() === "error" && !/status of 401/.test(m.text())) pageErrors.push(m.text());
+      // Refused on purpose: the first poll before the token (401), the bad percentage (400).
+      if (m.type() === "error" && !/status of 40[01]/.test(m.text())) pageErrors.push(m.text());
     });
 
     await page.goto(origin + "/", { waitUntil: "load" });
