@@ -198,6 +198,14 @@ inline graft_breaker_config breaker_defaults() noexcept
     return c;
 }
 
+/* Comparison settings starting from libgraft's documented defaults. */
+inline graft_compare_config compare_defaults() noexcept
+{
+    graft_compare_config c;
+    graft_compare_config_init(&c);
+    return c;
+}
+
 /* Optional callbacks of a seam (see graft_seam_def). Empty ones are not installed. */
 template <class In, class Out> struct seam_options {
     /* 0 when equal. Default: byte comparison of the (normalized) outputs. */
