@@ -204,26 +204,41 @@ fn fail(out: &mut Request, c: u8, err: u8) {
 /// Key list of a get-family command: every token from position `from` of the capped
 /// token list to the end of the line (memcached re-tokenizes past the 23rd token).
 fn parse_keys(l: &Line<'_>, from: usize, out: &mut Request) {
-    let b = l.buf;
-    let end = l.end as usize;
-    let mut i = if from < l.ntokens - 1 {
+    let seen = l.ntokens - 1;
+    if from < seen && seen < MAX_TOKENS - 1 {
+        // The tokenizer saw the whole line: the keys are tokens from..seen, no rescan
+        // (the same result as kv_proto.c's rescan of the same bytes).
+        let toks = &l.tok[from..seen];
+        if toks.iter().any(|t| t.len > KEY_MAX) {
+            fail(out, out.cmd, error::BAD_FORMAT);
+            out.exptime = 0;
+            return;
+        }
+        let last = toks[toks.len() - 1];
+        out.nkeys = toks.len() as u32;
+        out.key_off = toks[0].off;
+        out.key_len = last.off + last.len - toks[0].off;
+        return;
+    }
+    let line = &l.buf[..l.end as usize];
+    let mut i = if from < seen {
         l.tok[from].off as usize
-    } else if l.ntokens - 1 == MAX_TOKENS - 1 {
+    } else if seen == MAX_TOKENS - 1 {
         let t = l.tok[MAX_TOKENS - 2];
         (t.off + t.len) as usize
     } else {
         return;
     };
     let (mut first, mut last_end, mut n) = (0usize, 0usize, 0u32);
-    while i < end {
-        while i < end && b[i] == b' ' {
+    while i < line.len() {
+        while i < line.len() && line[i] == b' ' {
             i += 1;
         }
-        if i >= end {
+        if i >= line.len() {
             break;
         }
         let s = i;
-        while i < end && b[i] != b' ' {
+        while i < line.len() && line[i] != b' ' {
             i += 1;
         }
         if i - s > KEY_MAX as usize {

@@ -1,0 +1,184 @@
+/*
+ * bench_kv_parse.c: kvd's parser and key hash, C against Rust, over the same inputs.
+ *
+ * Parser: a pipeline of 8192 requests shaped like cache traffic (multi-key gets, sets
+ * with values of 10..300 bytes, deletes, incr, touch, gat) is parsed request by request
+ * by kv_parse (C) and by kv_rs_parse (Rust, through its FFI panic boundary, as kvd calls
+ * it). Hash: 8192 keys of 8..64 bytes through kv_hash and kv_rs_hash. Rounds alternate
+ * C and Rust and the best round of each counts, so both see the same machine state.
+ * Prints `bench <name>: <value> <unit> (<ratio>x <baseline>)` lines.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "graft/base.h"
+#include "kv_hash.h"
+#include "kv_proto.h"
+#include "kv_rs.h"
+
+#define NREQ 8192
+#define ROUNDS 7
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(uint32_t n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng % n);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t key(char *p)
+{
+    size_t n = 8 + rnd(33);
+    memcpy(p, "user:", 5);
+    for (size_t i = 5; i < n; i++)
+        p[i] = (char)('a' + rnd(26));
+    return n;
+}
+
+static char *make_corpus(size_t *len_out)
+{
+    size_t cap = (size_t)NREQ * 512, len = 0;
+    char *b = malloc(cap);
+    if (b == NULL)
+        return NULL;
+    for (int r = 0; r < NREQ; r++) {
+        char k[64];
+        size_t kl = key(k);
+        uint32_t kind = rnd(100);
+        if (kind < 55) {
+            len += (size_t)sprintf(b + len, "get %.*s", (int)kl, k);
+            for (uint32_t extra = rnd(4); extra > 0; extra--) {
+                kl = key(k);
+                len += (size_t)sprintf(b + len, " %.*s", (int)kl, k);
+            }
+            len += (size_t)sprintf(b + len, "\r\n");
+        } else if (kind < 85) {
+            uint32_t vl = 10 + rnd(291);
+            len += (size_t)sprintf(b + len, "set %.*s %u %u %u%s\r\n", (int)kl, k, rnd(65536),
+                                   rnd(3600), vl, rnd(10) == 0 ? " noreply" : "");
+            for (uint32_t i = 0; i < vl; i++)
+                b[len++] = (char)('A' + rnd(26));
+            len += (size_t)sprintf(b + len, "\r\n");
+        } else if (kind < 91) {
+            len += (size_t)sprintf(b + len, "delete %.*s\r\n", (int)kl, k);
+        } else if (kind < 95) {
+            len += (size_t)sprintf(b + len, "incr %.*s %u\r\n", (int)kl, k, rnd(1000));
+        } else if (kind < 98) {
+            len += (size_t)sprintf(b + len, "touch %.*s %u\r\n", (int)kl, k, rnd(3600));
+        } else {
+            len += (size_t)sprintf(b + len, "gat %u %.*s\r\n", rnd(3600), (int)kl, k);
+        }
+    }
+    *len_out = len;
+    return b;
+}
+
+/* Parses the whole pipeline once; returns requests parsed (0 on a failure). */
+static unsigned pass(const char *b, size_t len, int rust, uint64_t *check)
+{
+    static const kv_parse_limits lim = {1024u * 1024u, 2048u};
+    size_t off = 0;
+    unsigned n = 0;
+    kv_request req;
+    while (off < len) {
+        if (rust) {
+            if (kv_rs_parse(b + off, len - off, &lim, &req) != GRAFT_OK)
+                return 0;
+        } else {
+            kv_parse(b + off, len - off, &lim, &req);
+        }
+        if (req.status != KV_PARSE_OK || req.consumed == 0)
+            return 0;
+        *check += req.key_len + req.data_len + req.nkeys;
+        off += req.consumed;
+        n++;
+    }
+    return n;
+}
+
+int main(void)
+{
+    size_t len;
+    char *corpus = make_corpus(&len);
+    if (corpus == NULL)
+        return 1;
+    double best[2] = {1e9, 1e9};
+    uint64_t check[2] = {0, 0};
+    unsigned reqs = 0;
+    const int reps = 60;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int rust = 0; rust < 2; rust++) {
+            double t0 = now();
+            for (int i = 0; i < reps; i++) {
+                reqs = pass(corpus, len, rust, &check[rust]);
+                if (reqs != NREQ) {
+                    fprintf(stderr, "bench: %s parser failed on the corpus\n", rust ? "Rust" : "C");
+                    return 1;
+                }
+            }
+            double dt = now() - t0;
+            if (dt < best[rust])
+                best[rust] = dt;
+        }
+    }
+    if (check[0] != check[1]) {
+        fprintf(stderr, "bench: C and Rust described the corpus differently\n");
+        return 1;
+    }
+    double c_rate = (double)NREQ * reps / best[0], r_rate = (double)NREQ * reps / best[1];
+    printf("bench kv_parse_c: %.0f req/s (1.00x kv_parse_c)\n", c_rate);
+    printf("bench kv_parse_rust: %.0f req/s (%.2fx kv_parse_c)\n", r_rate, r_rate / c_rate);
+
+    /* Hash */
+    static char keys[NREQ][64];
+    static size_t klen[NREQ];
+    for (int i = 0; i < NREQ; i++)
+        klen[i] = key(keys[i]) + rnd(24);
+    double hb[2] = {1e9, 1e9};
+    uint64_t hsum[2] = {0, 0};
+    const int hreps = 200;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int rust = 0; rust < 2; rust++) {
+            uint64_t s = 0;
+            double t0 = now();
+            for (int r = 0; r < hreps; r++) {
+                for (int i = 0; i < NREQ; i++) {
+                    uint64_t h;
+                    if (rust) {
+                        if (kv_rs_hash(keys[i], klen[i], &h) != GRAFT_OK)
+                            return 1;
+                    } else {
+                        h = kv_hash(keys[i], klen[i]);
+                    }
+                    s += h;
+                }
+            }
+            double dt = now() - t0;
+            if (dt < hb[rust])
+                hb[rust] = dt;
+            hsum[rust] = s;
+        }
+    }
+    if (hsum[0] != hsum[1]) {
+        fprintf(stderr, "bench: C and Rust hashed differently\n");
+        return 1;
+    }
+    double hc = (double)NREQ * hreps / hb[0] / 1e6, hr = (double)NREQ * hreps / hb[1] / 1e6;
+    printf("bench kv_hash_c: %.1f Mkeys/s (1.00x kv_hash_c)\n", hc);
+    printf("bench kv_hash_rust: %.1f Mkeys/s (%.2fx kv_hash_c)\n", hr, hr / hc);
+    free(corpus);
+    return 0;
+}
