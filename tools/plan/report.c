@@ -87,7 +87,8 @@ static void seam_build(const pl_model *m, int c, seam *s)
         }
     }
     pl_strmap_free(&ix);
-    qsort(s->items, s->n, sizeof(seam_item), cmp_item);
+    if (s->n > 1)
+        qsort(s->items, s->n, sizeof(seam_item), cmp_item);
 }
 
 static void seam_free(seam *s)

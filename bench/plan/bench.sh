@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Benchmark of graft plan: generates a ~100k-line C project (gen_tree.py), plans it with
+# -j1 and -j2 one after the other, and prints
+#   bench plan-100k-lines: <seconds with -j2> s (<speed-up>x graft plan -j1)
+# Fails when the plan takes a minute or more (the requirement) or is incomplete.
+# Usage: bench.sh GRAFT TREE_DIR [LINES]
+set -euo pipefail
+graft=$1 tree=$2 lines=${3:-100000}
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$tree"
+generated=$(python3 "$here/gen_tree.py" "$tree" "$lines")
+[ "$generated" -ge "$lines" ] || { echo "bench: generated only $generated lines"; exit 1; }
+run() { # run JOBS -> prints seconds
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$graft" plan -q -p "$tree" -j "$1" --format json -o "$tree/plan-j$1.json"
+    t1=$(date +%s.%N)
+    echo "$t1 - $t0" | bc -l
+}
+t1=$(run 1)
+t2=$(run 2)
+cmp -s "$tree/plan-j1.json" "$tree/plan-j2.json" || { echo "bench: -j1 and -j2 plans differ"; exit 1; }
+python3 - "$tree/plan-j2.json" "$generated" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]
+assert s["files_failed"] == 0 and s["files_partial"] == 0, s
+print(f"plan: {s['files']} files, {s['functions']} functions, {s['lines']} lines in "
+      f"sources ({sys.argv[2]} generated with headers), {s['components']} components")
+PY
+echo "plan: -j1 took $(printf '%.2f' "$t1") s, -j2 $(printf '%.2f' "$t2") s"
+printf 'bench plan-100k-lines: %.2f s (%.2fx graft plan -j1)\n' "$t2" "$(echo "$t1 / $t2" | bc -l)"
+awk -v t="$t2" 'BEGIN { exit !(t < 60) }' || { echo "bench: over a minute"; exit 1; }
