@@ -1,0 +1,610 @@
+/*
+ * kv_conn.c: the per-connection protocol engine (see kv_conn.h): runs the parser over
+ * the input buffer, executes each request against the store, formats replies into the
+ * output buffer and keeps memcached's flush points.
+ */
+#define _GNU_SOURCE /* getrusage fields, strnlen */
+#include "kv_conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kv_resp.h"
+#include "kv_seams.h"
+
+int kv_conn_init(kv_conn *c, uint64_t id, kv_server *srv, kv_thread_stats *stats)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = id;
+    c->srv = srv;
+    c->stats = stats;
+    c->in = malloc(KV_IN_INITIAL);
+    c->out = malloc(KV_OUT_INITIAL);
+    if (c->in == NULL || c->out == NULL) {
+        free(c->in);
+        free(c->out);
+        c->in = c->out = NULL;
+        return 10;
+    }
+    c->in_cap = KV_IN_INITIAL;
+    c->out_cap = KV_OUT_INITIAL;
+    return 0;
+}
+
+void kv_conn_free(kv_conn *c)
+{
+    free(c->in);
+    free(c->out);
+    c->in = c->out = NULL;
+}
+
+/* The connection code's one call of the request parser (a seam: see kv_seams.h). */
+static void kv__parse_request(kv_conn *c, kv_request *r)
+{
+    kv_parse_impl(c->id, c->in + c->in_pos, c->in_len - c->in_pos, &c->srv->limits, r);
+}
+
+size_t kv_conn_input_space(kv_conn *c, char **dst)
+{
+    if (c->in_pos == c->in_len) {
+        c->in_pos = c->in_len = 0;
+        if (c->in_cap > 4 * KV_IN_INITIAL) {
+            /* idle after a big request: give the memory back */
+            char *p = realloc(c->in, KV_IN_INITIAL);
+            if (p != NULL) {
+                c->in = p;
+                c->in_cap = KV_IN_INITIAL;
+            }
+        }
+    }
+    size_t pending = c->in_len - c->in_pos;
+    size_t want = c->need > pending ? c->need : pending + 1;
+    if (c->in_cap - c->in_pos < want || c->in_len == c->in_cap) {
+        if (c->in_pos > 0) {
+            memmove(c->in, c->in + c->in_pos, pending);
+            c->in_len = pending;
+            c->in_pos = 0;
+        }
+        if (c->in_cap < want || c->in_len == c->in_cap) {
+            size_t cap = c->in_cap * 2;
+            while (cap < want) {
+                cap *= 2;
+            }
+            if (cap > c->srv->max_in) {
+                cap = c->srv->max_in;
+            }
+            if (cap <= c->in_len || cap < want) {
+                return 0;
+            }
+            char *p = realloc(c->in, cap);
+            if (p == NULL) {
+                return 0;
+            }
+            c->in = p;
+            c->in_cap = cap;
+        }
+    }
+    *dst = c->in + c->in_len;
+    return c->in_cap - c->in_len;
+}
+
+void kv_conn_received(kv_conn *c, size_t n)
+{
+    c->in_len += n;
+    c->cmds = 0;
+    KV_STAT_ADD(c->stats, bytes_read, n);
+}
+
+void kv_conn_sent(kv_conn *c, size_t n)
+{
+    c->out_sent += n;
+    KV_STAT_ADD(c->stats, bytes_written, n);
+    if (c->out_sent == c->out_len) {
+        c->out_sent = c->out_len = c->flush_mark = 0;
+        if (c->out_cap > 64 * KV_OUT_INITIAL) {
+            char *p = realloc(c->out, KV_OUT_INITIAL);
+            if (p != NULL) {
+                c->out = p;
+                c->out_cap = KV_OUT_INITIAL;
+            }
+        }
+    }
+}
+
+/* Room for n more output bytes; NULL (and out_failed set) when it cannot grow. */
+static char *kv__out(kv_conn *c, size_t n)
+{
+    if (c->out_cap - c->out_len >= n) {
+        return c->out + c->out_len;
+    }
+    if (c->out_sent > 0) {
+        memmove(c->out, c->out + c->out_sent, c->out_len - c->out_sent);
+        c->out_len -= c->out_sent;
+        c->flush_mark -= c->out_sent;
+        c->out_sent = 0;
+        if (c->out_cap - c->out_len >= n) {
+            return c->out + c->out_len;
+        }
+    }
+    size_t cap = c->out_cap;
+    while (cap - c->out_len < n) {
+        cap *= 2;
+    }
+    char *p = realloc(c->out, cap);
+    if (p == NULL) {
+        c->out_failed = 1;
+        return NULL;
+    }
+    c->out = p;
+    c->out_cap = cap;
+    return c->out + c->out_len;
+}
+
+static void kv__emit(kv_conn *c, const char *s, size_t n)
+{
+    char *p = kv__out(c, n);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        c->out_len += n;
+    }
+}
+
+static void kv__mark(kv_conn *c)
+{
+    c->flush_mark = c->out_len;
+}
+
+/* memcached drops every reply not yet sent (conn_release_items) before some errors. */
+static void kv__cull(kv_conn *c)
+{
+    c->out_len = c->flush_mark;
+}
+
+typedef struct kv__get_ctx {
+    kv_conn *c;
+    int with_cas;
+} kv__get_ctx;
+
+static void kv__emit_value(void *ctx, const kv_item_view *it)
+{
+    kv__get_ctx *g = ctx;
+    kv_conn *c = g->c;
+    char *p = kv__out(c, KV_VALUE_HEADER_MAX + (size_t)it->nbytes + 2);
+    if (p == NULL) {
+        return;
+    }
+    size_t n =
+        kv_resp_value_header(p, it->key, it->nkey, it->flags, it->nbytes, g->with_cas, it->cas);
+    memcpy(p + n, it->data, (size_t)it->nbytes + 2);
+    c->out_len += n + it->nbytes + 2;
+}
+
+static void kv__do_get(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    kv__get_ctx g = {c, r->cmd == KV_CMD_GETS || r->cmd == KV_CMD_GATS};
+    int touch = r->cmd == KV_CMD_GAT || r->cmd == KV_CMD_GATS;
+    uint32_t pos = 0, off, len;
+    while (kv_request_next_key(c->in + c->in_pos, r, &pos, &off, &len)) {
+        const char *key = c->in + c->in_pos + off;
+        int hit = kv_store_get(c->srv->store, key, len, now, touch, r->exptime, kv__emit_value, &g);
+        if (touch) {
+            KV_STAT_ADD(c->stats, cmd_touch, 1);
+            if (hit) {
+                KV_STAT_ADD(c->stats, touch_hits, 1);
+            } else {
+                KV_STAT_ADD(c->stats, touch_misses, 1);
+            }
+        } else {
+            KV_STAT_ADD(c->stats, cmd_get, 1);
+            if (hit) {
+                KV_STAT_ADD(c->stats, get_hits, 1);
+            } else {
+                KV_STAT_ADD(c->stats, get_misses, 1);
+            }
+        }
+        if (c->out_failed) {
+            break;
+        }
+    }
+    if (c->out_failed) {
+        /* as memcached when it cannot build a get reply */
+        c->out_failed = 0;
+        kv__cull(c);
+        kv__emit(c, KV_RESP_LIT("SERVER_ERROR out of memory writing get response\r\n"));
+        return;
+    }
+    kv__emit(c, KV_RESP_LIT("END\r\n"));
+}
+
+static kv_store_mode kv__mode(uint8_t cmd)
+{
+    switch (cmd) {
+    case KV_CMD_ADD:
+        return KV_MODE_ADD;
+    case KV_CMD_REPLACE:
+        return KV_MODE_REPLACE;
+    case KV_CMD_APPEND:
+        return KV_MODE_APPEND;
+    case KV_CMD_PREPEND:
+        return KV_MODE_PREPEND;
+    case KV_CMD_CAS:
+        return KV_MODE_CAS;
+    default:
+        return KV_MODE_SET;
+    }
+}
+
+static void kv__reply_result(kv_conn *c, const kv_request *r, kv_store_result res, int arith)
+{
+    if (r->noreply) {
+        return;
+    }
+    size_t n;
+    const char *s = kv_resp_store_result(res, arith, &n);
+    kv__emit(c, s, n);
+}
+
+static void kv__do_store(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    const char *key = c->in + c->in_pos + r->key_off;
+    const char *data = c->in + c->in_pos + r->data_off;
+    kv_store_result res = kv_store_store(c->srv->store, kv__mode(r->cmd), key, r->key_len, r->flags,
+                                         r->exptime, data, r->data_len, r->cas, now);
+    KV_STAT_ADD(c->stats, cmd_set, 1);
+    if (r->cmd == KV_CMD_CAS) {
+        if (res == KV_RES_STORED) {
+            KV_STAT_ADD(c->stats, cas_hits, 1);
+        } else if (res == KV_RES_EXISTS) {
+            KV_STAT_ADD(c->stats, cas_badval, 1);
+        } else if (res == KV_RES_NOT_FOUND) {
+            KV_STAT_ADD(c->stats, cas_misses, 1);
+        }
+    }
+    kv__reply_result(c, r, res, 0);
+}
+
+static void kv__do_arith(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    const char *key = c->in + c->in_pos + r->key_off;
+    uint64_t v = 0;
+    int incr = r->cmd == KV_CMD_INCR;
+    kv_store_result res = kv_store_arith(c->srv->store, key, r->key_len, incr, r->delta, now, &v);
+    if (res == KV_RES_OK || res == KV_RES_NON_NUMERIC) {
+        if (incr) {
+            KV_STAT_ADD(c->stats, incr_hits, 1);
+        } else {
+            KV_STAT_ADD(c->stats, decr_hits, 1);
+        }
+    } else if (res == KV_RES_NOT_FOUND) {
+        if (incr) {
+            KV_STAT_ADD(c->stats, incr_misses, 1);
+        } else {
+            KV_STAT_ADD(c->stats, decr_misses, 1);
+        }
+    }
+    if (res != KV_RES_OK) {
+        kv__reply_result(c, r, res, 1);
+        return;
+    }
+    if (r->noreply) {
+        return;
+    }
+    char *p = kv__out(c, KV_U64_LINE_MAX);
+    if (p != NULL) {
+        c->out_len += kv_resp_u64_line(p, v);
+    }
+}
+
+static void kv__stat_u64(kv_conn *c, const char *name, uint64_t v)
+{
+    char *p = kv__out(c, 128);
+    if (p != NULL) {
+        c->out_len += kv_resp_stat_u64(p, 128, name, v);
+    }
+}
+
+static void kv__stat_str(kv_conn *c, const char *name, const char *v)
+{
+    char *p = kv__out(c, 256);
+    if (p != NULL) {
+        c->out_len += kv_resp_stat_str(p, 256, name, v);
+    }
+}
+
+#define KV_SUM(field) kv__sum(srv, offsetof(kv_thread_stats, field))
+
+static uint64_t kv__sum(const kv_server *srv, size_t off)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < srv->nstats; i++) {
+        const _Atomic uint64_t *f = (const _Atomic uint64_t *)((const char *)&srv->stats[i] + off);
+        t += atomic_load_explicit(f, memory_order_relaxed);
+    }
+    return t;
+}
+
+static void kv__stats_general(kv_conn *c, uint32_t now)
+{
+    kv_server *srv = c->srv;
+    kv_store_stats st;
+    kv_store_get_stats(srv->store, &st);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    char buf[64];
+    kv__stat_u64(c, "pid", (uint64_t)getpid());
+    kv__stat_u64(c, "uptime", (uint64_t)(time(NULL) - srv->started));
+    kv__stat_u64(c, "time", (uint64_t)time(NULL));
+    kv__stat_str(c, "version", KV_VERSION);
+    kv__stat_u64(c, "pointer_size", sizeof(void *) * 8);
+    snprintf(buf, sizeof(buf), "%ld.%06ld", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec);
+    kv__stat_str(c, "rusage_user", buf);
+    snprintf(buf, sizeof(buf), "%ld.%06ld", (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
+    kv__stat_str(c, "rusage_system", buf);
+    kv__stat_u64(c, "max_connections", (uint64_t)srv->maxconns);
+    kv__stat_u64(c, "curr_connections", atomic_load(&srv->curr_conns));
+    kv__stat_u64(c, "total_connections", atomic_load(&srv->total_conns));
+    kv__stat_u64(c, "rejected_connections", atomic_load(&srv->rejected_conns));
+    kv__stat_u64(c, "cmd_get", KV_SUM(cmd_get));
+    kv__stat_u64(c, "cmd_set", KV_SUM(cmd_set));
+    kv__stat_u64(c, "cmd_flush", KV_SUM(cmd_flush));
+    kv__stat_u64(c, "cmd_touch", KV_SUM(cmd_touch));
+    kv__stat_u64(c, "get_hits", KV_SUM(get_hits));
+    kv__stat_u64(c, "get_misses", KV_SUM(get_misses));
+    kv__stat_u64(c, "delete_misses", KV_SUM(delete_misses));
+    kv__stat_u64(c, "delete_hits", KV_SUM(delete_hits));
+    kv__stat_u64(c, "incr_misses", KV_SUM(incr_misses));
+    kv__stat_u64(c, "incr_hits", KV_SUM(incr_hits));
+    kv__stat_u64(c, "decr_misses", KV_SUM(decr_misses));
+    kv__stat_u64(c, "decr_hits", KV_SUM(decr_hits));
+    kv__stat_u64(c, "cas_misses", KV_SUM(cas_misses));
+    kv__stat_u64(c, "cas_hits", KV_SUM(cas_hits));
+    kv__stat_u64(c, "cas_badval", KV_SUM(cas_badval));
+    kv__stat_u64(c, "touch_hits", KV_SUM(touch_hits));
+    kv__stat_u64(c, "touch_misses", KV_SUM(touch_misses));
+    kv__stat_u64(c, "bytes_read", KV_SUM(bytes_read));
+    kv__stat_u64(c, "bytes_written", KV_SUM(bytes_written));
+    kv__stat_u64(c, "limit_maxbytes", st.limit_maxbytes);
+    kv__stat_u64(c, "threads", (uint64_t)srv->threads);
+    kv__stat_u64(c, "hash_power_level", 0);
+    kv__stat_u64(c, "hash_bytes", st.hash_bytes);
+    kv__stat_u64(c, "hash_is_expanding", st.hash_growing > 0);
+    kv__stat_u64(c, "hash_buckets", st.hash_buckets);
+    kv__stat_u64(c, "bytes", st.bytes);
+    kv__stat_u64(c, "curr_items", st.curr_items);
+    kv__stat_u64(c, "total_items", st.total_items);
+    kv__stat_u64(c, "expired_unfetched", 0);
+    kv__stat_u64(c, "evictions", st.evictions);
+    kv__stat_u64(c, "reclaimed", st.reclaimed);
+    (void)now;
+}
+
+static void kv__stats_settings(kv_conn *c)
+{
+    kv_server *srv = c->srv;
+    kv__stat_u64(c, "maxbytes", srv->mem_limit);
+    kv__stat_u64(c, "maxconns", (uint64_t)srv->maxconns);
+    kv__stat_u64(c, "tcpport", (uint64_t)srv->port);
+    kv__stat_u64(c, "udpport", 0);
+    kv__stat_str(c, "inter", srv->listen_addr ? srv->listen_addr : "NULL");
+    kv__stat_u64(c, "verbosity", atomic_load(&srv->verbosity));
+    kv__stat_str(c, "evictions", "on");
+    kv__stat_u64(c, "num_threads", (uint64_t)srv->threads);
+    kv__stat_str(c, "cas_enabled", "yes");
+    kv__stat_u64(c, "reqs_per_event", KV_REQS_PER_EVENT);
+    kv__stat_u64(c, "item_size_max", srv->limits.item_size_max);
+    kv__stat_str(c, "flush_enabled", "yes");
+    kv__stat_str(c, "hash_algorithm", "fnv1a64-fmix64");
+    kv__stat_u64(c, "hash_shards", KV_STORE_SHARDS);
+}
+
+static void kv__stats_items(kv_conn *c)
+{
+    kv_store_stats st;
+    kv_store_get_stats(c->srv->store, &st);
+    if (st.curr_items == 0) {
+        return; /* memcached lists only classes holding items */
+    }
+    kv__stat_u64(c, "items:1:number", st.curr_items);
+    kv__stat_u64(c, "items:1:evicted", st.evictions);
+    kv__stat_u64(c, "items:1:reclaimed", st.reclaimed);
+    kv__stat_u64(c, "items:1:expired", st.expired);
+}
+
+int kv_conn_stats(kv_conn *c, const char *arg, uint32_t arg_len, uint32_t now)
+{
+    uint32_t w = 0;
+    while (w < arg_len && arg[w] != ' ') {
+        w++;
+    }
+    if (w == 0) {
+        kv__stats_general(c, now);
+    } else if (w == 8 && memcmp(arg, "settings", 8) == 0) {
+        kv__stats_settings(c);
+    } else if (w == 5 && memcmp(arg, "items", 5) == 0) {
+        kv__stats_items(c);
+    } else if (w == 5 && memcmp(arg, "reset", 5) == 0) {
+        kv_server *srv = c->srv;
+        for (int i = 0; i < srv->nstats; i++) {
+            kv_thread_stats *t = &srv->stats[i];
+            _Atomic uint64_t *f = (_Atomic uint64_t *)t;
+            for (size_t k = 0; k < sizeof(*t) / sizeof(uint64_t); k++) {
+                atomic_store_explicit(&f[k], 0, memory_order_relaxed);
+            }
+        }
+        kv__emit(c, KV_RESP_LIT("RESET\r\n"));
+        return 0;
+    } else {
+        return -1;
+    }
+    kv__emit(c, KV_RESP_LIT("END\r\n"));
+    return 0;
+}
+
+static void kv__do_error(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    if (r->error == KV_ERR_TOO_LARGE) {
+        c->swallow = r->swallow;
+        if (r->cmd == KV_CMD_SET) {
+            /* memcached drops the old value rather than keep serving a stale one */
+            kv_store_delete(c->srv->store, c->in + c->in_pos + r->key_off, r->key_len, now);
+        }
+    }
+    if (r->error == KV_ERR_BAD_FORMAT && (r->cmd == KV_CMD_GET || r->cmd == KV_CMD_GETS ||
+                                          r->cmd == KV_CMD_GAT || r->cmd == KV_CMD_GATS)) {
+        kv__cull(c);
+    }
+    if (r->noreply) {
+        return;
+    }
+    size_t n;
+    const char *s = kv_resp_parse_error(r->error, &n);
+    if (s != NULL) {
+        kv__emit(c, s, n);
+    }
+}
+
+/* Executes one parsed request; returns 1 when the connection must stop (quit). */
+static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    switch (r->cmd) {
+    case KV_CMD_GET:
+    case KV_CMD_GETS:
+    case KV_CMD_GAT:
+    case KV_CMD_GATS:
+        kv__do_get(c, r, now);
+        kv__mark(c); /* memcached sends a get's reply at once */
+        break;
+    case KV_CMD_SET:
+    case KV_CMD_ADD:
+    case KV_CMD_REPLACE:
+    case KV_CMD_APPEND:
+    case KV_CMD_PREPEND:
+    case KV_CMD_CAS:
+        kv__do_store(c, r, now);
+        break;
+    case KV_CMD_DELETE: {
+        kv_store_result res =
+            kv_store_delete(c->srv->store, c->in + c->in_pos + r->key_off, r->key_len, now);
+        if (res == KV_RES_DELETED) {
+            KV_STAT_ADD(c->stats, delete_hits, 1);
+        } else {
+            KV_STAT_ADD(c->stats, delete_misses, 1);
+        }
+        kv__reply_result(c, r, res, 0);
+        break;
+    }
+    case KV_CMD_INCR:
+    case KV_CMD_DECR:
+        kv__do_arith(c, r, now);
+        break;
+    case KV_CMD_TOUCH: {
+        kv_store_result res = kv_store_touch(c->srv->store, c->in + c->in_pos + r->key_off,
+                                             r->key_len, r->exptime, now);
+        KV_STAT_ADD(c->stats, cmd_touch, 1);
+        if (res == KV_RES_TOUCHED) {
+            KV_STAT_ADD(c->stats, touch_hits, 1);
+        } else {
+            KV_STAT_ADD(c->stats, touch_misses, 1);
+        }
+        kv__reply_result(c, r, res, 0);
+        break;
+    }
+    case KV_CMD_FLUSH_ALL:
+        KV_STAT_ADD(c->stats, cmd_flush, 1);
+        kv_store_flush(c->srv->store, r->delta, now);
+        if (!r->noreply) {
+            kv__emit(c, KV_RESP_LIT("OK\r\n"));
+        }
+        break;
+    case KV_CMD_STATS:
+        if (kv_conn_stats(c, c->in + c->in_pos + r->arg_off, r->arg_len, now) != 0) {
+            kv__emit(c, KV_RESP_LIT("ERROR\r\n"));
+        }
+        break;
+    case KV_CMD_VERSION:
+        kv__emit(c, KV_RESP_LIT("VERSION " KV_VERSION "\r\n"));
+        break;
+    case KV_CMD_VERBOSITY:
+        atomic_store(&c->srv->verbosity, (uint32_t)(r->delta > 2 ? 2 : r->delta));
+        if (!r->noreply) {
+            kv__emit(c, KV_RESP_LIT("OK\r\n"));
+        }
+        break;
+    case KV_CMD_QUIT:
+        kv__mark(c);
+        return 1;
+    default:
+        kv__emit(c, KV_RESP_LIT("ERROR\r\n"));
+        break;
+    }
+    return 0;
+}
+
+kv_conn_state kv_conn_process(kv_conn *c, uint32_t now)
+{
+    if (c->close_after) {
+        return KV_CONN_CLOSE;
+    }
+    for (;;) {
+        size_t avail = c->in_len - c->in_pos;
+        if (c->swallow > 0) {
+            size_t d = avail < c->swallow ? avail : (size_t)c->swallow;
+            c->in_pos += d;
+            c->swallow -= d;
+            if (c->swallow > 0) {
+                return KV_CONN_READ; /* memcached sends nothing while swallowing */
+            }
+            continue;
+        }
+        if (c->out_len - c->out_sent > KV_OUT_HIGH) {
+            kv__mark(c);
+            return KV_CONN_WRITE;
+        }
+        if (avail == 0) {
+            c->need = 0;
+            kv__mark(c);
+            return KV_CONN_READ;
+        }
+        kv_request r;
+        kv__parse_request(c, &r);
+        switch (r.status) {
+        case KV_PARSE_NEED_MORE:
+            c->need = r.consumed;
+            if (r.consumed == 0) {
+                kv__mark(c); /* inside a command line: memcached flushes */
+            }
+            return KV_CONN_READ;
+        case KV_PARSE_CLOSE:
+            kv__cull(c);
+            c->close_after = 1;
+            return KV_CONN_CLOSE;
+        case KV_PARSE_ERROR:
+            kv__do_error(c, &r, now);
+            c->in_pos += r.consumed;
+            break;
+        default:
+            if (kv__execute(c, &r, now)) {
+                c->in_pos += r.consumed;
+                c->close_after = 1;
+                return KV_CONN_CLOSE;
+            }
+            c->in_pos += r.consumed;
+            break;
+        }
+        c->need = 0;
+        if (c->out_failed) {
+            /* replies can no longer be built faithfully: give up on this client */
+            kv__cull(c);
+            c->close_after = 1;
+            return KV_CONN_CLOSE;
+        }
+        if (++c->cmds >= KV_REQS_PER_EVENT) {
+            c->cmds = 0;
+            kv__mark(c);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+/*
+ * kv_conn.h: one client connection's protocol engine: bytes in, requests executed
+ * against the store, reply bytes out. No sockets here (kv_net.c moves the bytes), so the
+ * whole request/reply behaviour is testable in memory.
+ *
+ * Output follows memcached's flush points, because a "get" with an over-long key makes
+ * memcached drop every reply it has not sent yet: replies become sendable (up to
+ * `flush_mark`) after a get-family reply, after every 20 requests since the last read,
+ * when the input runs out between requests or inside a command line, on quit; not while
+ * a value is still arriving or being swallowed.
+ *
+ * Buffers are bounded: input to item_size_max + KV_IN_SLACK bytes (a request that needs
+ * more closes the connection), pending output to KV_OUT_HIGH before the connection stops
+ * reading requests until the peer has taken some (one get's reply may exceed it).
+ */
+#ifndef KV_CONN_H
+#define KV_CONN_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv_proto.h"
+#include "kv_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KV_VERSION "1.6.18-kvd-0.1.0"
+#define KV_IN_INITIAL 16384
+#define KV_IN_SLACK 65536
+#define KV_OUT_INITIAL 16384
+#define KV_OUT_HIGH (4u << 20)
+#define KV_REQS_PER_EVENT 20
+
+/* Per-worker counters: written only by their worker, read by "stats" from any thread
+ * (relaxed atomics: single writer, no read-modify-write needed). */
+typedef struct kv_thread_stats {
+    _Atomic uint64_t cmd_get, get_hits, get_misses, get_expired_unused;
+    _Atomic uint64_t cmd_set, cmd_touch, touch_hits, touch_misses;
+    _Atomic uint64_t delete_hits, delete_misses, incr_hits, incr_misses, decr_hits, decr_misses;
+    _Atomic uint64_t cas_hits, cas_misses, cas_badval, cmd_flush;
+    _Atomic uint64_t bytes_read, bytes_written;
+} kv_thread_stats;
+
+#define KV_STAT_ADD(st, field, n)                                                                  \
+    atomic_store_explicit(&(st)->field,                                                            \
+                          atomic_load_explicit(&(st)->field, memory_order_relaxed) + (n),          \
+                          memory_order_relaxed)
+
+/* What all connections share. Owned by main; fields are set before workers start. */
+typedef struct kv_server {
+    kv_store *store;
+    kv_parse_limits limits;
+    uint32_t max_in; /* input buffer bound */
+    int port;
+    const char *listen_addr;
+    int threads;
+    int maxconns;
+    size_t mem_limit;
+    int64_t started; /* unix time */
+    _Atomic uint32_t verbosity;
+    _Atomic uint64_t curr_conns, total_conns, rejected_conns;
+    kv_thread_stats *stats; /* one per worker */
+    int nstats;
+} kv_server;
+
+typedef enum kv_conn_state {
+    KV_CONN_READ = 0,  /* process more when bytes arrive */
+    KV_CONN_WRITE = 1, /* too much output pending: send before processing further */
+    KV_CONN_CLOSE = 2  /* send what is sendable (out[sent..flush_mark)), then close */
+} kv_conn_state;
+
+typedef struct kv_conn {
+    uint64_t id;
+    kv_server *srv;
+    kv_thread_stats *stats;
+    char *in;
+    size_t in_pos, in_len, in_cap;
+    char *out;
+    size_t out_sent, out_len, out_cap, flush_mark;
+    uint64_t swallow;
+    uint32_t need;   /* bytes the pending request needs, when the parser said */
+    unsigned cmds;   /* requests since the last read (memcached's reqs_per_event) */
+    int close_after; /* quit or protocol close: no more processing */
+    int out_failed;  /* an output buffer could not grow */
+} kv_conn;
+
+/* 0 on success, 10 when buffers cannot be allocated. */
+int kv_conn_init(kv_conn *c, uint64_t id, kv_server *srv, kv_thread_stats *stats);
+void kv_conn_free(kv_conn *c);
+
+/* Where to read into: returns the free space at *dst (growing or compacting the buffer
+ * as needed); 0 means the connection must be closed (request bigger than the bound). */
+size_t kv_conn_input_space(kv_conn *c, char **dst);
+/* n bytes were read into the space given by kv_conn_input_space. */
+void kv_conn_received(kv_conn *c, size_t n);
+
+/* Parses and executes every complete request. `now` is kvd's relative time. */
+kv_conn_state kv_conn_process(kv_conn *c, uint32_t now);
+
+/* Sendable bytes: out[out_sent .. flush_mark). */
+static inline size_t kv_conn_sendable(const kv_conn *c, const char **p)
+{
+    *p = c->out + c->out_sent;
+    return c->flush_mark - c->out_sent;
+}
+/* n sendable bytes were written. */
+void kv_conn_sent(kv_conn *c, size_t n);
+
+/* Appends the "stats" family replies; exported for tests. Returns 0, or -1 when the
+ * sub-command is unknown (the caller answers ERROR). */
+int kv_conn_stats(kv_conn *c, const char *arg, uint32_t arg_len, uint32_t now);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KV_CONN_H */

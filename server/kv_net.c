@@ -1,0 +1,438 @@
+/*
+ * kv_net.c: kvd's networking (see kv_net.h). Level-triggered epoll, one loop per worker.
+ * A connection reads while it has no unsent sendable replies; with replies pending it
+ * waits for EPOLLOUT instead, so a slow reader cannot make kvd buffer without bound.
+ */
+#define _GNU_SOURCE /* accept4, EPOLLEXCLUSIVE */
+#include "kv_net.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KV_MAX_EVENTS 64
+#define KV_STOP_FLUSH_MS 1000
+
+typedef struct kv_netconn {
+    kv_conn c;
+    int fd;
+    uint32_t events; /* current epoll interest */
+    int closing;     /* close once the sendable bytes are out */
+    struct kv_netconn *prev, *next;
+} kv_netconn;
+
+typedef struct kv_worker {
+    struct kv_net *net;
+    int index;
+    int epfd;
+    pthread_t thread;
+    kv_netconn *conns;
+} kv_worker;
+
+struct kv_net {
+    kv_server *srv;
+    int lfd;
+    int stopfd; /* eventfd: readable once stopping */
+    int port;
+    kv_worker *workers;
+    int nworkers;
+    pthread_t maint;
+    int maint_started;
+    atomic_int stop;
+};
+
+static atomic_uint kv_clock_now;
+static atomic_uint_fast64_t kv_next_conn_id = 1;
+static struct timespec kv_clock_mono0;
+
+/* tags for the non-connection epoll entries */
+static char kv_tag_listen, kv_tag_stop;
+
+void kv_net_clock_init(int64_t started)
+{
+    (void)started;
+    clock_gettime(CLOCK_MONOTONIC, &kv_clock_mono0);
+    atomic_store(&kv_clock_now, 2);
+}
+
+static void kv__clock_tick(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    atomic_store_explicit(&kv_clock_now, (unsigned)(2 + (t.tv_sec - kv_clock_mono0.tv_sec)),
+                          memory_order_relaxed);
+}
+
+uint32_t kv_net_now(void)
+{
+    return atomic_load_explicit(&kv_clock_now, memory_order_relaxed);
+}
+
+static void *kv__maint_main(void *arg)
+{
+    kv_net *n = arg;
+    unsigned ticks = 0;
+    while (!atomic_load(&n->stop)) {
+        struct timespec d = {0, 100 * 1000 * 1000};
+        nanosleep(&d, NULL);
+        kv__clock_tick();
+        if (++ticks % 10 == 0) {
+            kv_store_maintain(n->srv->store, kv_net_now());
+        }
+    }
+    return NULL;
+}
+
+static void kv__set_events(kv_worker *w, kv_netconn *nc, uint32_t ev)
+{
+    if (nc->events == ev) {
+        return;
+    }
+    struct epoll_event e = {.events = ev, .data.ptr = nc};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, nc->fd, &e) == 0) {
+        nc->events = ev;
+    }
+}
+
+static void kv__close(kv_worker *w, kv_netconn *nc)
+{
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, nc->fd, NULL);
+    close(nc->fd);
+    if (nc->prev != NULL) {
+        nc->prev->next = nc->next;
+    } else {
+        w->conns = nc->next;
+    }
+    if (nc->next != NULL) {
+        nc->next->prev = nc->prev;
+    }
+    kv_conn_free(&nc->c);
+    free(nc);
+    atomic_fetch_sub(&w->net->srv->curr_conns, 1);
+}
+
+/* Writes what is sendable. Returns 1 when all of it went out, 0 when the socket is full,
+ * -1 when the peer is gone. */
+static int kv__flush(kv_netconn *nc)
+{
+    for (;;) {
+        const char *p;
+        size_t n = kv_conn_sendable(&nc->c, &p);
+        if (n == 0) {
+            return 1;
+        }
+        ssize_t k = send(nc->fd, p, n, MSG_NOSIGNAL);
+        if (k > 0) {
+            kv_conn_sent(&nc->c, (size_t)k);
+            continue;
+        }
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return 0;
+        }
+        return -1;
+    }
+}
+
+/* Processes what is buffered, sends, and picks the next epoll interest. */
+static void kv__drive(kv_worker *w, kv_netconn *nc)
+{
+    for (;;) {
+        kv_conn_state st = nc->closing ? KV_CONN_CLOSE : kv_conn_process(&nc->c, kv_net_now());
+        int f = kv__flush(nc);
+        if (f < 0) {
+            kv__close(w, nc);
+            return;
+        }
+        if (st == KV_CONN_CLOSE) {
+            nc->closing = 1;
+            if (f == 1) {
+                kv__close(w, nc);
+            } else {
+                kv__set_events(w, nc, EPOLLOUT);
+            }
+            return;
+        }
+        if (f == 0) {
+            kv__set_events(w, nc, EPOLLOUT);
+            return;
+        }
+        if (st == KV_CONN_WRITE) {
+            continue; /* output drained: go on with the buffered requests */
+        }
+        kv__set_events(w, nc, EPOLLIN);
+        return;
+    }
+}
+
+static void kv__on_readable(kv_worker *w, kv_netconn *nc)
+{
+    char *dst;
+    size_t room = kv_conn_input_space(&nc->c, &dst);
+    if (room == 0) {
+        /* a request larger than the connection's bound: memcached would also give up */
+        kv__close(w, nc);
+        return;
+    }
+    ssize_t k = read(nc->fd, dst, room);
+    if (k == 0) {
+        kv__close(w, nc);
+        return;
+    }
+    if (k < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            return;
+        }
+        kv__close(w, nc);
+        return;
+    }
+    kv_conn_received(&nc->c, (size_t)k);
+    kv__drive(w, nc);
+}
+
+static void kv__accept(kv_worker *w)
+{
+    kv_net *n = w->net;
+    kv_server *srv = n->srv;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(n->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            return; /* EAGAIN, or a transient error (EMFILE...): retried on the next event */
+        }
+        if (atomic_load(&srv->curr_conns) >= (uint64_t)srv->maxconns) {
+            static const char msg[] = "ERROR Too many open connections\r\n";
+            ssize_t ignored = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
+            (void)ignored;
+            close(fd);
+            atomic_fetch_add(&srv->rejected_conns, 1);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        kv_netconn *nc = calloc(1, sizeof(*nc));
+        uint64_t id = atomic_fetch_add(&kv_next_conn_id, 1);
+        if (nc == NULL || kv_conn_init(&nc->c, id, srv, &srv->stats[w->index]) != 0) {
+            free(nc);
+            close(fd);
+            continue;
+        }
+        nc->fd = fd;
+        nc->events = EPOLLIN;
+        struct epoll_event e = {.events = EPOLLIN, .data.ptr = nc};
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+            kv_conn_free(&nc->c);
+            free(nc);
+            close(fd);
+            continue;
+        }
+        nc->next = w->conns;
+        if (w->conns != NULL) {
+            w->conns->prev = nc;
+        }
+        w->conns = nc;
+        atomic_fetch_add(&srv->curr_conns, 1);
+        atomic_fetch_add(&srv->total_conns, 1);
+    }
+}
+
+/* Graceful end of a worker: every connection gets a bounded chance to take its
+ * sendable replies, then is closed. */
+static void kv__worker_drain(kv_worker *w)
+{
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->net->lfd, NULL);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (w->conns != NULL) {
+        kv_netconn *nc = w->conns;
+        int f = kv__flush(nc);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (f != 0 || ms > KV_STOP_FLUSH_MS) {
+            kv__close(w, nc);
+        } else {
+            struct timespec d = {0, 1000 * 1000};
+            nanosleep(&d, NULL);
+        }
+    }
+}
+
+static void *kv__worker_main(void *arg)
+{
+    kv_worker *w = arg;
+    struct epoll_event ev[KV_MAX_EVENTS];
+    for (;;) {
+        int k = epoll_wait(w->epfd, ev, KV_MAX_EVENTS, -1);
+        if (k < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        int stopping = 0;
+        for (int i = 0; i < k; i++) {
+            void *p = ev[i].data.ptr;
+            if (p == &kv_tag_stop) {
+                stopping = 1;
+            } else if (p == &kv_tag_listen) {
+                kv__accept(w);
+            } else {
+                kv_netconn *nc = p;
+                if (ev[i].events & EPOLLIN) {
+                    kv__on_readable(w, nc);
+                } else if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+                    kv__drive(w, nc);
+                }
+            }
+        }
+        if (stopping) {
+            break;
+        }
+    }
+    kv__worker_drain(w);
+    return NULL;
+}
+
+static int kv__listen(kv_net *n)
+{
+    kv_server *srv = n->srv;
+    char port[16];
+    snprintf(port, sizeof(port), "%d", srv->port);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(srv->listen_addr, port, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "kvd: cannot resolve listen address %s: %s\n",
+                srv->listen_addr ? srv->listen_addr : "*", gai_strerror(rc));
+        return 14;
+    }
+    int fd = -1;
+    for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
+            break;
+        }
+        close(fd);
+        fd = -1;
+    }
+    int err = errno;
+    freeaddrinfo(res);
+    if (fd < 0) {
+        fprintf(stderr, "kvd: cannot listen on %s:%d: %s\n",
+                srv->listen_addr ? srv->listen_addr : "*", srv->port, strerror(err));
+        return 14;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    n->port = srv->port;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            n->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            n->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+    }
+    n->lfd = fd;
+    return 0;
+}
+
+int kv_net_port(const kv_net *n)
+{
+    return n->port;
+}
+
+int kv_net_start(kv_server *srv, kv_net **out)
+{
+    kv_net *n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        return 10;
+    }
+    n->srv = srv;
+    n->lfd = -1;
+    atomic_init(&n->stop, 0);
+    kv_net_clock_init(srv->started);
+    int rc = kv__listen(n);
+    if (rc != 0) {
+        free(n);
+        return rc;
+    }
+    n->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    n->workers = calloc((size_t)srv->threads, sizeof(kv_worker));
+    if (n->stopfd < 0 || n->workers == NULL) {
+        close(n->lfd);
+        if (n->stopfd >= 0) {
+            close(n->stopfd);
+        }
+        free(n->workers);
+        free(n);
+        return 10;
+    }
+    for (int i = 0; i < srv->threads; i++) {
+        kv_worker *w = &n->workers[i];
+        w->net = n;
+        w->index = i;
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event le = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &kv_tag_listen};
+        struct epoll_event se = {.events = EPOLLIN, .data.ptr = &kv_tag_stop};
+        if (w->epfd < 0 || epoll_ctl(w->epfd, EPOLL_CTL_ADD, n->lfd, &le) != 0 ||
+            epoll_ctl(w->epfd, EPOLL_CTL_ADD, n->stopfd, &se) != 0 ||
+            pthread_create(&w->thread, NULL, kv__worker_main, w) != 0) {
+            fprintf(stderr, "kvd: cannot start worker %d: %s\n", i, strerror(errno));
+            n->nworkers = i;
+            if (w->epfd >= 0) {
+                close(w->epfd);
+            }
+            kv_net_stop(n);
+            return 14;
+        }
+        n->nworkers = i + 1;
+    }
+    if (pthread_create(&n->maint, NULL, kv__maint_main, n) != 0) {
+        kv_net_stop(n);
+        return 14;
+    }
+    n->maint_started = 1;
+    *out = n;
+    return 0;
+}
+
+void kv_net_stop(kv_net *n)
+{
+    if (n == NULL) {
+        return;
+    }
+    atomic_store(&n->stop, 1);
+    uint64_t one = 1;
+    ssize_t ignored = write(n->stopfd, &one, sizeof(one));
+    (void)ignored;
+    for (int i = 0; i < n->nworkers; i++) {
+        pthread_join(n->workers[i].thread, NULL);
+        close(n->workers[i].epfd);
+    }
+    if (n->maint_started) {
+        pthread_join(n->maint, NULL);
+    }
+    close(n->lfd);
+    close(n->stopfd);
+    free(n->workers);
+    free(n);
+}

@@ -1,0 +1,137 @@
+/*
+ * kv_store.h: kvd's storage engine: items by key, with memcached's semantics for
+ * set/add/replace/append/prepend/cas, get/touch, delete, incr/decr and flush_all.
+ *
+ * Design: the key space is split over KV_STORE_SHARDS shards by the key hash's high bits;
+ * each shard has its own mutex, its own chained hash table (grown incrementally: a
+ * growing shard moves a few buckets per operation and per maintenance tick, never the
+ * whole table at once) and its own LRU list. Memory is accounted globally as the bytes
+ * malloc actually handed out for items (malloc_usable_size); a store that would pass
+ * the limit first evicts from the tail of its shard's LRU, then from other shards.
+ * Expiry is lazy (an expired item found by a lookup is freed) and periodic
+ * (kv_store_maintain sweeps a slice of every shard each call).
+ *
+ * Time is kvd's relative clock: seconds since `process_started` (a unix time), as
+ * memcached's current_time. Exptimes arrive as sent by the client and are converted as
+ * memcached's realtime() does: 0 never expires, up to 30 days is relative, beyond is an
+ * absolute unix time, negative is already expired.
+ *
+ * Thread-safety: every function may be called from any thread concurrently, except
+ * kv_store_create/kv_store_destroy. Each call hashes its key exactly once, through
+ * kv_hash_fn (see kv_seams.h).
+ */
+#ifndef KV_STORE_H
+#define KV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KV_STORE_SHARDS 32
+
+typedef struct kv_store kv_store;
+
+typedef struct kv_store_config {
+    size_t mem_limit;         /* bytes of item memory (-m) */
+    uint32_t item_size_max;   /* -I, reported by stats */
+    int64_t process_started;  /* unix time that relative time 0 stands for */
+    uint32_t initial_buckets; /* per shard, power of two; 0 = default (1024) */
+} kv_store_config;
+
+/* What a lookup sees of an item, valid only during the visit callback (the shard lock
+ * is held: the callback must be short and must not call back into the store). */
+typedef struct kv_item_view {
+    const char *key;
+    uint32_t nkey;
+    uint32_t flags;
+    const char *data; /* value, followed by "\r\n" (data[nbytes], data[nbytes + 1]) */
+    uint32_t nbytes;  /* value length without the CRLF */
+    uint64_t cas;
+} kv_item_view;
+
+typedef void (*kv_item_visit_fn)(void *ctx, const kv_item_view *item);
+
+typedef enum kv_store_mode {
+    KV_MODE_SET = 1,
+    KV_MODE_ADD = 2,
+    KV_MODE_REPLACE = 3,
+    KV_MODE_APPEND = 4,
+    KV_MODE_PREPEND = 5,
+    KV_MODE_CAS = 6
+} kv_store_mode;
+
+typedef enum kv_store_result {
+    KV_RES_STORED = 0,
+    KV_RES_NOT_STORED = 1,
+    KV_RES_EXISTS = 2,
+    KV_RES_NOT_FOUND = 3,
+    KV_RES_NO_MEMORY = 4, /* could not make room (or malloc failed) */
+    KV_RES_DELETED = 5,
+    KV_RES_TOUCHED = 6,
+    KV_RES_NON_NUMERIC = 7,
+    KV_RES_OK = 8 /* incr/decr done, value reported */
+} kv_store_result;
+
+typedef struct kv_store_stats {
+    uint64_t curr_items;
+    uint64_t total_items;
+    uint64_t bytes; /* item memory in use (accounted) */
+    uint64_t limit_maxbytes;
+    uint64_t evictions;
+    uint64_t expired; /* items removed because expired or flushed */
+    uint64_t reclaimed;
+    uint64_t hash_buckets; /* sum over shards */
+    uint64_t hash_growing; /* shards currently migrating to a bigger table */
+    uint64_t hash_bytes;
+} kv_store_stats;
+
+/* Returns GRAFT-style status: 0 on success (with *out set), 10 (ENOMEM) or 1 (EINVAL). */
+int kv_store_create(const kv_store_config *cfg, kv_store **out);
+void kv_store_destroy(kv_store *s);
+
+/* Converts a client exptime to relative time, as memcached's realtime(). */
+uint32_t kv_store_realtime(const kv_store *s, int64_t exptime, uint32_t now);
+
+/* get/gets (touch = 0) and gat/gats (touch = 1: sets the exptime first). Calls fn once
+ * on a hit. Returns 1 on a hit, 0 on a miss. Bumps the item in the LRU. */
+int kv_store_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int touch,
+                 int64_t exptime, kv_item_visit_fn fn, void *ctx);
+
+/* set/add/replace/append/prepend/cas with memcached's rules. `cas` is the client's
+ * value for KV_MODE_CAS. Append/prepend keep the old item's flags and exptime. Returns
+ * STORED, NOT_STORED, EXISTS, NOT_FOUND or NO_MEMORY. */
+kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
+                               uint32_t flags, int64_t exptime, const char *data, uint32_t ndata,
+                               uint64_t cas, uint32_t now);
+
+/* DELETED or NOT_FOUND. */
+kv_store_result kv_store_delete(kv_store *s, const char *key, uint32_t nkey, uint32_t now);
+
+/* TOUCHED or NOT_FOUND. */
+kv_store_result kv_store_touch(kv_store *s, const char *key, uint32_t nkey, int64_t exptime,
+                               uint32_t now);
+
+/* incr/decr: OK (new value in *value), NOT_FOUND, NON_NUMERIC or NO_MEMORY. Incr wraps
+ * at 2^64, decr stops at 0; a shorter result is written in place padded with spaces
+ * (memcached keeps the item length), a longer one replaces the item. */
+kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int incr,
+                               uint64_t delta, uint32_t now, uint64_t *value);
+
+/* flush_all [delay]: delay 0 (or one that is already due) empties the store now;
+ * otherwise items stored before the deadline become invalid when it passes. */
+void kv_store_flush(kv_store *s, uint64_t delay, uint32_t now);
+
+/* Periodic work: frees a slice of expired/flushed items in every shard and advances
+ * any table migration. Call about once a second. */
+void kv_store_maintain(kv_store *s, uint32_t now);
+
+void kv_store_get_stats(kv_store *s, kv_store_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KV_STORE_H */
