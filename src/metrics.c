@@ -95,6 +95,11 @@ static void graft__latency(const graft_seam *s, int impl, graft_latency *out, ui
 
 static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sums[2])
 {
+    /* Time-based breaker transitions (cool-down over, half-open deadline passed) are
+     * due even when no call arrives to notice them: a snapshot notices them too. */
+    int bst = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    if (bst == GRAFT_BREAKER_OPEN || bst == GRAFT_BREAKER_HALF_OPEN)
+        graft__breaker_poll((graft_seam *)s, graft__now(s->rt), true);
     memset(st, 0, sizeof *st);
     uint64_t w = atomic_load_explicit(&s->route, memory_order_acquire);
     st->mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
