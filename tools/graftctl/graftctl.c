@@ -51,7 +51,7 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-static void die_usage(const char *fmt, ...)
+_Noreturn static void die_usage(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
