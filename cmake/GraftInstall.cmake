@@ -69,7 +69,7 @@ foreach(_lib IN LISTS _graft_iface _graft_obj_iface)
   string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" _lib "${_lib}")
   if(_lib STREQUAL "Threads::Threads")
     set(_flag "-pthread")
-    string(APPEND GRAFT_CONFIG_DEPENDENCIES "find_dependency(Threads)\n")
+    set(GRAFT_CONFIG_DEPENDENCIES "find_dependency(Threads)")
   elseif(_lib MATCHES "::" OR _lib MATCHES "^\\$<")
     message(FATAL_ERROR "graft install: libgraft links '${_lib}', which the installed "
                         "package cannot reproduce; link plain library names (see cmake/GraftInstall.cmake)")
@@ -85,7 +85,6 @@ foreach(_lib IN LISTS _graft_iface _graft_obj_iface)
   endif()
 endforeach()
 string(STRIP "${GRAFT_PC_LIBS_PRIVATE}" GRAFT_PC_LIBS_PRIVATE)
-list(REMOVE_DUPLICATES GRAFT_CONFIG_DEPENDENCIES)
 
 # ------------------------------------------------------------------ install rules
 install(TARGETS graft graft_shared EXPORT graftTargets
