@@ -424,6 +424,25 @@ template <class In, class Out> class seam
     {
         detail::check(graft_seam_set_fault(s_, &c));
     }
+    /* Current settings (compare().capture_dir points into the seam: copy it to keep it). */
+    compare_config compare() const
+    {
+        compare_config c;
+        detail::check(graft_seam_get_compare(s_, &c));
+        return c;
+    }
+    graft_breaker_config breaker() const
+    {
+        graft_breaker_config c;
+        detail::check(graft_seam_get_breaker(s_, &c));
+        return c;
+    }
+    fault_config fault() const
+    {
+        fault_config c;
+        detail::check(graft_seam_get_fault(s_, &c));
+        return c;
+    }
 
     seam_stats stats() const
     {

@@ -323,6 +323,57 @@ void sampling_compares_one_in_n(void **state)
     assert_int_equal(st.compare_skipped, 75);
 }
 
+void compare_when_candidate_serves(void **state)
+{
+    fixture &f = fx(state);
+    graft::compare_config c = compare_every(1);
+    c.compare_served = 1;
+    f.seam.set_compare(c);
+    f.seam.set_mode(GRAFT_MODE_CANDIDATE);
+    f.b->candidate_off_by_one = true;
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(f.seam.call(i, static_cast<std::uint64_t>(i))->value, 2 * i + 1);
+    graft::seam_stats st = f.seam.stats();
+    assert_int_equal(st.compared, 12);
+    assert_int_equal(st.mismatches, 12);
+    assert_int_equal(f.b->legacy_calls.load(), 12); /* legacy ran only to compare */
+    assert_int_equal(f.seam.compare().compare_served, 1);
+}
+
+void mismatches_reach_the_log_lambda(void **state)
+{
+    fixture &f = fx(state);
+    f.seam.set_mode(GRAFT_MODE_SHADOW);
+    f.seam.set_compare(compare_every(1));
+    f.b->candidate_off_by_one = true;
+    f.seam.call(1, 1);
+    std::lock_guard<std::mutex> g(*f.log_mu);
+    bool found = false;
+    for (const std::string &line : *f.logs)
+        found = found || line.find("test.double") != std::string::npos;
+    assert_true(found);
+}
+
+void breaker_opens_on_mismatch_rate_in_shadow(void **state)
+{
+    fixture &f = fx(state);
+    graft_breaker_config cfg = graft::breaker_defaults();
+    cfg.min_calls = 10;
+    cfg.error_rate_bp = 0;
+    cfg.mismatch_rate_bp = 2000;
+    f.seam.set_breaker(cfg);
+    assert_int_equal(f.seam.breaker().mismatch_rate_bp, 2000);
+    f.seam.set_mode(GRAFT_MODE_SHADOW);
+    f.seam.set_compare(compare_every(1));
+    f.b->candidate_off_by_one = true;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(f.seam.call(i, static_cast<std::uint64_t>(i))->value, 2 * i);
+    assert_int_equal(f.seam.stats().breaker_state, GRAFT_BREAKER_OPEN);
+    int before = f.b->candidate_calls;
+    f.seam.call(1, 1);
+    assert_int_equal(f.b->candidate_calls.load(), before); /* shadow stopped too */
+}
+
 /* ------------------------------------------------------------------ breaker */
 
 void breaker_opens_rejects_and_recovers(void **state)
@@ -442,6 +493,47 @@ void bad_config_file_names_the_line(void **state)
     assert_int_not_equal(status_of([&] { f.rt.load_file("/nonexistent/graft.ini"); }), GRAFT_OK);
 }
 
+void config_before_registration_applies_at_once(void **state)
+{
+    fixture &f = fx(state);
+    f.rt.apply_spec("test.later=canary:0.05");
+    auto later = f.rt.add_seam<int, doubled>(
+        "test.later", [](const int &x, doubled &o) { o.value = x; },
+        [](const int &x, doubled &o) { o.value = x; });
+    assert_int_equal(later.get_mode(), GRAFT_MODE_CANARY);
+    assert_int_equal(later.percent_bp(), 5);
+}
+
+void env_and_reload(void **state)
+{
+    fixture &f = fx(state);
+    char path[] = "/tmp/graft-cpp-env-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char v1[] = "[seam test.double]\nmode = shadow\nfault.error = 10\n";
+    assert_int_equal(write(fd, v1, sizeof v1 - 1), (ssize_t)(sizeof v1 - 1));
+    close(fd);
+    setenv("GRAFT_CONFIG", path, 1);
+    unsetenv("GRAFT_SEAMS");
+    f.rt.configure_from_env();
+    assert_int_equal(f.seam.get_mode(), GRAFT_MODE_SHADOW);
+    assert_int_equal(f.seam.fault().error_bp, 1000);
+    FILE *fp = std::fopen(path, "w");
+    assert_non_null(fp);
+    std::fputs("[seam test.double]\nmode = candidate\n", fp);
+    std::fclose(fp);
+    f.rt.reload();
+    assert_int_equal(f.seam.get_mode(), GRAFT_MODE_CANDIDATE);
+    fp = std::fopen(path, "w");
+    assert_non_null(fp);
+    std::fputs("[seam test.double]\nmode = maybe\n", fp);
+    std::fclose(fp);
+    assert_int_not_equal(status_of([&] { f.rt.reload(); }), GRAFT_OK);
+    assert_int_equal(f.seam.get_mode(), GRAFT_MODE_CANDIDATE); /* the bad file changed nothing */
+    unsetenv("GRAFT_CONFIG");
+    unlink(path);
+}
+
 void control_plane_errors_throw(void **state)
 {
     fixture &f = fx(state);
@@ -519,11 +611,17 @@ int main()
         cmocka_unit_test_setup_teardown(shadow_counts_mismatches, setup, teardown),
         cmocka_unit_test_setup_teardown(custom_compare_and_normalize_lambdas, setup, teardown),
         cmocka_unit_test_setup_teardown(sampling_compares_one_in_n, setup, teardown),
+        cmocka_unit_test_setup_teardown(compare_when_candidate_serves, setup, teardown),
+        cmocka_unit_test_setup_teardown(mismatches_reach_the_log_lambda, setup, teardown),
+        cmocka_unit_test_setup_teardown(breaker_opens_on_mismatch_rate_in_shadow, setup, teardown),
         cmocka_unit_test_setup_teardown(breaker_opens_rejects_and_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(breaker_reset_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(spec_applies_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_spec_is_an_error_and_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_config_file_names_the_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(config_before_registration_applies_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(env_and_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(control_plane_errors_throw, setup, teardown),
         cmocka_unit_test_setup_teardown(metrics_name_every_seam, setup, teardown),
         cmocka_unit_test_setup_teardown(admin_endpoint_is_raii, setup, teardown),
