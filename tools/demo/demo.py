@@ -73,7 +73,8 @@ class Demo:
         self.load_total = {"requests": 0, "errors": 0}
         self.token = secrets.token_hex(16)
         self.kvd = find_binary(self.build, ["server/kvd"])
-        self.kvload = find_binary(self.build, ["tools/kvload/kvload", "server/kvload"])
+        # DEMO_KVLOAD: another load generator with kvload's options and JSON summary.
+        self.kvload = os.environ.get("DEMO_KVLOAD") or find_binary(self.build, ["tools/kvload/kvload", "server/kvload"])
         self.graftctl = find_binary(self.build, ["tools/graftctl/graftctl"])
         missing = [n for n, p in (("kvd", self.kvd), ("kvload", self.kvload), ("graftctl", self.graftctl)) if not p]
         if missing:
@@ -157,7 +158,7 @@ class Demo:
             "GRAFT_CONFIG": self.write_config(),
         })
         env.pop("GRAFT_SEAMS", None)
-        self.kvd_proc = self.spawn("kvd", [self.kvd, "-l", "127.0.0.1", "-p", str(self.port)], env=env)
+        self.kvd_proc = self.spawn("kvd", [self.kvd, "-l", "127.0.0.1", "-p", str(self.port), "-t", "2"], env=env)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.kvd_proc.poll() is not None:

@@ -9,8 +9,8 @@ Field names follow the runtime's JSON (docs/RUNTIME.md); `get` reads dotted path
 mapping lives in one place.
 """
 import html
-import json
 import math
+import time
 
 
 def get(obj, path, default=0):
@@ -97,6 +97,10 @@ def text_report(snapshot, phases, load):
             "  breaker events %d opened, %d transitions, %d calls kept on C" % (f["breaker_opens"], f["breaker_transitions"], f["breaker_rejected"]),
             "  p50 / p99      C %s / %s    Rust %s / %s" % (fmt_ns(f["p50_legacy_ns"]), fmt_ns(f["p99_legacy_ns"]), fmt_ns(f["p50_candidate_ns"]), fmt_ns(f["p99_candidate_ns"])),
         ]
+        for e in get(s, "breaker.events", []) or []:
+            ms = get(e, "unix_ms", 0)
+            lines.append("    %s.%03d UTC  %s -> %s: %s" % (time.strftime("%H:%M:%S", time.gmtime(ms / 1000.0)), ms % 1000,
+                                                      get(e, "from", "?"), get(e, "to", "?"), get(e, "reason", "")))
     if phases:
         lines += ["", "phases"]
         for p in phases:
@@ -245,7 +249,12 @@ def html_report(samples, phases, load, final, seam="kv.parse", title="graft demo
     events = get(seam_in(final, seam) or {}, "breaker.events", [])
     ev = ""
     if isinstance(events, list) and events:
-        ev = "<h2>breaker events</h2><pre>%s</pre>" % html.escape("\n".join(json.dumps(e) for e in events))
+        lines = []
+        for e in events:
+            ms = e.get("unix_ms", 0) if isinstance(e, dict) else 0
+            stamp = time.strftime("%H:%M:%S", time.gmtime(ms / 1000.0)) + ".%03d" % (ms % 1000)
+            lines.append("%s UTC  %-9s -> %-9s  %s" % (stamp, get(e, "from", "?"), get(e, "to", "?"), get(e, "reason", "")))
+        ev = "<h2>breaker events (most recent %d)</h2><pre>%s</pre>" % (len(events), html.escape("\n".join(lines)))
     loadline = ""
     if load:
         loadline = "<p>Client (kvload, every response verified): <b>%d</b> requests, <b class=\"%s\">%d</b> client-visible errors.</p>" % (
