@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "kv_conn.h"
+#include "kv_graft.h"
 #include "kv_net.h"
 #include "kv_seams.h"
 #include "kv_store.h"
@@ -148,8 +149,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvd: out of memory at start-up\n");
         return 1;
     }
+    /* graft: seams kv.parse and kv.hash (GRAFT_SEAMS, GRAFT_CONFIG, GRAFT_ADMIN), set
+     * up before the workers start so the hooks they read are final. */
+    kv_graft *graft = NULL;
+    char gerr[512] = "";
+    if (kv_graft_start(&graft, gerr, sizeof gerr) != 0) {
+        fprintf(stderr, "kvd: graft configuration: %s\n", gerr);
+        kv_store_destroy(srv.store);
+        free(srv.stats);
+        return 1;
+    }
     kv_net *net = NULL;
     if (kv_net_start(&srv, &net) != 0) {
+        kv_graft_stop(graft);
         kv_store_destroy(srv.store);
         free(srv.stats);
         return 1;
@@ -164,6 +176,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvd: signal %d, shutting down\n", sig);
     }
     kv_net_stop(net);
+    kv_graft_stop(graft);
     kv_store_destroy(srv.store);
     free(srv.stats);
     return 0;
