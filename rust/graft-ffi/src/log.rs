@@ -108,17 +108,12 @@ fn env_default() -> (Sink, i32) {
         "stderr" => Some(LogLevel::Warn),
         _ => (0..=4)
             .filter_map(LogLevel::from_raw)
-            .find(|l| l.name() == v || l.as_raw_string() == v),
+            .find(|l| l.name() == v)
+            .or_else(|| v.parse().ok().and_then(LogLevel::from_raw)),
     };
     match level {
         Some(l) => (Sink::Stderr, l as i32),
         None => (Sink::Nowhere, OFF),
-    }
-}
-
-impl LogLevel {
-    fn as_raw_string(self) -> String {
-        (self as i32).to_string()
     }
 }
 
@@ -170,7 +165,8 @@ thread_local! {
 }
 
 /// Logs one message. Newlines become spaces and NULs become U+FFFD, so the sink sees
-/// exactly one C string line.
+/// exactly one C string line. Formats into a reused per-thread buffer: delivering a
+/// message allocates nothing once the buffer has grown to size.
 pub fn write(level: LogLevel, target: &str, args: std::fmt::Arguments<'_>) {
     if !enabled(level) {
         return;
@@ -179,10 +175,9 @@ pub fn write(level: LogLevel, target: &str, args: std::fmt::Arguments<'_>) {
         let (t, m) = bufs;
         t.clear();
         m.clear();
-        push_line(t, target);
-        let mut raw = String::new();
-        let _ = raw.write_fmt(args);
-        push_line(m, raw.trim_end_matches(['\n', '\r']));
+        let _ = OneLine(t).write_str(target);
+        let _ = OneLine(m).write_fmt(args);
+        m.truncate(m.trim_end().len());
         t.push('\0');
         m.push('\0');
         deliver(level, t, m);
@@ -202,13 +197,19 @@ pub fn write(level: LogLevel, target: &str, args: std::fmt::Arguments<'_>) {
     }
 }
 
-fn push_line(out: &mut String, s: &str) {
-    for c in s.chars() {
-        out.push(match c {
-            '\n' | '\r' => ' ',
-            '\0' => '\u{FFFD}',
-            c => c,
-        });
+/// Appends text as one C-safe line: line breaks become spaces, NULs U+FFFD.
+struct OneLine<'a>(&'a mut String);
+
+impl std::fmt::Write for OneLine<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            self.0.push(match c {
+                '\n' | '\r' => ' ',
+                '\0' => '\u{FFFD}',
+                c => c,
+            });
+        }
+        Ok(())
     }
 }
 
