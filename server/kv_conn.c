@@ -602,8 +602,10 @@ kv_conn_state kv_conn_process(kv_conn *c, uint32_t now)
             c->close_after = 1;
             return KV_CONN_CLOSE;
         }
-        if (++c->cmds >= KV_REQS_PER_EVENT) {
-            c->cmds = 0;
+        /* memcached yields (and sends) when its per-event budget of 20 runs out: after
+         * the 21st request following a read, then after every 20 more */
+        if (++c->cmds > KV_REQS_PER_EVENT) {
+            c->cmds = 1;
             kv__mark(c);
         }
     }

@@ -1,0 +1,280 @@
+"""The conformance corpus: request scripts run against memcached and kvd.
+
+A case is a name and a list of steps: bytes to send, ("sleep", s) to pause, ("read",)
+to collect the replies so far before sending more (needed for "{cas:<key>}"
+substitution and for sends split across writes). Every case uses keys with its own
+prefix (K below), so cases can run in parallel; cases touching every key (flush_all)
+or server-wide state (stats) are marked serial and run alone afterwards.
+"""
+
+READ = ("read",)
+
+
+def sleep(s):
+    return ("sleep", s)
+
+
+def build_cases():
+    cases = []
+
+    def case(name, *steps, serial=False):
+        k = b"k%03d" % len(cases)
+
+        def sub(x):
+            if isinstance(x, bytes):
+                return ("send", x.replace(b"K", k) if b"K" in x else x)
+            return x
+        # only the placeholder 'K' followed by a key character is a key prefix; scripts
+        # use lower-case commands so capital K is free for it
+        cases.append({"name": name, "steps": [sub(s) for s in steps], "serial": serial})
+
+    def key(n):
+        """A key of exactly n bytes starting with the case prefix (4 bytes: K + 3)."""
+        return b"K" + b"x" * (n - 4)
+
+    # ---- storage commands: normal behaviour ------------------------------------------
+    case("set-get", b"set Ka 0 0 5\r\nhello\r\nget Ka\r\n")
+    case("set-flags-get", b"set Ka 123 0 3\r\nabc\r\nget Ka\r\n")
+    case("set-flags-max", b"set Ka 4294967295 0 1\r\nx\r\nget Ka\r\n")
+    case("set-flags-truncated", b"set Ka 4294967296 0 1\r\nx\r\nget Ka\r\n")
+    case("set-flags-negative", b"set Ka -1 0 1\r\nx\r\nget Ka\r\n")
+    case("set-flags-minus-zero", b"set Ka -0 0 1\r\nx\r\nget Ka\r\n")
+    case("set-flags-plus", b"set Ka +7 0 1\r\nx\r\nget Ka\r\n")
+    case("set-zero-length", b"set Ka 0 0 0\r\n\r\nget Ka\r\n")
+    case("set-overwrite", b"set Ka 0 0 1\r\na\r\nset Ka 5 0 2\r\nbb\r\nget Ka\r\n")
+    case("set-binary-value", b"set Ka 0 0 8\r\n\r\n\x00\xff\r\n\r\n\r\nget Ka\r\n")
+    case("set-value-with-newlines", b"set Ka 0 0 7\r\nab\ncd\re\r\nget Ka\r\n")
+    case("set-noreply", b"set Ka 0 0 1 noreply\r\nx\r\nget Ka\r\n")
+    case("set-noreply-bad-length", b"set Ka 0 0 noreply\r\nget Ka\r\n")
+    case("set-length-truncated-32", b"set Ka 0 0 4294967297\r\nx\r\nget Ka\r\n")
+    case("set-length-negative", b"set Ka 0 0 -1\r\nx\r\nget Ka\r\n")
+    case("set-length-int-max", b"set Ka 0 0 2147483647\r\nget Ka\r\n")
+    case("set-length-junk", b"set Ka 0 0 1x\r\nx\r\n")
+    case("set-length-tab-lead", b"set Ka 0 0 \t1\r\nx\r\nget Ka\r\n")
+    case("set-exptime-tab-trail", b"set Ka 0 5\t 1\r\nx\r\nget Ka\r\n")
+    case("set-exptime-junk", b"set Ka 0 5x 1\r\nx\r\n")
+    case("set-exptime-huge-overflow", b"set Ka 0 99999999999999999999 1\r\nx\r\n")
+    case("set-exptime-negative-expires", b"set Ka 0 -1 1\r\nx\r\nget Ka\r\n")
+    case("set-exptime-absolute-past", b"set Ka 0 1000000000 1\r\nx\r\nget Ka\r\n")
+    case("set-exptime-absolute-future", b"set Ka 0 4000000000 1\r\nx\r\nget Ka\r\n")
+    case("set-exptime-truncated-minus-one", b"set Ka 0 4294967295 1\r\nx\r\nget Ka\r\n")
+    case("set-exptime-30-days", b"set Ka 0 2592000 1\r\nx\r\nget Ka\r\n")
+    case("set-exptime-expiry", b"set Ka 0 1 1\r\nx\r\nget Ka\r\n", READ, sleep(2.2),
+         b"get Ka\r\n")
+    case("set-too-few-tokens", b"set Ka 0 0\r\nget Ka\r\n")
+    case("set-too-many-tokens", b"set Ka 0 0 1 noreply extra\r\nx\r\n")
+    case("set-no-key", b"set\r\n")
+    case("set-key-250", b"set " + key(250) + b" 0 0 1\r\nx\r\nget " + key(250) + b"\r\n")
+    case("set-key-251", b"set " + key(251) + b" 0 0 1\r\nx\r\n")
+    case("set-key-251-noreply", b"set " + key(251) + b" 0 0 1 noreply\r\nx\r\n")
+    case("set-key-with-tab", b"set K\ta 0 0 1\r\nx\r\nget K\ta\r\n")
+    case("set-key-with-control", b"set K\x01\x7f 0 0 1\r\nx\r\nget K\x01\x7f\r\n")
+    case("set-key-utf8", "set Kä€ 0 0 1\r\nx\r\nget Kä€\r\n".encode())
+    case("bad-chunk-longer", b"set Ka 0 0 1\r\nabc\r\nget Ka\r\n")
+    case("bad-chunk-keeps-old", b"set Ka 0 0 1\r\nx\r\nset Ka 0 0 1\r\nabc\r\nget Ka\r\n")
+    case("bad-chunk-noreply", b"set Ka 0 0 1 noreply\r\nabc\r\nget Ka\r\n")
+    case("bad-chunk-lf-only", b"set Ka 0 0 2\r\nab\nget Ka\r\n")
+    case("bad-chunk-no-crlf", b"set Ka 0 0 2\r\nabcdget Ka\r\n")
+    case("too-large-swallow", b"set Ka 0 0 2000000\r\n", b"x" * 2000002, b"get Ka\r\n")
+    case("too-large-deletes-old", b"set Ka 0 0 1\r\nx\r\nset Ka 0 0 1048577\r\n",
+         b"y" * 1048579, b"get Ka\r\n")
+    case("too-large-add-keeps-old", b"set Ka 0 0 1\r\nx\r\nadd Ka 0 0 1048577\r\n",
+         b"y" * 1048579, b"get Ka\r\n")
+    case("too-large-noreply", b"set Ka 0 0 1048600 noreply\r\n", b"y" * 1048602,
+         b"get Ka\r\n")
+    case("too-large-boundary-fits", b"set Ka 0 0 1048515\r\n", b"z" * 1048515,
+         b"\r\nget Ka\r\n")
+    case("too-large-boundary-over", b"set Ka 0 0 1048514\r\n", b"z" * 1048514,
+         b"\r\nset Kb 0 0 1048514\r\n", b"z" * 1048514, b"\r\nget Ka Kb\r\n")
+    case("too-large-flags-boundary", b"set Ka 1 0 1048511\r\n", b"z" * 1048511,
+         b"\r\nset Kb 1 0 1048512\r\n", b"z" * 1048512, b"\r\nget Kb\r\n")
+    case("large-value-500k", b"set Ka 0 0 500000\r\n", b"v" * 500000, b"\r\nget Ka\r\n")
+    case("add-new", b"add Ka 0 0 1\r\nx\r\nget Ka\r\n")
+    case("add-existing", b"set Ka 0 0 1\r\nx\r\nadd Ka 0 0 1\r\ny\r\nget Ka\r\n")
+    case("add-after-expiry", b"set Ka 0 -1 1\r\nx\r\nadd Ka 0 0 1\r\ny\r\nget Ka\r\n")
+    case("add-noreply", b"add Ka 0 0 1 noreply\r\nx\r\nadd Ka 0 0 1 noreply\r\ny\r\nget Ka\r\n")
+    case("replace-missing", b"replace Ka 0 0 1\r\nx\r\nget Ka\r\n")
+    case("replace-existing", b"set Ka 0 0 1\r\nx\r\nreplace Ka 3 0 2\r\nyy\r\nget Ka\r\n")
+    case("append", b"set Ka 7 0 2\r\nab\r\nappend Ka 9 0 2\r\ncd\r\nget Ka\r\n")
+    case("prepend", b"set Ka 7 0 2\r\nab\r\nprepend Ka 9 0 2\r\ncd\r\nget Ka\r\n")
+    case("append-missing", b"append Ka 0 0 2\r\ncd\r\nget Ka\r\n")
+    case("prepend-missing-noreply", b"prepend Ka 0 0 2 noreply\r\ncd\r\nget Ka\r\n")
+    case("append-prepend-chain", b"set Ka 0 0 1\r\nx\r\nappend Ka 0 0 1\r\ny\r\n"
+         b"prepend Ka 0 0 1\r\nz\r\ngets Ka\r\n")
+    case("append-bad-chunk", b"set Ka 0 0 1\r\nx\r\nappend Ka 0 0 1\r\nyy\r\nget Ka\r\n")
+    case("cas-missing", b"cas Ka 0 0 1 5\r\nx\r\n")
+    case("cas-match", b"set Ka 0 0 1\r\nx\r\ngets Ka\r\n", READ,
+         b"cas Ka 0 0 1 {cas:Ka}\r\ny\r\ngets Ka\r\n")
+    case("cas-mismatch", b"set Ka 0 0 1\r\nx\r\ngets Ka\r\n", READ,
+         b"set Ka 0 0 1\r\nz\r\ncas Ka 0 0 1 {cas:Ka}\r\ny\r\nget Ka\r\n")
+    case("cas-noreply", b"set Ka 0 0 1\r\nx\r\ngets Ka\r\n", READ,
+         b"cas Ka 0 0 1 {cas:Ka} noreply\r\ny\r\nget Ka\r\n")
+    case("cas-bad-value", b"cas Ka 0 0 1 abc\r\nx\r\n")
+    case("cas-negative", b"cas Ka 0 0 1 -1\r\nx\r\n")
+    case("cas-missing-token", b"cas Ka 0 0 1\r\nx\r\n")
+    case("cas-zero", b"set Ka 0 0 1\r\nx\r\ncas Ka 0 0 1 0\r\ny\r\nget Ka\r\n")
+    case("cas-u64-max", b"set Ka 0 0 1\r\nx\r\ncas Ka 0 0 1 18446744073709551615\r\ny\r\n")
+    case("gets-cas-changes", b"set Ka 0 0 1\r\nx\r\ngets Ka\r\nset Ka 0 0 1\r\ny\r\ngets Ka\r\n")
+    case("gets-cas-same-on-reread", b"set Ka 0 0 1\r\nx\r\ngets Ka\r\ngets Ka\r\n")
+
+    # ---- retrieval ------------------------------------------------------------------
+    case("get-miss", b"get Ka\r\n")
+    case("get-no-key", b"get\r\n")
+    case("get-multi", b"set Ka 0 0 1\r\n1\r\nset Kc 0 0 1\r\n3\r\nget Ka Kb Kc Ka\r\n")
+    case("get-multi-spaces", b"set Ka 0 0 1\r\n1\r\nget   Ka    Ka   \r\n")
+    case("get-100-keys", b"set K50 0 0 2\r\n50\r\nget " +
+         b" ".join(b"K%d" % i for i in range(100)) + b"\r\n")
+    case("get-key-250", b"get " + key(250) + b"\r\n")
+    case("get-key-251", b"get " + key(251) + b"\r\n")
+    case("get-key-251-culls-pipelined", b"set Ka 0 0 1\r\nx\r\nget Ka " + key(251) + b"\r\n")
+    case("get-key-251-after-get", b"set Ka 0 0 1\r\nx\r\nget Ka\r\nget " + key(251) + b"\r\n")
+    case("gets-multi", b"set Ka 0 0 1\r\n1\r\nset Kb 0 0 1\r\n2\r\ngets Ka Kb\r\n")
+    case("bget-alias", b"set Ka 0 0 1\r\n1\r\nbget Ka\r\n")
+    case("get-nul-cuts-line", b"set Ka 0 0 1\r\n1\r\nget Ka\x00Kb\r\n")
+    case("get-double-cr", b"set Ka 0 0 1\r\n1\r\nget Ka\r\r\n")
+    case("get-lf-only", b"set Ka 0 0 1\n1\r\nget Ka\n")
+    case("get-leading-spaces", b"set Ka 0 0 1\r\n1\r\n    get Ka\r\n")
+    case("get-uppercase", b"GET Ka\r\n")
+    case("gat", b"set Ka 0 0 1\r\nx\r\ngat 100 Ka\r\n")
+    case("gats", b"set Ka 0 0 1\r\nx\r\ngats 100 Ka Kb\r\n")
+    case("gat-no-keys", b"gat 10\r\n")
+    case("gat-no-args", b"gat\r\n")
+    case("gat-bad-exptime", b"gat x Ka\r\n")
+    case("gat-negative-expires", b"set Ka 0 0 1\r\nx\r\ngat -1 Ka\r\nget Ka\r\n")
+    case("gat-key-251", b"gat 1 " + key(251) + b"\r\n")
+    case("gat-extends", b"set Ka 0 1 1\r\nx\r\ngat 100 Ka\r\n", READ, sleep(2.2),
+         b"get Ka\r\n")
+
+    # ---- delete / touch / incr / decr ------------------------------------------------
+    case("delete-hit", b"set Ka 0 0 1\r\nx\r\ndelete Ka\r\nget Ka\r\n")
+    case("delete-miss", b"delete Ka\r\n")
+    case("delete-hold-zero", b"set Ka 0 0 1\r\nx\r\ndelete Ka 0\r\n")
+    case("delete-hold-nonzero", b"delete Ka 1\r\n")
+    case("delete-noreply", b"set Ka 0 0 1\r\nx\r\ndelete Ka noreply\r\nget Ka\r\n")
+    case("delete-zero-noreply", b"set Ka 0 0 1\r\nx\r\ndelete Ka 0 noreply\r\nget Ka\r\n")
+    case("delete-bad-noreply", b"delete Ka 1 noreply\r\nget Ka\r\n")
+    case("delete-too-many", b"delete Ka 0 noreply x\r\n")
+    case("delete-no-key", b"delete\r\n")
+    case("delete-key-251", b"delete " + key(251) + b"\r\n")
+    case("delete-key-251-hold", b"delete " + key(251) + b" 0\r\n")
+    case("touch-hit", b"set Ka 0 0 1\r\nx\r\ntouch Ka 100\r\nget Ka\r\n")
+    case("touch-miss", b"touch Ka 10\r\n")
+    case("touch-noreply", b"set Ka 0 0 1\r\nx\r\ntouch Ka 10 noreply\r\nget Ka\r\n")
+    case("touch-bad-exptime", b"touch Ka x\r\n")
+    case("touch-bad-exptime-noreply", b"touch Ka x noreply\r\nget Ka\r\n")
+    case("touch-expire-now", b"set Ka 0 0 1\r\nx\r\ntouch Ka -1\r\nget Ka\r\n")
+    case("touch-no-exptime", b"touch Ka\r\n")
+    case("touch-key-251", b"touch " + key(251) + b" 1\r\n")
+    case("incr", b"set Ka 0 0 1\r\n5\r\nincr Ka 10\r\nget Ka\r\n")
+    case("decr", b"set Ka 0 0 2\r\n10\r\ndecr Ka 3\r\nget Ka\r\n")
+    case("decr-pads-in-place", b"set Ka 0 0 3\r\n100\r\ndecr Ka 91\r\nget Ka\r\n")
+    case("decr-below-zero", b"set Ka 0 0 1\r\n5\r\ndecr Ka 10\r\n")
+    case("incr-grows", b"set Ka 3 0 1\r\n9\r\nincr Ka 1\r\nget Ka\r\n")
+    case("incr-wraps", b"set Ka 0 0 20\r\n18446744073709551615\r\nincr Ka 1\r\nget Ka\r\n")
+    case("incr-wrap-max-delta", b"set Ka 0 0 1\r\n9\r\nincr Ka 18446744073709551615\r\n")
+    case("incr-miss", b"incr Ka 1\r\n")
+    case("incr-non-numeric", b"set Ka 0 0 3\r\nabc\r\nincr Ka 1\r\n")
+    case("incr-empty-value", b"set Ka 0 0 0\r\n\r\nincr Ka 1\r\n")
+    case("incr-value-spaces", b"set Ka 0 0 4\r\n 12 \r\nincr Ka 1\r\nget Ka\r\n")
+    case("incr-value-plus", b"set Ka 0 0 2\r\n+5\r\nincr Ka 1\r\n")
+    case("incr-value-negative", b"set Ka 0 0 2\r\n-5\r\nincr Ka 1\r\n")
+    case("incr-value-minus-zero", b"set Ka 0 0 2\r\n-0\r\nincr Ka 1\r\n")
+    case("incr-value-overflow", b"set Ka 0 0 21\r\n184467440737095516150\r\nincr Ka 1\r\n")
+    case("incr-value-trailing-junk", b"set Ka 0 0 3\r\n12a\r\nincr Ka 1\r\n")
+    case("incr-bad-delta", b"set Ka 0 0 1\r\n1\r\nincr Ka x\r\n")
+    case("incr-negative-delta", b"set Ka 0 0 1\r\n1\r\nincr Ka -1\r\n")
+    case("incr-delta-overflow", b"incr Ka 18446744073709551616\r\n")
+    case("incr-noreply", b"set Ka 0 0 1\r\n1\r\nincr Ka 1 noreply\r\nget Ka\r\n")
+    case("incr-no-delta", b"incr Ka\r\n")
+    case("incr-too-many", b"incr Ka 1 noreply x\r\n")
+    case("incr-key-251", b"incr " + key(251) + b" 1\r\n")
+    case("decr-noreply-miss", b"decr Ka 1 noreply\r\nget Ka\r\n")
+    case("incr-updates-cas", b"set Ka 0 0 1\r\n1\r\ngets Ka\r\nincr Ka 1\r\ngets Ka\r\n")
+    case("incr-keeps-flags", b"set Ka 42 0 2\r\n99\r\nincr Ka 1\r\nget Ka\r\n")
+
+    # ---- other commands ---------------------------------------------------------------
+    case("version", b"version\r\n")
+    case("version-extra", b"version foo bar\r\n")
+    case("verbosity", b"verbosity 1\r\n")
+    case("verbosity-noreply", b"verbosity 1 noreply\r\nget Ka\r\n")
+    case("verbosity-bad", b"verbosity x\r\n")
+    case("verbosity-bad-noreply", b"verbosity noreply\r\nget Ka\r\n")
+    case("verbosity-none", b"verbosity\r\n")
+    case("verbosity-too-many", b"verbosity 1 2 3\r\n")
+    case("quit", b"quit\r\n")
+    case("quit-after-pipeline", b"set Ka 0 0 1\r\nx\r\nget Ka\r\nquit\r\nget Ka\r\n")
+    case("quit-extra-args", b"quit now\r\n")
+    case("unknown", b"foo\r\n")
+    case("unknown-short", b"x\r\n")
+    case("unknown-two-letter-g", b"gx Ka\r\n")
+    case("unknown-s-prefix", b"sett Ka 0 0 1\r\n")
+    case("empty-line-crlf", b"\r\n")
+    case("empty-line-lf", b"\n")
+    case("spaces-line", b"   \r\n")
+    case("many-empty-lines", b"\r\n\n\r\n")
+    case("http-request-closes", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    case("http-after-replies", b"set Ka 0 0 1\r\nx\r\nfoo HTTP/1.0\r\n")
+    case("http-token-g-branch", b"gx HTTP/1.1\r\n")
+    case("too-many-tokens-get", b"get " + b" ".join(b"Ka" for _ in range(30)) + b"\r\n")
+    case("too-many-tokens-set", b"set Ka 0 0 1 " + b"x " * 25 + b"\r\n")
+    case("nul-in-command", b"ver\x00sion\r\n")
+    case("cr-only-line", b"\r\r\n")
+
+    # ---- long lines -------------------------------------------------------------------
+    case("line-2048-no-newline-waits", b"x" * 2048, READ, b"\r\n")
+    case("line-over-2048-closes", b"set Ka 0 0 1\r\nx\r\n" + b"y" * 3000)
+    case("line-over-2048-with-newline", b"y" * 3000 + b"\r\nget Ka\r\n")
+    case("multiget-over-2048-waits", b"get " + b"Kq " * 800, READ, b"\r\n")
+    case("multiget-over-2048-gets", b"gets " + b"Kq " * 800, READ, b"Kz\r\n")
+    case("long-leading-spaces-close", b" " * 101 + b"get " + b"a " * 1100)
+    case("key-251-in-long-multiget", b"get " + b"Ka " * 700 + key(251) + b"\r\n")
+
+    # ---- pipelining and split writes ------------------------------------------------
+    case("pipeline-mixed", b"set Ka 0 0 1\r\n1\r\nincr Ka 5\r\nget Ka\r\ndelete Ka\r\n"
+         b"get Ka\r\nadd Ka 0 0 1\r\n2\r\nappend Ka 0 0 1\r\n3\r\nget Ka\r\n")
+    case("pipeline-noreply-burst", b"".join(b"set K%d 0 0 1 noreply\r\n%d\r\n" % (i, i % 10)
+                                             for i in range(50)) + b"get K7 K49\r\n")
+    case("pipeline-30-sets-then-bad-get", b"".join(b"set K%d 0 0 1\r\nx\r\n" % i
+                                                    for i in range(30)) +
+         b"get " + key(251) + b"\r\n")
+    case("pipeline-45-sets-then-bad-get", b"".join(b"set K%d 0 0 1\r\nx\r\n" % i
+                                                    for i in range(45)) +
+         b"get " + key(251) + b"\r\n")
+    case("pipeline-errors-continue", b"foo\r\nset Ka 0 0 x\r\nget\r\nset Ka 0 0 1\r\nx\r\n"
+         b"get Ka\r\n")
+    case("split-command-line", b"se", READ, b"t Ka 0 0 1\r", READ, b"\nx\r\nget Ka\r\n")
+    case("split-in-value", b"set Ka 0 0 10\r\n01234", READ, b"56789\r\nget Ka\r\n")
+    case("split-before-value-crlf", b"set Ka 0 0 3\r\nabc", READ, b"\r", READ,
+         b"\nget Ka\r\n")
+    case("split-replies-held-in-nread", b"set Ka 0 0 1\r\nx\r\nset Kb 0 0 5\r\nab", READ,
+         b"cde\r\nget Kb\r\n")
+    case("split-get-flushes", b"get Ka\r\nset Kb 0 0 5\r\nab", READ, b"cde\r\n")
+    case("split-swallow", b"set Ka 0 0 1100000\r\n", READ, b"q" * 600000, READ,
+         b"q" * 500002 + b"get Ka\r\n")
+    case("split-byte-by-byte", *[bytes([c]) for c in b"set Ka 0 0 2\r\nhi\r\nget Ka\r\n"])
+    case("split-after-cr", b"get Ka\r", READ, b"\n")
+    case("partial-line-flushes-earlier", b"set Ka 0 0 1\r\nx\r\nse", READ, b"t Kb 0 0 1\r\ny\r\n")
+
+    # ---- server-wide: flush_all, stats (serial) --------------------------------------
+    case("flush-all", b"set Ka 0 0 1\r\nx\r\nflush_all\r\nget Ka\r\nset Ka 0 0 1\r\ny\r\n"
+         b"get Ka\r\n", serial=True)
+    case("flush-all-noreply", b"set Ka 0 0 1\r\nx\r\nflush_all noreply\r\nget Ka\r\n",
+         serial=True)
+    case("flush-all-zero", b"set Ka 0 0 1\r\nx\r\nflush_all 0\r\nget Ka\r\n", serial=True)
+    case("flush-all-negative", b"set Ka 0 0 1\r\nx\r\nflush_all -5\r\nget Ka\r\n", serial=True)
+    case("flush-all-one-is-now", b"set Ka 0 0 1\r\nx\r\nflush_all 1\r\nget Ka\r\n",
+         serial=True)
+    case("flush-all-delayed", b"set Ka 0 0 1\r\nx\r\nflush_all 2\r\nget Ka\r\n", READ,
+         sleep(3.2), b"get Ka\r\n", serial=True)
+    case("flush-all-bad", b"flush_all x\r\n", serial=True)
+    case("flush-all-noreply-bad", b"flush_all noreply x\r\n", serial=True)
+    case("flush-all-extra-ignored", b"set Ka 0 0 1\r\nx\r\nflush_all 0 x\r\nget Ka\r\n",
+         serial=True)
+    case("flush-all-too-many", b"flush_all 1 2 3\r\n", serial=True)
+    case("stats", b"stats\r\n", serial=True)
+    case("stats-settings", b"stats settings\r\n", serial=True)
+    case("stats-reset", b"stats reset\r\n", serial=True)
+    case("stats-unknown", b"stats nonsense\r\n", serial=True)
+    case("stats-items-empty", b"flush_all\r\nstats items\r\n", serial=True)
+    case("stats-items", b"set Ka 0 0 1\r\nx\r\nstats items\r\n", serial=True)
+    return cases
