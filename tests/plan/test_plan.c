@@ -294,10 +294,11 @@ static void basic_fixture_exact(void **state)
 
     /* the order and scores (docs/PLAN.md formula, computed by hand):
      * benefit app = 1+1+1+0.5+2*0.5 + 2*2 = 8.5; net = 3 + 2 = 5;
-     * proto = (2*2 + 2*2) / (1 + 0.5) = 5.33; isolation = 1/(1+boundary/8), halved in a
-     * cycle; size = 1/(1+lines/1000) */
+     * proto = (2*2 + 2*2) / (1 + 0.5*1) = 5.33; isolation = 1/(1+boundary/8), halved in a
+     * cycle; size = 1/(1+lines/1000); score = 100 (0.1 + 0.9 b/max b) isolation size:
+     * proto = 100 * (0.1 + 0.9*5.33/8.5) * 1/(1+2/8) * 1/(1+15/1000) = 52.39 */
     const char *want_order[] = {"app", "proto", "net", "util", "bad", "cyc_a", "cyc_b"};
-    const double want_score[] = {94.71, 72.43, 68.21, 39.88, 39.85, 24.88, 24.88};
+    const double want_score[] = {78.43, 52.39, 44.97, 9.92, 9.9, 3.97, 3.97};
     const cJSON *order = get(p, "order");
     assert_int_equal(cJSON_GetArraySize(order), 7);
     for (int i = 0; i < 7; i++) {
@@ -331,6 +332,39 @@ static void basic_fixture_exact(void **state)
     assert_int_equal(cJSON_GetArraySize(get(nseam, "inbound")), 1);
     assert_string_equal(str(cJSON_GetArrayItem(get(nseam, "outbound"), 0), "name"), "proto_parse");
     assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(order, 3), "seam"));
+    cJSON_Delete(p);
+}
+
+/* Indirect calls through a hook pointer reach the address-taken functions of the same
+ * type; a function that only forwards one call adds no distance. */
+static void hooks_fixture_indirect_calls(void **state)
+{
+    (void)state;
+    int rc = -1;
+    cJSON *p = plan_json(&rc, "-p", PLAN_HOOKS_CCDB, NULL);
+    assert_non_null(p);
+    assert_int_equal(rc, 0);
+    expect_distance(component(p, "reader"), 0);
+    expect_distance(component(p, "hook"), 0); /* legacy_parse only forwards */
+    expect_distance(component(p, "parser"), 1);
+    const cJSON *edges = get(p, "edges");
+    assert_int_equal(cJSON_GetArraySize(edges), 2);
+    const cJSON *e0 = cJSON_GetArrayItem(edges, 0);
+    assert_string_equal(str(e0, "from"), "reader");
+    assert_string_equal(str(e0, "to"), "hook");
+    const cJSON *s0 = cJSON_GetArrayItem(get(e0, "symbols"), 0);
+    assert_string_equal(str(s0, "kind"), "indirect call");
+    assert_string_equal(str(s0, "name"), "legacy_parse");
+    assert_string_equal(str(s0, "first_use"), "reader/reader.c:11:12");
+    const cJSON *s1 = cJSON_GetArrayItem(get(e0, "symbols"), 1);
+    assert_string_equal(str(s1, "kind"), "var");
+    assert_string_equal(str(s1, "name"), "parse_hook");
+    const cJSON *order = get(p, "order");
+    assert_string_equal(str(cJSON_GetArrayItem(order, 0), "component"), "parser");
+    assert_string_equal(str(cJSON_GetArrayItem(order, 1), "component"), "reader");
+    assert_string_equal(str(cJSON_GetArrayItem(order, 2), "component"), "hook");
+    assert_non_null(strstr(str(cJSON_GetArrayItem(order, 2), "reason"),
+                           "called from code reading untrusted input through forwarders"));
     cJSON_Delete(p);
 }
 
@@ -387,7 +421,7 @@ static void other_formats(void **state)
     free(t);
     assert_int_equal(run_plan(out, "-p", PLAN_CCDB, "--format", "md", NULL), 3);
     t = slurp(out);
-    assert_non_null(strstr(t, "| 1 | app | 94.7 |"));
+    assert_non_null(strstr(t, "| 1 | app | 78.4 |"));
     assert_non_null(strstr(t, "Cycle 0: cyc_a, cyc_b"));
     assert_non_null(strstr(t, "| inbound | call | proto_parse | int proto_parse(const char "
                               "\\*buf, size_t len, struct proto_msg \\*out) | net (1) |"));
@@ -516,6 +550,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(basic_fixture_exact),
+        cmocka_unit_test(hooks_fixture_indirect_calls),
         cmocka_unit_test(groups_config_merges_cycle),
         cmocka_unit_test(parallel_plan_is_deterministic),
         cmocka_unit_test(other_formats),

@@ -279,8 +279,23 @@ static void on_write(actx *x, CXCursor lhs)
 static void on_call(actx *x, CXCursor c)
 {
     CXCursor ref = clang_getCursorReferenced(c);
-    if (clang_Cursor_isNull(ref) || clang_getCursorKind(ref) != CXCursor_FunctionDecl)
-        return; /* call through a pointer: no static callee */
+    if (clang_Cursor_isNull(ref) || clang_getCursorKind(ref) != CXCursor_FunctionDecl) {
+        /* a call through a pointer: remember the function type; the model links it to
+         * the address-taken functions of that type */
+        kids k = children(c);
+        if (k.n < 1)
+            return;
+        CXType t = clang_getCanonicalType(clang_getCursorType(k.c[0]));
+        if (t.kind == CXType_Pointer)
+            t = clang_getCanonicalType(clang_getPointeeType(t));
+        if (t.kind != CXType_FunctionProto && t.kind != CXType_FunctionNoProto)
+            return;
+        char *ts = cx_take(clang_getTypeSpelling(t));
+        pl_use u = {.kind = PL_USE_INDIRECT, .name = ts, .usr = pl_xstrdup(ts)};
+        loc_of(clang_getCursorLocation(c), &u.line, &u.col, NULL);
+        PL_PUSH(x->fn->uses, x->fn->nuses, x->fn->usecap, u);
+        return;
+    }
     char *name = cx_take(clang_getCursorSpelling(ref));
     CXSourceLocation dl = clang_getCursorLocation(ref);
     CXFile df = NULL;
@@ -571,6 +586,7 @@ static void analyze_function(actx *x, CXCursor c)
     f.name = cx_take(clang_getCursorSpelling(c));
     f.usr = cx_take(clang_getCursorUSR(c));
     f.sig = signature(c);
+    f.ftype = cx_take(clang_getTypeSpelling(clang_getCanonicalType(clang_getCursorType(c))));
     f.is_static = clang_Cursor_getStorageClass(c) == CX_SC_Static;
     CXSourceRange r = clang_getCursorExtent(c);
     loc_of(clang_getRangeStart(r), &f.line, NULL, NULL);
@@ -594,6 +610,19 @@ static void analyze_function(actx *x, CXCursor c)
     x->fn = NULL;
 }
 
+static enum CXChildVisitResult taken_cb(CXCursor c, CXCursor parent, CXClientData d)
+{
+    pl_file *out = d;
+    if (clang_getCursorKind(c) == CXCursor_DeclRefExpr) {
+        CXCursor ref = clang_getCursorReferenced(c);
+        if (clang_getCursorKind(ref) == CXCursor_FunctionDecl) {
+            char *usr = cx_take(clang_getCursorUSR(ref));
+            PL_PUSH(out->taken, out->ntaken, out->takencap, usr);
+        }
+    }
+    return CXChildVisit_Recurse;
+}
+
 static enum CXChildVisitResult top_cb(CXCursor c, CXCursor parent, CXClientData d)
 {
     actx *x = d;
@@ -606,6 +635,8 @@ static enum CXChildVisitResult top_cb(CXCursor c, CXCursor parent, CXClientData 
         pl_gvar g = {.name = cx_take(clang_getCursorSpelling(c)),
                      .usr = cx_take(clang_getCursorUSR(c))};
         PL_PUSH(x->out->gvars, x->out->ngvars, x->out->gvarcap, g);
+        /* functions stored in globals (hooks, dispatch tables) are indirect-call targets */
+        clang_visitChildren(c, taken_cb, x->out);
     }
     return CXChildVisit_Continue;
 }
@@ -683,6 +714,7 @@ void pl_file_free(pl_file *f)
         free(fn->name);
         free(fn->usr);
         free(fn->sig);
+        free(fn->ftype);
         for (size_t j = 0; j < fn->nsigs; j++)
             free(fn->sigs[j].what);
         free(fn->sigs);
@@ -699,6 +731,9 @@ void pl_file_free(pl_file *f)
         free(f->gvars[i].usr);
     }
     free(f->gvars);
+    for (size_t i = 0; i < f->ntaken; i++)
+        free(f->taken[i]);
+    free(f->taken);
     memset(f, 0, sizeof(*f));
 }
 

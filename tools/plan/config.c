@@ -19,6 +19,7 @@
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void pl_config_init(pl_config *c)
 {
@@ -114,7 +115,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 
 int pl_config_load(pl_config *c, const char *path, char *err, size_t errlen)
 {
-    char *abs = pl_path_normalize(path);
+    char *cwd = getcwd(NULL, 0); /* the root must be absolute: paths are compared to it */
+    char *abs = pl_path_join(cwd ? cwd : "/", path);
+    free(cwd);
     char *base = pl_path_dirname(abs);
     cfg_ctx x = {.c = c, .base = base};
     int r = ini_parse(path, on_entry, &x);

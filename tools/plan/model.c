@@ -11,15 +11,14 @@
 #include <string.h>
 
 /* Score weights (docs/PLAN.md, "Priority score"). */
-#define W_BENEFIT 0.60
-#define W_ISOLATION 0.25
-#define W_SIZE 0.15
+#define BENEFIT_FLOOR 0.10      /* share of the score that does not depend on benefit */
 #define INPUT_READ_BONUS 2.0    /* benefit per untrusted-input read inside the component */
 #define UNREACHED_PROXIMITY 0.1 /* proximity of code no untrusted input reaches */
 #define BOUNDARY_HALF 8.0       /* boundary symbols at which isolation halves */
 #define SIZE_HALF 1000.0        /* lines at which the size factor halves */
 #define CYCLE_PENALTY 0.5       /* isolation factor for components in a cycle */
 #define COMPLEXITY_FREE 5       /* cyclomatic complexity that adds no risk */
+#define MAX_INDIRECT_TARGETS 32 /* more same-typed candidates: too ambiguous to link */
 
 static int comp_of_name(pl_model *m, pl_strmap *names, const char *name)
 {
@@ -74,7 +73,7 @@ static void add_crossing(pl_model *m, pl_strmap *edge_ix, pl_strmap *sym_ix, int
         pl_strmap_put(edge_ix, key, e);
     }
     pl_edge *ed = &m->edges[e];
-    if (u->kind == PL_USE_CALL || u->kind == PL_USE_REF)
+    if (u->kind == PL_USE_CALL || u->kind == PL_USE_REF || u->kind == PL_USE_INDIRECT)
         ed->ncalls++;
     else if (u->kind == PL_USE_TYPE)
         ed->ntypes++;
@@ -163,33 +162,47 @@ static void find_cycles(pl_model *m)
     free(t.on);
 }
 
+/* Distance to untrusted input: 0-1 BFS over the undirected call graph, where entering a
+ * forwarder (a function that only forwards one call) costs nothing. */
 static void distances(pl_model *m)
 {
-    int *queue = pl_xcalloc(m->nfuncs, sizeof(int));
-    size_t qh = 0, qt = 0;
+    size_t cap = m->nfuncs + 1;
+    for (size_t i = 0; i < m->nfuncs; i++)
+        cap += m->funcs[i].nadj;
+    int *dq = pl_xcalloc(cap, sizeof(int));
+    size_t head = 0, tail = 0; /* circular deque */
     for (size_t i = 0; i < m->nfuncs; i++) {
         m->funcs[i].dist = -1;
         const pl_func *f = m->funcs[i].f;
         for (size_t j = 0; j < f->nsigs; j++) {
             if (f->sigs[j].kind == PL_SIG_INPUT) {
                 m->funcs[i].dist = 0;
-                queue[qt++] = (int)i;
+                dq[tail] = (int)i;
+                tail = (tail + 1) % cap;
                 break;
             }
         }
     }
-    while (qh < qt) {
-        int v = queue[qh++];
+    while (head != tail) {
+        int v = dq[head];
+        head = (head + 1) % cap;
         const pl_mfunc *f = &m->funcs[v];
         for (size_t j = 0; j < f->nadj; j++) {
             int w = f->adj[j];
-            if (m->funcs[w].dist < 0) {
-                m->funcs[w].dist = f->dist + 1;
-                queue[qt++] = w;
+            int cost = m->funcs[w].forwarder ? 0 : 1;
+            if (m->funcs[w].dist < 0 || f->dist + cost < m->funcs[w].dist) {
+                m->funcs[w].dist = f->dist + cost;
+                if (cost == 0) {
+                    head = (head + cap - 1) % cap;
+                    dq[head] = w;
+                } else {
+                    dq[tail] = w;
+                    tail = (tail + 1) % cap;
+                }
             }
         }
     }
-    free(queue);
+    free(dq);
 }
 
 static int cmp_order(const void *a, const void *b, void *arg)
@@ -242,6 +255,8 @@ static void make_reason(pl_model *m, pl_comp *c)
         append(&s, &len, &cap, "reads untrusted input (%d read%s, first: %s at %s:%u)",
                c->sigs[PL_SIG_INPUT], c->sigs[PL_SIG_INPUT] == 1 ? "" : "s", in->what,
                m->rel[in_file], in->line);
+    else if (c->dist == 0)
+        append(&s, &len, &cap, "called from code reading untrusted input through forwarders");
     else if (c->dist > 0)
         append(&s, &len, &cap, "%d call%s from code reading untrusted input", c->dist,
                c->dist == 1 ? "" : "s");
@@ -284,7 +299,9 @@ static void score(pl_model *m)
             r += 0.5 * (mf->f->complexity - COMPLEXITY_FREE);
         mf->risk = r;
         pl_comp *c = &m->comps[mf->comp];
-        double prox = mf->dist >= 0 ? 1.0 / (1.0 + 0.5 * mf->dist) : UNREACHED_PROXIMITY;
+        /* the component's distance, not the function's: once untrusted bytes enter a
+         * component through its closest function, all of its code handles them */
+        double prox = c->dist >= 0 ? 1.0 / (1.0 + 0.5 * c->dist) : UNREACHED_PROXIMITY;
         c->benefit += r * prox + INPUT_READ_BONUS * counts[PL_SIG_INPUT];
     }
     double maxb = 0;
@@ -298,8 +315,9 @@ static void score(pl_model *m)
         if (c->cycle >= 0)
             c->isolation *= CYCLE_PENALTY;
         c->size_factor = 1.0 / (1.0 + c->lines / SIZE_HALF);
-        c->score = 100.0 * (W_BENEFIT * c->benefit_norm + W_ISOLATION * c->isolation +
-                            W_SIZE * c->size_factor);
+        /* expected benefit per unit of migration effort: isolation and size discount it */
+        c->score = 100.0 * (BENEFIT_FLOOR + (1.0 - BENEFIT_FLOOR) * c->benefit_norm) *
+                   c->isolation * c->size_factor;
     }
     m->order = pl_xcalloc(m->ncomps, sizeof(int));
     for (size_t i = 0; i < m->ncomps; i++)
@@ -403,11 +421,73 @@ void pl_model_build(pl_model *m, const pl_config *cfg, const char *root, const c
                 pl_strmap_put(&usr_var, f->gvars[j].usr, c);
     }
 
+    /* functions whose address is taken, by type: the targets of indirect calls */
+    for (size_t i = 0; i < nfiles; i++) {
+        for (size_t j = 0; j < files[i].ntaken; j++) {
+            int t = pl_strmap_get(&usr_func, files[i].taken[j]);
+            if (t >= 0)
+                m->funcs[t].address_taken = 1;
+        }
+    }
+    for (size_t i = 0; i < m->nfuncs; i++) {
+        pl_mfunc *mf = &m->funcs[i];
+        int calls = 0;
+        for (size_t j = 0; j < mf->f->nuses; j++) {
+            const pl_use *u = &mf->f->uses[j];
+            if (u->kind == PL_USE_REF) {
+                int t = pl_strmap_get(&usr_func, u->usr);
+                if (t >= 0)
+                    m->funcs[t].address_taken = 1;
+            }
+            calls += u->kind == PL_USE_CALL || u->kind == PL_USE_INDIRECT;
+        }
+        mf->forwarder = mf->f->complexity == 1 && mf->f->nsigs == 0 && calls == 1;
+    }
+    pl_strmap ftypes; /* function type -> index in ft_lists */
+    pl_strmap_init(&ftypes);
+    typedef struct {
+        int *v;
+        size_t n, cap;
+    } ilist;
+    ilist *ft_lists = NULL;
+    size_t nft = 0, ftcap = 0;
+    for (size_t i = 0; i < m->nfuncs; i++) {
+        if (!m->funcs[i].address_taken)
+            continue;
+        int l = pl_strmap_get(&ftypes, m->funcs[i].f->ftype);
+        if (l < 0) {
+            ilist nl = {0};
+            PL_PUSH(ft_lists, nft, ftcap, nl);
+            l = (int)nft - 1;
+            pl_strmap_put(&ftypes, m->funcs[i].f->ftype, l);
+        }
+        PL_PUSH(ft_lists[l].v, ft_lists[l].n, ft_lists[l].cap, (int)i);
+    }
+
     for (size_t i = 0; i < m->nfuncs; i++) {
         pl_mfunc *mf = &m->funcs[i];
         for (size_t j = 0; j < mf->f->nuses; j++) {
             const pl_use *u = &mf->f->uses[j];
             int to = -1, target = -1;
+            if (u->kind == PL_USE_INDIRECT) {
+                int l = pl_strmap_get(&ftypes, u->name);
+                if (l < 0 || ft_lists[l].n > MAX_INDIRECT_TARGETS)
+                    continue;
+                for (size_t k = 0; k < ft_lists[l].n; k++) {
+                    int t = ft_lists[l].v[k];
+                    if (t == (int)i)
+                        continue;
+                    add_adj(mf, t);
+                    add_adj(&m->funcs[t], (int)i);
+                    if (m->funcs[t].comp == mf->comp)
+                        continue;
+                    pl_use via = *u;
+                    via.name = m->funcs[t].f->name;
+                    via.usr = m->funcs[t].f->usr;
+                    add_crossing(m, &edge_ix, &sym_ix, mf->comp, m->funcs[t].comp, &via, (int)i, t);
+                }
+                continue;
+            }
             if (u->kind == PL_USE_CALL || u->kind == PL_USE_REF) {
                 target = pl_strmap_get(&usr_func, u->usr);
                 if (target < 0)
@@ -429,6 +509,10 @@ void pl_model_build(pl_model *m, const pl_config *cfg, const char *root, const c
             add_crossing(m, &edge_ix, &sym_ix, mf->comp, to, u, (int)i, target);
         }
     }
+    for (size_t i = 0; i < nft; i++)
+        free(ft_lists[i].v);
+    free(ft_lists);
+    pl_strmap_free(&ftypes);
     distances(m);
     find_cycles(m);
     aggregate(m);

@@ -125,7 +125,15 @@ typedef struct pl_signal {
     unsigned line, col;
 } pl_signal;
 
-typedef enum pl_use_kind { PL_USE_CALL, PL_USE_REF, PL_USE_TYPE, PL_USE_VAR } pl_use_kind;
+/* CALL: direct call; REF: a function's address taken; TYPE, VAR: type and global uses;
+ * INDIRECT: a call through a function pointer (name: the pointee type, canonical). */
+typedef enum pl_use_kind {
+    PL_USE_CALL,
+    PL_USE_REF,
+    PL_USE_TYPE,
+    PL_USE_VAR,
+    PL_USE_INDIRECT
+} pl_use_kind;
 
 /* A use of a symbol declared elsewhere: call, function reference, type or variable. */
 typedef struct pl_use {
@@ -139,6 +147,7 @@ typedef struct pl_use {
 
 typedef struct pl_func {
     char *name, *usr, *sig;
+    char *ftype; /* canonical function type, matched against indirect calls */
     int is_static;
     unsigned line, end_line;
     int complexity;
@@ -164,6 +173,8 @@ typedef struct pl_file {
     size_t nfuncs, funccap;
     pl_gvar *gvars;
     size_t ngvars, gvarcap;
+    char **taken; /* USRs of functions whose address a file-scope initializer takes */
+    size_t ntaken, takencap;
 } pl_file;
 
 /* Parses units[0..n) with `jobs` threads; files[i] receives the facts of units[i]. */
@@ -174,9 +185,11 @@ void pl_file_free(pl_file *f);
 
 typedef struct pl_mfunc {
     const pl_func *f;
-    int file;    /* index in model files */
-    int comp;    /* component index */
-    int dist;    /* call-graph distance to untrusted input, -1: unreachable */
+    int file;      /* index in model files */
+    int comp;      /* component index */
+    int dist;      /* call-graph distance to untrusted input, -1: unreachable */
+    int forwarder; /* only forwards one call: adds no distance (docs/PLAN.md) */
+    int address_taken;
     double risk; /* weighted signals and complexity (docs/PLAN.md) */
     int *adj;    /* undirected call-graph neighbours (defined functions) */
     size_t nadj, adjcap;

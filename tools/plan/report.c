@@ -20,7 +20,7 @@
 
 extern char **environ;
 
-static const char *const use_names[] = {"call", "ref", "type", "var"};
+static const char *const use_names[] = {"call", "ref", "type", "var", "indirect call"};
 
 static double round2(double v)
 {
@@ -594,8 +594,9 @@ static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg
          "parsed with errors), %zu functions, %u lines, %zu components, %d cycle%s.",
          m->ccdb_path, m->root, m->nfiles, m->files_failed, m->files_partial, m->nfuncs,
          m->total_lines, m->ncomps, m->ncycles, m->ncycles == 1 ? "" : "s");
-    em_p(e, "Score = 100 x (0.60 benefit + 0.25 isolation + 0.15 size); see docs/PLAN.md for "
-            "the formula and the meaning of every signal.");
+    em_p(e, "Score = 100 x (0.1 + 0.9 benefit) x isolation x size: the expected security "
+            "benefit per unit of migration effort; see docs/PLAN.md for the formula and the "
+            "meaning of every signal.");
 
     em_h(e, 2, "Migration order");
     em_table(e, 7, "rank", "component", "score", "benefit", "isolation", "size", "reason");
