@@ -72,7 +72,8 @@ static inline int toy_compare(void *ctx, const void *input, const void *a, const
     return ((const toy_out *)a)->value != ((const toy_out *)b)->value;
 }
 
-static inline size_t toy_describe(void *ctx, const void *input, const void *output, char *buf, size_t cap)
+static inline size_t toy_describe(void *ctx, const void *input, const void *output, char *buf,
+                                  size_t cap)
 {
     (void)ctx;
     (void)input;

@@ -291,7 +291,7 @@ static void opens_on_mismatch_rate_in_shadow(void **state)
     int cand = f->t.candidate_calls;
     for (int i = 0; i < 10; i++)
         assert_int_equal(call(f, (uint64_t)i), 2); /* legacy still serves */
-    assert_int_equal(f->t.candidate_calls, cand); /* shadowing paused */
+    assert_int_equal(f->t.candidate_calls, cand);  /* shadowing paused */
 }
 
 static void observe_only_does_not_reroute(void **state)
@@ -305,7 +305,7 @@ static void observe_only_does_not_reroute(void **state)
     for (int i = 0; i < 30; i++)
         call(f, (uint64_t)i);
     assert_int_equal(state_of(f), GRAFT_BREAKER_OPEN); /* it would have opened */
-    assert_int_equal(f->t.candidate_calls, 30);       /* but traffic still flows */
+    assert_int_equal(f->t.candidate_calls, 30);        /* but traffic still flows */
     graft_seam_stats st;
     graft_seam_stats_get(f->seam, &st);
     assert_int_equal(st.breaker_rejected, 0);

@@ -240,8 +240,7 @@ static void fault_errors_fall_back(void **state)
     assert_int_equal(st.fallbacks, 50);
     assert_int_equal(st.impl[GRAFT_IMPL_CANDIDATE].errors, 50);
     /* Forced calls are not injected. */
-    assert_int_equal(graft_call(f->seam, 1, GRAFT_CALL_FORCE_CANDIDATE, &in, &out, NULL),
-                     GRAFT_OK);
+    assert_int_equal(graft_call(f->seam, 1, GRAFT_CALL_FORCE_CANDIDATE, &in, &out, NULL), GRAFT_OK);
     fc.error_bp = 6000;
     fc.panic_bp = 5000;
     assert_int_equal(graft_seam_set_fault(f->seam, &fc), GRAFT_EINVAL);

@@ -82,9 +82,8 @@ static void spec_basic(void **state)
     assert_int_equal(graft_config_apply_spec(f->rt, "kv.parse=canary:0.05", f->err, sizeof f->err),
                      GRAFT_OK);
     mode_is(f, f->seam, GRAFT_MODE_CANARY, 5);
-    assert_int_equal(graft_config_apply_spec(f->rt, "kv.parse=candidate-only", f->err,
-                                             sizeof f->err),
-                     GRAFT_OK);
+    assert_int_equal(
+        graft_config_apply_spec(f->rt, "kv.parse=candidate-only", f->err, sizeof f->err), GRAFT_OK);
     mode_is(f, f->seam, GRAFT_MODE_CANDIDATE_ONLY, 0);
     assert_int_equal(graft_config_apply_spec(f->rt, "", f->err, sizeof f->err), GRAFT_OK);
 }
@@ -216,24 +215,21 @@ static void ini_bad_files(void **state)
     expect_file_error(f, "[seam kv.parse]\nmode = candidate\npercent = 200\n", ":3:", "percent");
     expect_file_error(f, "[seam kv.parse]\nmode = candidate\nbogus = 1\n", ":3:", "bogus");
     expect_file_error(f, "[seam kv.parse]\nmode = candidate\n[other]\nx = 1\n", ":4:", "other");
-    expect_file_error(f, "[seam kv.parse]\nmode = candidate\nthis is not ini\n", ":3:",
-                      "syntax");
+    expect_file_error(f, "[seam kv.parse]\nmode = candidate\nthis is not ini\n", ":3:", "syntax");
     expect_file_error(f, "\n\n[seam bad/name]\nmode = candidate\n", ":4:", "bad/name");
     expect_file_error(f, "[seam kv.parse]\nbreaker.window = 10 parsecs\n", ":2:", "duration");
     expect_file_error(f, "[seam kv.parse]\nbreaker.enabled = maybe\n", ":2:", "boolean");
-    expect_file_error(f, "[seam kv.parse]\nfault.error = 60\nfault.panic = 50\n", ":3:",
-                      "exceed");
+    expect_file_error(f, "[seam kv.parse]\nfault.error = 60\nfault.panic = 50\n", ":3:", "exceed");
     expect_file_error(f, "[graft]\nlog_level = loud\n", ":2:", "log_level");
     expect_file_error(f,
                       "[seam kv.parse]\nmode = candidate\nbreaker.cooldown = 10s\n"
                       "breaker.max_cooldown = 1s\n",
                       ": [seam kv.parse]", "max_cooldown");
     /* A good seam before the bad line is not applied either. */
-    expect_file_error(f, "[seam kv.parse]\nmode = candidate\n[seam kv.hash]\nmode = x\n", ":4:",
-                      "x");
+    expect_file_error(f, "[seam kv.parse]\nmode = candidate\n[seam kv.hash]\nmode = x\n",
+                      ":4:", "x");
     /* Missing file. */
-    assert_int_equal(graft_config_load_file(f->rt, "/nonexistent/graft.ini", f->err,
-                                            sizeof f->err),
+    assert_int_equal(graft_config_load_file(f->rt, "/nonexistent/graft.ini", f->err, sizeof f->err),
                      GRAFT_EIO);
     assert_non_null(strstr(f->err, "/nonexistent/graft.ini"));
 }
