@@ -6,8 +6,10 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -400,6 +402,46 @@ static void test_fault_and_breaker_reset(void **state)
     assert_error(&r, 401, "token");
 }
 
+typedef struct driver {
+    fixture *f;
+    atomic_int stop;
+    uint64_t rounds;
+} driver;
+
+static void *drive(void *arg)
+{
+    driver *d = arg;
+    while (!atomic_load(&d->stop)) {
+        fake_seams_drive(d->f->sum, d->f->upper, d->rounds * 64u, 64);
+        d->rounds++;
+    }
+    return NULL;
+}
+
+/* Mode changes, reads and metrics over HTTP while another thread keeps calling the
+ * seams: the endpoint's thread and the hot path share the runtime (run under TSan). */
+static void test_changes_under_traffic(void **state)
+{
+    fixture *f = *state;
+    driver d = {.f = f, .rounds = 0};
+    atomic_init(&d.stop, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, drive, &d), 0);
+    static const char *bodies[] = {"{\"mode\":\"shadow\"}", "{\"mode\":\"canary\",\"percent\":33}",
+                                   "{\"mode\":\"candidate\"}", "{\"mode\":\"legacy\"}"};
+    reply r;
+    for (int i = 0; i < 40; i++) {
+        req_json(f, "PUT", "/api/seams/demo.upper", bodies[i % 4], &r);
+        assert_int_equal(r.status, 200);
+        req_json(f, "GET", i % 2 ? "/metrics" : "/api/seams", NULL, &r);
+        assert_int_equal(r.status, 200);
+    }
+    atomic_store(&d.stop, 1);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_true(d.rounds > 0);
+    assert_mode(f->upper, GRAFT_MODE_LEGACY, 3300);
+}
+
 static void test_addresses(void **state)
 {
     fixture *f = *state;
@@ -452,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_oversize_bodies),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_fault_and_breaker_reset),
+        cmocka_unit_test(test_changes_under_traffic),
         cmocka_unit_test(test_addresses),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
