@@ -6,7 +6,8 @@
 #   2. configures, builds and tests examples/starter with find_package(graft), from C
 #      (shared libgraft) and from C++ (graft.hpp, static libgraft), and checks no path
 #      of graft's source or build tree leaked into it;
-#   3. builds tests/install/host.c with pkg-config (graft.pc, then graft-static.pc)
+#   3. builds the starter again with its Makefile (pkg-config, cargo, no CMake);
+#   4. builds tests/install/host.c with pkg-config (graft.pc, then graft-static.pc)
 #      and host.cpp with graft.pc, and runs them.
 # Usage: run.sh <graft build dir> <graft source dir> <C compiler> <C++ compiler>
 set -euo pipefail
@@ -69,6 +70,13 @@ if grep -q libgraft "$tmp/ldd_cpp"; then fail "parity_cpp should link libgraft s
 
 step "starter: ctest"
 ctest --test-dir "$sb" --output-on-failure --timeout 60 || fail "starter tests"
+
+step "starter: Make + pkg-config build (examples/starter/Makefile)"
+# Reuses the CMake build's cargo directory: same crate, same profile, nothing to rebuild.
+make -s -f "$src/examples/starter/Makefile" GRAFT_PREFIX="$prefix" BUILD="$tmp/starter-make" \
+  CC="$cc" CARGO_TARGET_DIR="$sb/cargo" test > "$tmp/make.log" 2>&1 ||
+  { cat "$tmp/make.log"; fail "starter Make build"; }
+tail -n2 "$tmp/make.log"
 
 step "pkg-config hosts"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
