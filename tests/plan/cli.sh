@@ -33,4 +33,14 @@ printf '[{"directory": "/", ' >"$tmp/bad.json"
 grep -q 'not valid JSON (error near line 1, column 2[0-9])' "$tmp/err3" ||
     { echo "FAIL: malformed database message"; cat "$tmp/err3"; fail=1; }
 "$graft" plan -p "$ccdb" -o /nonexistent/dir/plan.md 2>/dev/null; check "unwritable output" 1 $?
+
+# HTML: the graph is rendered by graphviz when it can be run, and said missing otherwise
+"$graft" plan -q -p "$ccdb" --format html -o "$tmp/with.html" 2>/dev/null; check "html" 3 $?
+grep -q '<div class="graph"><svg' "$tmp/with.html" || { echo "FAIL: no inline SVG"; fail=1; }
+PATH=/nonexistent "$graft" plan -q -p "$ccdb" --format html -o "$tmp/without.html" 2>"$tmp/err4"
+check "html without graphviz" 3 $?
+grep -q 'Component graph not rendered: cannot run graphviz' "$tmp/without.html" ||
+    { echo "FAIL: missing graphviz not said in the report"; fail=1; }
+grep -q "warning: cannot run graphviz 'dot'" "$tmp/err4" ||
+    { echo "FAIL: missing graphviz not said on stderr"; cat "$tmp/err4"; fail=1; }
 exit $fail

@@ -231,7 +231,11 @@ int graft_plan_main(int argc, char **argv)
                      : fmt == PL_FMT_DOT  ? pl_write_dot(&m, out)
                      : fmt == PL_FMT_HTML ? pl_write_html(&m, out)
                                           : pl_write_md(&m, out);
-            int cl = out_path ? fclose(out) : fflush(out);
+            int cl;
+            if (out == stdout)
+                cl = fflush(stdout);
+            else
+                cl = fclose(out);
             if (wr != 0 || cl != 0) {
                 fprintf(stderr, "graft plan: error: writing %s failed\n",
                         out_path ? out_path : "stdout");
