@@ -42,7 +42,8 @@ fn fire() {
 }
 
 /// Arms a real Rust panic for the next graft-ffi panic-boundary entry on the calling
-/// thread: that call unwinds before its body runs, the boundary catches it and returns
+/// thread (graft-ffi's own status, last-error, version, arming and free functions do
+/// not count): that call unwinds before its body runs, the boundary catches it and returns
 /// its failure value (`GRAFT_EPANIC`, NULL, false or its default), and the last error
 /// reads "panic: injected by graft_ffi_fault_arm_panic". One arm fires once; arming
 /// twice before a call is the same as once. Other threads are unaffected. Matches

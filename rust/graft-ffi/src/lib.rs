@@ -58,5 +58,7 @@ pub use status::Status;
 /// Never NULL; the string lives for the whole program.
 #[no_mangle]
 pub extern "C" fn graft_ffi_version() -> *const core::ffi::c_char {
-    boundary::pointer_const(|| Ok(concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()))
+    boundary::internal_pointer_const(|| {
+        Ok(concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast())
+    })
 }

@@ -160,7 +160,7 @@ impl core::fmt::Display for Status {
 /// Never NULL; the string is static. Thread-safe.
 #[no_mangle]
 pub extern "C" fn graft_ffi_strerror(status: c_int) -> *const c_char {
-    boundary::pointer_const(|| {
+    boundary::internal_pointer_const(|| {
         let text = match Status::from_raw(status) {
             Some(s) => TABLE[s as usize].1,
             None => UNKNOWN_STATUS_C,
@@ -175,7 +175,7 @@ pub extern "C" fn graft_ffi_strerror(status: c_int) -> *const c_char {
 /// The string is static. Thread-safe.
 #[no_mangle]
 pub extern "C" fn graft_ffi_status_name(status: c_int) -> *const c_char {
-    boundary::pointer_const(|| {
+    boundary::internal_pointer_const(|| {
         Ok(match Status::from_raw(status) {
             Some(s) => TABLE[s as usize].0.as_ptr().cast(),
             None => core::ptr::null(),
