@@ -64,13 +64,15 @@ bool graft__validate_breaker(const graft_breaker_config *b, char *err, size_t er
 
 void graft__breaker_counts(const graft_seam *s, graft__bk_counts *out)
 {
-    out->calls = graft__slot_sum(s, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS));
-    out->failures = graft__slot_sum(s, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_ERRORS)) +
-                    graft__slot_sum(s, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_PANICS));
-    out->timed = graft__slot_sum(s, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_TIMED));
-    out->slow = graft__slot_sum(s, GRAFT__C_SLOW);
-    out->compared = graft__slot_sum(s, GRAFT__C_COMPARED);
-    out->mismatches = graft__slot_sum(s, GRAFT__C_MISMATCHES);
+    uint64_t c[GRAFT__C_COUNT];
+    graft__counters(s, c);
+    out->calls = c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS)];
+    out->failures = c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_ERRORS)] +
+                    c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_PANICS)];
+    out->timed = c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_TIMED)];
+    out->slow = c[GRAFT__C_SLOW];
+    out->compared = c[GRAFT__C_COMPARED];
+    out->mismatches = c[GRAFT__C_MISMATCHES];
 }
 
 static void graft__counts_sub(graft__bk_counts *r, const graft__bk_counts *a,
@@ -107,6 +109,8 @@ static void graft__transition(graft_seam *s, uint64_t now, int to, const char *r
     if (to == GRAFT_BREAKER_OPEN)
         atomic_fetch_add_explicit(&s->bk_opens, 1, memory_order_relaxed);
     atomic_store_explicit(&s->bk_state, to, memory_order_release);
+    graft__route_flag(s, GRAFT__ROUTE_BK_ACTIVE,
+                      to == GRAFT_BREAKER_OPEN || to == GRAFT_BREAKER_HALF_OPEN);
     graft__log(s->rt, to == GRAFT_BREAKER_OPEN ? GRAFT_LOG_WARN : GRAFT_LOG_INFO, "graft.breaker",
                "breaker seam=%s from=%s to=%s reason=\"%s\"%s", s->name,
                graft_breaker_state_name(from), graft_breaker_state_name(to), reason,

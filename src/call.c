@@ -4,10 +4,11 @@
  * setters of mode, comparison and faults that the call path reads atomically.
  *
  * Cost model: legacy mode is one relaxed load of the route word, one thread-local
- * countdown and one per-thread counter update around the call. Every other mode goes
- * through graft__call_general, which updates a handful of per-thread counters and reads
- * the clock only on sampled calls (1 in time_sample_every per thread), while the
- * breaker is open or half-open, and when a delay fault fires.
+ * countdown and one per-thread counter update around the call. The common outcome of
+ * the other modes has a similar short path (one combined counter); everything else goes
+ * through graft__call_general, which reads the clock only on sampled calls (1 in
+ * time_sample_every per thread), while the breaker is open or half-open, and when a
+ * delay fault fires.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -29,16 +30,6 @@ uint64_t graft_key_from_bytes(const void *data, size_t len)
         h *= 0x100000001b3ull;
     }
     return h;
-}
-
-uint64_t graft__bucket_hash(uint64_t salt, uint64_t key)
-{
-    /* splitmix64's finaliser over key XOR salt: a bijection with full avalanche, so
-     * consecutive ids spread evenly and each seam (salt) orders keys differently. */
-    uint64_t z = (key ^ salt) + 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 uint32_t graft_seam_bucket(const graft_seam *seam, uint64_t key)
@@ -376,6 +367,123 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
     }
 }
 
+/* ------------------------------------------------------------------ short paths */
+
+/* Own-slot increment for the short paths (they only run on threads with an own slot). */
+static inline void graft__bump(graft_seam *s, const graft__tls *t, int ctr)
+{
+    _Atomic uint64_t *p = &s->slots[t->slot].c[ctr];
+    atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static graft__cx graft__cx_make(graft_seam *s, const void *input)
+{
+    graft__tls *t = &graft__t;
+    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
+    return cx;
+}
+
+static void graft__count_call(graft__cx *cx, graft_mode mode)
+{
+    graft__inc(cx->sl, cx->shared, GRAFT__C_CALLS, 1);
+    graft__inc(cx->sl, cx->shared, GRAFT__C_BY_MODE + (int)mode, 1);
+}
+
+static void graft__count_ran(graft__cx *cx, int impl, int rc)
+{
+    graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_CALLS), 1);
+    if (rc != GRAFT_OK)
+        graft__inc(cx->sl, cx->shared,
+                   GRAFT__CI(impl, rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS), 1);
+}
+
+/* A short path's legacy run (legacy served) returned a failure. */
+static GRAFT__NOINLINE int graft__short_legacy_failed(graft_seam *s, const void *input,
+                                                      graft_mode mode, int rc)
+{
+    graft__cx cx = graft__cx_make(s, input);
+    graft__count_call(&cx, mode);
+    graft__count_ran(&cx, GRAFT_IMPL_LEGACY, rc);
+    graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_SERVED), 1);
+    if (mode == GRAFT_MODE_SHADOW)
+        graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARE_SKIPPED, 1);
+    return rc;
+}
+
+/* A short path's serving candidate run failed: count, tell the breaker, fall back. */
+static GRAFT__NOINLINE int graft__short_candidate_failed(graft_seam *s, const void *input,
+                                                         void *output, graft_mode mode, int rc)
+{
+    graft__cx cx = graft__cx_make(s, input);
+    graft__count_call(&cx, mode);
+    graft__count_ran(&cx, GRAFT_IMPL_CANDIDATE, rc);
+    graft__feedback(&cx, true, false, false, false);
+    if (mode == GRAFT_MODE_CANDIDATE_ONLY) {
+        graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        return rc;
+    }
+    graft__inc(cx.sl, cx.shared, GRAFT__C_FALLBACKS, 1);
+    return graft__serve_legacy(&cx, output);
+}
+
+/* Shadow short path: the candidate failed, or the outputs differed (crc == OK). */
+static GRAFT__NOINLINE int graft__short_shadow_slow(graft_seam *s, uint64_t key, bool has_key,
+                                                    const void *input, void *output, void *scratch,
+                                                    int crc)
+{
+    graft__cx cx = graft__cx_make(s, input);
+    graft__count_call(&cx, GRAFT_MODE_SHADOW);
+    graft__count_ran(&cx, GRAFT_IMPL_LEGACY, GRAFT_OK);
+    graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_SERVED), 1);
+    graft__count_ran(&cx, GRAFT_IMPL_CANDIDATE, crc);
+    if (crc != GRAFT_OK) {
+        graft__feedback(&cx, true, false, false, false);
+        return GRAFT_OK;
+    }
+    graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARED, 1);
+    graft__inc(cx.sl, cx.shared, GRAFT__C_MISMATCHES, 1);
+    graft__on_mismatch(s, key, has_key, input, output, scratch);
+    if (s->def.release)
+        s->def.release(s->ctx, scratch);
+    graft__feedback(&cx, false, false, true, false);
+    return GRAFT_OK;
+}
+
+static inline int graft__short_candidate(graft_seam *s, graft__tls *t, const void *input,
+                                         void *output, graft_mode mode, int fast_ctr)
+{
+    int rc = s->candidate(s->ctx, input, output);
+    if (GRAFT__LIKELY(rc == GRAFT_OK)) {
+        graft__bump(s, t, fast_ctr);
+        return GRAFT_OK;
+    }
+    return graft__short_candidate_failed(s, input, output, mode, rc);
+}
+
+static inline int graft__short_shadow(graft_seam *s, graft__tls *t, uint64_t key, bool has_key,
+                                      const void *input, void *output, void *scratch)
+{
+    int rc = s->legacy(s->ctx, input, output);
+    if (GRAFT__UNLIKELY(rc != GRAFT_OK))
+        return graft__short_legacy_failed(s, input, GRAFT_MODE_SHADOW, rc);
+    int crc = s->candidate(s->ctx, input, scratch);
+    if (GRAFT__UNLIKELY(crc != GRAFT_OK))
+        return graft__short_shadow_slow(s, key, has_key, input, output, scratch, crc);
+    if (s->def.normalize) {
+        s->def.normalize(s->ctx, input, output);
+        s->def.normalize(s->ctx, input, scratch);
+    }
+    int diff = s->def.compare ? s->def.compare(s->ctx, input, output, scratch)
+                              : memcmp(output, scratch, s->def.output_size);
+    if (GRAFT__UNLIKELY(diff != 0))
+        return graft__short_shadow_slow(s, key, has_key, input, output, scratch, GRAFT_OK);
+    if (s->def.release)
+        s->def.release(s->ctx, scratch);
+    graft__bump(s, t, GRAFT__C_FAST_SHADOW);
+    return GRAFT_OK;
+}
+
 int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input, void *output,
                void *scratch)
 {
@@ -387,28 +495,60 @@ int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input
     /* Legacy fast path: one counter (calls, legacy calls and served derive from it). */
     if (GRAFT__LIKELY(((w & GRAFT__ROUTE_MODE_MASK) | (flags & GRAFT__FORCE_MASK)) == 0 && c > 1)) {
         t->countdown = c - 1;
-        _Atomic uint64_t *ctr = &seam->slots[t->slot].c[GRAFT__C_LEGACY_FAST];
-        atomic_store_explicit(ctr, atomic_load_explicit(ctr, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
         int rc = seam->legacy(seam->ctx, input, output);
-        if (GRAFT__UNLIKELY(rc != GRAFT_OK)) {
-            graft__inc(&seam->slots[t->slot], false,
-                       GRAFT__CI(GRAFT_IMPL_LEGACY,
-                                 rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS),
-                       1);
+        if (GRAFT__LIKELY(rc == GRAFT_OK)) {
+            graft__bump(seam, t, GRAFT__C_FAST_LEGACY);
+            return rc;
         }
-        return rc;
+        return graft__short_legacy_failed(seam, input, GRAFT_MODE_LEGACY, rc);
+    }
+    /* Short paths of the other modes: not a timed call, no override, no fault, breaker
+     * closed, no sampling or compare-when-served. Anything unusual takes the general
+     * path, or (after the implementations ran) an out-of-line helper. */
+    if (c > 1 && !(flags & GRAFT__FORCE_MASK) && !(w & GRAFT__ROUTE_FLAGS)) {
+        graft_mode mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
+        switch (mode) {
+        case GRAFT_MODE_CANDIDATE:
+            t->countdown = c - 1;
+            return graft__short_candidate(seam, t, input, output, mode, GRAFT__C_FAST_CAND);
+        case GRAFT_MODE_CANDIDATE_ONLY:
+            t->countdown = c - 1;
+            return graft__short_candidate(seam, t, input, output, mode, GRAFT__C_FAST_CAND_ONLY);
+        case GRAFT_MODE_CANARY: {
+            t->countdown = c - 1;
+            uint32_t pct = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
+            uint64_t h =
+                (flags & GRAFT_CALL_NO_KEY) ? graft__rand(t) : graft__bucket_hash(seam->salt, key);
+            if ((uint32_t)(h % GRAFT__BUCKETS) < pct)
+                return graft__short_candidate(seam, t, input, output, mode, GRAFT__C_FAST_CANARY_C);
+            int rc = seam->legacy(seam->ctx, input, output);
+            if (GRAFT__LIKELY(rc == GRAFT_OK)) {
+                graft__bump(seam, t, GRAFT__C_FAST_CANARY_L);
+                return rc;
+            }
+            return graft__short_legacy_failed(seam, input, mode, rc);
+        }
+        case GRAFT_MODE_SHADOW:
+            if (!scratch)
+                break;
+            t->countdown = c - 1;
+            return graft__short_shadow(seam, t, key, !(flags & GRAFT_CALL_NO_KEY), input, output,
+                                       scratch);
+        default:
+            break;
+        }
     }
     return graft__call_general(seam, key, flags, input, output, scratch, w);
 }
 
 /* ------------------------------------------------------------------ settings */
 
-void graft__route_store(graft_seam *s, graft_mode mode, uint32_t percent_bp, bool faults)
+void graft__route_flag(graft_seam *s, uint64_t flag, bool on)
 {
-    uint64_t w = (uint64_t)mode | ((uint64_t)percent_bp << GRAFT__ROUTE_PCT_SHIFT) |
-                 (faults ? GRAFT__ROUTE_FAULTS : 0);
-    atomic_store_explicit(&s->route, w, memory_order_release);
+    if (on)
+        atomic_fetch_or_explicit(&s->route, flag, memory_order_acq_rel);
+    else
+        atomic_fetch_and_explicit(&s->route, ~flag, memory_order_acq_rel);
 }
 
 int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp)
@@ -417,10 +557,15 @@ int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp)
         return GRAFT_ENULL;
     if ((int)mode < 0 || (int)mode >= GRAFT_MODE_COUNT || percent_bp > GRAFT_PERCENT_SCALE)
         return GRAFT_EINVAL;
-    pthread_mutex_lock(&seam->cfg_lock);
+    /* One atomic word: a call sees the old mode and percentage or the new ones, never a
+     * mix. Flags (set by other writers) are preserved by the CAS. */
     uint64_t old = atomic_load_explicit(&seam->route, memory_order_relaxed);
-    graft__route_store(seam, mode, percent_bp, (old & GRAFT__ROUTE_FAULTS) != 0);
-    pthread_mutex_unlock(&seam->cfg_lock);
+    uint64_t w;
+    do {
+        w = (old & GRAFT__ROUTE_FLAGS) | (uint64_t)mode |
+            ((uint64_t)percent_bp << GRAFT__ROUTE_PCT_SHIFT);
+    } while (!atomic_compare_exchange_weak_explicit(&seam->route, &old, w, memory_order_acq_rel,
+                                                    memory_order_relaxed));
     graft_mode om = (graft_mode)(old & GRAFT__ROUTE_MODE_MASK);
     uint32_t op = (uint32_t)((old >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
     if (om != mode || op != percent_bp)
@@ -461,6 +606,8 @@ void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg)
                           memory_order_relaxed);
     atomic_store_explicit(&s->log_per_second, cfg->log_per_second, memory_order_relaxed);
     atomic_store_explicit(&s->compare_served, cfg->compare_served ? 1 : 0, memory_order_relaxed);
+    graft__route_flag(s, GRAFT__ROUTE_CMP_SERVED, cfg->compare_served != 0);
+    graft__route_flag(s, GRAFT__ROUTE_SAMPLED, cfg->sample_every > 1);
     pthread_mutex_lock(&s->cap_lock);
     graft__strlcpy(s->capture_dir, cfg->capture_dir ? cfg->capture_dir : "", sizeof s->capture_dir);
     s->capture_max_files = cfg->capture_max_files;
@@ -514,9 +661,7 @@ void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg)
                           memory_order_relaxed);
     atomic_store_explicit(&s->fault_delay_ns, cfg->delay_ns, memory_order_relaxed);
     bool on = cfg->error_bp || cfg->panic_bp || (cfg->delay_bp && cfg->delay_ns);
-    uint64_t w = atomic_load_explicit(&s->route, memory_order_relaxed);
-    w = on ? (w | GRAFT__ROUTE_FAULTS) : (w & ~GRAFT__ROUTE_FAULTS);
-    atomic_store_explicit(&s->route, w, memory_order_release);
+    graft__route_flag(s, GRAFT__ROUTE_FAULTS, on);
     pthread_mutex_unlock(&s->cfg_lock);
 }
 

@@ -35,8 +35,9 @@
 /* Per-thread counter slots per seam; threads beyond share the overflow slot. */
 #define GRAFT__SLOTS 64
 #define GRAFT__OVERFLOW_SLOT GRAFT__SLOTS
-/* Timing: 1 call in this many per thread is timed (runtime option default). */
-#define GRAFT__TIME_SAMPLE_DEFAULT 64u
+/* Timing: 1 call in this many per thread is timed (runtime option default). Two clock
+ * reads cost ~51 ns here, so 1 in 256 amortises to ~0.2 ns per call. */
+#define GRAFT__TIME_SAMPLE_DEFAULT 256u
 #define GRAFT__NAME_MAX 64
 /* Log-linear histogram: 8 linear sub-buckets per power of two, up to 2^37 ns. */
 #define GRAFT__HIST_SUB_BITS 3
@@ -48,20 +49,34 @@
 #define GRAFT__WINDOW_BUCKETS 10 /* breaker window granularity */
 #define GRAFT__CAPTURE_BUF_DEFAULT (64u * 1024u)
 
-/* Route word: mode in bits 0..2, percent_bp in bits 8..21, fault flag in bit 32. */
+/* Route word: mode in bits 0..2, percent_bp in bits 8..21, and flags that send calls
+ * to the general path: faults on, compare-when-served on, comparison sampled (1 in N
+ * with N > 1), breaker open or half-open. With none set, the common outcome of each
+ * mode is handled by a short path that bumps one combined counter. */
 #define GRAFT__ROUTE_MODE_MASK 0x7ull
 #define GRAFT__ROUTE_PCT_SHIFT 8
 #define GRAFT__ROUTE_PCT_MASK 0x3FFFull
 #define GRAFT__ROUTE_FAULTS (1ull << 32)
+#define GRAFT__ROUTE_CMP_SERVED (1ull << 33)
+#define GRAFT__ROUTE_SAMPLED (1ull << 34)
+#define GRAFT__ROUTE_BK_ACTIVE (1ull << 35)
+#define GRAFT__ROUTE_FLAGS                                                                         \
+    (GRAFT__ROUTE_FAULTS | GRAFT__ROUTE_CMP_SERVED | GRAFT__ROUTE_SAMPLED | GRAFT__ROUTE_BK_ACTIVE)
 #define GRAFT__FORCE_MASK (GRAFT_CALL_FORCE_LEGACY | GRAFT_CALL_FORCE_CANDIDATE)
 
-/* Counters of one slot. Legacy-mode calls bump only LEGACY_FAST (calls, calls by mode,
- * legacy calls and legacy served are all derived from it in snapshots). */
+/* Counters of one slot. The FAST_* counters each stand for a whole common outcome and
+ * are folded into the canonical counters by graft__counters (e.g. FAST_LEGACY = one
+ * call, in legacy mode, one legacy run, served by legacy). */
 enum graft__ctr {
-    GRAFT__C_LEGACY_FAST = 0,
+    GRAFT__C_FAST_LEGACY = 0,
+    GRAFT__C_FAST_CAND,      /* candidate mode, candidate ran and served */
+    GRAFT__C_FAST_CAND_ONLY, /* candidate-only mode, candidate ran and served */
+    GRAFT__C_FAST_CANARY_L,  /* canary mode, out of the buckets, legacy served */
+    GRAFT__C_FAST_CANARY_C,  /* canary mode, in the buckets, candidate served */
+    GRAFT__C_FAST_SHADOW,    /* shadow mode, both ran, compared equal, legacy served */
     GRAFT__C_CALLS,
     GRAFT__C_BY_MODE,                                    /* 5 entries */
-    GRAFT__C_IMPL = GRAFT__C_BY_MODE + GRAFT_MODE_COUNT, /* 2 x IMPL_N */
+    GRAFT__C_IMPL = GRAFT__C_BY_MODE + GRAFT_MODE_COUNT, /* 2 x 6 */
     GRAFT__C_FALLBACKS = GRAFT__C_IMPL + 2 * 6,
     GRAFT__C_COMPARED,
     GRAFT__C_MISMATCHES,
@@ -239,8 +254,7 @@ size_t graft__strlcpy(char *dst, const char *src, size_t cap);
 void graft__seterr(char *err, size_t errlen, const char *fmt, ...) GRAFT__PRINTF(3, 4);
 
 /* call.c */
-uint64_t graft__bucket_hash(uint64_t salt, uint64_t key);
-void graft__route_store(graft_seam *s, graft_mode mode, uint32_t percent_bp, bool faults);
+void graft__route_flag(graft_seam *s, uint64_t flag, bool on);
 void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg);
 void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
 bool graft__valid_name(const char *name);
@@ -260,6 +274,8 @@ void graft__breaker_counts(const graft_seam *s, graft__bk_counts *out);
 
 /* metrics.c */
 uint64_t graft__slot_sum(const graft_seam *s, int ctr);
+/* Sums every slot and folds the FAST_* counters into the canonical ones. */
+void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT]);
 size_t graft__hist_index(uint64_t ns);
 uint64_t graft__hist_upper(size_t idx);
 
@@ -267,6 +283,17 @@ uint64_t graft__hist_upper(size_t idx);
 void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s);
 void graft__conf_free(graft__conf_set *c);
 bool graft__validate_breaker(const graft_breaker_config *b, char *err, size_t errlen);
+
+/* splitmix64's finaliser over key XOR salt: a bijection with full avalanche, so
+ * consecutive ids spread evenly and each seam (salt) orders keys differently. The
+ * formula is part of the contract (docs/RUNTIME.md): keys must keep their buckets. */
+static inline uint64_t graft__bucket_hash(uint64_t salt, uint64_t key)
+{
+    uint64_t z = (key ^ salt) + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
 
 /* Counter increments. Own slot: relaxed load + store (single writer). Overflow: add. */
 static inline void graft__inc(graft__slot *sl, bool shared, int ctr, uint64_t by)

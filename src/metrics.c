@@ -48,6 +48,41 @@ uint64_t graft__slot_sum(const graft_seam *s, int ctr)
     return sum;
 }
 
+void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
+{
+    memset(c, 0, sizeof(uint64_t) * GRAFT__C_COUNT);
+    for (int i = 0; i <= GRAFT__SLOTS; i++)
+        for (int k = 0; k < GRAFT__C_COUNT; k++)
+            c[k] += atomic_load_explicit(&s->slots[i].c[k], memory_order_relaxed);
+    const int L = GRAFT_IMPL_LEGACY, C = GRAFT_IMPL_CANDIDATE;
+    struct {
+        int fast;
+        graft_mode mode;
+        int ran_l, ran_c, served, compared;
+    } fold[] = {
+        {GRAFT__C_FAST_LEGACY, GRAFT_MODE_LEGACY, 1, 0, L, 0},
+        {GRAFT__C_FAST_CAND, GRAFT_MODE_CANDIDATE, 0, 1, C, 0},
+        {GRAFT__C_FAST_CAND_ONLY, GRAFT_MODE_CANDIDATE_ONLY, 0, 1, C, 0},
+        {GRAFT__C_FAST_CANARY_L, GRAFT_MODE_CANARY, 1, 0, L, 0},
+        {GRAFT__C_FAST_CANARY_C, GRAFT_MODE_CANARY, 0, 1, C, 0},
+        {GRAFT__C_FAST_SHADOW, GRAFT_MODE_SHADOW, 1, 1, L, 1},
+    };
+    for (size_t f = 0; f < sizeof fold / sizeof fold[0]; f++) {
+        uint64_t n = c[fold[f].fast];
+        if (!n)
+            continue;
+        c[GRAFT__C_CALLS] += n;
+        c[GRAFT__C_BY_MODE + (int)fold[f].mode] += n;
+        if (fold[f].ran_l)
+            c[GRAFT__CI(L, GRAFT__I_CALLS)] += n;
+        if (fold[f].ran_c)
+            c[GRAFT__CI(C, GRAFT__I_CALLS)] += n;
+        c[GRAFT__CI(fold[f].served, GRAFT__I_SERVED)] += n;
+        if (fold[f].compared)
+            c[GRAFT__C_COMPARED] += n;
+    }
+}
+
 static void graft__latency(const graft_seam *s, int impl, graft_latency *out, uint64_t *sum_ns)
 {
     uint64_t h[GRAFT__HIST_BUCKETS] = {0};
@@ -105,13 +140,10 @@ static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sum
     st->mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
     st->percent_bp = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
     uint64_t c[GRAFT__C_COUNT];
-    for (int k = 0; k < GRAFT__C_COUNT; k++)
-        c[k] = graft__slot_sum(s, k);
-    uint64_t fast = c[GRAFT__C_LEGACY_FAST];
-    st->calls = c[GRAFT__C_CALLS] + fast;
+    graft__counters(s, c);
+    st->calls = c[GRAFT__C_CALLS];
     for (int m = 0; m < GRAFT_MODE_COUNT; m++)
         st->calls_by_mode[m] = c[GRAFT__C_BY_MODE + m];
-    st->calls_by_mode[GRAFT_MODE_LEGACY] += fast;
     for (int i = 0; i < 2; i++) {
         st->impl[i].calls = c[GRAFT__CI(i, GRAFT__I_CALLS)];
         st->impl[i].served = c[GRAFT__CI(i, GRAFT__I_SERVED)];
@@ -119,8 +151,6 @@ static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sum
         st->impl[i].panics = c[GRAFT__CI(i, GRAFT__I_PANICS)];
         graft__latency(s, i, &st->impl[i].latency, sums ? &sums[i] : NULL);
     }
-    st->impl[GRAFT_IMPL_LEGACY].calls += fast;
-    st->impl[GRAFT_IMPL_LEGACY].served += fast;
     st->fallbacks = c[GRAFT__C_FALLBACKS];
     st->compared = c[GRAFT__C_COMPARED];
     st->mismatches = c[GRAFT__C_MISMATCHES];

@@ -78,7 +78,7 @@ typedef struct graft_runtime_options {
      * injected clock instead of sleeping. Called with clock_ctx. */
     void (*sleep)(void *clock_ctx, uint64_t ns);
     /* Latency timing is sampled: 1 call in N per thread is timed (two clock reads).
-     * 0: the default, 64. 1 times every call. */
+     * 0: the default, 256. 1 times every call. */
     uint32_t time_sample_every;
 } graft_runtime_options;
 
