@@ -102,6 +102,17 @@ impl From<core::str::Utf8Error> for Error {
     }
 }
 
+impl From<std::io::Error> for Error {
+    /// `GRAFT_EIO`, with the OS error number in the message when there is one.
+    fn from(e: std::io::Error) -> Error {
+        let message = match e.raw_os_error() {
+            Some(errno) => format!("I/O error (errno {errno}): {e}"),
+            None => format!("I/O error: {e}"),
+        };
+        Error::new(Status::Io, message)
+    }
+}
+
 struct LastError {
     status: Status,
     // NUL-free, so C sees it whole; reused between failures to avoid reallocating.
@@ -214,4 +225,31 @@ pub extern "C" fn graft_ffi_clear_last_error() {
         clear_last_error();
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_carry_errno() {
+        let e = Error::from(std::io::Error::from_raw_os_error(2));
+        assert_eq!(e.status(), Status::Io);
+        assert!(
+            e.message().starts_with("I/O error (errno 2): "),
+            "{}",
+            e.message()
+        );
+        let e = Error::from(std::io::Error::other("custom"));
+        assert_eq!(e.message(), "I/O error: custom");
+    }
+
+    #[test]
+    fn nul_in_messages_is_replaced() {
+        set_last_error(Status::Parse, "a\0b");
+        with_last_error_message(|m| assert_eq!(m, "a\u{FFFD}b"));
+        clear_last_error();
+        assert_eq!(last_error_status(), Status::Ok);
+        with_last_error_message(|m| assert_eq!(m, ""));
+    }
 }
