@@ -372,7 +372,8 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
 /* Own-slot increment for the short paths (they only run on threads with an own slot). */
 static inline void graft__bump(graft_seam *s, const graft__tls *t, int ctr)
 {
-    _Atomic uint64_t *p = &s->slots[t->slot].c[ctr];
+    graft__slot *sl = (graft__slot *)((char *)s->slots + t->slot_off);
+    _Atomic uint64_t *p = &sl->c[ctr];
     atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + 1,
                           memory_order_relaxed);
 }
@@ -409,6 +410,23 @@ static GRAFT__NOINLINE int graft__short_legacy_failed(graft_seam *s, const void 
     if (mode == GRAFT_MODE_SHADOW)
         graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARE_SKIPPED, 1);
     return rc;
+}
+
+/* The short paths count their success before calling (keeps the counter's load/store
+ * off the return path); when the call fails, this takes it back. */
+static void graft__unbump(graft_seam *s, int ctr)
+{
+    graft__tls *t = &graft__t;
+    graft__slot *sl = (graft__slot *)((char *)s->slots + t->slot_off);
+    atomic_store_explicit(&sl->c[ctr], atomic_load_explicit(&sl->c[ctr], memory_order_relaxed) - 1,
+                          memory_order_relaxed);
+}
+
+static GRAFT__NOINLINE int graft__fast_legacy_failed(graft_seam *s, const void *input,
+                                                     graft_mode mode, int ctr, int rc)
+{
+    graft__unbump(s, ctr);
+    return graft__short_legacy_failed(s, input, mode, rc);
 }
 
 /* A short path's serving candidate run failed: count, tell the breaker, fall back. */
@@ -453,11 +471,11 @@ static GRAFT__NOINLINE int graft__short_shadow_slow(graft_seam *s, uint64_t key,
 static inline int graft__short_candidate(graft_seam *s, graft__tls *t, const void *input,
                                          void *output, graft_mode mode, int fast_ctr)
 {
+    graft__bump(s, t, fast_ctr);
     int rc = s->candidate(s->ctx, input, output);
-    if (GRAFT__LIKELY(rc == GRAFT_OK)) {
-        graft__bump(s, t, fast_ctr);
+    if (GRAFT__LIKELY(rc == GRAFT_OK))
         return GRAFT_OK;
-    }
+    graft__unbump(s, fast_ctr);
     return graft__short_candidate_failed(s, input, output, mode, rc);
 }
 
@@ -484,27 +502,16 @@ static inline int graft__short_shadow(graft_seam *s, graft__tls *t, uint64_t key
     return GRAFT_OK;
 }
 
-int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input, void *output,
-               void *scratch)
+/* Short paths of the modes other than legacy: not a timed call, no override, no fault,
+ * breaker closed, no sampling or compare-when-served. Anything unusual takes the general
+ * path, or (after the implementations ran) an out-of-line helper. Kept out of
+ * graft_call so the legacy path's frame stays small. */
+static GRAFT__NOINLINE int graft__call_short(graft_seam *seam, uint64_t key, unsigned flags,
+                                             const void *input, void *output, void *scratch,
+                                             uint64_t w)
 {
-    if (GRAFT__UNLIKELY(!seam || !output))
-        return GRAFT_ENULL;
-    uint64_t w = atomic_load_explicit(&seam->route, memory_order_relaxed);
     graft__tls *t = &graft__t;
     uint32_t c = t->countdown;
-    /* Legacy fast path: one counter (calls, legacy calls and served derive from it). */
-    if (GRAFT__LIKELY(((w & GRAFT__ROUTE_MODE_MASK) | (flags & GRAFT__FORCE_MASK)) == 0 && c > 1)) {
-        t->countdown = c - 1;
-        int rc = seam->legacy(seam->ctx, input, output);
-        if (GRAFT__LIKELY(rc == GRAFT_OK)) {
-            graft__bump(seam, t, GRAFT__C_FAST_LEGACY);
-            return rc;
-        }
-        return graft__short_legacy_failed(seam, input, GRAFT_MODE_LEGACY, rc);
-    }
-    /* Short paths of the other modes: not a timed call, no override, no fault, breaker
-     * closed, no sampling or compare-when-served. Anything unusual takes the general
-     * path, or (after the implementations ran) an out-of-line helper. */
     if (c > 1 && !(flags & GRAFT__FORCE_MASK) && !(w & GRAFT__ROUTE_FLAGS)) {
         graft_mode mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
         switch (mode) {
@@ -521,12 +528,11 @@ int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input
                 (flags & GRAFT_CALL_NO_KEY) ? graft__rand(t) : graft__bucket_hash(seam->salt, key);
             if ((uint32_t)(h % GRAFT__BUCKETS) < pct)
                 return graft__short_candidate(seam, t, input, output, mode, GRAFT__C_FAST_CANARY_C);
+            graft__bump(seam, t, GRAFT__C_FAST_CANARY_L);
             int rc = seam->legacy(seam->ctx, input, output);
-            if (GRAFT__LIKELY(rc == GRAFT_OK)) {
-                graft__bump(seam, t, GRAFT__C_FAST_CANARY_L);
+            if (GRAFT__LIKELY(rc == GRAFT_OK))
                 return rc;
-            }
-            return graft__short_legacy_failed(seam, input, mode, rc);
+            return graft__fast_legacy_failed(seam, input, mode, GRAFT__C_FAST_CANARY_L, rc);
         }
         case GRAFT_MODE_SHADOW:
             if (!scratch)
@@ -539,6 +545,28 @@ int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input
         }
     }
     return graft__call_general(seam, key, flags, input, output, scratch, w);
+}
+
+int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input, void *output,
+               void *scratch)
+{
+    if (GRAFT__UNLIKELY(!seam || !output))
+        return GRAFT_ENULL;
+    uint64_t w = atomic_load_explicit(&seam->route, memory_order_relaxed);
+    graft__tls *t = &graft__t;
+    uint32_t c = t->countdown;
+    /* Legacy fast path: one counter (calls, legacy calls and served derive from it). */
+    if (GRAFT__LIKELY(((w & GRAFT__ROUTE_MODE_MASK) | (flags & GRAFT__FORCE_MASK)) == 0 && c > 1)) {
+        t->countdown = c - 1;
+        /* Counted before the call, undone by the helper if the call fails: keeps the
+         * counter's load/store off the return path. */
+        graft__bump(seam, t, GRAFT__C_FAST_LEGACY);
+        int rc = seam->legacy(seam->ctx, input, output);
+        if (GRAFT__LIKELY(rc == GRAFT_OK))
+            return rc;
+        return graft__fast_legacy_failed(seam, input, GRAFT_MODE_LEGACY, GRAFT__C_FAST_LEGACY, rc);
+    }
+    return graft__call_short(seam, key, flags, input, output, scratch, w);
 }
 
 /* ------------------------------------------------------------------ settings */

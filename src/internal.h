@@ -107,6 +107,7 @@ typedef struct graft__slot {
 typedef struct graft__tls {
     uint32_t countdown; /* fast path allowed while > 1; 0 = not initialised/shared */
     int slot;           /* index into a seam's slots; -1 = none yet */
+    size_t slot_off;    /* slot * sizeof(graft__slot): saves a multiply on the fast path */
     bool shared;        /* slot is the overflow slot: use fetch_add */
     uint32_t shared_tick;
     uint64_t compare_tick;

@@ -15,7 +15,7 @@
 
 #include "internal.h"
 
-_Thread_local graft__tls graft__t GRAFT__TLS_FAST = {0, -1, false, 0, 0, 0};
+_Thread_local graft__tls graft__t GRAFT__TLS_FAST = {0, -1, 0, false, 0, 0, 0};
 
 /* ------------------------------------------------------------------ thread slots */
 
@@ -69,6 +69,7 @@ void graft__tls_init(void)
         t->slot = idx;
         t->shared = false;
     }
+    t->slot_off = (size_t)t->slot * sizeof(graft__slot);
     /* Seed the per-thread PRNG from the slot's address and the time: NO_KEY canary
      * routing only needs different threads to differ, not secrecy. */
     struct timespec ts;
