@@ -36,8 +36,8 @@ extern "C" {
 
 /* Per-worker counters: written only by their worker, read by "stats" from any thread
  * (relaxed atomics: single writer, no read-modify-write needed). */
-typedef struct kv_thread_stats {
-    _Atomic uint64_t cmd_get, get_hits, get_misses, get_expired_unused;
+typedef struct __attribute__((aligned(64))) kv_thread_stats {
+    _Atomic uint64_t cmd_get, get_hits, get_misses;
     _Atomic uint64_t cmd_set, cmd_touch, touch_hits, touch_misses;
     _Atomic uint64_t delete_hits, delete_misses, incr_hits, incr_misses, decr_hits, decr_misses;
     _Atomic uint64_t cas_hits, cas_misses, cas_badval, cmd_flush;

@@ -63,8 +63,9 @@ typedef enum kv_parse_error {
     KV_ERR_INVALID_DELTA = 5,   /* "CLIENT_ERROR invalid numeric delta argument" */
     KV_ERR_INVALID_EXPTIME = 6, /* "CLIENT_ERROR invalid exptime argument" */
     KV_ERR_LINE_TOO_LONG = 7,   /* connection is closed */
-    KV_ERR_DELETE_USAGE = 8,    /* "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]" */
-    KV_ERR_HTTP = 9             /* unknown command whose last token starts "HTTP/": close */
+    /* "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]" */
+    KV_ERR_DELETE_USAGE = 8,
+    KV_ERR_HTTP = 9 /* unknown command whose last token starts "HTTP/": close */
     /* The server issue may append further kinds; the Rust twin mirrors every one. */
 } kv_parse_error;
 
@@ -76,10 +77,10 @@ typedef struct kv_parse_limits {
 } kv_parse_limits;
 
 typedef struct kv_request {
-    uint8_t status;   /* kv_parse_status */
-    uint8_t cmd;      /* kv_cmd */
-    uint8_t error;    /* kv_parse_error, when status is KV_PARSE_ERROR */
-    uint8_t noreply;  /* 1 when the request ended with "noreply" */
+    uint8_t status;    /* kv_parse_status */
+    uint8_t cmd;       /* kv_cmd */
+    uint8_t error;     /* kv_parse_error, when status is KV_PARSE_ERROR */
+    uint8_t noreply;   /* 1 when the request ended with "noreply" */
     uint32_t consumed; /* bytes of the buffer this request (line, data, CRLF) takes */
     uint32_t swallow;  /* after an error: further bytes to discard (a rejected value) */
     uint32_t nkeys;    /* keys in the key list */
@@ -87,7 +88,7 @@ typedef struct kv_request {
     uint32_t key_len;  /* ... to the last key's last byte; keys separated by spaces */
     uint32_t data_off; /* value of a storage command (without its CRLF) */
     uint32_t data_len;
-    uint32_t arg_off;  /* free argument: stats sub-command, verbosity level text */
+    uint32_t arg_off; /* free argument: stats sub-command, verbosity level text */
     uint32_t arg_len;
     uint32_t flags;    /* client flags of a storage command */
     uint32_t reserved; /* always 0: makes the 4 bytes before exptime a field, not padding,

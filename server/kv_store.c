@@ -25,6 +25,7 @@
 #define KV_SWEEP_MAX 16384 /* buckets examined per shard per maintenance tick */
 /* memcached's item size formula (kv_proto.h): header, CAS, key NUL, CRLF; +4 for flags */
 #define KV_ITEM_OVERHEAD 59u
+#define KV_BUMP_INTERVAL 60 /* memcached's ITEM_UPDATE_INTERVAL */
 
 _Static_assert(KV_STORE_SHARDS == 32, "KV_SHARD_SHIFT assumes 32 shards");
 
@@ -35,6 +36,7 @@ typedef struct kv_item {
     uint64_t cas;
     uint32_t exptime; /* relative time; 0 = never */
     uint32_t time;    /* relative time of the last store */
+    uint32_t atime;   /* relative time of the last LRU bump */
     uint32_t flags;
     uint32_t nbytes; /* value length, without the CRLF kept after it */
     uint32_t size;   /* bytes accounted for this item */
@@ -57,13 +59,14 @@ typedef struct kv_shard {
 
 struct kv_store {
     kv_shard shards[KV_STORE_SHARDS];
-    atomic_size_t used;
+    /* read-mostly settings, then each written counter on its own cache line */
     size_t limit;
-    atomic_uint_fast64_t next_cas;
-    atomic_uint_fast32_t flush_at; /* see kv__live */
-    atomic_uint evict_cursor;
     uint32_t item_size_max;
     int64_t process_started;
+    _Alignas(64) atomic_uint_fast32_t flush_at; /* see kv__live; read by every lookup */
+    _Alignas(64) atomic_size_t used;
+    _Alignas(64) atomic_uint_fast64_t next_cas;
+    _Alignas(64) atomic_uint evict_cursor;
 };
 
 /* The storage engine's one call of the key hash (a seam: see kv_seams.h). */
@@ -208,9 +211,12 @@ static void kv__lru_push(kv_shard *sh, kv_item *it)
     }
 }
 
-static void kv__lru_bump(kv_shard *sh, kv_item *it)
+/* Like memcached, an item is moved to the LRU head at most once per KV_BUMP_INTERVAL
+ * seconds: hot keys then cost no list writes on most reads. */
+static void kv__lru_bump(kv_shard *sh, kv_item *it, uint32_t now)
 {
-    if (sh->head != it) {
+    if (sh->head != it && now - it->atime >= KV_BUMP_INTERVAL) {
+        it->atime = now;
         kv__lru_unlink(sh, it);
         kv__lru_push(sh, it);
     }
@@ -265,6 +271,7 @@ static kv_item *kv__alloc(uint64_t h, const char *key, uint32_t nkey, uint32_t f
     it->cas = 0;
     it->exptime = exptime;
     it->time = now;
+    it->atime = now;
     it->flags = flags;
     it->nbytes = nbytes;
     it->size = (uint32_t)malloc_usable_size(it);
@@ -430,7 +437,7 @@ int kv_store_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int 
         if (touch) {
             it->exptime = kv_store_realtime(s, exptime, now);
         }
-        kv__lru_bump(sh, it);
+        kv__lru_bump(sh, it, now);
         kv_item_view v = {kv__key(it), it->nkey, it->flags, kv__value(it), it->nbytes, it->cas};
         fn(ctx, &v);
     }
@@ -559,7 +566,7 @@ kv_store_result kv_store_touch(kv_store *s, const char *key, uint32_t nkey, int6
     kv_item *it = kv__lookup(s, sh, h, key, nkey, now, &freed);
     if (it != NULL) {
         it->exptime = kv_store_realtime(s, exptime, now);
-        kv__lru_bump(sh, it);
+        kv__lru_bump(sh, it, now);
     }
     pthread_mutex_unlock(&sh->lock);
     kv__free_list(freed);
@@ -638,7 +645,7 @@ kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int 
             memcpy(kv__value(it), digits, (size_t)n);
             memset(kv__value(it) + n, ' ', it->nbytes - (uint32_t)n);
             it->cas = kv__next_cas(s);
-            kv__lru_bump(sh, it);
+            kv__lru_bump(sh, it, now);
         } else {
             kv_item *nit = kv__alloc(h, key, nkey, it->flags, it->exptime, (uint32_t)n, now);
             if (nit == NULL) {

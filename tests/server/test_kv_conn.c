@@ -1,0 +1,261 @@
+/*
+ * test_kv_conn.c: unit tests of the per-connection protocol engine and of response
+ * formatting, in memory (no sockets): replies, memcached's flush points and culling,
+ * swallowing, split input, bounded buffers, and the parse seam (one call per request,
+ * with the connection id).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kv_conn.h"
+#include "kv_resp.h"
+#include "kv_seams.h"
+
+static kv_server srv;
+static kv_thread_stats tstats;
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&srv, 0, sizeof(srv));
+    memset(&tstats, 0, sizeof(tstats));
+    kv_store_config cfg = {8u << 20, 1024 * 1024, 1700000000, 0};
+    if (kv_store_create(&cfg, &srv.store) != 0) {
+        return -1;
+    }
+    srv.limits.item_size_max = 1024 * 1024;
+    srv.limits.max_line = 2048;
+    srv.max_in = srv.limits.item_size_max + KV_IN_SLACK;
+    srv.threads = 1;
+    srv.maxconns = 10;
+    srv.stats = &tstats;
+    srv.nstats = 1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kv_store_destroy(srv.store);
+    return 0;
+}
+
+/* Feeds bytes, processes, and returns the sendable output (consumed). */
+static kv_conn_state feed(kv_conn *c, const char *s, size_t n)
+{
+    while (n > 0) {
+        char *dst;
+        size_t room = kv_conn_input_space(c, &dst);
+        assert_true(room > 0);
+        size_t k = n < room ? n : room;
+        memcpy(dst, s, k);
+        kv_conn_received(c, k);
+        s += k;
+        n -= k;
+    }
+    return kv_conn_process(c, 10);
+}
+
+static char outbuf[1 << 21];
+static const char *take(kv_conn *c)
+{
+    const char *p;
+    size_t n = kv_conn_sendable(c, &p);
+    assert_true(n < sizeof(outbuf));
+    memcpy(outbuf, p, n);
+    outbuf[n] = '\0';
+    kv_conn_sent(c, n);
+    return outbuf;
+}
+
+#define FEED(c, lit) feed((c), (lit), sizeof(lit) - 1)
+
+static void test_basic_replies(void **state)
+{
+    (void)state;
+    kv_conn c;
+    assert_int_equal(kv_conn_init(&c, 1, &srv, &tstats), 0);
+    FEED(&c, "set a 5 0 2\r\nhi\r\nget a b\r\nincr a 1\r\ndelete a\r\ndelete a\r\n"
+             "touch a 1\r\nversion\r\nfoo\r\n");
+    assert_string_equal(take(&c), "STORED\r\nVALUE a 5 2\r\nhi\r\nEND\r\n"
+                                  "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+                                  "DELETED\r\nNOT_FOUND\r\nNOT_FOUND\r\nVERSION " KV_VERSION "\r\n"
+                                  "ERROR\r\n");
+    FEED(&c, "set n 0 0 2 noreply\r\n10\r\nincr n 5\r\ndecr n 100 noreply\r\nget n\r\n");
+    assert_string_equal(take(&c), "15\r\nVALUE n 0 2\r\n0 \r\nEND\r\n");
+    FEED(&c, "flush_all\r\nget n\r\nverbosity 1\r\nstats nope\r\n");
+    assert_string_equal(take(&c), "OK\r\nEND\r\nOK\r\nERROR\r\n");
+    assert_int_equal(FEED(&c, "quit\r\nget n\r\n"), KV_CONN_CLOSE);
+    assert_string_equal(take(&c), "");
+    kv_conn_free(&c);
+}
+
+static void test_flush_points_and_cull(void **state)
+{
+    (void)state;
+    kv_conn c;
+    assert_int_equal(kv_conn_init(&c, 2, &srv, &tstats), 0);
+    /* a value still arriving holds earlier replies back (memcached's conn_nread) */
+    FEED(&c, "set a 0 0 1\r\nx\r\nset b 0 0 5\r\nab");
+    assert_string_equal(take(&c), "");
+    FEED(&c, "cde\r\n");
+    assert_string_equal(take(&c), "STORED\r\nSTORED\r\n");
+    /* a get with an over-long key drops the replies not yet sent */
+    char line[400];
+    int n = snprintf(line, sizeof(line), "set a 0 0 1\r\nx\r\nget a %0251d\r\n", 0);
+    feed(&c, line, (size_t)n);
+    assert_string_equal(take(&c), "CLIENT_ERROR bad command line format\r\n");
+    /* ... but not a get's reply, which memcached sends at once */
+    n = snprintf(line, sizeof(line), "get a\r\nget %0251d\r\n", 0);
+    feed(&c, line, (size_t)n);
+    assert_string_equal(take(&c),
+                        "VALUE a 0 1\r\nx\r\nEND\r\nCLIENT_ERROR bad command line format\r\n");
+    /* an HTTP request closes without the pending replies */
+    assert_int_equal(FEED(&c, "delete zz\r\nGET / HTTP/1.1\r\n"), KV_CONN_CLOSE);
+    assert_string_equal(take(&c), "");
+    kv_conn_free(&c);
+}
+
+static void test_swallow_and_split(void **state)
+{
+    (void)state;
+    kv_conn c;
+    assert_int_equal(kv_conn_init(&c, 3, &srv, &tstats), 0);
+    FEED(&c, "set big 0 0 2000000\r\n");
+    char *junk = malloc(2000002);
+    assert_non_null(junk);
+    memset(junk, 'j', 2000002);
+    for (size_t off = 0; off < 2000002; off += 300000) {
+        size_t k = 2000002 - off < 300000 ? 2000002 - off : 300000;
+        feed(&c, junk + off, k);
+    }
+    free(junk);
+    FEED(&c, "get big\r\n");
+    assert_string_equal(take(&c), "SERVER_ERROR object too large for cache\r\nEND\r\n");
+    const char *script = "set s 1 0 3\r\nabc\r\nget s\r\n";
+    for (const char *p = script; *p; p++) {
+        feed(&c, p, 1);
+    }
+    assert_string_equal(take(&c), "STORED\r\nVALUE s 1 3\r\nabc\r\nEND\r\n");
+    kv_conn_free(&c);
+}
+
+static void test_buffer_bound(void **state)
+{
+    (void)state;
+    kv_conn c;
+    assert_int_equal(kv_conn_init(&c, 4, &srv, &tstats), 0);
+    /* a multi-get line keeps being accepted up to the bound, then the connection ends */
+    char chunk[4096];
+    memset(chunk, 'k', sizeof(chunk));
+    memcpy(chunk, "get ", 4);
+    for (size_t i = 10; i < sizeof(chunk); i += 10) {
+        chunk[i] = ' ';
+    }
+    size_t total = 0;
+    for (;;) {
+        char *dst;
+        size_t room = kv_conn_input_space(&c, &dst);
+        if (room == 0) {
+            break;
+        }
+        size_t k = room < sizeof(chunk) ? room : sizeof(chunk);
+        memcpy(dst, chunk, k); /* "get " then keys; later copies just add keys */
+        kv_conn_received(&c, k);
+        total += k;
+        assert_int_equal(kv_conn_process(&c, 10), KV_CONN_READ);
+        assert_true(total <= srv.max_in);
+    }
+    assert_int_equal(total, srv.max_in);
+    kv_conn_free(&c);
+}
+
+static uint64_t seen_ids[64];
+static int parse_calls;
+static void recording_parse(uint64_t id, const char *buf, size_t len, const kv_parse_limits *lim,
+                            kv_request *out)
+{
+    if (parse_calls < 64) {
+        seen_ids[parse_calls] = id;
+    }
+    parse_calls++;
+    kv_parse_legacy(id, buf, len, lim, out);
+}
+
+static void test_parse_seam(void **state)
+{
+    (void)state;
+    kv_parse_fn saved = kv_parse_impl;
+    kv_parse_impl = recording_parse;
+    parse_calls = 0;
+    kv_conn c;
+    assert_int_equal(kv_conn_init(&c, 0xABCDEF0123ULL, &srv, &tstats), 0);
+    FEED(&c, "set a 0 0 1\r\nx\r\nget a\r\ndelete a\r\n");
+    /* three requests, then one more call that finds the buffer empty is not made */
+    assert_int_equal(parse_calls, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_true(seen_ids[i] == 0xABCDEF0123ULL);
+    }
+    kv_parse_impl = saved;
+    kv_conn_free(&c);
+}
+
+static void test_stats(void **state)
+{
+    (void)state;
+    kv_conn c;
+    assert_int_equal(kv_conn_init(&c, 5, &srv, &tstats), 0);
+    FEED(&c, "flush_all\r\nstats reset\r\n");
+    assert_string_equal(take(&c), "OK\r\nRESET\r\n");
+    FEED(&c, "set st 0 0 1\r\nx\r\nget st\r\nget nope\r\nstats\r\n");
+    const char *o = take(&c);
+    assert_non_null(strstr(o, "STAT get_hits 1\r\n"));
+    assert_non_null(strstr(o, "STAT get_misses 1\r\n"));
+    assert_non_null(strstr(o, "STAT curr_items 1\r\n"));
+    assert_non_null(strstr(o, "STAT version " KV_VERSION "\r\n"));
+    assert_true(strlen(o) > 5 && strcmp(o + strlen(o) - 5, "END\r\n") == 0);
+    FEED(&c, "stats reset\r\nstats settings\r\nstats items\r\n");
+    o = take(&c);
+    assert_true(strncmp(o, "RESET\r\nSTAT maxbytes ", 21) == 0);
+    assert_non_null(strstr(o, "STAT items:1:number 1\r\nSTAT items:1:evicted 0\r\n"));
+    kv_conn_free(&c);
+}
+
+static void test_resp_format(void **state)
+{
+    (void)state;
+    char b[KV_VALUE_HEADER_MAX];
+    size_t n = kv_resp_value_header(b, "key", 3, 4294967295u, 0, 1, UINT64_MAX);
+    assert_int_equal(n, strlen("VALUE key 4294967295 0 18446744073709551615\r\n"));
+    assert_memory_equal(b, "VALUE key 4294967295 0 18446744073709551615\r\n", n);
+    n = kv_resp_u64_line(b, 0);
+    assert_memory_equal(b, "0\r\n", n);
+    size_t len;
+    assert_string_equal(kv_resp_parse_error(KV_ERR_DELETE_USAGE, &len),
+                        "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+    assert_null(kv_resp_parse_error(KV_ERR_LINE_TOO_LONG, &len));
+    assert_string_equal(kv_resp_store_result(KV_RES_NO_MEMORY, 1, &len),
+                        "SERVER_ERROR out of memory\r\n");
+    assert_string_equal(kv_resp_store_result(KV_RES_NO_MEMORY, 0, &len),
+                        "SERVER_ERROR out of memory storing object\r\n");
+    assert_int_equal(kv_resp_stat_u64(b, 10, "long_name", 1), 0);
+    n = kv_resp_stat_u64(b, sizeof(b), "pid", 42);
+    assert_memory_equal(b, "STAT pid 42\r\n", n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic_replies),     cmocka_unit_test(test_flush_points_and_cull),
+        cmocka_unit_test(test_swallow_and_split), cmocka_unit_test(test_buffer_bound),
+        cmocka_unit_test(test_parse_seam),        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_resp_format),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

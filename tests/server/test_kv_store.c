@@ -1,0 +1,409 @@
+/*
+ * test_kv_store.c: unit tests of kvd's storage engine: memcached's store semantics,
+ * expiry and flush with a controlled clock, incr/decr rules, LRU eviction and memory
+ * accounting under a small limit, incremental table growth, the one-hash-per-operation
+ * seam rule, and concurrent use (label tsan).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kv_hash.h"
+#include "kv_seams.h"
+#include "kv_store.h"
+
+#define STARTED 1700000000LL
+
+static kv_store *mk(size_t limit, uint32_t buckets)
+{
+    kv_store_config cfg = {limit, 1024 * 1024, STARTED, buckets};
+    kv_store *s = NULL;
+    assert_int_equal(kv_store_create(&cfg, &s), 0);
+    return s;
+}
+
+typedef struct got {
+    int n;
+    char val[4096];
+    uint32_t len, flags;
+    uint64_t cas;
+} got;
+
+static void visit(void *ctx, const kv_item_view *v)
+{
+    got *g = ctx;
+    g->n++;
+    assert_true(v->nbytes < sizeof(g->val));
+    memcpy(g->val, v->data, v->nbytes);
+    g->val[v->nbytes] = '\0';
+    /* the CRLF follows the value so replies can copy both at once */
+    assert_int_equal(v->data[v->nbytes], '\r');
+    assert_int_equal(v->data[v->nbytes + 1], '\n');
+    g->len = v->nbytes;
+    g->flags = v->flags;
+    g->cas = v->cas;
+}
+
+static int get(kv_store *s, const char *k, uint32_t now, got *g)
+{
+    memset(g, 0, sizeof(*g));
+    return kv_store_get(s, k, (uint32_t)strlen(k), now, 0, 0, visit, g);
+}
+
+static kv_store_result put(kv_store *s, kv_store_mode m, const char *k, const char *v, int64_t exp,
+                           uint64_t cas, uint32_t now)
+{
+    return kv_store_store(s, m, k, (uint32_t)strlen(k), 7, exp, v, (uint32_t)strlen(v), cas, now);
+}
+
+static void test_store_modes(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 0);
+    got g;
+    assert_int_equal(get(s, "a", 10, &g), 0);
+    assert_int_equal(put(s, KV_MODE_SET, "a", "hello", 0, 0, 10), KV_RES_STORED);
+    assert_int_equal(get(s, "a", 10, &g), 1);
+    assert_string_equal(g.val, "hello");
+    assert_int_equal(g.flags, 7);
+    uint64_t cas1 = g.cas;
+    assert_int_equal(put(s, KV_MODE_ADD, "a", "x", 0, 0, 10), KV_RES_NOT_STORED);
+    assert_int_equal(put(s, KV_MODE_ADD, "b", "x", 0, 0, 10), KV_RES_STORED);
+    assert_int_equal(put(s, KV_MODE_REPLACE, "c", "x", 0, 0, 10), KV_RES_NOT_STORED);
+    assert_int_equal(put(s, KV_MODE_REPLACE, "b", "yy", 0, 0, 10), KV_RES_STORED);
+    assert_int_equal(put(s, KV_MODE_APPEND, "b", "zz", 0, 0, 10), KV_RES_STORED);
+    assert_int_equal(put(s, KV_MODE_PREPEND, "b", "<", 0, 0, 10), KV_RES_STORED);
+    get(s, "b", 10, &g);
+    assert_string_equal(g.val, "<yyzz");
+    assert_int_equal(put(s, KV_MODE_APPEND, "nope", "zz", 0, 0, 10), KV_RES_NOT_STORED);
+    assert_int_equal(put(s, KV_MODE_CAS, "nope", "v", 0, 1, 10), KV_RES_NOT_FOUND);
+    assert_int_equal(put(s, KV_MODE_CAS, "a", "v", 0, cas1 + 1000, 10), KV_RES_EXISTS);
+    assert_int_equal(put(s, KV_MODE_CAS, "a", "v2", 0, cas1, 10), KV_RES_STORED);
+    get(s, "a", 10, &g);
+    assert_string_equal(g.val, "v2");
+    assert_true(g.cas != cas1);
+    assert_int_equal(kv_store_delete(s, "a", 1, 10), KV_RES_DELETED);
+    assert_int_equal(kv_store_delete(s, "a", 1, 10), KV_RES_NOT_FOUND);
+    assert_int_equal(get(s, "a", 10, &g), 0);
+    kv_store_destroy(s);
+}
+
+static void test_append_keeps_flags_and_limit(void **state)
+{
+    (void)state;
+    kv_store_config cfg = {1 << 22, 1000, STARTED, 0};
+    kv_store *s = NULL;
+    assert_int_equal(kv_store_create(&cfg, &s), 0);
+    assert_int_equal(kv_store_store(s, KV_MODE_SET, "k", 1, 42, 0, "ab", 2, 0, 5), KV_RES_STORED);
+    assert_int_equal(kv_store_store(s, KV_MODE_APPEND, "k", 1, 9, 0, "cd", 2, 0, 5), KV_RES_STORED);
+    got g;
+    get(s, "k", 5, &g);
+    assert_string_equal(g.val, "abcd");
+    assert_int_equal(g.flags, 42);
+    char big[950];
+    memset(big, 'x', sizeof(big));
+    /* the result would pass the item size limit (1000 with 59 + 4 bytes overhead) */
+    assert_int_equal(kv_store_store(s, KV_MODE_APPEND, "k", 1, 0, 0, big, 950, 0, 5),
+                     KV_RES_NOT_STORED);
+    kv_store_destroy(s);
+}
+
+static void test_expiry_and_realtime(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 0);
+    got g;
+    assert_int_equal(kv_store_realtime(s, 0, 100), 0);
+    assert_int_equal(kv_store_realtime(s, 10, 100), 110);
+    assert_int_equal(kv_store_realtime(s, 2592000, 100), 2592100);
+    assert_int_equal(kv_store_realtime(s, 2592001, 100), 1); /* absolute, long past */
+    assert_int_equal(kv_store_realtime(s, -1, 100), 1);
+    assert_int_equal(kv_store_realtime(s, STARTED + 500, 100), 500);
+    put(s, KV_MODE_SET, "t", "v", 10, 0, 100);
+    assert_int_equal(get(s, "t", 109, &g), 1);
+    assert_int_equal(get(s, "t", 110, &g), 0);
+    put(s, KV_MODE_SET, "n", "v", -1, 0, 100);
+    assert_int_equal(get(s, "n", 100, &g), 0);
+    put(s, KV_MODE_SET, "abs", "v", STARTED + 200, 0, 100);
+    assert_int_equal(get(s, "abs", 199, &g), 1);
+    assert_int_equal(get(s, "abs", 200, &g), 0);
+    /* touch and gat move the deadline */
+    put(s, KV_MODE_SET, "u", "v", 5, 0, 100);
+    assert_int_equal(kv_store_touch(s, "u", 1, 100, 101), KV_RES_TOUCHED);
+    assert_int_equal(get(s, "u", 150, &g), 1);
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(kv_store_get(s, "u", 1, 150, 1, -1, visit, &g), 1);
+    assert_int_equal(get(s, "u", 150, &g), 0);
+    assert_int_equal(kv_store_touch(s, "u", 1, 100, 150), KV_RES_NOT_FOUND);
+    /* add over an expired item succeeds */
+    put(s, KV_MODE_SET, "e", "old", 1, 0, 100);
+    assert_int_equal(put(s, KV_MODE_ADD, "e", "new", 0, 0, 102), KV_RES_STORED);
+    /* the periodic sweep frees expired items */
+    for (int i = 0; i < 100; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "x%d", i);
+        put(s, KV_MODE_SET, k, "v", 5, 0, 100);
+    }
+    kv_store_stats st;
+    kv_store_get_stats(s, &st);
+    uint64_t before = st.curr_items;
+    for (int i = 0; i < 64; i++) {
+        kv_store_maintain(s, 200);
+    }
+    kv_store_get_stats(s, &st);
+    assert_true(st.curr_items + 100 <= before);
+    assert_true(st.expired >= 100);
+    kv_store_destroy(s);
+}
+
+static void test_flush(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 0);
+    got g;
+    put(s, KV_MODE_SET, "a", "1", 0, 0, 100);
+    kv_store_flush(s, 0, 100);
+    assert_int_equal(get(s, "a", 100, &g), 0);
+    put(s, KV_MODE_SET, "a", "2", 0, 0, 100);
+    assert_int_equal(get(s, "a", 100, &g), 1);
+    kv_store_stats st;
+    kv_store_get_stats(s, &st);
+    assert_int_equal(st.curr_items, 1);
+    /* delayed: items stored up to the deadline go when it passes */
+    kv_store_flush(s, 10, 100);
+    assert_int_equal(get(s, "a", 105, &g), 1);
+    put(s, KV_MODE_SET, "b", "3", 0, 0, 106);
+    assert_int_equal(get(s, "a", 109, &g), 0);
+    assert_int_equal(get(s, "b", 109, &g), 0);
+    put(s, KV_MODE_SET, "c", "4", 0, 0, 111);
+    assert_int_equal(get(s, "c", 112, &g), 1);
+    /* "flush_all 1" is immediate in memcached */
+    kv_store_flush(s, 1, 120);
+    assert_int_equal(get(s, "c", 120, &g), 0);
+    kv_store_destroy(s);
+}
+
+static void test_arith(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 0);
+    got g;
+    uint64_t v = 0;
+    assert_int_equal(kv_store_arith(s, "n", 1, 1, 1, 10, &v), KV_RES_NOT_FOUND);
+    put(s, KV_MODE_SET, "n", "100", 0, 0, 10);
+    get(s, "n", 10, &g);
+    uint64_t cas = g.cas;
+    assert_int_equal(kv_store_arith(s, "n", 1, 0, 91, 10, &v), KV_RES_OK);
+    assert_int_equal(v, 9);
+    get(s, "n", 10, &g);
+    assert_string_equal(g.val, "9  "); /* memcached keeps the length, pads with spaces */
+    assert_true(g.cas != cas);
+    assert_int_equal(kv_store_arith(s, "n", 1, 0, 100, 10, &v), KV_RES_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(kv_store_arith(s, "n", 1, 1, 123456, 10, &v), KV_RES_OK);
+    get(s, "n", 10, &g);
+    assert_string_equal(g.val, "123456");
+    assert_int_equal(g.flags, 7);
+    put(s, KV_MODE_SET, "m", "18446744073709551615", 0, 0, 10);
+    assert_int_equal(kv_store_arith(s, "m", 1, 1, 2, 10, &v), KV_RES_OK);
+    assert_int_equal(v, 1);
+    const char *bad[] = {"abc", "", "12a", "-5", "184467440737095516150", "   "};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        put(s, KV_MODE_SET, "b", bad[i], 0, 0, 10);
+        assert_int_equal(kv_store_arith(s, "b", 1, 1, 1, 10, &v), KV_RES_NON_NUMERIC);
+    }
+    const char *good[] = {" 12 ", "+5", "-0", "7\r\n"};
+    const uint64_t want[] = {13, 6, 1, 8};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        put(s, KV_MODE_SET, "c", good[i], 0, 0, 10);
+        assert_int_equal(kv_store_arith(s, "c", 1, 1, 1, 10, &v), KV_RES_OK);
+        assert_int_equal(v, want[i]);
+    }
+    kv_store_destroy(s);
+}
+
+static void test_eviction_and_accounting(void **state)
+{
+    (void)state;
+    const size_t limit = 256 * 1024;
+    kv_store *s = mk(limit, 16);
+    char val[1000];
+    memset(val, 'v', sizeof(val));
+    val[sizeof(val) - 1] = '\0';
+    got g;
+    /* "hot" is read after every write, a minute apart: it must survive the churn */
+    put(s, KV_MODE_SET, "hot", "keep", 0, 0, 10);
+    uint32_t now = 10;
+    for (int i = 0; i < 2000; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "k%d", i);
+        assert_int_equal(put(s, KV_MODE_SET, k, val, 0, 0, now), KV_RES_STORED);
+        if (i % 50 == 0) {
+            now += 61;
+            assert_int_equal(get(s, "hot", now, &g), 1);
+        }
+        kv_store_stats st;
+        kv_store_get_stats(s, &st);
+        assert_true(st.bytes <= limit);
+    }
+    kv_store_stats st;
+    kv_store_get_stats(s, &st);
+    assert_true(st.evictions > 1000);
+    assert_true(st.curr_items < 300);
+    /* the newest keys are there, the oldest are gone */
+    assert_int_equal(get(s, "k1999", now, &g), 1);
+    assert_int_equal(get(s, "k0", now, &g), 0);
+    /* an item bigger than the whole limit cannot be stored */
+    char *huge = malloc(limit + 1);
+    assert_non_null(huge);
+    memset(huge, 'h', limit);
+    assert_int_equal(kv_store_store(s, KV_MODE_SET, "huge", 4, 0, 0, huge, (uint32_t)limit, 0, now),
+                     KV_RES_NO_MEMORY);
+    free(huge);
+    /* deleting everything returns the accounting to zero */
+    kv_store_flush(s, 0, now);
+    kv_store_get_stats(s, &st);
+    assert_int_equal(st.bytes, 0);
+    assert_int_equal(st.curr_items, 0);
+    kv_store_destroy(s);
+}
+
+static void test_incremental_growth(void **state)
+{
+    (void)state;
+    kv_store *s = mk(256u << 20, 4);
+    got g;
+    int saw_growing = 0;
+    char k[32];
+    for (int i = 0; i < 50000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        assert_int_equal(put(s, KV_MODE_SET, k, "v", 0, 0, 10), KV_RES_STORED);
+        if (i % 997 == 0) {
+            kv_store_stats st;
+            kv_store_get_stats(s, &st);
+            saw_growing |= st.hash_growing > 0;
+            /* every key stays reachable while tables migrate */
+            for (int j = 0; j <= i; j += 97) {
+                snprintf(k, sizeof(k), "key:%d", j);
+                assert_int_equal(get(s, k, 10, &g), 1);
+            }
+        }
+    }
+    assert_true(saw_growing);
+    for (int i = 0; i < 50; i++) {
+        kv_store_maintain(s, 10);
+    }
+    kv_store_stats st;
+    kv_store_get_stats(s, &st);
+    assert_int_equal(st.curr_items, 50000);
+    assert_int_equal(st.hash_growing, 0);
+    assert_true(st.hash_buckets >= 32768);
+    for (int i = 0; i < 50000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        assert_int_equal(get(s, k, 10, &g), 1);
+    }
+    kv_store_destroy(s);
+}
+
+static int hash_calls;
+static uint64_t counting_hash(const void *key, size_t len)
+{
+    hash_calls++;
+    return kv_hash(key, len);
+}
+
+static void test_one_hash_per_operation(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 0);
+    kv_hash_fn saved = kv_hash_impl;
+    kv_hash_impl = counting_hash;
+    got g;
+    uint64_t v;
+    hash_calls = 0;
+    put(s, KV_MODE_SET, "a", "1", 0, 0, 10);
+    assert_int_equal(hash_calls, 1);
+    get(s, "a", 10, &g);
+    assert_int_equal(hash_calls, 2);
+    kv_store_arith(s, "a", 1, 1, 1, 10, &v);
+    kv_store_touch(s, "a", 1, 0, 10);
+    put(s, KV_MODE_APPEND, "a", "1", 0, 0, 10);
+    kv_store_delete(s, "a", 1, 10);
+    assert_int_equal(hash_calls, 6);
+    kv_hash_impl = saved;
+    kv_store_destroy(s);
+}
+
+typedef struct worker_arg {
+    kv_store *s;
+    int id;
+    int errors;
+} worker_arg;
+
+static void *worker(void *p)
+{
+    worker_arg *a = p;
+    char k[32], v[32];
+    got g;
+    for (int i = 0; i < 20000; i++) {
+        snprintf(k, sizeof(k), "t%d:%d", a->id, i % 500);
+        snprintf(v, sizeof(v), "%d", i);
+        if (put(a->s, KV_MODE_SET, k, v, 0, 0, 10) != KV_RES_STORED) {
+            a->errors++;
+        }
+        if (get(a->s, k, 10, &g) != 1 || strcmp(g.val, v) != 0) {
+            a->errors++; /* our own key, just written: must read back */
+        }
+        snprintf(k, sizeof(k), "shared:%d", i % 64);
+        uint64_t x;
+        if (kv_store_arith(a->s, k, (uint32_t)strlen(k), 1, 1, 10, &x) == KV_RES_NOT_FOUND) {
+            put(a->s, KV_MODE_ADD, k, "0", 0, 0, 10);
+        }
+        if (i % 5000 == 0) {
+            kv_store_maintain(a->s, 10);
+        }
+    }
+    return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+    (void)state;
+    kv_store *s = mk(64u << 20, 8);
+    pthread_t th[4];
+    worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (worker_arg){s, i, 0};
+        pthread_create(&th[i], NULL, worker, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].errors, 0);
+    }
+    kv_store_stats st;
+    kv_store_get_stats(s, &st);
+    assert_int_equal(st.curr_items, 4 * 500 + 64);
+    kv_store_destroy(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_modes),
+        cmocka_unit_test(test_append_keeps_flags_and_limit),
+        cmocka_unit_test(test_expiry_and_realtime),
+        cmocka_unit_test(test_flush),
+        cmocka_unit_test(test_arith),
+        cmocka_unit_test(test_eviction_and_accounting),
+        cmocka_unit_test(test_incremental_growth),
+        cmocka_unit_test(test_one_hash_per_operation),
+        cmocka_unit_test(test_concurrent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
