@@ -4,8 +4,11 @@
  * Parser: a pipeline of 8192 requests shaped like cache traffic (multi-key gets, sets
  * with values of 10..300 bytes, deletes, incr, touch, gat) is parsed request by request
  * by kv_parse (C) and by kv_rs_parse (Rust, through its FFI panic boundary, as kvd calls
- * it). Hash: 8192 keys of 8..64 bytes through kv_hash and kv_rs_hash. Rounds alternate
- * C and Rust and the best round of each counts, so both see the same machine state.
+ * it). Hash: 8192 keys of 8..64 bytes through kv_hash and kv_rs_hash. Seam: the same
+ * pipeline through kv_graft_parse, the function kvd calls per request, with kv.parse in
+ * legacy, shadow and candidate mode (graft_call, routing, counters, shadow's second
+ * parse and compare). Rounds alternate the variants and the best round of each counts,
+ * so all see the same machine state.
  * Prints `bench <name>: <value> <unit> (<ratio>x <baseline>)` lines.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -15,7 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "graft/base.h"
+#include "graft/graft.h"
+#include "graft/graft_ffi.h"
+#include "kv_graft.h"
 #include "kv_hash.h"
 #include "kv_proto.h"
 #include "kv_rs.h"
@@ -86,17 +91,20 @@ static char *make_corpus(size_t *len_out)
     return b;
 }
 
-/* Parses the whole pipeline once; returns requests parsed (0 on a failure). */
-static unsigned pass(const char *b, size_t len, int rust, uint64_t *check)
+/* Parses the whole pipeline once; returns requests parsed (0 on a failure).
+ * how: 0 C, 1 Rust, 2 through the kv.parse seam (kv_graft_parse). */
+static unsigned pass(const char *b, size_t len, int how, uint64_t *check)
 {
     static const kv_parse_limits lim = {1024u * 1024u, 2048u};
     size_t off = 0;
     unsigned n = 0;
     kv_request req;
     while (off < len) {
-        if (rust) {
+        if (how == 1) {
             if (kv_rs_parse(b + off, len - off, &lim, &req) != GRAFT_OK)
                 return 0;
+        } else if (how == 2) {
+            kv_graft_parse(n & 63, b + off, len - off, &lim, &req);
         } else {
             kv_parse(b + off, len - off, &lim, &req);
         }
@@ -179,6 +187,60 @@ int main(void)
     double hc = (double)NREQ * hreps / hb[0] / 1e6, hr = (double)NREQ * hreps / hb[1] / 1e6;
     printf("bench kv_hash_c: %.1f Mkeys/s (1.00x kv_hash_c)\n", hc);
     printf("bench kv_hash_rust: %.1f Mkeys/s (%.2fx kv_hash_c)\n", hr, hr / hc);
+
+    /* The seam kvd calls, per mode. */
+    graft_runtime *rt;
+    graft_runtime_options opts;
+    graft_runtime_options_init(&opts);
+    opts.arm_panic = graft_ffi_fault_arm_panic;
+    if (graft_runtime_new(&opts, &rt) != GRAFT_OK || kv_graft_install(rt) != GRAFT_OK)
+        return 1;
+    static const char *const modes[] = {"legacy", "shadow", "candidate"};
+    uint64_t one = 0;
+    pass(corpus, len, 0, &one);
+    double sb[3] = {1e9, 1e9, 1e9};
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int m = 0; m < 3; m++) {
+            char spec[64], err[256];
+            snprintf(spec, sizeof spec, "kv.parse=%s", modes[m]);
+            if (graft_config_apply_spec(rt, spec, err, sizeof err) != GRAFT_OK) {
+                fprintf(stderr, "bench: %s\n", err);
+                return 1;
+            }
+            uint64_t ck = 0;
+            double t0 = now();
+            for (int i = 0; i < reps; i++) {
+                if (pass(corpus, len, 2, &ck) != NREQ) {
+                    fprintf(stderr, "bench: seam (%s) failed on the corpus\n", modes[m]);
+                    return 1;
+                }
+            }
+            double dt = now() - t0;
+            if (dt < sb[m])
+                sb[m] = dt;
+            if (ck != one * (uint64_t)reps) {
+                fprintf(stderr, "bench: seam (%s) described the corpus differently\n", modes[m]);
+                return 1;
+            }
+        }
+    }
+    graft_seam_stats st;
+    graft_seam_stats_get(kv_graft_parse_seam(), &st);
+    if (st.mismatches != 0) {
+        fprintf(stderr, "bench: %llu mismatches in shadow\n", (unsigned long long)st.mismatches);
+        return 1;
+    }
+    double rate[3];
+    for (int m = 0; m < 3; m++)
+        rate[m] = (double)NREQ * reps / sb[m];
+    for (int m = 0; m < 3; m++)
+        printf("bench kv_seam_parse_%s: %.0f req/s (%.2fx kv_seam_parse_legacy)\n", modes[m],
+               rate[m], rate[m] / rate[0]);
+    double extra = 1e9 / rate[1] - 1e9 / rate[0], second = 1e9 / r_rate;
+    printf("bench kv_seam_shadow_extra_cost: %.1f ns/req (%.2fx kv_parse_rust)\n", extra,
+           extra / second);
+    kv_graft_uninstall();
+    graft_runtime_free(rt);
     free(corpus);
     return 0;
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# kvd throughput with the kv.parse seam in legacy, shadow and candidate modes (kv.hash
+# stays legacy), side by side: rounds alternate the modes. Load: kvload, 90% gets,
+# 32 connections, one kvd worker.
+#
+# The figure is requests served per CPU-second of kvd (all its threads, from
+# /proc/<pid>/task/*/schedstat, nanosecond resolution, counted only while the load
+# runs): on a machine shared with other jobs, wall-clock ops/s swings by 2x between runs
+# while the CPU cost of a request does not. The median round of each mode counts.
+# Also printed: the extra CPU per request of shadow over legacy against the Rust parse
+# time measured by bench_kv_parse in the same run (shadow = the second parse + compare).
+#   kvd_seam_modes.sh KVD KVLOAD BENCH_KV_PARSE [SECONDS_PER_ROUND] [ROUNDS]
+set -euo pipefail
+kvd=$1 kvload=$2 secs=${3:-2} rounds=${4:-5}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+modes=(legacy shadow candidate)
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; true' EXIT
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+results=$(mktemp)
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -f "$results"' EXIT
+
+for ((r = 0; r < rounds; r++)); do
+  for m in "${modes[@]}"; do
+    GRAFT_SEAMS="kv.parse=$m,kv.hash=legacy" "$kvd" -p "$port" -t 1 2>/dev/null &
+    pid=$!
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    c0=$(cpu_ns "$pid")
+    line=$("$kvload" -p "$port" -c 32 -t 1 -d "$secs" -q | grep '^kvload:')
+    c1=$(cpu_ns "$pid")
+    kill "$pid"; wait "$pid" || true; pid=
+    ops=$(sed -n 's/.* ops=\([0-9]*\) .*/\1/p' <<<"$line")
+    errs=$(sed -n 's/.* errors=\([0-9]*\) conn_errors=\([0-9]*\).*/\1+\2/p' <<<"$line")
+    if [ -z "$ops" ] || [ "$ops" -eq 0 ] || [ "$errs" != "0+0" ] || [ "$c1" -le "$c0" ]; then
+      echo "kvd_seam_modes: mode $m: bad run: $line" >&2
+      exit 1
+    fi
+    echo "$m $ops $((c1 - c0))" >>"$results"
+  done
+done
+
+python3 - "$results" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    m, ops, ns = line.split()
+    runs.setdefault(m, []).append((int(ops), int(ns)))
+rate = {m: statistics.median(o / (n / 1e9) for o, n in v) for m, v in runs.items()}
+base = rate["legacy"]
+for m in ("legacy", "shadow", "candidate"):
+    print(f"bench kvd_parse_{m}: {rate[m]:.0f} req/cpu-s ({rate[m] / base:.2f}x kvd_parse_legacy)")
+PY
