@@ -35,11 +35,11 @@ const char *graft_version(void);
 /* ------------------------------------------------------------------ modes */
 
 typedef enum graft_mode {
-    GRAFT_MODE_LEGACY = 0,         /* only the legacy implementation runs */
-    GRAFT_MODE_SHADOW = 1,         /* both run, legacy serves, outputs compared */
-    GRAFT_MODE_CANARY = 2,         /* a sticky percentage is served by the candidate */
-    GRAFT_MODE_CANDIDATE = 3,      /* candidate serves, legacy is the fallback */
-    GRAFT_MODE_CANDIDATE_ONLY = 4  /* candidate serves, no fallback */
+    GRAFT_MODE_LEGACY = 0,        /* only the legacy implementation runs */
+    GRAFT_MODE_SHADOW = 1,        /* both run, legacy serves, outputs compared */
+    GRAFT_MODE_CANARY = 2,        /* a sticky percentage is served by the candidate */
+    GRAFT_MODE_CANDIDATE = 3,     /* candidate serves, legacy is the fallback */
+    GRAFT_MODE_CANDIDATE_ONLY = 4 /* candidate serves, no fallback */
 } graft_mode;
 #define GRAFT_MODE_COUNT 5
 
@@ -51,10 +51,7 @@ int graft_mode_parse(const char *name, graft_mode *out);
 /* Percentages are in basis points: 0..10000 (10000 = 100%, 1 = 0.01%). */
 #define GRAFT_PERCENT_SCALE 10000u
 
-typedef enum graft_impl {
-    GRAFT_IMPL_LEGACY = 0,
-    GRAFT_IMPL_CANDIDATE = 1
-} graft_impl;
+typedef enum graft_impl { GRAFT_IMPL_LEGACY = 0, GRAFT_IMPL_CANDIDATE = 1 } graft_impl;
 
 /* ------------------------------------------------------------------ runtime */
 
@@ -65,11 +62,11 @@ typedef struct graft_seam graft_seam;       /* owned by its runtime */
 typedef uint64_t (*graft_clock_fn)(void *ctx);
 
 typedef struct graft_runtime_options {
-    graft_clock_fn clock;      /* NULL: CLOCK_MONOTONIC */
+    graft_clock_fn clock; /* NULL: CLOCK_MONOTONIC */
     void *clock_ctx;
-    graft_log_fn log;          /* NULL: stderr */
+    graft_log_fn log; /* NULL: stderr */
     void *log_ctx;
-    int log_level;             /* graft_log_level; default GRAFT_LOG_WARN */
+    int log_level; /* graft_log_level; default GRAFT_LOG_WARN */
     /* Arms a real panic in the candidate's next FFI boundary on this thread, used by
      * fault injection ("panic" faults). The host passes graft_ffi_fault_arm_panic from
      * the FFI crate. NULL: an injected panic is simulated by returning GRAFT_EPANIC. */
@@ -106,14 +103,13 @@ int graft_runtime_configure_from_env(graft_runtime *rt, char *err, size_t errlen
 typedef int (*graft_impl_fn)(void *ctx, const void *input, void *output);
 
 typedef struct graft_seam_def {
-    const char *name;            /* required, e.g. "kv.parse"; copied */
-    void *ctx;                   /* passed to every callback; owned by the host */
-    graft_impl_fn legacy;        /* required */
-    graft_impl_fn candidate;     /* required */
-    size_t output_size;          /* required: sizeof the output object */
+    const char *name;        /* required, e.g. "kv.parse"; copied */
+    void *ctx;               /* passed to every callback; owned by the host */
+    graft_impl_fn legacy;    /* required */
+    graft_impl_fn candidate; /* required */
+    size_t output_size;      /* required: sizeof the output object */
     /* Optional. 0 when equal. NULL: memcmp over output_size (after normalize). */
-    int (*compare)(void *ctx, const void *input, const void *legacy_out,
-                   const void *candidate_out);
+    int (*compare)(void *ctx, const void *input, const void *legacy_out, const void *candidate_out);
     /* Optional. Canonicalises an output in place before comparing. */
     void (*normalize)(void *ctx, const void *input, void *output);
     /* Optional. Releases what an output owns; called on every output not returned. */
@@ -146,8 +142,8 @@ const char *graft_seam_name(const graft_seam *seam);
  * Returns the status of the implementation that served the call.
  * Hot path: no allocation, no lock.
  */
-int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input,
-               void *output, void *scratch);
+int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input, void *output,
+               void *scratch);
 
 /* Stable 64-bit key from bytes (documented hash: FNV-1a 64). */
 uint64_t graft_key_from_bytes(const void *data, size_t len);
@@ -161,11 +157,11 @@ int graft_seam_get_mode(const graft_seam *seam, graft_mode *mode, uint32_t *perc
 /* ------------------------------------------------------------------ comparison */
 
 typedef struct graft_compare_config {
-    uint32_t sample_every;        /* compare 1 call in N while both could run; 1 = every call */
-    uint32_t log_per_second;      /* rate limit of mismatch log lines */
-    const char *capture_dir;      /* NULL: no capture. Copied. */
-    uint32_t capture_max_files;   /* bound on files written */
-    uint64_t capture_max_bytes;   /* bound on bytes written */
+    uint32_t sample_every;      /* compare 1 call in N while both could run; 1 = every call */
+    uint32_t log_per_second;    /* rate limit of mismatch log lines */
+    const char *capture_dir;    /* NULL: no capture. Copied. */
+    uint32_t capture_max_files; /* bound on files written */
+    uint64_t capture_max_bytes; /* bound on bytes written */
     /* 0: compare only in shadow mode. 1: also when the candidate serves (canary,
      * candidate, candidate-only), legacy runs on 1 call in sample_every into scratch. */
     int compare_served;
@@ -190,18 +186,18 @@ typedef enum graft_breaker_state {
 const char *graft_breaker_state_name(int state);
 
 typedef struct graft_breaker_config {
-    int enabled;                   /* 0: never opens */
-    int observe_only;              /* records transitions without rerouting traffic */
-    uint64_t window_ns;            /* sliding time window of candidate outcomes */
-    uint32_t min_calls;            /* calls in the window before rates are judged */
-    uint32_t error_rate_bp;        /* open at or above this error+panic rate (basis points) */
-    uint32_t slow_rate_bp;         /* open at or above this slow-call rate */
-    uint64_t slow_call_ns;         /* a candidate call slower than this is slow */
-    uint32_t mismatch_rate_bp;     /* open at or above this mismatch rate among compared */
-    uint64_t cooldown_ns;          /* open -> half-open after this */
-    uint64_t max_cooldown_ns;      /* cool-down doubles on repeated openings up to this */
-    uint32_t half_open_calls;      /* trial calls let through while half-open */
-    uint64_t half_open_max_ns;     /* half-open without enough trials goes back to open */
+    int enabled;               /* 0: never opens */
+    int observe_only;          /* records transitions without rerouting traffic */
+    uint64_t window_ns;        /* sliding time window of candidate outcomes */
+    uint32_t min_calls;        /* calls in the window before rates are judged */
+    uint32_t error_rate_bp;    /* open at or above this error+panic rate (basis points) */
+    uint32_t slow_rate_bp;     /* open at or above this slow-call rate */
+    uint64_t slow_call_ns;     /* a candidate call slower than this is slow */
+    uint32_t mismatch_rate_bp; /* open at or above this mismatch rate among compared */
+    uint64_t cooldown_ns;      /* open -> half-open after this */
+    uint64_t max_cooldown_ns;  /* cool-down doubles on repeated openings up to this */
+    uint32_t half_open_calls;  /* trial calls let through while half-open */
+    uint64_t half_open_max_ns; /* half-open without enough trials goes back to open */
 } graft_breaker_config;
 
 void graft_breaker_config_init(graft_breaker_config *cfg); /* documented defaults */
@@ -212,9 +208,9 @@ int graft_seam_reset_breaker(graft_seam *seam);
 /* ------------------------------------------------------------------ faults */
 
 typedef struct graft_fault_config {
-    uint32_t error_bp;       /* candidate returns GRAFT_EINJECTED at this rate */
-    uint32_t panic_bp;       /* candidate panics (see arm_panic) at this rate */
-    uint32_t delay_bp;       /* candidate is delayed by delay_ns at this rate */
+    uint32_t error_bp; /* candidate returns GRAFT_EINJECTED at this rate */
+    uint32_t panic_bp; /* candidate panics (see arm_panic) at this rate */
+    uint32_t delay_bp; /* candidate is delayed by delay_ns at this rate */
     uint64_t delay_ns;
 } graft_fault_config;
 
@@ -229,33 +225,33 @@ int graft_seam_get_fault(const graft_seam *seam, graft_fault_config *cfg);
 /* ------------------------------------------------------------------ metrics */
 
 typedef struct graft_latency {
-    uint64_t count;          /* timed calls (timing may be sampled) */
+    uint64_t count; /* timed calls (timing may be sampled) */
     uint64_t p50_ns, p90_ns, p99_ns, max_ns;
 } graft_latency;
 
 typedef struct graft_impl_stats {
-    uint64_t calls;          /* times this implementation ran */
-    uint64_t served;         /* times its output was returned to the caller */
-    uint64_t errors;         /* non-OK returns other than panics */
-    uint64_t panics;         /* GRAFT_EPANIC returns */
+    uint64_t calls;  /* times this implementation ran */
+    uint64_t served; /* times its output was returned to the caller */
+    uint64_t errors; /* non-OK returns other than panics */
+    uint64_t panics; /* GRAFT_EPANIC returns */
     graft_latency latency;
 } graft_impl_stats;
 
 typedef struct graft_seam_stats {
     graft_mode mode;
     uint32_t percent_bp;
-    uint64_t calls;                      /* graft_call invocations */
+    uint64_t calls; /* graft_call invocations */
     uint64_t calls_by_mode[GRAFT_MODE_COUNT];
-    graft_impl_stats impl[2];            /* indexed by graft_impl */
-    uint64_t fallbacks;                  /* candidate failed, legacy served */
+    graft_impl_stats impl[2]; /* indexed by graft_impl */
+    uint64_t fallbacks;       /* candidate failed, legacy served */
     uint64_t compared;
     uint64_t mismatches;
-    uint64_t compare_skipped;            /* sampled out, or no scratch */
-    uint64_t captures;                   /* mismatch inputs written */
+    uint64_t compare_skipped; /* sampled out, or no scratch */
+    uint64_t captures;        /* mismatch inputs written */
     graft_breaker_state breaker_state;
     uint64_t breaker_opens;
     uint64_t breaker_transitions;
-    uint64_t breaker_rejected;           /* calls sent to legacy because the breaker was open */
+    uint64_t breaker_rejected; /* calls sent to legacy because the breaker was open */
     uint64_t faults_injected;
 } graft_seam_stats;
 
