@@ -231,7 +231,8 @@ static void test_capture_format_round_trips(void **state)
     assert_int_equal(dl, strlen(d));
     assert_non_null(strstr(d, "OK cmd=set"));
     assert_non_null(strstr(d, "\"k\""));
-    assert_int_equal(kv_request_describe(raw, sizeof raw - 1, &req, d, 8), dl); /* cut, same length */
+    assert_int_equal(kv_request_describe(raw, sizeof raw - 1, &req, d, 8),
+                     dl); /* cut, same length */
     assert_int_equal(strlen(d), 7);
 }
 

@@ -4,12 +4,12 @@
  *   kv-replay [-q] PATH...
  *
  * Every PATH is a capture file or a directory of them, searched recursively (the
- * kv.parse / kv.hash seams' capture.dir, fuzzer artefacts, fuzz/corpus, fuzz/regressions). Each input is run
- * through the C implementation and its Rust twin, and the differences are printed
- * field by field. Kind: a name starting "kv.hash-" or content starting "KVH1" is a
- * hash input; anything else is a parse input ("KVP1" header with the limits it was
- * parsed under, or raw bytes under kvd's default limits; see server/kv_graft.h).
- * Exit status: 0 all identical, 1 some differ, 2 usage or I/O error.
+ * kv.parse / kv.hash seams' capture.dir, fuzzer artefacts, fuzz/corpus,
+ * fuzz/regressions). Each input is run through the C implementation and its Rust twin,
+ * and the differences are printed field by field. Kind: a name starting "kv.hash-" or content
+ * starting "KVH1" is a hash input; anything else is a parse input ("KVP1" header with the limits it
+ * was parsed under, or raw bytes under kvd's default limits; see server/kv_graft.h). Exit status: 0
+ * all identical, 1 some differ, 2 usage or I/O error.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>

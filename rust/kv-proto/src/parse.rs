@@ -671,4 +671,48 @@ mod tests {
         assert_eq!(p(b"delete k 5\r\n").error, error::DELETE_USAGE);
         assert_eq!(p(b"incr k x\r\n").error, error::INVALID_DELTA);
     }
+
+    fn within(off: u32, len: u32, n: usize) -> bool {
+        off as usize + len as usize <= n
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes: no panic, and every range the description reports lies in
+        /// the bytes the request consumed (OK, ERROR) or the buffer.
+        #[test]
+        fn descriptions_stay_inside_the_buffer(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    &b"get "[..], b"set ", b"cas ", b"delete ", b"incr ", b"stats ", b"k ",
+                    b"0 ", b"3 ", b"-1 ", b"noreply", b"\r\n", b"\n", b"abc", b" ", b"\0",
+                    b"99999999999999999999 ", b"HTTP/1.1",
+                ]),
+                0..24,
+            ),
+            max_line in 0u32..80,
+            item_size_max in 0u32..200,
+        ) {
+            let buf: Vec<u8> = words.concat();
+            let lim = Limits { item_size_max, max_line };
+            let mut r = Request::default();
+            parse(&buf, &lim, &mut r);
+            proptest::prop_assert!(r.status <= status::CLOSE);
+            proptest::prop_assert_eq!(r.reserved, 0);
+            if r.status == status::OK || r.status == status::ERROR {
+                let n = r.consumed as usize;
+                proptest::prop_assert!(n >= 1 && n <= buf.len());
+                proptest::prop_assert!(within(r.key_off, r.key_len, n));
+                proptest::prop_assert!(within(r.data_off, r.data_len, n));
+                proptest::prop_assert!(within(r.arg_off, r.arg_len, n));
+                let mut pos = 0;
+                let mut keys = 0;
+                while let Some((off, len)) = next_key(&buf, &r, &mut pos) {
+                    proptest::prop_assert!(len > 0 && len <= KEY_MAX);
+                    proptest::prop_assert!(within(off, len, n));
+                    keys += 1;
+                }
+                proptest::prop_assert_eq!(keys, r.nkeys);
+            }
+        }
+    }
 }

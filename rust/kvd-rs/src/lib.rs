@@ -96,3 +96,67 @@ pub unsafe extern "C" fn kv_rs_hash(key: *const c_void, len: usize, out: *mut u6
         unsafe { graft_ffi::out::write(out, h) }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use graft_ffi::Status;
+
+    const LIM: Limits = Limits {
+        item_size_max: 1024 * 1024,
+        max_line: 2048,
+    };
+
+    #[test]
+    fn parse_export_describes_and_checks_arguments() {
+        let buf = b"get foo\r\n";
+        let mut out = Request::default();
+        // SAFETY: valid buffer, limits and out.
+        let rc = unsafe { kv_rs_parse(buf.as_ptr().cast(), buf.len(), &LIM, &mut out) };
+        assert_eq!(rc, Status::Ok.as_raw());
+        assert_eq!(
+            (out.cmd, out.nkeys, out.key_off, out.consumed),
+            (1, 1, 4, 9)
+        );
+        // SAFETY: NULL arguments are what is being tested; nothing is dereferenced.
+        unsafe {
+            assert_eq!(
+                kv_rs_parse(core::ptr::null(), 3, &LIM, &mut out),
+                Status::NullPointer.as_raw()
+            );
+            assert_eq!(
+                kv_rs_parse(buf.as_ptr().cast(), 3, core::ptr::null(), &mut out),
+                Status::NullPointer.as_raw()
+            );
+            assert_eq!(
+                kv_rs_parse(buf.as_ptr().cast(), 3, &LIM, core::ptr::null_mut()),
+                Status::NullPointer.as_raw()
+            );
+            // NULL with length 0 is the empty input: NEED_MORE.
+            assert_eq!(kv_rs_parse(core::ptr::null(), 0, &LIM, &mut out), 0);
+        }
+        assert_eq!(out.status, kv_proto::status::NEED_MORE);
+    }
+
+    #[test]
+    fn armed_panic_is_caught_and_out_is_untouched() {
+        let buf = b"get foo\r\n";
+        let mut out = Request {
+            cas: 77,
+            ..Request::default()
+        };
+        graft_ffi::fault::arm_panic();
+        // SAFETY: valid buffer, limits and out.
+        let rc = unsafe { kv_rs_parse(buf.as_ptr().cast(), buf.len(), &LIM, &mut out) };
+        assert_eq!(rc, Status::Panic.as_raw());
+        assert_eq!(out.cas, 77);
+        let mut h = 5u64;
+        graft_ffi::fault::arm_panic();
+        // SAFETY: valid key and out.
+        let rc = unsafe { kv_rs_hash(b"k".as_ptr().cast(), 1, &mut h) };
+        assert_eq!((rc, h), (Status::Panic.as_raw(), 5));
+        // SAFETY: valid key and out.
+        let rc = unsafe { kv_rs_hash(b"foo".as_ptr().cast(), 3, &mut h) };
+        assert_eq!((rc, h), (0, 0xaf85_ea55_6958_1d4c));
+    }
+}
