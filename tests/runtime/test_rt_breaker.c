@@ -357,6 +357,61 @@ static void candidate_only_observes(void **state)
     assert_int_equal(f->t.legacy_calls, 0);
 }
 
+/* While half-open, only half_open_calls trials reach the candidate: a call arriving
+ * while the trial is still running (here: made from inside it) goes to legacy. */
+static graft_seam *g_nested_seam;
+static long g_nested_value;
+static int g_nested_rc;
+
+static int reentrant_candidate(void *ctx, const void *input, void *output)
+{
+    int rc = toy_candidate(ctx, input, output);
+    if (g_nested_seam) {
+        graft_seam *s = g_nested_seam;
+        g_nested_seam = NULL;
+        long in = 7;
+        toy_out out;
+        g_nested_rc = graft_call(s, 99, 0, &in, &out, NULL);
+        g_nested_value = out.value;
+    }
+    return rc;
+}
+
+static void half_open_limits_trials(void **state)
+{
+    fx *f = *state;
+    graft_seam_def d = toy_def("toy.reenter", &f->t);
+    d.candidate = reentrant_candidate;
+    graft_seam *s;
+    assert_int_equal(graft_seam_register(f->rt, &d, &s), GRAFT_OK);
+    graft_breaker_config b;
+    graft_breaker_config_init(&b);
+    b.min_calls = 5;
+    b.half_open_calls = 1;
+    b.cooldown_ns = 1 * SEC;
+    graft_seam_set_breaker(s, &b);
+    graft_seam_set_mode(s, GRAFT_MODE_CANDIDATE, 0);
+    f->t.candidate_status = GRAFT_EIO;
+    long in = 1;
+    toy_out out;
+    for (int i = 0; i < 5; i++)
+        graft_call(s, 1, 0, &in, &out, NULL);
+    graft_seam_stats st;
+    graft_seam_stats_get(s, &st);
+    assert_int_equal(st.breaker_state, GRAFT_BREAKER_OPEN);
+    advance(f, 1 * SEC);
+    f->t.candidate_status = GRAFT_OK;
+    f->t.candidate_bias = 1000;
+    g_nested_seam = s;
+    assert_int_equal(graft_call(s, 1, 0, &in, &out, NULL), GRAFT_OK);
+    assert_int_equal(out.value, 1002); /* the trial: candidate */
+    assert_int_equal(g_nested_rc, GRAFT_OK);
+    assert_int_equal(g_nested_value, 14); /* the concurrent call: legacy */
+    graft_seam_stats_get(s, &st);
+    assert_int_equal(st.breaker_rejected, 1);
+    assert_int_equal(st.breaker_state, GRAFT_BREAKER_CLOSED); /* the one trial succeeded */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +426,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(observe_only_does_not_reroute, setup, teardown),
         cmocka_unit_test_setup_teardown(reset_and_disable, setup, teardown),
         cmocka_unit_test_setup_teardown(candidate_only_observes, setup, teardown),
+        cmocka_unit_test_setup_teardown(half_open_limits_trials, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
