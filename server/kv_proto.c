@@ -568,10 +568,8 @@ void kv_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_req
         }
         return;
     }
-    kv__line l;
-    l.buf = buf;
     uint32_t nlpos = (uint32_t)(nl - buf);
-    l.end = nlpos;
+    kv__line l = {.buf = buf, .end = nlpos};
     if (nlpos > 1 && buf[nlpos - 1] == '\r') {
         l.end = nlpos - 1;
     }
