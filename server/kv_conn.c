@@ -369,16 +369,15 @@ static void kv__stats_general(kv_conn *c, uint32_t now)
     kv__stat_u64(c, "bytes_written", KV_SUM(bytes_written));
     kv__stat_u64(c, "limit_maxbytes", st.limit_maxbytes);
     kv__stat_u64(c, "threads", (uint64_t)srv->threads);
-    kv__stat_u64(c, "hash_power_level", 0);
     kv__stat_u64(c, "hash_bytes", st.hash_bytes);
     kv__stat_u64(c, "hash_is_expanding", st.hash_growing > 0);
     kv__stat_u64(c, "hash_buckets", st.hash_buckets);
     kv__stat_u64(c, "bytes", st.bytes);
     kv__stat_u64(c, "curr_items", st.curr_items);
     kv__stat_u64(c, "total_items", st.total_items);
-    kv__stat_u64(c, "expired_unfetched", 0);
     kv__stat_u64(c, "evictions", st.evictions);
     kv__stat_u64(c, "reclaimed", st.reclaimed);
+    kv__stat_u64(c, "expired", st.expired);
     (void)now;
 }
 
