@@ -2,7 +2,8 @@
  * bench_runtime.c: nanoseconds a seam adds over calling the implementations directly,
  * per mode, with metrics on (the default: per-thread counters, 1 call in 64 timed).
  * Baselines are measured in the same run, interleaved with the seam runs, and each
- * figure is the best of several rounds (the machine is shared).
+ * figure is the best of many short rounds (short, so that on a shared machine some
+ * rounds run undisturbed).
  *
  *   legacy     graft_call in legacy mode      vs a direct call of the legacy impl
  *   candidate  graft_call in candidate mode   vs a direct call of the candidate impl
@@ -66,8 +67,8 @@ static double run(bench_kind kind, graft_seam *seam, long n)
 int main(int argc, char **argv)
 {
     /* bench_runtime [calls per round] [rounds] [only this mode] */
-    long n = argc > 1 ? atol(argv[1]) : 2000000L;
-    int rounds = argc > 2 ? atoi(argv[2]) : 25;
+    long n = argc > 1 ? atol(argv[1]) : 200000L;
+    int rounds = argc > 2 ? atoi(argv[2]) : 200;
     const char *only = argc > 3 ? argv[3] : NULL;
     graft_runtime *rt;
     graft_runtime_options o;
