@@ -190,34 +190,46 @@ class Demo:
         return path
 
     def start_load(self, seconds, tag):
-        argv = [self.kvload, "--host", "127.0.0.1", "--port", str(self.port), "--seconds", "%g" % seconds,
-                "--connections", "32", "--json"]
+        # 32 connections (so canary percentages have connections to pick), one thread
+        # (two cores are shared with kvd), every reply verified, lost writes detected.
+        argv = [self.kvload, "-s", "127.0.0.1", "-p", str(self.port), "-d", "%g" % seconds,
+                "-c", "32", "-t", "1", "--check"]
         return self.spawn("kvload-" + tag, argv, log="kvload-%s.log" % tag)
 
     def finish_load(self, proc, tag, seconds):
+        """kvload's summary: (requests, client-visible errors, fields of its line)."""
         try:
             proc.wait(timeout=seconds + 30)
         except subprocess.TimeoutExpired:
             proc.kill()
             raise DemoFailure("kvload (%s) did not finish" % tag)
         text = open(os.path.join(self.out, "kvload-%s.log" % tag)).read()
-        summary = None
+        fields = None
         for line in text.splitlines():
-            line = line.strip()
-            if line.startswith("{"):
+            if line.startswith("kvload: ") and "=" in line:
+                fields = {}
+                for kv in line[len("kvload: "):].split():
+                    k, _, v = kv.partition("=")
+                    try:
+                        fields[k] = float(v)
+                    except ValueError:
+                        fields[k] = v
+            elif line.startswith("{"):  # a load generator with a JSON summary (DEMO_KVLOAD)
                 try:
-                    summary = json.loads(line)
+                    j = json.loads(line)
+                    fields = {"ops": j.get("requests", 0), "errors": j.get("errors", 0)}
                 except ValueError:
                     pass
-        if summary is None:
-            raise DemoFailure("kvload (%s) printed no summary (exit %d): %s" % (tag, proc.returncode, text[-400:]))
-        req = int(summary.get("requests", 0))
-        err = int(summary.get("errors", 0))
+        if fields is None:
+            raise DemoFailure("kvload (%s) printed no summary (exit %s): %s" % (tag, proc.returncode, text[-400:]))
+        req = int(fields.get("ops", 0))
+        # Error replies, malformed replies, dropped connections, and lost acknowledged writes.
+        err = int(fields.get("errors", 0)) + int(fields.get("stale", 0))
         self.load_total["requests"] += req
         self.load_total["errors"] += err
         if proc.returncode not in (0, 1):
-            raise DemoFailure("kvload (%s) failed with exit %d" % (tag, proc.returncode))
-        return req, err
+            raise DemoFailure("kvload (%s) failed with exit %d: %s" % (tag, proc.returncode, text[-400:]))
+        return req, err, fields
 
     # ------------------------------------------------------------ phases
     def progress(self, seconds):
@@ -248,7 +260,7 @@ class Demo:
         switch()
         self.progress(seconds)
         after = self.seam()
-        req, err = self.finish_load(load, name, seconds)
+        req, err, fields = self.finish_load(load, name, seconds)
         d = {k: after[k] - before[k] for k in after if isinstance(after[k], (int, float)) and k in before}
         problems = []
         if err:
@@ -256,6 +268,8 @@ class Demo:
         problems += gate(d, before, after)
         note = "%d requests, %d client errors; %d mismatches, %d Rust errors; C served %d, Rust %d" % (
             req, err, d["mismatches"], d["errors_candidate"], d["served_legacy"], d["served_candidate"])
+        if "p99_us" in fields:
+            note += "; client p50/p99 %.0f/%.0f us" % (fields.get("p50_us", 0), fields["p99_us"])
         self.phases.append({"name": name, "start": start, "end": self.now(), "ok": not problems,
                             "note": note + ("; " + "; ".join(problems) if problems else ""),
                             "delta": d, "client_requests": req, "client_errors": err})
