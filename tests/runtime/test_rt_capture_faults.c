@@ -328,6 +328,29 @@ static void fault_rates_and_delay(void **state)
     assert_int_equal(st.faults_injected, inj);
 }
 
+/* Latency histogram: delays of 1..100 ms on the fake clock give percentiles within the
+ * histogram's 12.5% bucket width, and the exact maximum. */
+static void latency_percentiles(void **state)
+{
+    fx *f = *state;
+    graft_seam_set_mode(f->seam, GRAFT_MODE_CANDIDATE, 0);
+    toy_out out;
+    long in = 1;
+    for (uint64_t ms = 1; ms <= 100; ms++) {
+        graft_fault_config fc = {0, 0, 10000, ms * 1000000ull};
+        graft_seam_set_fault(f->seam, &fc);
+        graft_call(f->seam, ms, 0, &in, &out, NULL);
+    }
+    graft_seam_stats st;
+    graft_seam_stats_get(f->seam, &st);
+    const graft_latency *l = &st.impl[GRAFT_IMPL_CANDIDATE].latency;
+    assert_int_equal(l->count, 100);
+    assert_true(l->max_ns == 100000000ull);
+    assert_true(l->p50_ns >= 50000000ull && l->p50_ns <= 50000000ull * 9 / 8);
+    assert_true(l->p90_ns >= 90000000ull && l->p90_ns <= 90000000ull * 9 / 8);
+    assert_true(l->p99_ns >= 99000000ull && l->p99_ns <= 100000000ull);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +362,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fault_panic_through_arm, setup, teardown),
         cmocka_unit_test_setup_teardown(fault_panic_simulated, setup_noarm, teardown),
         cmocka_unit_test_setup_teardown(fault_rates_and_delay, setup, teardown),
+        cmocka_unit_test_setup_teardown(latency_percentiles, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
