@@ -468,6 +468,14 @@ static GRAFT__NOINLINE int graft__short_shadow_slow(graft_seam *s, uint64_t key,
     return GRAFT_OK;
 }
 
+static GRAFT__NOINLINE int graft__fast_candidate_failed(graft_seam *s, const void *input,
+                                                        void *output, graft_mode mode, int ctr,
+                                                        int rc)
+{
+    graft__unbump(s, ctr);
+    return graft__short_candidate_failed(s, input, output, mode, rc);
+}
+
 static inline int graft__short_candidate(graft_seam *s, graft__tls *t, const void *input,
                                          void *output, graft_mode mode, int fast_ctr)
 {
@@ -555,16 +563,30 @@ int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input
     uint64_t w = atomic_load_explicit(&seam->route, memory_order_relaxed);
     graft__tls *t = &graft__t;
     uint32_t c = t->countdown;
-    /* Legacy fast path: one counter (calls, legacy calls and served derive from it). */
-    if (GRAFT__LIKELY(((w & GRAFT__ROUTE_MODE_MASK) | (flags & GRAFT__FORCE_MASK)) == 0 && c > 1)) {
-        t->countdown = c - 1;
-        /* Counted before the call, undone by the helper if the call fails: keeps the
-         * counter's load/store off the return path. */
-        graft__bump(seam, t, GRAFT__C_FAST_LEGACY);
-        int rc = seam->legacy(seam->ctx, input, output);
-        if (GRAFT__LIKELY(rc == GRAFT_OK))
-            return rc;
-        return graft__fast_legacy_failed(seam, input, GRAFT_MODE_LEGACY, GRAFT__C_FAST_LEGACY, rc);
+    /* Fast paths of legacy and candidate mode: one counter (calls, runs and served
+     * derive from it). Counted before the call (keeps the counter's load/store off the
+     * return path) and taken back by the helper if the call fails. Candidate mode also
+     * needs no route flag (faults, breaker, compare-when-served) set. */
+    if (GRAFT__LIKELY(c > 1 && !(flags & GRAFT__FORCE_MASK))) {
+        uint64_t m = w & (GRAFT__ROUTE_MODE_MASK | GRAFT__ROUTE_FLAGS);
+        if (GRAFT__LIKELY((w & GRAFT__ROUTE_MODE_MASK) == GRAFT_MODE_LEGACY)) {
+            t->countdown = c - 1;
+            graft__bump(seam, t, GRAFT__C_FAST_LEGACY);
+            int rc = seam->legacy(seam->ctx, input, output);
+            if (GRAFT__LIKELY(rc == GRAFT_OK))
+                return rc;
+            return graft__fast_legacy_failed(seam, input, GRAFT_MODE_LEGACY, GRAFT__C_FAST_LEGACY,
+                                             rc);
+        }
+        if (m == GRAFT_MODE_CANDIDATE) {
+            t->countdown = c - 1;
+            graft__bump(seam, t, GRAFT__C_FAST_CAND);
+            int rc = seam->candidate(seam->ctx, input, output);
+            if (GRAFT__LIKELY(rc == GRAFT_OK))
+                return rc;
+            return graft__fast_candidate_failed(seam, input, output, GRAFT_MODE_CANDIDATE,
+                                                GRAFT__C_FAST_CAND, rc);
+        }
     }
     return graft__call_short(seam, key, flags, input, output, scratch, w);
 }
