@@ -99,6 +99,7 @@ def main():
     port = free_port()
     proc = subprocess.Popen([kvd, "-p", str(port), "-t", "2", "-m", str(limit_mb), "-c", "512"],
                             stderr=subprocess.DEVNULL)
+    PROCS.append(proc)
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
@@ -180,5 +181,14 @@ def main():
     return 1 if fails else 0
 
 
+PROCS = []
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        rc = main()
+    finally:
+        for proc in PROCS:  # never leave kvd behind (ctest would wait for it)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    sys.exit(rc)
