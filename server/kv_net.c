@@ -22,6 +22,7 @@
 
 #define KV_MAX_EVENTS 64
 #define KV_STOP_FLUSH_MS 1000
+#define KV_ACCEPT_PAUSE_MS 50
 
 typedef struct kv_netconn {
     kv_conn c;
@@ -37,6 +38,8 @@ typedef struct kv_worker {
     int epfd;
     pthread_t thread;
     kv_netconn *conns;
+    int accept_paused; /* listener removed from epfd until accept_resume */
+    struct timespec accept_resume;
 } kv_worker;
 
 struct kv_net {
@@ -209,7 +212,19 @@ static void kv__accept(kv_worker *w)
     for (int i = 0; i < 64; i++) {
         int fd = accept4(n->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            return; /* EAGAIN, or a transient error (EMFILE...): retried on the next event */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of descriptors or memory: the level-triggered listener would wake
+                 * us at once, so this worker stops accepting for a moment */
+                epoll_ctl(w->epfd, EPOLL_CTL_DEL, n->lfd, NULL);
+                w->accept_paused = 1;
+                clock_gettime(CLOCK_MONOTONIC, &w->accept_resume);
+                w->accept_resume.tv_nsec += KV_ACCEPT_PAUSE_MS * 1000000L;
+                if (w->accept_resume.tv_nsec >= 1000000000L) {
+                    w->accept_resume.tv_sec++;
+                    w->accept_resume.tv_nsec -= 1000000000L;
+                }
+            }
+            return; /* EAGAIN, or a transient error: retried on the next event */
         }
         if (atomic_load(&srv->curr_conns) >= (uint64_t)srv->maxconns) {
             static const char msg[] = "ERROR Too many open connections\r\n";
@@ -273,7 +288,22 @@ static void *kv__worker_main(void *arg)
     kv_worker *w = arg;
     struct epoll_event ev[KV_MAX_EVENTS];
     for (;;) {
-        int k = epoll_wait(w->epfd, ev, KV_MAX_EVENTS, -1);
+        int timeout = -1;
+        if (w->accept_paused) {
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            long ms = (w->accept_resume.tv_sec - t.tv_sec) * 1000 +
+                      (w->accept_resume.tv_nsec - t.tv_nsec) / 1000000;
+            if (ms <= 0) {
+                struct epoll_event le = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+                                         .data.ptr = &kv_tag_listen};
+                epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->net->lfd, &le);
+                w->accept_paused = 0;
+            } else {
+                timeout = (int)ms;
+            }
+        }
+        int k = epoll_wait(w->epfd, ev, KV_MAX_EVENTS, timeout);
         if (k < 0) {
             if (errno == EINTR) {
                 continue;

@@ -198,7 +198,11 @@ def main():
         mc_argv += ["-u", "nobody"]
     kvd_argv = [a.kvd, "-p", "{port}", "-l", "127.0.0.1", "-U", "0", "-t", "2", "-m", "64"]
     mc = Server("memcached", mc_argv)
-    kv = Server("kvd", kvd_argv, env)
+    try:
+        kv = Server("kvd", kvd_argv, env)
+    except Exception:
+        mc.stop()
+        raise
     failures = []
     try:
         def one(c):
