@@ -14,19 +14,28 @@ def sleep(s):
     return ("sleep", s)
 
 
+def keyed(case, attempt):
+    """The case's steps with 'K' expanded to a 4-byte prefix unique to the case and to
+    the attempt (a retried case must not see the keys of its first run)."""
+    k = b"%c%03d" % (b"kqrstuvw"[attempt % 8], case["index"] % 1000)
+    return [("send", st[1].replace(b"K", k)) if st[0] == "send" else st
+            for st in case["steps"]]
+
+
 def build_cases():
     cases = []
 
     def case(name, *steps, serial=False):
-        k = b"k%03d" % len(cases)
+        n = len(cases)
 
         def sub(x):
             if isinstance(x, bytes):
-                return ("send", x.replace(b"K", k) if b"K" in x else x)
+                return ("send", x)
             return x
-        # only the placeholder 'K' followed by a key character is a key prefix; scripts
-        # use lower-case commands so capital K is free for it
-        cases.append({"name": name, "steps": [sub(s) for s in steps], "serial": serial})
+        # 'K' in a script is the case's key prefix (4 bytes once expanded by keyed());
+        # scripts use lower-case commands so capital K is free for it
+        cases.append({"name": name, "index": n, "steps": [sub(s) for s in steps],
+                      "serial": serial})
 
     def key(n):
         """A key of exactly n bytes starting with the case prefix (4 bytes: K + 3)."""
