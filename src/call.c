@@ -131,6 +131,8 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
             /* The FFI crate's boundary panics for real on this thread's next call. */
             rt->arm_panic();
             rc = s->candidate(s->ctx, cx->input, out);
+            if (rt->disarm_panic && rt->disarm_panic())
+                rc = GRAFT_EPANIC; /* never reached a boundary: still a panic fault */
         } else {
             rc = GRAFT_EPANIC;
         }

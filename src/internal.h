@@ -232,6 +232,7 @@ struct graft_runtime {
     void *clock_ctx;
     void (*sleep)(void *ctx, uint64_t ns);
     void (*arm_panic)(void);
+    bool (*disarm_panic)(void);
     uint32_t time_sample_every;
     _Atomic(graft__logger *) logger;
     _Atomic int log_level;

@@ -222,6 +222,7 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
     rt->clock_ctx = opts->clock_ctx;
     rt->sleep = opts->sleep;
     rt->arm_panic = opts->arm_panic;
+    rt->disarm_panic = opts->disarm_panic;
     rt->time_sample_every =
         opts->time_sample_every ? opts->time_sample_every : GRAFT__TIME_SAMPLE_DEFAULT;
     atomic_init(&rt->log_level, opts->log_level);

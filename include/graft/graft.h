@@ -13,6 +13,7 @@
 #ifndef GRAFT_GRAFT_H
 #define GRAFT_GRAFT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,11 @@ typedef struct graft_runtime_options {
      * fault injection ("panic" faults). The host passes graft_ffi_fault_arm_panic from
      * the FFI crate. NULL: an injected panic is simulated by returning GRAFT_EPANIC. */
     void (*arm_panic)(void);
+    /* Optional partner of arm_panic (the FFI crate's graft_ffi_fault_disarm_panic):
+     * called after the candidate returns from a panic fault; when it reports the panic
+     * was still armed (the candidate never crossed a boundary), the arm is cleared so it
+     * cannot fire on a later call, and the call counts as panicked all the same. */
+    bool (*disarm_panic)(void);
     /* Waits out a "delay" fault; NULL: nanosleep. Tests pass one that advances their
      * injected clock instead of sleeping. Called with clock_ctx. */
     void (*sleep)(void *clock_ctx, uint64_t ns);

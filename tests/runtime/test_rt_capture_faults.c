@@ -351,6 +351,54 @@ static void latency_percentiles(void **state)
     assert_true(l->p99_ns >= 99000000ull && l->p99_ns <= 100000000ull);
 }
 
+/* A candidate that never reaches an FFI boundary leaves the armed panic unconsumed:
+ * disarm_panic clears it (so it cannot fire on a later call) and the call still counts
+ * as a panic. */
+static bool toy_disarm_panic(void)
+{
+    bool was = toy_tls_panic != 0;
+    toy_tls_panic = 0;
+    return was;
+}
+
+static int candidate_without_boundary(void *ctx, const void *input, void *output)
+{
+    toy *t = ctx;
+    atomic_fetch_add(&t->candidate_calls, 1);
+    ((toy_out *)output)->value = *(const long *)input * 2;
+    return GRAFT_OK;
+}
+
+static void fault_panic_disarmed(void **state)
+{
+    (void)state;
+    toy t;
+    memset(&t, 0, sizeof t);
+    graft_runtime_options o;
+    graft_runtime_options_init(&o);
+    o.arm_panic = toy_arm_panic;
+    o.disarm_panic = toy_disarm_panic;
+    graft_runtime *rt;
+    assert_int_equal(graft_runtime_new(&o, &rt), GRAFT_OK);
+    graft_seam_def d = toy_def("toy.noboundary", &t);
+    d.candidate = candidate_without_boundary;
+    graft_seam *s;
+    assert_int_equal(graft_seam_register(rt, &d, &s), GRAFT_OK);
+    graft_seam_set_mode(s, GRAFT_MODE_CANDIDATE, 0);
+    graft_fault_config fc = {0, 10000, 0, 0};
+    graft_seam_set_fault(s, &fc);
+    long in = 3;
+    toy_out out;
+    assert_int_equal(graft_call(s, 1, 0, &in, &out, NULL), GRAFT_OK);
+    assert_int_equal(out.value, 6);
+    assert_int_equal(toy_tls_panic, 0); /* not left armed */
+    graft_seam_stats st;
+    graft_seam_stats_get(s, &st);
+    assert_int_equal(st.impl[GRAFT_IMPL_CANDIDATE].panics, 1);
+    assert_int_equal(st.fallbacks, 1);
+    graft_runtime_free(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +411,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fault_panic_simulated, setup_noarm, teardown),
         cmocka_unit_test_setup_teardown(fault_rates_and_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(latency_percentiles, setup, teardown),
+        cmocka_unit_test(fault_panic_disarmed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
