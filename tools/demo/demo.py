@@ -251,13 +251,18 @@ class Demo:
                 c + r, c, r, cur["mismatches"], cur["errors_candidate"], cur["fallbacks"], cur["breaker"]))
             prev, pt = cur, t
 
-    def phase(self, name, seconds, narrative, switch, gate):
+    def phase(self, name, seconds, narrative, switch, gate, judge_from_switch=False):
+        """One step under load. The gate judges the deltas from just before the switch
+        (so the switch itself is judged), or with judge_from_switch from just after it
+        (recovery: failures of trial calls before the fault was cleared do not count)."""
         self.say("== %s: %s" % (name, narrative))
         start = self.now()
         load = self.start_load(seconds + 1.0, name)
         time.sleep(0.6)  # the change happens while requests are in flight
         before = self.seam()
         switch()
+        if judge_from_switch:
+            before = self.seam()
         self.progress(seconds)
         after = self.seam()
         req, err, fields = self.finish_load(load, name, seconds)
@@ -299,7 +304,7 @@ class Demo:
         self.say("dashboard: open %s/ and paste the token %s" % (self.admin_url, self.token))
         threading.Thread(target=self.sampler, args=(0.25 if self.short else 0.5,), daemon=True).start()
 
-        self.phase("legacy", L(8, 3), "kvd serves with its C parser; kvload verifies every response",
+        self.phase("legacy", L(6, 3), "kvd serves with its C parser; kvload verifies every response",
                    lambda: self.ctl("set", SEAM, "legacy"), lambda d, b, a: self.clean(d))
 
         def shadow_gate(d, b, a):
@@ -307,9 +312,9 @@ class Demo:
             if d["compared"] <= 0:
                 p.append("nothing was compared")
             return p
-        self.phase("shadow", L(20, 5), "both parsers run on every request, C answers, outputs compared",
+        self.phase("shadow", L(16, 5), "both parsers run on every request, C answers, outputs compared",
                    lambda: self.ctl("set", SEAM, "shadow"), shadow_gate)
-        self.phase("canary-10", L(18, 4), "10% of connections are answered by the Rust parser",
+        self.phase("canary-10", L(14, 4), "10% of connections are answered by the Rust parser",
                    lambda: self.ctl("set", SEAM, "canary", "10"), lambda d, b, a: self.clean(d))
 
         def canary50_gate(d, b, a):
@@ -317,7 +322,7 @@ class Demo:
             if d["served_candidate"] <= 0:
                 p.append("Rust served nothing at 50%")
             return p
-        self.phase("canary-50", L(18, 4), "half of the connections are answered by Rust",
+        self.phase("canary-50", L(14, 4), "half of the connections are answered by Rust",
                    lambda: self.ctl("set", SEAM, "canary", "50"), canary50_gate)
 
         def candidate_gate(d, b, a):
@@ -325,7 +330,7 @@ class Demo:
             if d["served_candidate"] < 0.9 * max(d["calls"], 1):
                 p.append("Rust served only %d of %d calls" % (d["served_candidate"], d["calls"]))
             return p
-        self.phase("candidate", L(18, 4), "Rust answers every request; C stays as the fallback",
+        self.phase("candidate", L(14, 4), "Rust answers every request; C stays as the fallback",
                    lambda: self.ctl("set", SEAM, "candidate"), candidate_gate)
 
         opened = {}
@@ -364,7 +369,7 @@ class Demo:
         def fault_switch():
             inject()
             watch_open()
-        self.phase("fault", L(20, 6), "the Rust parser starts failing (60% errors, 40% panics, injected)",
+        self.phase("fault", L(16, 6), "the Rust parser starts failing (60% errors, 40% panics, injected)",
                    fault_switch, fault_gate)
 
         def recover():
@@ -377,8 +382,8 @@ class Demo:
             if d["served_candidate"] <= 0:
                 p.append("Rust did not take the traffic back")
             return p
-        self.phase("recovery", L(14, 6), "faults cleared; after its cool-down the breaker probes Rust and closes",
-                   recover, recovery_gate)
+        self.phase("recovery", L(12, 6), "faults cleared; after its cool-down the breaker probes Rust and closes",
+                   recover, recovery_gate, judge_from_switch=True)
         return opened
 
     def samples_since(self, t):
