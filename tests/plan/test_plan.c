@@ -483,6 +483,48 @@ static void malformed_databases(void **state)
     free(db);
 }
 
+/* Sources libclang or the walker could choke on: expressions nested far deeper than any
+ * real code (the walker's depth is bounded, libclang parses on the worker's big stack),
+ * and a database entry naming a directory. */
+static void pathological_sources(void **state)
+{
+    (void)state;
+    char *src = tmp_path("deep.c");
+    FILE *f = fopen(src, "w");
+    assert_non_null(f);
+    fputs("int sum(int x)\n{\n    return x", f);
+    for (int i = 0; i < 30000; i++)
+        fputs(" + x", f);
+    fputs(";\n}\nint two(char *p)\n{\n    return *(p + 1);\n}\n", f);
+    fclose(f);
+    char *db = tmp_path("compile_commands.json");
+    char *text = NULL;
+    if (asprintf(&text,
+                 "[{\"directory\": \"%s\", \"file\": \"deep.c\", \"command\": \"cc -c "
+                 "deep.c\"}, {\"directory\": \"%s\", \"file\": \".\", \"command\": \"cc -c "
+                 "x.c\"}]",
+                 tmpdir, tmpdir) < 0)
+        abort();
+    spit(db, text);
+    free(text);
+    int rc = -1;
+    cJSON *p = plan_json(&rc, "-p", db, "-j", "1", NULL);
+    assert_non_null(p);
+    assert_int_equal(rc, 3);
+    const cJSON *errs = get(p, "errors");
+    assert_int_equal(cJSON_GetArraySize(errs), 2);
+    assert_non_null(
+        strstr(str(cJSON_GetArrayItem(errs, 0), "message"),
+               ":1: sum: expressions nested deeper than 4000 levels were not analysed"));
+    assert_non_null(strstr(str(cJSON_GetArrayItem(errs, 1), "message"), "not a regular file"));
+    const cJSON *c = cJSON_GetArrayItem(get(p, "components"), 0);
+    expect_signals(c, "two", "pointer_arith pointer + @7:14");
+    cJSON_Delete(p);
+    unlink(src);
+    free(src);
+    free(db);
+}
+
 static void bad_options_and_config(void **state)
 {
     (void)state;
@@ -556,6 +598,7 @@ int main(void)
         cmocka_unit_test(other_formats),
         cmocka_unit_test(missing_database),
         cmocka_unit_test(malformed_databases),
+        cmocka_unit_test(pathological_sources),
         cmocka_unit_test(bad_options_and_config),
         cmocka_unit_test(command_splitting),
     };

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *const pl_sig_names[PL_SIG_COUNT] = {"memory",          "pointer_arith", "void_cast",
@@ -62,7 +63,14 @@ typedef struct actx {
     CXCursor argv;
     int has_argv;
     int in_callee;
+    int depth;     /* nesting of walk(): bounded so deep expressions cannot overflow */
+    int truncated; /* the current function had subtrees deeper than MAX_DEPTH */
 } actx;
+
+/* Deepest cursor nesting analysed; each level costs about 1-2 KiB of the worker's stack
+ * (walk plus libclang's visitor), so this stays far inside WORKER_STACK. */
+enum { MAX_DEPTH = 4000 };
+#define WORKER_STACK (64u << 20)
 
 static char *cx_take(CXString s)
 {
@@ -462,6 +470,10 @@ static enum CXChildVisitResult walk_cb(CXCursor c, CXCursor parent, CXClientData
 
 static void walk(actx *x, CXCursor c)
 {
+    if (x->depth >= MAX_DEPTH) {
+        x->truncated = 1;
+        return;
+    }
     int call = 0;
     switch (clang_getCursorKind(c)) {
     case CXCursor_CallExpr:
@@ -498,7 +510,9 @@ static void walk(actx *x, CXCursor c)
                 .idx = 0,
                 .call = call,
                 .keep = k == CXCursor_UnexposedExpr || k == CXCursor_ParenExpr};
+    x->depth++;
     clang_visitChildren(c, walk_cb, &w);
+    x->depth--;
 }
 
 static char *signature(CXCursor fn)
@@ -602,8 +616,18 @@ static void analyze_function(actx *x, CXCursor c)
     tokenize(x, c);
     x->fn->complexity = complexity(x);
     x->in_callee = 0;
+    x->depth = 0;
+    x->truncated = 0;
     walker w = {.x = x, .idx = 0, .call = 0};
     clang_visitChildren(c, walk_cb, &w);
+    if (x->truncated) {
+        /* a partial result, said so: the plan lists it under Errors */
+        x->out->status = PL_FILE_PARTIAL;
+        PL_PUSH(x->out->errors, x->out->nerrors, x->out->errcap,
+                pl_xasprintf("%s:%u: %s: expressions nested deeper than %d levels were not "
+                             "analysed",
+                             x->out->path, x->fn->line, x->fn->name, MAX_DEPTH));
+    }
     free(x->toks);
     x->toks = NULL;
     x->ntoks = 0;
@@ -655,6 +679,12 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, pl_file *out)
     if (access(u->file, R_OK) != 0) {
         out->status = PL_FILE_FAILED;
         add_error(out, pl_xasprintf("cannot read %s: %s", u->file, strerror(errno)));
+        return;
+    }
+    struct stat st;
+    if (stat(u->file, &st) == 0 && !S_ISREG(st.st_mode)) {
+        out->status = PL_FILE_FAILED;
+        add_error(out, pl_xasprintf("cannot read %s: not a regular file", u->file));
         return;
     }
     CXTranslationUnit tu = NULL;
@@ -760,6 +790,10 @@ static void *worker(void *arg)
 
 void pl_analyze(const pl_unit *units, size_t n, int jobs, pl_file *files)
 {
+    /* libclang parses on a helper thread with an 8 MiB stack unless LIBCLANG_NOTHREADS is
+     * set; parse on our workers instead, whose stacks are WORKER_STACK, so deeply nested
+     * sources do not overflow it. Set before any thread exists (setenv is not MT-safe). */
+    setenv("LIBCLANG_NOTHREADS", "1", 0);
     job j = {.units = units, .n = n, .files = files};
     atomic_init(&j.next, 0);
     if (jobs <= 0) {
@@ -771,8 +805,8 @@ void pl_analyze(const pl_unit *units, size_t n, int jobs, pl_file *files)
     pthread_t *t = pl_xcalloc((size_t)jobs, sizeof(pthread_t));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    /* deep expression trees recurse in walk(); give workers room */
-    pthread_attr_setstacksize(&attr, 16u << 20);
+    /* deep expression trees recurse in walk(); give workers room (reserved, not touched) */
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
     int started = 0;
     for (int i = 0; i < jobs; i++) {
         if (pthread_create(&t[i], &attr, worker, &j) != 0)
