@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "graft/base.h"
 #include "kv_resp.h"
 #include "kv_seams.h"
 
@@ -28,7 +29,7 @@ int kv_conn_init(kv_conn *c, uint64_t id, kv_server *srv, kv_thread_stats *stats
         free(c->in);
         free(c->out);
         c->in = c->out = NULL;
-        return 10;
+        return GRAFT_ENOMEM;
     }
     c->in_cap = KV_IN_INITIAL;
     c->out_cap = KV_OUT_INITIAL;

@@ -87,7 +87,7 @@ typedef struct kv_conn {
     int out_failed;  /* an output buffer could not grow */
 } kv_conn;
 
-/* 0 on success, 10 when buffers cannot be allocated. */
+/* GRAFT_OK, or GRAFT_ENOMEM when buffers cannot be allocated (graft/base.h). */
 int kv_conn_init(kv_conn *c, uint64_t id, kv_server *srv, kv_thread_stats *stats);
 void kv_conn_free(kv_conn *c);
 

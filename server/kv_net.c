@@ -6,6 +6,8 @@
 #define _GNU_SOURCE /* accept4, EPOLLEXCLUSIVE */
 #include "kv_net.h"
 
+#include "graft/base.h"
+
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -348,7 +350,7 @@ static int kv__listen(kv_net *n)
     if (rc != 0) {
         fprintf(stderr, "kvd: cannot resolve listen address %s: %s\n",
                 srv->listen_addr ? srv->listen_addr : "*", gai_strerror(rc));
-        return 14;
+        return GRAFT_EIO;
     }
     int fd = -1;
     for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
@@ -369,7 +371,7 @@ static int kv__listen(kv_net *n)
     if (fd < 0) {
         fprintf(stderr, "kvd: cannot listen on %s:%d: %s\n",
                 srv->listen_addr ? srv->listen_addr : "*", srv->port, strerror(err));
-        return 14;
+        return GRAFT_EIO;
     }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
@@ -394,7 +396,7 @@ int kv_net_start(kv_server *srv, kv_net **out)
 {
     kv_net *n = calloc(1, sizeof(*n));
     if (n == NULL) {
-        return 10;
+        return GRAFT_ENOMEM;
     }
     n->srv = srv;
     n->lfd = -1;
@@ -414,7 +416,7 @@ int kv_net_start(kv_server *srv, kv_net **out)
         }
         free(n->workers);
         free(n);
-        return 10;
+        return GRAFT_ENOMEM;
     }
     for (int i = 0; i < srv->threads; i++) {
         kv_worker *w = &n->workers[i];
@@ -432,13 +434,13 @@ int kv_net_start(kv_server *srv, kv_net **out)
                 close(w->epfd);
             }
             kv_net_stop(n);
-            return 14;
+            return GRAFT_EIO;
         }
         n->nworkers = i + 1;
     }
     if (pthread_create(&n->maint, NULL, kv__maint_main, n) != 0) {
         kv_net_stop(n);
-        return 14;
+        return GRAFT_EIO;
     }
     n->maint_started = 1;
     *out = n;

@@ -19,7 +19,8 @@ extern "C" {
 typedef struct kv_net kv_net;
 
 /* Binds srv->listen_addr:srv->port (port 0 picks a free one), starts the threads.
- * Returns 0 or a graft status (14 EIO with a message on stderr, 10 ENOMEM). */
+ * Returns GRAFT_OK, GRAFT_EIO (cannot listen; message on stderr) or GRAFT_ENOMEM
+ * (statuses of graft/base.h). */
 int kv_net_start(kv_server *srv, kv_net **out);
 
 /* The port actually bound. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graft/base.h"
 #include "kv_seams.h"
 
 #define KV_REALTIME_MAXDELTA (60 * 60 * 24 * 30)
@@ -369,15 +370,15 @@ static kv_item *kv__lookup(kv_store *s, kv_shard *sh, uint64_t h, const char *ke
 int kv_store_create(const kv_store_config *cfg, kv_store **out)
 {
     if (cfg == NULL || out == NULL) {
-        return 2;
+        return GRAFT_ENULL;
     }
     uint32_t nb = cfg->initial_buckets ? cfg->initial_buckets : 1024;
     if ((nb & (nb - 1)) != 0 || cfg->mem_limit == 0) {
-        return 1;
+        return GRAFT_EINVAL;
     }
     kv_store *s = aligned_alloc(64, (sizeof(kv_store) + 63) / 64 * 64);
     if (s == NULL) {
-        return 10;
+        return GRAFT_ENOMEM;
     }
     memset(s, 0, sizeof(*s));
     for (int i = 0; i < KV_STORE_SHARDS; i++) {
@@ -389,7 +390,7 @@ int kv_store_create(const kv_store_config *cfg, kv_store **out)
                 free(s->shards[j].tab);
             }
             free(s);
-            return 10;
+            return GRAFT_ENOMEM;
         }
         sh->tmask = nb - 1;
         pthread_mutex_init(&sh->lock, NULL);
@@ -402,7 +403,7 @@ int kv_store_create(const kv_store_config *cfg, kv_store **out)
     s->item_size_max = cfg->item_size_max;
     s->process_started = cfg->process_started;
     *out = s;
-    return 0;
+    return GRAFT_OK;
 }
 
 void kv_store_destroy(kv_store *s)

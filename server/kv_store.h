@@ -88,7 +88,8 @@ typedef struct kv_store_stats {
     uint64_t hash_bytes;
 } kv_store_stats;
 
-/* Returns GRAFT-style status: 0 on success (with *out set), 10 (ENOMEM) or 1 (EINVAL). */
+/* Returns GRAFT_OK with *out set, GRAFT_ENULL, GRAFT_EINVAL (limit 0, buckets not a power
+ * of two) or GRAFT_ENOMEM (statuses of graft/base.h). */
 int kv_store_create(const kv_store_config *cfg, kv_store **out);
 void kv_store_destroy(kv_store *s);
 
