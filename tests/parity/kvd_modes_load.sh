@@ -2,8 +2,9 @@
 # kvd under load in every mode of both seams: kvload --check (every reply verified, lost
 # acknowledged writes detected) against kvd with kv.parse and kv.hash in legacy, shadow,
 # canary 50%, candidate and candidate-only; any error, stale read or dropped connection
-# fails. Then kvd's admin metrics would show the mismatches; here shadow is additionally
-# run with a capture directory, which must stay empty (C and Rust agreed on every call).
+# fails. Shadow is run once more with a capture directory, which must stay empty (C and
+# Rust agreed on every compared call).
+# Under a sanitizer build (make asan / make tsan) any report in kvd's log fails too.
 #   kvd_modes_load.sh KVD KVLOAD [SECONDS_PER_MODE]
 set -euo pipefail
 kvd=$1 kvload=$2 secs=${3:-2}
@@ -30,6 +31,9 @@ run() { # label, env...
   line=$("$kvload" -p "$port" -c 16 -t 1 -d "$secs" -k 2000 --check -q | grep '^kvload:' || true)
   kill "$pid"; wait "$pid" || true; pid=
   echo "$label: $line"
+  if grep -q -E 'ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:' "$tmp/kvd.log"; then
+    echo "FAIL: $label: sanitizer report from kvd"; cat "$tmp/kvd.log"; fail=1
+  fi
   if ! grep -q ' errors=0 conn_errors=0 ' <<<"$line" || ! grep -q ' stale=0 ' <<<"$line" ||
      grep -q ' ops=0 ' <<<"$line" || [ -z "$line" ]; then
     echo "FAIL: $label"; cat "$tmp/kvd.log"; fail=1
