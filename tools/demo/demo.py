@@ -430,7 +430,10 @@ def main():
 
     def on_signal(sig, frame):
         raise KeyboardInterrupt()
+    # Both, explicitly: a shell that starts the demo in the background hands it SIGINT
+    # ignored, and Ctrl-C or kill -INT must still stop it cleanly.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     demo = None
     failure = None
     opened = {}
