@@ -10,15 +10,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$tree"
 generated=$(python3 "$here/gen_tree.py" "$tree" "$lines")
 [ "$generated" -ge "$lines" ] || { echo "bench: generated only $generated lines"; exit 1; }
-run() { # run JOBS -> prints seconds
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$graft" plan -q -p "$tree" -j "$1" --format json -o "$tree/plan-j$1.json"
-    t1=$(date +%s.%N)
-    echo "$t1 - $t0" | bc -l
+run() { # run JOBS -> prints "wall cpu" seconds (cpu = user + sys, to see machine load)
+    local TIMEFORMAT='%R %U %S' t
+    t=$( { time "$graft" plan -q -p "$tree" -j "$1" --format json -o "$tree/plan-j$1.json"; } 2>&1)
+    set -- $t
+    echo "$1 $(echo "$2 + $3" | bc -l)"
 }
-t1=$(run 1)
-t2=$(run 2)
+read -r t1 c1 < <(run 1)
+read -r t2 c2 < <(run 2)
 cmp -s "$tree/plan-j1.json" "$tree/plan-j2.json" || { echo "bench: -j1 and -j2 plans differ"; exit 1; }
 python3 - "$tree/plan-j2.json" "$generated" <<'PY'
 import json, sys
@@ -27,6 +26,6 @@ assert s["files_failed"] == 0 and s["files_partial"] == 0, s
 print(f"plan: {s['files']} files, {s['functions']} functions, {s['lines']} lines in "
       f"sources ({sys.argv[2]} generated with headers), {s['components']} components")
 PY
-echo "plan: -j1 took $(printf '%.2f' "$t1") s, -j2 $(printf '%.2f' "$t2") s"
+printf 'plan: -j1 took %.2f s (%.2f s CPU), -j2 %.2f s (%.2f s CPU); wall time > CPU time / threads means the machine is busy\n' "$t1" "$c1" "$t2" "$c2"
 printf 'bench plan-100k-lines: %.2f s (%.2fx graft plan -j1)\n' "$t2" "$(echo "$t1 / $t2" | bc -l)"
 awk -v t="$t2" 'BEGIN { exit !(t < 60) }' || { echo "bench: over a minute"; exit 1; }
