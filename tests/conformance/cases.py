@@ -7,6 +7,9 @@ prefix (K below), so cases can run in parallel; cases touching every key (flush_
 or server-wide state (stats) are marked serial and run alone afterwards.
 """
 
+import os
+import random
+
 READ = ("read",)
 
 
@@ -263,6 +266,72 @@ def build_cases():
     case("split-byte-by-byte", *[bytes([c]) for c in b"set Ka 0 0 2\r\nhi\r\nget Ka\r\n"])
     case("split-after-cr", b"get Ka\r", READ, b"\n")
     case("partial-line-flushes-earlier", b"set Ka 0 0 1\r\nx\r\nse", READ, b"t Kb 0 0 1\r\ny\r\n")
+
+    # ---- extra arguments memcached ignores, odd bytes ----------------------------------
+    case("set-extra-token-ignored", b"set Ka 0 0 1 foo\r\nx\r\nget Ka\r\n")
+    case("cas-extra-token-ignored", b"set Ka 0 0 1\r\nx\r\ngets Ka\r\n", READ,
+         b"cas Ka 0 0 1 {cas:Ka} foo\r\ny\r\nget Ka\r\n")
+    case("touch-extra-token", b"set Ka 0 0 1\r\nx\r\ntouch Ka 10 foo\r\n")
+    case("incr-extra-token", b"set Ka 0 0 1\r\n1\r\nincr Ka 1 foo\r\n")
+    case("incr-noreply-non-numeric", b"set Ka 0 0 1\r\nx\r\nincr Ka 1 noreply\r\nget Ka\r\n")
+    case("cas-on-expired", b"set Ka 0 -1 1\r\nx\r\ncas Ka 0 0 1 1\r\ny\r\n")
+    case("touch-keeps-cas", b"set Ka 0 0 1\r\nx\r\ngets Ka\r\ntouch Ka 100\r\ngets Ka\r\n")
+    case("gat-keeps-cas", b"set Ka 0 0 1\r\nx\r\ngats 0 Ka\r\ngats 100 Ka\r\n")
+    case("append-updates-cas", b"set Ka 0 0 1\r\nx\r\ngets Ka\r\nappend Ka 0 0 1\r\ny\r\n"
+         b"gets Ka\r\n")
+    case("key-high-bytes", b"set K\x80\xfe 0 0 1\r\nx\r\nget K\x80\xfe\r\n")
+    case("verbosity-large", b"verbosity 99\r\n")
+    case("uppercase-set", b"SET Ka 0 0 1\r\nx\r\n")
+    case("noreply-zero-length", b"set Ka 0 0 0 noreply\r\n\r\nget Ka\r\n")
+    case("noreply-not-last", b"set Ka 0 0 1 noreply x\r\ny\r\n")
+    case("delete-noreply-miss", b"delete Ka noreply\r\nget Ka\r\n")
+
+    # ---- generated scripts: valid and mutated requests, deterministic ------------------
+    # KVD_CONFORMANCE_SEED / KVD_CONFORMANCE_GENERATED explore further on demand
+    rnd = random.Random(int(os.environ.get("KVD_CONFORMANCE_SEED", "20261124")))
+    words = [b"set", b"add", b"replace", b"append", b"prepend", b"cas", b"get", b"gets",
+             b"gat", b"gats", b"delete", b"incr", b"decr", b"touch", b"verbosity",
+             b"version", b"bogus", b"se", b"gett", b"quitx"]
+    keys = [b"Ka", b"Kb", b"Kc", b"K" + b"z" * 250, b"K\tq"]
+    nums = [b"0", b"1", b"5", b"-1", b"100", b"x", b"4294967296", b"18446744073709551615",
+            b"+3", b"99999999999999999999", b"\t2", b"3 "]
+    for n in range(int(os.environ.get("KVD_CONFORMANCE_GENERATED", "48"))):
+        script = b""
+        for _ in range(rnd.randint(4, 14)):
+            w = rnd.choice(words)
+            toks = [w]
+            if w in (b"set", b"add", b"replace", b"append", b"prepend", b"cas"):
+                data = bytes(rnd.choice(b"0123456789abc") for _ in range(rnd.randint(0, 6)))
+                length = len(data) if rnd.random() < 0.8 else rnd.randint(0, 8)
+                toks += [rnd.choice(keys), rnd.choice([b"0", b"3", rnd.choice(nums)]),
+                         rnd.choice([b"0", b"100", b"-1", rnd.choice(nums)]),
+                         b"%d" % length if rnd.random() < 0.9 else rnd.choice(nums)]
+                if w == b"cas":
+                    toks.append(rnd.choice(nums))
+                if rnd.random() < 0.2:
+                    toks.append(b"noreply")
+                if rnd.random() < 0.1:
+                    toks = toks[:rnd.randint(1, len(toks))]
+                script += b" ".join(toks) + b"\r\n" + data + b"\r\n"
+                continue
+            if w in (b"get", b"gets"):
+                toks += rnd.sample(keys, rnd.randint(0, 3))
+            elif w in (b"gat", b"gats"):
+                toks += [rnd.choice([b"0", b"100", b"-1", rnd.choice(nums)])]
+                toks += rnd.sample(keys, rnd.randint(0, 2))
+            elif w in (b"incr", b"decr", b"touch"):
+                toks += [rnd.choice(keys), rnd.choice(nums)]
+            elif w == b"delete":
+                toks += [rnd.choice(keys)] + rnd.choice([[], [b"0"], [b"1"], [b"noreply"],
+                                                        [b"0", b"noreply"]])
+            elif w == b"verbosity":
+                toks += [rnd.choice(nums)]
+            if rnd.random() < 0.15:
+                toks.append(b"noreply")
+            if rnd.random() < 0.1:
+                toks.insert(rnd.randint(1, len(toks)), rnd.choice(nums))
+            script += b" ".join(toks) + rnd.choice([b"\r\n", b"\r\n", b"\r\n", b"\n"])
+        case("generated-%02d" % n, script)
 
     # ---- server-wide: flush_all, stats (serial) --------------------------------------
     case("flush-all", b"set Ka 0 0 1\r\nx\r\nflush_all\r\nget Ka\r\nset Ka 0 0 1\r\ny\r\n"

@@ -31,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -69,9 +70,16 @@ class Server:
         self.name = name
         self.port = free_port()
         argv = [a.replace("{port}", str(self.port)) for a in argv]
+        # stderr to a file, never a pipe: "verbosity" makes memcached log every command,
+        # and an undrained pipe would stall it
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=self.log)
         wait_port(self.port, self.proc, name)
+
+    def tail(self, n=2000):
+        self.log.seek(0)
+        return self.log.read()[-n:].decode(errors="replace")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -103,7 +111,7 @@ def read_idle(sock, out, idle):
     return False
 
 
-CAS_RE = re.compile(rb"VALUE (\S+) (\d+) (\d+) (\d+)\r\n")
+CAS_RE = re.compile(rb"VALUE ([^ \n]+) (\d+) (\d+) (\d+)\r\n")  # keys may hold tabs, CRs
 
 
 def last_cas(chunks, key):
@@ -239,7 +247,7 @@ def main():
         rc = kv.stop()
     if rc not in (0, None):
         failures.append("kvd-exit-status")
-        print(f"FAIL kvd exit status after SIGTERM: {rc}")
+        print(f"FAIL kvd exit status after SIGTERM: {rc}\n{kv.tail()}")
     print(f"conformance: {len(cases) - len([f for f in failures if not f.startswith('kvd-')])}"
           f"/{len(cases)} cases identical to memcached")
     return 1 if failures else 0
