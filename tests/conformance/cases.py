@@ -332,6 +332,14 @@ def build_cases():
                 toks.insert(rnd.randint(1, len(toks)), rnd.choice(nums))
             script += b" ".join(toks) + rnd.choice([b"\r\n", b"\r\n", b"\r\n", b"\n"])
         case("generated-%02d" % n, script)
+        if n % 3 == 0:
+            # the same script cut at random bytes, replies collected between the pieces
+            cuts = sorted(rnd.sample(range(1, len(script)), min(3, len(script) - 1)))
+            pieces, last = [], 0
+            for c in cuts + [len(script)]:
+                pieces += [script[last:c], READ]
+                last = c
+            case("generated-%02d-split" % n, *pieces[:-1])
 
     # ---- server-wide: flush_all, stats (serial) --------------------------------------
     case("flush-all", b"set Ka 0 0 1\r\nx\r\nflush_all\r\nget Ka\r\nset Ka 0 0 1\r\ny\r\n"
