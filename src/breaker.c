@@ -64,15 +64,31 @@ bool graft__validate_breaker(const graft_breaker_config *b, char *err, size_t er
 
 void graft__breaker_counts(const graft_seam *s, graft__bk_counts *out)
 {
-    uint64_t c[GRAFT__C_COUNT];
-    graft__counters(s, c);
-    out->calls = c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS)];
-    out->failures = c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_ERRORS)] +
-                    c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_PANICS)];
-    out->timed = c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_TIMED)];
-    out->slow = c[GRAFT__C_SLOW];
-    out->compared = c[GRAFT__C_COMPARED];
-    out->mismatches = c[GRAFT__C_MISMATCHES];
+    /* Only the counters the window needs (this runs on failure paths): candidate runs
+     * are the explicit count plus the short paths' combined counters that include one. */
+    static const int ctrs[] = {
+        GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS),
+        GRAFT__C_FAST_CAND,
+        GRAFT__C_FAST_CAND_ONLY,
+        GRAFT__C_FAST_CANARY_C,
+        GRAFT__C_FAST_SHADOW,
+        GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_ERRORS),
+        GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_PANICS),
+        GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_TIMED),
+        GRAFT__C_SLOW,
+        GRAFT__C_COMPARED,
+        GRAFT__C_MISMATCHES,
+    };
+    uint64_t v[sizeof ctrs / sizeof ctrs[0]] = {0};
+    for (int i = 0; i <= GRAFT__SLOTS; i++)
+        for (size_t k = 0; k < sizeof ctrs / sizeof ctrs[0]; k++)
+            v[k] += atomic_load_explicit(&s->slots[i].c[ctrs[k]], memory_order_relaxed);
+    out->calls = v[0] + v[1] + v[2] + v[3] + v[4];
+    out->failures = v[5] + v[6];
+    out->timed = v[7];
+    out->slow = v[8];
+    out->compared = v[9] + v[4];
+    out->mismatches = v[10];
 }
 
 static void graft__counts_sub(graft__bk_counts *r, const graft__bk_counts *a,

@@ -110,7 +110,7 @@ typedef struct graft__tls {
     size_t slot_off;    /* slot * sizeof(graft__slot): saves a multiply on the fast path */
     bool shared;        /* slot is the overflow slot: use fetch_add */
     uint32_t shared_tick;
-    uint64_t compare_tick;
+    uint32_t compare_tick;
     uint64_t rng; /* xorshift64* state for NO_KEY and fault draws */
 } graft__tls;
 

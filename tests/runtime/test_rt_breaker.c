@@ -412,6 +412,46 @@ static void half_open_limits_trials(void **state)
     assert_int_equal(st.breaker_state, GRAFT_BREAKER_CLOSED); /* the one trial succeeded */
 }
 
+/* Equal comparisons (counted by the shadow short path's combined counter) are part of
+ * the mismatch rate's denominator: 1 mismatch in 4 stays under a 35% threshold. */
+static int flaky_candidate(void *ctx, const void *input, void *output)
+{
+    int rc = toy_candidate(ctx, input, output);
+    if (*(const long *)input % 4 == 0)
+        ((toy_out *)output)->value += 1;
+    return rc;
+}
+
+static void mismatch_rate_counts_equal_calls(void **state)
+{
+    fx *f = *state;
+    graft_seam_def d = toy_def("toy.flaky", &f->t);
+    d.candidate = flaky_candidate;
+    graft_seam *s;
+    assert_int_equal(graft_seam_register(f->rt, &d, &s), GRAFT_OK);
+    graft_breaker_config b;
+    graft_breaker_config_init(&b);
+    b.min_calls = 10;
+    b.mismatch_rate_bp = 3500;
+    graft_seam_set_breaker(s, &b);
+    graft_seam_set_mode(s, GRAFT_MODE_SHADOW, 0);
+    toy_out out, scratch;
+    for (long i = 0; i < 400; i++)
+        graft_call(s, (uint64_t)i, 0, &i, &out, &scratch);
+    graft_seam_stats st;
+    graft_seam_stats_get(s, &st);
+    assert_int_equal(st.compared, 400);
+    assert_int_equal(st.mismatches, 100);
+    assert_int_equal(st.breaker_state, GRAFT_BREAKER_CLOSED);
+    /* Under a 20% threshold it opens. */
+    b.mismatch_rate_bp = 2000;
+    graft_seam_set_breaker(s, &b);
+    for (long i = 0; i < 40; i++)
+        graft_call(s, (uint64_t)i, 0, &i, &out, &scratch);
+    graft_seam_stats_get(s, &st);
+    assert_int_equal(st.breaker_state, GRAFT_BREAKER_OPEN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +467,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reset_and_disable, setup, teardown),
         cmocka_unit_test_setup_teardown(candidate_only_observes, setup, teardown),
         cmocka_unit_test_setup_teardown(half_open_limits_trials, setup, teardown),
+        cmocka_unit_test_setup_teardown(mismatch_rate_counts_equal_calls, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
