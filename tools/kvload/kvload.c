@@ -23,6 +23,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,7 @@ typedef struct kl_opts {
     int check;
     const char *prefix;
     int quiet;
+    double interval;
 } kl_opts;
 
 typedef struct kl_stats {
@@ -84,9 +87,19 @@ typedef struct kl_thread {
     int nconns;
     kl_stats st;
     struct timespec end;
+    _Atomic uint64_t live_ops, live_errors; /* for -i reports from the main thread */
+    atomic_int done;
+    struct timespec finished;
 } kl_thread;
 
 static const kl_opts *g_opts;
+static atomic_int g_stop; /* SIGINT/SIGTERM: finish the requests in flight, report */
+
+static void kl_on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&g_stop, 1);
+}
 
 static uint64_t kl_rand(uint64_t *s)
 {
@@ -165,6 +178,27 @@ static int kl_connect(const kl_opts *o)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
+}
+
+static void kl_err(kl_thread *t)
+{
+    t->st.errors++;
+    atomic_store_explicit(&t->live_errors, t->st.errors, memory_order_relaxed);
+}
+
+static void kl_op(kl_thread *t)
+{
+    t->st.ops++;
+    atomic_store_explicit(&t->live_ops, t->st.ops, memory_order_relaxed);
+}
+
+/* Still issuing requests: before the deadline (none with -d 0) and no stop signal. */
+static int kl_running(const kl_thread *t, const struct timespec *now)
+{
+    if (atomic_load_explicit(&g_stop, memory_order_relaxed)) {
+        return 0;
+    }
+    return t->o->duration == 0 || kl_since(now, &t->end) > 0;
 }
 
 static void kl_record(kl_stats *st, double secs)
@@ -282,7 +316,7 @@ static void kl_issue(kl_thread *t, kl_conn *c)
         c->wpos = (size_t)k;
     } else if (k < 0 && errno != EAGAIN) {
         t->st.conn_errors++;
-        t->st.errors++;
+        kl_err(t);
         kl_drop(t, c);
         return;
     }
@@ -360,7 +394,7 @@ static void kl_on_readable(kl_thread *t, kl_conn *c, const struct timespec *now)
             size_t cap = c->rcap * 2;
             char *p = realloc(c->r, cap);
             if (p == NULL) {
-                t->st.errors++;
+                kl_err(t);
                 kl_drop(t, c);
                 return;
             }
@@ -370,7 +404,7 @@ static void kl_on_readable(kl_thread *t, kl_conn *c, const struct timespec *now)
         ssize_t k = recv(c->fd, c->r + c->rlen, c->rcap - c->rlen, 0);
         if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
             t->st.conn_errors++;
-            t->st.errors++;
+            kl_err(t);
             kl_drop(t, c);
             return;
         }
@@ -379,7 +413,7 @@ static void kl_on_readable(kl_thread *t, kl_conn *c, const struct timespec *now)
         }
         c->rlen += (size_t)k;
         if (c->state != KL_BUSY) {
-            t->st.errors++; /* bytes nobody asked for */
+            kl_err(t); /* bytes nobody asked for */
             kl_drop(t, c);
             return;
         }
@@ -390,7 +424,7 @@ static void kl_on_readable(kl_thread *t, kl_conn *c, const struct timespec *now)
         struct timespec done;
         clock_gettime(CLOCK_MONOTONIC, &done);
         if (rc < 0) {
-            t->st.errors++;
+            kl_err(t);
             if (!g_opts->quiet && t->st.errors <= 5) {
                 fprintf(stderr, "kvload: unexpected reply to %s of key %llu: %.60s\n",
                         c->is_get ? "get" : "set", (unsigned long long)c->key, c->r);
@@ -398,10 +432,10 @@ static void kl_on_readable(kl_thread *t, kl_conn *c, const struct timespec *now)
             kl_drop(t, c); /* resynchronise on a fresh connection */
             return;
         }
-        t->st.ops++;
+        kl_op(t);
         kl_record(&t->st, kl_since(&c->t0, &done));
         c->state = KL_IDLE;
-        if (kl_since(now, &t->end) > 0) {
+        if (kl_running(t, now)) {
             kl_issue(t, c);
         }
         return;
@@ -413,7 +447,7 @@ static void kl_open(kl_thread *t, kl_conn *c)
     c->fd = kl_connect(t->o);
     if (c->fd < 0) {
         t->st.conn_errors++;
-        t->st.errors++;
+        kl_err(t);
         kl_drop(t, c);
         return;
     }
@@ -429,25 +463,32 @@ static void *kl_thread_main(void *arg)
         kl_open(t, &t->conns[i]);
     }
     struct epoll_event ev[64];
+    struct timespec stopped = {0, 0};
+    int stopping = 0;
     for (;;) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         int busy = 0;
+        int running = kl_running(t, &now);
+        if (!running && !stopping) {
+            stopping = 1;
+            stopped = now;
+        }
         for (int i = 0; i < t->nconns; i++) {
             kl_conn *c = &t->conns[i];
-            if (c->fd < 0 && kl_since(&now, &t->end) > 0 && kl_since(&c->reconnect_at, &now) >= 0) {
+            if (c->fd < 0 && running && kl_since(&c->reconnect_at, &now) >= 0) {
                 kl_open(t, c);
             }
             busy |= c->state == KL_BUSY;
         }
-        if (kl_since(&now, &t->end) <= 0 && !busy) {
+        if (!running && !busy) {
             break;
         }
-        if (kl_since(&now, &t->end) < -5) {
+        if (stopping && kl_since(&stopped, &now) > 5) {
             /* replies that never come are errors, not a hang */
             for (int i = 0; i < t->nconns; i++) {
                 if (t->conns[i].state == KL_BUSY) {
-                    t->st.errors++;
+                    kl_err(t);
                 }
             }
             break;
@@ -465,7 +506,7 @@ static void *kl_thread_main(void *arg)
                     c->wpos += (size_t)n;
                 } else if (n < 0 && errno != EAGAIN) {
                     t->st.conn_errors++;
-                    t->st.errors++;
+                    kl_err(t);
                     kl_drop(t, c);
                     continue;
                 }
@@ -483,6 +524,8 @@ static void *kl_thread_main(void *arg)
             close(t->conns[i].fd);
         }
     }
+    clock_gettime(CLOCK_MONOTONIC, &t->finished);
+    atomic_store(&t->done, 1);
     return NULL;
 }
 
@@ -493,7 +536,8 @@ static void kl_usage(FILE *f)
                "  -p PORT      port (default 11211)\n"
                "  -c N         connections (default 50)\n"
                "  -t N         threads (default 2)\n"
-               "  -d SECONDS   duration (default 10, fractions allowed)\n"
+               "  -d SECONDS   duration (default 10, fractions allowed; 0 = until SIGINT/SIGTERM)\n"
+               "  -i SECONDS   also print a progress line every SECONDS\n"
                "  -k N         key space (default 10000)\n"
                "  -v BYTES     value size, >= 32 (default 100)\n"
                "  -g RATIO     share of gets, 0..1 (default 0.9)\n"
@@ -504,11 +548,11 @@ static void kl_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    static kl_opts o = {"127.0.0.1", 11211, 50, 2, 10.0, 10000, 100, 0.9, 0, "kvload:", 0};
+    static kl_opts o = {"127.0.0.1", 11211, 50, 2, 10.0, 10000, 100, 0.9, 0, "kvload:", 0, 0};
     static const struct option lo[] = {
         {"check", no_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, "s:p:c:t:d:k:v:g:K:qh", lo, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "s:p:c:t:d:k:v:g:K:i:qh", lo, NULL)) != -1) {
         switch (opt) {
         case 's':
             o.host = optarg;
@@ -543,6 +587,9 @@ int main(int argc, char **argv)
         case 'q':
             o.quiet = 1;
             break;
+        case 'i':
+            o.interval = atof(optarg);
+            break;
         case 'h':
             kl_usage(stdout);
             return 0;
@@ -551,9 +598,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (o.port <= 0 || o.port > 65535 || o.conns < 1 || o.threads < 1 || o.duration <= 0 ||
-        o.keyspace < 1 || o.value_size < 32 || o.value_size > 1000000 || o.get_ratio < 0 ||
-        o.get_ratio > 1 || strlen(o.prefix) > 200 || (o.check && o.keyspace < (uint64_t)o.conns)) {
+    if (o.port <= 0 || o.port > 65535 || o.conns < 1 || o.threads < 1 || o.duration < 0 ||
+        o.interval < 0 || o.keyspace < 1 || o.value_size < 32 || o.value_size > 1000000 ||
+        o.get_ratio < 0 || o.get_ratio > 1 || strlen(o.prefix) > 200 ||
+        (o.check && o.keyspace < (uint64_t)o.conns)) {
         fprintf(stderr, "kvload: invalid options\n");
         kl_usage(stderr);
         return 2;
@@ -606,8 +654,41 @@ int main(int argc, char **argv)
             }
         }
     }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = kl_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     for (int i = 0; i < o.threads; i++) {
         pthread_create(&ts[i].th, NULL, kl_thread_main, &ts[i]);
+    }
+    if (o.interval > 0) {
+        /* progress lines: ops/s and errors over the last interval */
+        uint64_t last_ops = 0;
+        struct timespec last = start;
+        for (;;) {
+            struct timespec d = {(time_t)o.interval,
+                                 (long)((o.interval - (double)(time_t)o.interval) * 1e9)};
+            nanosleep(&d, NULL);
+            int all_done = 1;
+            uint64_t ops = 0, errs = 0;
+            for (int i = 0; i < o.threads; i++) {
+                all_done &= atomic_load(&ts[i].done);
+                ops += atomic_load_explicit(&ts[i].live_ops, memory_order_relaxed);
+                errs += atomic_load_explicit(&ts[i].live_errors, memory_order_relaxed);
+            }
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (all_done) {
+                break;
+            }
+            printf("kvload-progress: t=%.1f ops_per_sec=%.0f ops=%llu errors=%llu\n",
+                   kl_since(&start, &now), (double)(ops - last_ops) / kl_since(&last, &now),
+                   (unsigned long long)ops, (unsigned long long)errs);
+            fflush(stdout);
+            last_ops = ops;
+            last = now;
+        }
     }
     kl_stats *tot = calloc(1, sizeof(kl_stats));
     if (tot == NULL) {
@@ -629,8 +710,13 @@ int main(int argc, char **argv)
             tot->hist[b] += s->hist[b];
         }
     }
-    struct timespec fin;
-    clock_gettime(CLOCK_MONOTONIC, &fin);
+    /* the run ends when its last thread does (not when progress reporting notices) */
+    struct timespec fin = ts[0].finished;
+    for (int i = 1; i < o.threads; i++) {
+        if (kl_since(&fin, &ts[i].finished) > 0) {
+            fin = ts[i].finished;
+        }
+    }
     double secs = kl_since(&start, &fin);
     double p50 = kl_percentile(tot, 0.50), p99 = kl_percentile(tot, 0.99);
     double p999 = kl_percentile(tot, 0.999);
