@@ -21,9 +21,10 @@ case "$secs" in '' | *[!0-9]*) echo "fuzz/run.sh: SECONDS must be a number, not 
 [ "$secs" -ge 4 ] || { echo "fuzz/run.sh: give at least 4 seconds" >&2; exit 2; }
 
 if [ ! -f "$dir/build.ninja" ]; then
+  mkdir -p "$dir"
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGRAFT_FUZZ=ON >"$dir.configure.log" 2>&1 ||
-    { cat "$dir.configure.log"; exit 1; }
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGRAFT_FUZZ=ON >"$dir/configure.log" 2>&1 ||
+    { cat "$dir/configure.log"; exit 1; }
 fi
 cmake --build "$dir" -j "$jobs" --target fuzz_kv_parse fuzz_kv_hash
 
