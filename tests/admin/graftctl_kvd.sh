@@ -71,6 +71,12 @@ traffic 200 || fail "traffic in candidate mode"
 [ "$(grep -c '^kv.parse  *candidate ' "$out")" = 2 ] || { cat "$out"; fail "watch frames"; }
 "$ctl" report >"$out" || fail "report"
 grep -q '^seam kv.parse' "$out" && grep -q 'latency p50/p99' "$out" || { cat "$out"; fail "report text"; }
+# kvd's own exposition, with real traffic behind it, is valid Prometheus text too.
+curl -sf -H "Authorization: Bearer kvd-tok" "http://127.0.0.1:$aport/metrics" >"$out" || fail "GET /metrics"
+grep -q 'seam="kv.parse"' "$out" || fail "/metrics lacks kv.parse"
+if command -v promtool >/dev/null; then
+  promtool check metrics <"$out" >/dev/null 2>&1 || { promtool check metrics <"$out" | head; fail "promtool rejected kvd's /metrics"; }
+fi
 if "$ctl" --token wrong status >"$out" 2>&1; then fail "wrong token accepted"; fi
 grep -q 401 "$out" || fail "wrong token: no 401"
 echo "graftctl against kvd: all checks passed"
