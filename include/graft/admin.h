@@ -7,9 +7,14 @@
  *   GET  /api/seams/{name}      JSON: one seam
  *   PUT  /api/seams/{name}      JSON body {"mode": "canary", "percent": 10.5}: change mode
  *   POST /api/seams/{name}/breaker/reset
+ *   PUT  /api/seams/{name}/fault  JSON body {"error_percent": 60, "panic_percent": 40,
+ *                               "delay_percent": 0, "delay_ms": 0}: fault injection
+ *   DELETE /api/seams/{name}/fault  clear fault injection
  *
- * Loopback by default. With a token set, every change (and every read) needs
- * "Authorization: Bearer <token>", compared in constant time. See docs/RUNTIME.md.
+ * Loopback by default (a non-loopback address needs GRAFT_ADMIN_ALLOW_REMOTE=1). With a
+ * token set, every change and every read except the page needs
+ * "Authorization: Bearer <token>", compared in constant time. Bodies are limited to
+ * 4096 bytes; errors are JSON {"error": "..."}. See docs/OPERATING.md.
  */
 #ifndef GRAFT_ADMIN_H
 #define GRAFT_ADMIN_H
@@ -24,10 +29,12 @@ extern "C" {
 
 typedef struct graft_admin graft_admin; /* owned by the caller; stop with graft_admin_stop */
 
-/* Starts the endpoint on `addr` ("127.0.0.1:9100"; port 0 picks a free port).
- * `token` may be NULL (no authentication); it is copied. The runtime must outlive it. */
-int graft_admin_start(graft_runtime *rt, const char *addr, const char *token,
-                      graft_admin **out);
+/* Starts the endpoint on `addr` ("127.0.0.1:9100", "[::1]:9100", "localhost:0"; port 0
+ * picks a free port) on libmicrohttpd's own thread. `token` may be NULL or "" (no
+ * authentication); it is copied. The runtime must outlive it. GRAFT_EINVAL for a
+ * malformed or (without GRAFT_ADMIN_ALLOW_REMOTE=1) non-loopback address, GRAFT_EIO when
+ * it cannot listen; the reason is logged through the runtime's log sink. */
+int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, graft_admin **out);
 /* Starts the endpoint if GRAFT_ADMIN is set (token from GRAFT_ADMIN_TOKEN).
  * When GRAFT_ADMIN is unset, returns GRAFT_OK and sets *out to NULL. */
 int graft_admin_start_from_env(graft_runtime *rt, graft_admin **out);
