@@ -56,14 +56,14 @@ const char *kv_parse_error_name(unsigned error)
     return error < sizeof names / sizeof names[0] ? names[error] : "?";
 }
 
+/* kv_request has no padding (kv_proto.h made the 4 bytes before exptime the field
+ * `reserved`), so equal fields mean equal bytes and memcmp compares every field: one
+ * 72-byte vector compare on shadow's hot path instead of 18 branches. */
+_Static_assert(sizeof(kv_request) == 4 + 11 * 4 + 3 * 8, "kv_request must have no padding");
+
 int kv_request_equal(const kv_request *a, const kv_request *b)
 {
-    return a->status == b->status && a->cmd == b->cmd && a->error == b->error &&
-           a->noreply == b->noreply && a->consumed == b->consumed && a->swallow == b->swallow &&
-           a->nkeys == b->nkeys && a->key_off == b->key_off && a->key_len == b->key_len &&
-           a->data_off == b->data_off && a->data_len == b->data_len && a->arg_off == b->arg_off &&
-           a->arg_len == b->arg_len && a->flags == b->flags && a->reserved == b->reserved &&
-           a->exptime == b->exptime && a->cas == b->cas && a->delta == b->delta;
+    return memcmp(a, b, sizeof(*a)) == 0;
 }
 
 /* A bounded string builder: keeps counting past the end, like snprintf. */
