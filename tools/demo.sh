@@ -5,6 +5,7 @@
 # The build is already done by make. The trap makes sure the driver (which stops kvd and
 # the load generators it started) is stopped on Ctrl-C or TERM.
 set -uo pipefail
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 build=${1:-build}
 shift || true
 here=$(cd "$(dirname "$0")" && pwd)

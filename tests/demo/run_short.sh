@@ -3,6 +3,7 @@
 # --short into BUILD/demo-short and asserts the numbers of its report.json.
 # Usage: run_short.sh SOURCE_DIR BUILD_DIR
 set -uo pipefail
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 src=$1 build=$2
 out="$build/demo-short"
 rm -rf "$out"
