@@ -742,5 +742,17 @@ int main(int argc, char **argv)
            (unsigned long long)tot->stale, (unsigned long long)tot->miss_after_ack, secs, o.conns,
            o.threads);
     fflush(stdout);
-    return tot->errors == 0 && tot->stale == 0 ? 0 : 1;
+    int rc = tot->errors == 0 && tot->stale == 0 ? 0 : 1;
+    for (int i = 0; i < o.threads; i++) {
+        for (int j = 0; j < ts[i].nconns; j++) {
+            free(ts[i].conns[j].w);
+            free(ts[i].conns[j].r);
+            free(ts[i].conns[j].acked);
+        }
+        free(ts[i].conns);
+        close(ts[i].epfd);
+    }
+    free(ts);
+    free(tot);
+    return rc;
 }
