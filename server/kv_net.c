@@ -228,7 +228,9 @@ static void kv__accept(kv_worker *w)
             }
             return; /* EAGAIN, or a transient error: retried on the next event */
         }
-        if (atomic_load(&srv->curr_conns) >= (uint64_t)srv->maxconns) {
+        /* reserve the slot first: workers accept concurrently */
+        if (atomic_fetch_add(&srv->curr_conns, 1) >= (uint64_t)srv->maxconns) {
+            atomic_fetch_sub(&srv->curr_conns, 1);
             static const char msg[] = "ERROR Too many open connections\r\n";
             ssize_t ignored = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
             (void)ignored;
@@ -243,6 +245,7 @@ static void kv__accept(kv_worker *w)
         if (nc == NULL || kv_conn_init(&nc->c, id, srv, &srv->stats[w->index]) != 0) {
             free(nc);
             close(fd);
+            atomic_fetch_sub(&srv->curr_conns, 1);
             continue;
         }
         nc->fd = fd;
@@ -252,6 +255,7 @@ static void kv__accept(kv_worker *w)
             kv_conn_free(&nc->c);
             free(nc);
             close(fd);
+            atomic_fetch_sub(&srv->curr_conns, 1);
             continue;
         }
         nc->next = w->conns;
@@ -259,7 +263,6 @@ static void kv__accept(kv_worker *w)
             w->conns->prev = nc;
         }
         w->conns = nc;
-        atomic_fetch_add(&srv->curr_conns, 1);
         atomic_fetch_add(&srv->total_conns, 1);
     }
 }
