@@ -109,7 +109,6 @@ typedef struct graft__tls {
     int slot;           /* index into a seam's slots; -1 = none yet */
     size_t slot_off;    /* slot * sizeof(graft__slot): saves a multiply on the fast path */
     bool shared;        /* slot is the overflow slot: use fetch_add */
-    uint32_t shared_tick;
     uint32_t compare_tick;
     uint64_t rng; /* xorshift64* state for NO_KEY and fault draws */
 } graft__tls;
