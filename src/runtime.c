@@ -15,7 +15,7 @@
 
 #include "internal.h"
 
-_Thread_local graft__tls graft__t GRAFT__TLS_FAST = {0, -1, 0, false, 0, 0, 0};
+_Thread_local graft__tls graft__t GRAFT__TLS_FAST = {.slot = -1};
 
 /* ------------------------------------------------------------------ thread slots */
 
