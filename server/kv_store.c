@@ -243,7 +243,8 @@ static void kv__unlink(kv_store *s, kv_shard *sh, kv_item *it)
     kv__unlink_at(s, sh, pp);
 }
 
-static void kv__link(kv_store *s, kv_shard *sh, kv_item *it)
+/* Links the item; `reserved` says its bytes were already claimed by kv__make_room. */
+static void kv__link(kv_store *s, kv_shard *sh, kv_item *it, int reserved)
 {
     kv_item **b = kv__bucket(sh, it->hash);
     it->hnext = *b;
@@ -251,7 +252,9 @@ static void kv__link(kv_store *s, kv_shard *sh, kv_item *it)
     kv__lru_push(sh, it);
     sh->count++;
     sh->total_items++;
-    atomic_fetch_add_explicit(&s->used, it->size, memory_order_relaxed);
+    if (!reserved) {
+        atomic_fetch_add_explicit(&s->used, it->size, memory_order_relaxed);
+    }
     kv__maybe_grow(sh);
 }
 
@@ -301,26 +304,48 @@ static void kv__defer_free(kv_item **list, kv_item *it)
     *list = it;
 }
 
-/* Evicts from the LRU tail of sh (locked by the caller), then of other shards that can
- * be locked without waiting, until `need` more bytes fit. Returns 1 when they fit. */
+/* Claims `need` bytes of the limit, atomically, so concurrent stores cannot together
+ * pass it. Returns 1 when claimed. */
+static int kv__reserve(kv_store *s, size_t need)
+{
+    size_t cur = atomic_load_explicit(&s->used, memory_order_relaxed);
+    while (cur + need <= s->limit) {
+        if (atomic_compare_exchange_weak_explicit(&s->used, &cur, cur + need, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void kv__evict_tail(kv_store *s, kv_shard *sh, uint32_t now, kv_item **freed)
+{
+    kv_item *v = sh->tail;
+    if (kv__live(s, v, now)) {
+        sh->evictions++;
+    } else {
+        sh->reclaimed++;
+    }
+    kv__unlink(s, sh, v);
+    kv__defer_free(freed, v);
+}
+
+/* Reserves `need` bytes (see kv__reserve), evicting from the LRU tail of sh (locked by
+ * the caller), then of other shards that can be locked without waiting. Returns 1 when
+ * the bytes are reserved: the item must then be linked with kv__link(..., 1). */
 static int kv__make_room(kv_store *s, kv_shard *sh, size_t need, uint32_t now, kv_item **freed)
 {
     if (need > s->limit) {
         return 0;
     }
-    while (atomic_load_explicit(&s->used, memory_order_relaxed) + need > s->limit &&
-           sh->tail != NULL) {
-        kv_item *v = sh->tail;
-        if (kv__live(s, v, now)) {
-            sh->evictions++;
-        } else {
-            sh->reclaimed++;
+    for (;;) {
+        if (kv__reserve(s, need)) {
+            return 1;
         }
-        kv__unlink(s, sh, v);
-        kv__defer_free(freed, v);
-    }
-    if (atomic_load_explicit(&s->used, memory_order_relaxed) + need <= s->limit) {
-        return 1;
+        if (sh->tail == NULL) {
+            break;
+        }
+        kv__evict_tail(s, sh, now, freed);
     }
     unsigned start = atomic_fetch_add_explicit(&s->evict_cursor, 1, memory_order_relaxed);
     for (unsigned k = 0; k < KV_STORE_SHARDS; k++) {
@@ -328,19 +353,12 @@ static int kv__make_room(kv_store *s, kv_shard *sh, size_t need, uint32_t now, k
         if (o == sh || pthread_mutex_trylock(&o->lock) != 0) {
             continue;
         }
-        while (atomic_load_explicit(&s->used, memory_order_relaxed) + need > s->limit &&
-               o->tail != NULL) {
-            kv_item *v = o->tail;
-            if (kv__live(s, v, now)) {
-                o->evictions++;
-            } else {
-                o->reclaimed++;
-            }
-            kv__unlink(s, o, v);
-            kv__defer_free(freed, v);
+        int ok = 0;
+        while (!(ok = kv__reserve(s, need)) && o->tail != NULL) {
+            kv__evict_tail(s, o, now, freed);
         }
         pthread_mutex_unlock(&o->lock);
-        if (atomic_load_explicit(&s->used, memory_order_relaxed) + need <= s->limit) {
+        if (ok) {
             return 1;
         }
     }
@@ -521,14 +539,14 @@ kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key,
         if (!kv__make_room(s, sh, nit->size, now, &freed)) {
             /* a failed set drops the stale value (as memcached does); others keep it */
             if (old != NULL && mode != KV_MODE_SET) {
-                kv__link(s, sh, old);
+                kv__link(s, sh, old, 0);
                 sh->total_items--;
                 old = NULL;
             }
             res = KV_RES_NO_MEMORY;
         } else {
             nit->cas = kv__next_cas(s);
-            kv__link(s, sh, nit);
+            kv__link(s, sh, nit, 1);
             nit = NULL;
         }
         if (old != NULL) {
@@ -655,14 +673,14 @@ kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int 
                 memcpy(kv__value(nit), digits, (size_t)n);
                 kv__unlink(s, sh, it);
                 if (!kv__make_room(s, sh, nit->size, now, &freed)) {
-                    kv__link(s, sh, it);
+                    kv__link(s, sh, it, 0);
                     sh->total_items--;
                     free(nit);
                     res = KV_RES_NO_MEMORY;
                 } else {
                     kv__defer_free(&freed, it);
                     nit->cas = kv__next_cas(s);
-                    kv__link(s, sh, nit);
+                    kv__link(s, sh, nit, 1);
                 }
             }
         }

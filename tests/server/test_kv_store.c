@@ -392,6 +392,56 @@ static void test_concurrent(void **state)
     kv_store_destroy(s);
 }
 
+static void *evicting_worker(void *p)
+{
+    worker_arg *a = p;
+    char k[32], v[1000];
+    memset(v, 'v', sizeof(v) - 1);
+    v[sizeof(v) - 1] = '\0';
+    for (int i = 0; i < 5000; i++) {
+        snprintf(k, sizeof(k), "e%d:%d", a->id, i);
+        kv_store_result r = put(a->s, KV_MODE_SET, k, v, 0, 0, 10);
+        /* NO_MEMORY is a legitimate answer when every other shard is busy */
+        if (r != KV_RES_STORED && r != KV_RES_NO_MEMORY) {
+            a->errors++;
+        }
+        kv_store_stats st;
+        if (i % 100 == 0) {
+            kv_store_get_stats(a->s, &st);
+            if (st.bytes > st.limit_maxbytes) {
+                a->errors++;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Concurrent stores under a small limit: the accounted bytes never pass it (space is
+ * reserved atomically) and return to exactly zero when everything is gone. */
+static void test_concurrent_eviction_accounting(void **state)
+{
+    (void)state;
+    kv_store *s = mk(256 * 1024, 16);
+    pthread_t th[4];
+    worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (worker_arg){s, i, 0};
+        pthread_create(&th[i], NULL, evicting_worker, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].errors, 0);
+    }
+    kv_store_stats st;
+    kv_store_get_stats(s, &st);
+    assert_true(st.bytes <= 256 * 1024);
+    assert_true(st.evictions > 0);
+    kv_store_flush(s, 0, 10);
+    kv_store_get_stats(s, &st);
+    assert_int_equal(st.bytes, 0);
+    kv_store_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_incremental_growth),
         cmocka_unit_test(test_one_hash_per_operation),
         cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_concurrent_eviction_accounting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
