@@ -35,7 +35,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 run() { # target seconds
   local t=$1 s=$2
-  mkdir -p "$dir/corpus/$t" "$dir/artifacts"
+  # git does not keep empty directories: the regressions folder may be absent in a clone.
+  mkdir -p "$dir/corpus/$t" "$dir/artifacts" "fuzz/regressions/$t"
   echo "== fuzz $t for ${s}s"
   if ! "$dir/fuzz/fuzz_kv_$t" -max_total_time="$s" -print_final_stats=1 -timeout=10 \
     -dict="fuzz/kv_$t.dict" -artifact_prefix="$dir/artifacts/$t-" \
