@@ -484,16 +484,11 @@ static void *kl_thread_main(void *arg)
         if (!running && !busy) {
             break;
         }
-        if (stopping && kl_since(&stopped, &now) > 5) {
-            /* replies that never come are errors, not a hang */
-            for (int i = 0; i < t->nconns; i++) {
-                if (t->conns[i].state == KL_BUSY) {
-                    kl_err(t);
-                }
-            }
-            break;
-        }
-        int k = epoll_wait(t->epfd, ev, 64, 10);
+        /* Past the grace period, replies that never came are errors, not a hang. The
+         * check follows one more poll, so replies that arrived while this thread itself
+         * was descheduled (a stalled machine) are read before anything is counted. */
+        int grace_over = stopping && kl_since(&stopped, &now) > 5;
+        int k = epoll_wait(t->epfd, ev, 64, grace_over ? 0 : 10);
         clock_gettime(CLOCK_MONOTONIC, &now);
         for (int i = 0; i < k; i++) {
             kl_conn *c = ev[i].data.ptr;
@@ -517,6 +512,14 @@ static void *kl_thread_main(void *arg)
             if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
                 kl_on_readable(t, c, &now);
             }
+        }
+        if (grace_over) {
+            for (int i = 0; i < t->nconns; i++) {
+                if (t->conns[i].state == KL_BUSY) {
+                    kl_err(t);
+                }
+            }
+            break;
         }
     }
     for (int i = 0; i < t->nconns; i++) {
