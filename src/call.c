@@ -326,15 +326,15 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
     graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
     /* The countdown is per thread, shared by every seam the thread calls: a fixed period
      * would alias with a program's call pattern (kvd alternates kv.parse and kv.hash, so
-     * every 256th call was always a parse). A jittered period, uniform in [1, 2N-1] with
-     * mean N, times every seam in proportion to its calls. */
+     * every 256th call was always a parse). A jittered period, uniform in [N/2, 3N/2)
+     * (mean N, never below N/2), times every seam in proportion to its calls. */
     uint32_t every = rt->time_sample_every;
     if (t->shared) {
         cx.timed = graft__rand(t) % every == 0;
     } else if (t->countdown > 1) {
         t->countdown--;
     } else {
-        t->countdown = 1 + (uint32_t)(graft__rand(t) % (2ull * every - 1));
+        t->countdown = (every / 2 ? every / 2 : 1) + (uint32_t)(graft__rand(t) % every);
         cx.timed = true;
     }
     graft_mode mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
