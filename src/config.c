@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,6 +504,95 @@ static int graft__ini_section(graft__ini *p, const char *section)
     GRAFT__INI_FAIL("unknown section [%s] (expected [graft] or [seam NAME])", section);
 }
 
+/* The keys of a [seam NAME] section that hold one number, flag or duration: parsed by
+ * kind into the field at `offset` of graft__seam_conf. mode and capture.dir have their
+ * own rules in the handler. */
+typedef enum graft__ini_kind {
+    GRAFT__KEY_PERCENT,  /* uint32_t basis points */
+    GRAFT__KEY_U32,      /* uint32_t */
+    GRAFT__KEY_U32_POS,  /* uint32_t, at least 1 */
+    GRAFT__KEY_BOOL,     /* int 0/1 */
+    GRAFT__KEY_DURATION, /* uint64_t nanoseconds */
+    GRAFT__KEY_SIZE      /* uint64_t bytes */
+} graft__ini_kind;
+
+static const char *const graft__ini_kind_text[] = {
+    [GRAFT__KEY_PERCENT] = "a percentage 0-100 with at most two decimals",
+    [GRAFT__KEY_U32] = "an integer",
+    [GRAFT__KEY_U32_POS] = "a positive integer",
+    [GRAFT__KEY_BOOL] = "a boolean",
+    [GRAFT__KEY_DURATION] = "a duration (e.g. 250ms, 10s, 500us, 1m)",
+    [GRAFT__KEY_SIZE] = "a size (e.g. 65536, 64K, 16M)",
+};
+
+typedef struct graft__ini_key {
+    const char *name;
+    graft__ini_kind kind;
+    size_t offset;
+} graft__ini_key;
+
+#define GRAFT__KEY(n, k, field)                                                                    \
+    {                                                                                              \
+        n, GRAFT__KEY_##k, offsetof(graft__seam_conf, field)                                       \
+    }
+static const graft__ini_key graft__ini_keys[] = {
+    GRAFT__KEY("percent", PERCENT, percent_bp),
+    GRAFT__KEY("compare.sample_every", U32_POS, compare.sample_every),
+    GRAFT__KEY("compare.log_per_second", U32, compare.log_per_second),
+    GRAFT__KEY("compare.served", BOOL, compare.compare_served),
+    GRAFT__KEY("capture.max_files", U32, compare.capture_max_files),
+    GRAFT__KEY("capture.max_bytes", SIZE, compare.capture_max_bytes),
+    GRAFT__KEY("breaker.enabled", BOOL, breaker.enabled),
+    GRAFT__KEY("breaker.observe_only", BOOL, breaker.observe_only),
+    GRAFT__KEY("breaker.min_calls", U32, breaker.min_calls),
+    GRAFT__KEY("breaker.half_open_calls", U32_POS, breaker.half_open_calls),
+    GRAFT__KEY("breaker.error_rate", PERCENT, breaker.error_rate_bp),
+    GRAFT__KEY("breaker.slow_rate", PERCENT, breaker.slow_rate_bp),
+    GRAFT__KEY("breaker.mismatch_rate", PERCENT, breaker.mismatch_rate_bp),
+    GRAFT__KEY("breaker.window", DURATION, breaker.window_ns),
+    GRAFT__KEY("breaker.slow_call", DURATION, breaker.slow_call_ns),
+    GRAFT__KEY("breaker.cooldown", DURATION, breaker.cooldown_ns),
+    GRAFT__KEY("breaker.max_cooldown", DURATION, breaker.max_cooldown_ns),
+    GRAFT__KEY("breaker.half_open_max", DURATION, breaker.half_open_max_ns),
+    GRAFT__KEY("fault.error", PERCENT, fault.error_bp),
+    GRAFT__KEY("fault.panic", PERCENT, fault.panic_bp),
+    GRAFT__KEY("fault.delay", PERCENT, fault.delay_bp),
+    GRAFT__KEY("fault.delay_time", DURATION, fault.delay_ns),
+};
+#undef GRAFT__KEY
+
+static const graft__ini_key *graft__ini_key_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof graft__ini_keys / sizeof graft__ini_keys[0]; i++)
+        if (strcmp(graft__ini_keys[i].name, name) == 0)
+            return &graft__ini_keys[i];
+    return NULL;
+}
+
+/* Parses into *dst only on success. */
+static bool graft__ini_parse_value(graft__ini_kind kind, const char *value, void *dst)
+{
+    uint32_t u32;
+    switch (kind) {
+    case GRAFT__KEY_PERCENT:
+        return graft__parse_percent(value, dst);
+    case GRAFT__KEY_U32:
+        return graft__parse_u32(value, dst);
+    case GRAFT__KEY_U32_POS:
+        if (!graft__parse_u32(value, &u32) || u32 == 0)
+            return false;
+        *(uint32_t *)dst = u32;
+        return true;
+    case GRAFT__KEY_BOOL:
+        return graft__parse_bool(value, dst);
+    case GRAFT__KEY_DURATION:
+        return graft__parse_duration(value, dst);
+    case GRAFT__KEY_SIZE:
+        return graft__parse_size(value, dst);
+    }
+    return false;
+}
+
 static int graft__ini_handler(void *user, const char *section, const char *name, const char *value)
 {
     graft__ini *p = user;
@@ -526,19 +616,9 @@ static int graft__ini_handler(void *user, const char *section, const char *name,
             GRAFT__INI_FAIL("mode: unknown mode \"%s\" (legacy, shadow, canary, candidate, "
                             "candidate-only)",
                             value);
-    } else if (strcmp(name, "percent") == 0) {
-        if (!graft__parse_percent(value, &e->percent_bp))
-            GRAFT__INI_FAIL("percent: \"%s\" is not 0-100 with at most two decimals", value);
-    } else if (strcmp(name, "compare.sample_every") == 0) {
-        if (!graft__parse_u32(value, &e->compare.sample_every) || e->compare.sample_every == 0)
-            GRAFT__INI_FAIL("compare.sample_every: \"%s\" is not a positive integer", value);
-    } else if (strcmp(name, "compare.log_per_second") == 0) {
-        if (!graft__parse_u32(value, &e->compare.log_per_second))
-            GRAFT__INI_FAIL("compare.log_per_second: \"%s\" is not an integer", value);
-    } else if (strcmp(name, "compare.served") == 0) {
-        if (!graft__parse_bool(value, &e->compare.compare_served))
-            GRAFT__INI_FAIL("compare.served: \"%s\" is not a boolean", value);
-    } else if (strcmp(name, "capture.dir") == 0) {
+        return 1;
+    }
+    if (strcmp(name, "capture.dir") == 0) {
         char v[1024];
         graft__strlcpy(v, value, sizeof v);
         size_t l = strlen(v);
@@ -549,56 +629,16 @@ static int graft__ini_handler(void *user, const char *section, const char *name,
         if (!v[0] || strlen(value) >= sizeof e->capture_dir)
             GRAFT__INI_FAIL("capture.dir: empty or longer than 1023 bytes");
         graft__strlcpy(e->capture_dir, v, sizeof e->capture_dir);
-    } else if (strcmp(name, "capture.max_files") == 0) {
-        if (!graft__parse_u32(value, &e->compare.capture_max_files))
-            GRAFT__INI_FAIL("capture.max_files: \"%s\" is not an integer", value);
-    } else if (strcmp(name, "capture.max_bytes") == 0) {
-        if (!graft__parse_size(value, &e->compare.capture_max_bytes))
-            GRAFT__INI_FAIL("capture.max_bytes: \"%s\" is not a size (e.g. 65536, 64K, 16M)",
-                            value);
-    } else if (strcmp(name, "breaker.enabled") == 0) {
-        if (!graft__parse_bool(value, &e->breaker.enabled))
-            GRAFT__INI_FAIL("breaker.enabled: \"%s\" is not a boolean", value);
-    } else if (strcmp(name, "breaker.observe_only") == 0) {
-        if (!graft__parse_bool(value, &e->breaker.observe_only))
-            GRAFT__INI_FAIL("breaker.observe_only: \"%s\" is not a boolean", value);
-    } else if (strcmp(name, "breaker.min_calls") == 0) {
-        if (!graft__parse_u32(value, &e->breaker.min_calls))
-            GRAFT__INI_FAIL("breaker.min_calls: \"%s\" is not an integer", value);
-    } else if (strcmp(name, "breaker.half_open_calls") == 0) {
-        if (!graft__parse_u32(value, &e->breaker.half_open_calls) ||
-            e->breaker.half_open_calls == 0)
-            GRAFT__INI_FAIL("breaker.half_open_calls: \"%s\" is not a positive integer", value);
-    } else if (strcmp(name, "breaker.error_rate") == 0 || strcmp(name, "breaker.slow_rate") == 0 ||
-               strcmp(name, "breaker.mismatch_rate") == 0 || strcmp(name, "fault.error") == 0 ||
-               strcmp(name, "fault.panic") == 0 || strcmp(name, "fault.delay") == 0) {
-        uint32_t *dst = !strcmp(name, "breaker.error_rate")      ? &e->breaker.error_rate_bp
-                        : !strcmp(name, "breaker.slow_rate")     ? &e->breaker.slow_rate_bp
-                        : !strcmp(name, "breaker.mismatch_rate") ? &e->breaker.mismatch_rate_bp
-                        : !strcmp(name, "fault.error")           ? &e->fault.error_bp
-                        : !strcmp(name, "fault.panic")           ? &e->fault.panic_bp
-                                                                 : &e->fault.delay_bp;
-        if (!graft__parse_percent(value, dst))
-            GRAFT__INI_FAIL("%s: \"%s\" is not a percentage 0-100 with at most two decimals", name,
-                            value);
-        if (e->fault.error_bp + e->fault.panic_bp > GRAFT_PERCENT_SCALE)
-            GRAFT__INI_FAIL("%s: fault.error and fault.panic together exceed 100%%", name);
-    } else if (strcmp(name, "breaker.window") == 0 || strcmp(name, "breaker.slow_call") == 0 ||
-               strcmp(name, "breaker.cooldown") == 0 || strcmp(name, "breaker.max_cooldown") == 0 ||
-               strcmp(name, "breaker.half_open_max") == 0 ||
-               strcmp(name, "fault.delay_time") == 0) {
-        uint64_t *dst = !strcmp(name, "breaker.window")          ? &e->breaker.window_ns
-                        : !strcmp(name, "breaker.slow_call")     ? &e->breaker.slow_call_ns
-                        : !strcmp(name, "breaker.cooldown")      ? &e->breaker.cooldown_ns
-                        : !strcmp(name, "breaker.max_cooldown")  ? &e->breaker.max_cooldown_ns
-                        : !strcmp(name, "breaker.half_open_max") ? &e->breaker.half_open_max_ns
-                                                                 : &e->fault.delay_ns;
-        if (!graft__parse_duration(value, dst))
-            GRAFT__INI_FAIL("%s: \"%s\" is not a duration (e.g. 250ms, 10s, 500us, 1m)", name,
-                            value);
-    } else {
-        GRAFT__INI_FAIL("unknown key \"%s\" in [%s]", name, section);
+        return 1;
     }
+    const graft__ini_key *k = graft__ini_key_find(name);
+    if (!k)
+        GRAFT__INI_FAIL("unknown key \"%s\" in [%s]", name, section);
+    void *dst = (char *)e + k->offset;
+    if (!graft__ini_parse_value(k->kind, value, dst))
+        GRAFT__INI_FAIL("%s: \"%s\" is not %s", name, value, graft__ini_kind_text[k->kind]);
+    if (e->fault.error_bp + e->fault.panic_bp > GRAFT_PERCENT_SCALE)
+        GRAFT__INI_FAIL("%s: fault.error and fault.panic together exceed 100%%", name);
     return 1;
 }
 
