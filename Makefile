@@ -56,7 +56,7 @@ asan: deps
 tsan: deps
 	cmake -S . -B $(BUILD)-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGRAFT_SANITIZE=thread
 	cmake --build $(BUILD)-tsan -j $(JOBS)
-	cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1 ctest -L tsan --output-on-failure $(CTEST_ARGS)
+	cd $(BUILD)-tsan && TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/tests/tsan.supp ctest -L tsan --output-on-failure $(CTEST_ARGS)
 
 # FUZZ_SECONDS=600 make fuzz
 fuzz: deps
