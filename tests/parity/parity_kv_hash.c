@@ -4,7 +4,7 @@
  * 1024 at every alignment, every single byte, hundreds of thousands of random keys,
  * the pinned reference values, and every file of the hash fuzz corpus and regressions.
  */
-#include <dirent.h>
+#include "corpus.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,36 +90,16 @@ static void test_random_keys(void **state)
     assert_int_equal(n_diffs, 0);
 }
 
-static unsigned check_dir(const char *path)
+static void check_file(const char *data, size_t len)
 {
-    DIR *d = opendir(path);
-    unsigned n = 0;
-    if (!d)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char file[1024];
-        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        FILE *f = fopen(file, "rb");
-        if (!f)
-            continue;
-        static unsigned char data[1 << 16];
-        size_t len = fread(data, 1, sizeof data, f);
-        fclose(f);
-        check(data, len);
-        n++;
-    }
-    closedir(d);
-    return n;
+    check(data, len);
 }
 
 static void test_fuzz_corpus_and_regressions(void **state)
 {
     (void)state;
-    unsigned n = check_dir(PARITY_SOURCE_DIR "/fuzz/corpus/hash");
-    n += check_dir(PARITY_SOURCE_DIR "/fuzz/regressions/hash");
+    unsigned n = parity_each_file(PARITY_SOURCE_DIR "/fuzz/corpus/hash", check_file);
+    n += parity_each_file(PARITY_SOURCE_DIR "/fuzz/regressions/hash", check_file);
     assert_true(n > 0);
     assert_int_equal(n_diffs, 0);
 }

@@ -9,7 +9,7 @@
  * every byte position (the prefix a partial read would leave), under several limit
  * sets, from an exactly sized heap copy so out-of-bounds reads show under ASan.
  */
-#include <dirent.h>
+#include "corpus.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -388,37 +388,17 @@ static size_t mutate(char *buf, size_t cap)
 
 /* ------------------------------------------------------------------ files */
 
-static unsigned check_dir(const char *path)
+static void check_file(const char *data, size_t len)
 {
-    DIR *d = opendir(path);
-    unsigned n = 0;
-    if (!d)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char file[1024];
-        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        FILE *f = fopen(file, "rb");
-        if (!f)
-            continue;
-        static char data[1 << 16];
-        size_t len = fread(data, 1, sizeof data, f);
-        fclose(f);
-        /* Large files are checked whole and at a sample of cuts only. */
-        if (len > 2048) {
-            for (size_t l = 0; l < NLIMITS; l++)
-                for (size_t cut = 0; cut <= len; cut += 1 + len / 64)
-                    check_exact(data, cut, &LIMITS[l], NULL);
-            n_inputs++;
-        } else {
-            check_input(data, len);
-        }
-        n++;
+    /* Large files are checked whole and at a sample of cuts only. */
+    if (len > 2048) {
+        for (size_t l = 0; l < NLIMITS; l++)
+            for (size_t cut = 0; cut <= len; cut += 1 + len / 64)
+                check_exact(data, cut, &LIMITS[l], NULL);
+        n_inputs++;
+    } else {
+        check_input(data, len);
     }
-    closedir(d);
-    return n;
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -472,8 +452,8 @@ static void test_fuzz_corpus_and_regressions(void **state)
 {
     (void)state;
     unsigned long diffs = n_diffs;
-    unsigned n = check_dir(PARITY_SOURCE_DIR "/fuzz/corpus/parse");
-    unsigned r = check_dir(PARITY_SOURCE_DIR "/fuzz/regressions/parse");
+    unsigned n = parity_each_file(PARITY_SOURCE_DIR "/fuzz/corpus/parse", check_file);
+    unsigned r = parity_each_file(PARITY_SOURCE_DIR "/fuzz/regressions/parse", check_file);
     fprintf(stderr, "parity kv.parse: %u corpus files, %u regression files\n", n, r);
     assert_true(n > 0);
     assert_int_equal(n_diffs, diffs);
