@@ -514,6 +514,20 @@ static void em_p(em *e, const char *fmt, ...)
     free(t);
 }
 
+/* One table cell: <th>/<td> in HTML, "| text" in Markdown. */
+static void em_cell(em *e, const char *tag, const char *text)
+{
+    if (e->html) {
+        fprintf(e->o, "<%s>", tag);
+        em_text(e, text);
+        fprintf(e->o, "</%s>", tag);
+    } else {
+        fputc(' ', e->o);
+        em_text(e, text);
+        fputs(" |", e->o);
+    }
+}
+
 static void em_table(em *e, int ncols, ...)
 {
     va_list ap;
@@ -521,16 +535,7 @@ static void em_table(em *e, int ncols, ...)
     e->ncols = ncols;
     fputs(e->html ? "<table>\n<tr>" : "|", e->o);
     for (int i = 0; i < ncols; i++) {
-        const char *h = va_arg(ap, const char *);
-        if (e->html) {
-            fputs("<th>", e->o);
-            em_text(e, h);
-            fputs("</th>", e->o);
-        } else {
-            fputc(' ', e->o);
-            em_text(e, h);
-            fputs(" |", e->o);
-        }
+        em_cell(e, "th", va_arg(ap, const char *));
     }
     va_end(ap);
     if (e->html) {
@@ -551,15 +556,7 @@ static void em_row(em *e, ...)
     fputs(e->html ? "<tr>" : "|", e->o);
     for (int i = 0; i < e->ncols; i++) {
         char *c = va_arg(ap, char *);
-        if (e->html) {
-            fputs("<td>", e->o);
-            em_text(e, c);
-            fputs("</td>", e->o);
-        } else {
-            fputc(' ', e->o);
-            em_text(e, c);
-            fputs(" |", e->o);
-        }
+        em_cell(e, "td", c);
         free(c);
     }
     va_end(ap);
