@@ -5,29 +5,45 @@
  * libgraft's thread-safe entry points.
  *
  * Safety rules, in the order a request meets them:
- *   - the listening address must be loopback unless GRAFT_ADMIN_ALLOW_REMOTE=1;
- *   - with a token, every route except the static page needs "Authorization: Bearer",
+ *   - the listening address must be loopback unless GRAFT_ADMIN_ALLOW_REMOTE=1 and a
+ *     token is given;
+ *   - connections: at most GRAFT__ADMIN_MAX_CONNECTIONS; a new one beyond that evicts the
+ *     oldest, and none lives longer than GRAFT__ADMIN_DEADLINE_MS per request (headers,
+ *     body and answer), so slow clients cannot hold the door shut on a rollback;
+ *   - a NUL anywhere in the URL (%00) gets 400 (libmicrohttpd 0.9.75 ends a header
+ *     value at a NUL byte before we see it and keeps no length: see OPERATING.md);
+ *   - Host must name this endpoint (its bound address or a loopback name, with its port),
+ *     against DNS rebinding; a foreign Origin gets 403; a change must carry a header a
+ *     cross-origin page cannot send without a CORS preflight (which is never granted);
+ *   - every route except the static page needs "Authorization: Bearer <token>",
  *     compared in constant time, checked before any body is read;
  *   - bodies are bounded (GRAFT__ADMIN_MAX_BODY): larger ones get 413 unread;
  *   - a change is fully validated before it is applied, so an invalid one changes nothing.
  * Every error is JSON: {"error": "..."} with the matching HTTP status.
+ *
+ * Threading: the endpoint runs its own thread driving libmicrohttpd (MHD_run_wait), so
+ * every callback and the connection table below run on that one thread, lock-free.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "graft/admin.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "admin_page.h"
 
@@ -35,9 +51,22 @@
 #define GRAFT__ADMIN_MAX_BODY 4096u
 /* Longest seam name accepted in a URL. */
 #define GRAFT__ADMIN_MAX_NAME 256u
-/* Concurrent connections and idle timeout: an operator's tools, not a public server. */
+/* Connection budget: an operator's tools, not a public server. A connection beyond it
+ * evicts the oldest one, so the newest (a rollback) always gets in; libmicrohttpd's own
+ * hard limit leaves room for evicted ones to finish closing. */
 #define GRAFT__ADMIN_MAX_CONNECTIONS 64u
-#define GRAFT__ADMIN_TIMEOUT_S 15u
+#define GRAFT__ADMIN_HARD_CONNECTIONS (GRAFT__ADMIN_MAX_CONNECTIONS + 16u)
+/* Connections one non-loopback address may hold (loopback peers are the operator's). */
+#define GRAFT__ADMIN_PER_IP 8u
+/* Total time a connection may take for one request, from its accept (or the end of its
+ * previous request) to the end of the answer, however slowly it trickles bytes. */
+#define GRAFT__ADMIN_DEADLINE_MS 10000u
+/* libmicrohttpd's idle timeout; the deadline above is the real bound. */
+#define GRAFT__ADMIN_TIMEOUT_S 10u
+/* How often the endpoint's thread checks deadlines (and notices a stop). */
+#define GRAFT__ADMIN_TICK_MS 100u
+/* Longest Host header accepted. */
+#define GRAFT__ADMIN_MAX_HOST 300u
 /* Longest injected delay the API accepts, in milliseconds. */
 #define GRAFT__ADMIN_MAX_DELAY_MS 60000.0
 /* The dashboard runs only its own inline code and talks only to this endpoint. */
@@ -46,20 +75,49 @@
     "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "                     \
     "frame-ancestors 'none'"
 
+/* One accepted connection, in the table the endpoint's thread keeps. */
+typedef struct graft__admin_conn {
+    int fd;            /* -1: free slot */
+    int closing;       /* shut down by us; libmicrohttpd has not closed it yet */
+    uint64_t since_ms; /* accept, or the end of its previous request */
+    int loopback;
+    unsigned char ip[16]; /* the peer's address, for the per-address limit */
+    size_t iplen;
+} graft__admin_conn;
+
 struct graft_admin {
     graft_runtime *rt;
     struct MHD_Daemon *daemon;
     char *token; /* NULL: no authentication */
     size_t token_len;
     uint16_t port;
+    char bound_host[GRAFT__ADMIN_MAX_HOST]; /* the host part of the address, as given */
+    pthread_t thread;
+    int thread_started;
+    atomic_int stop;
+    /* Touched only on the endpoint's thread (and by graft_admin_stop after joining it). */
+    graft__admin_conn conns[GRAFT__ADMIN_HARD_CONNECTIONS];
+    uint64_t evicted, expired, refused_ip;       /* totals */
+    uint64_t logged_evicted, logged_expired, logged_refused_ip;
+    uint64_t logged_ms;
 };
 
-/* Per-request state, created on the first callback and freed when MHD completes it. */
+/* Per-request state, created when the request line arrives and freed when MHD completes
+ * the request. */
 typedef struct graft__admin_req {
+    int started;    /* the handler has seen the request */
+    int nul_in_url; /* the raw URL had %00 */
     char body[GRAFT__ADMIN_MAX_BODY + 1];
     size_t len;
     int too_big;
 } graft__admin_req;
+
+static uint64_t graft__admin_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void graft__admin_log(graft_runtime *rt, int level, const char *fmt, ...)
 {
@@ -438,13 +496,142 @@ static int graft__admin_method_ok(graft__admin_route route, const char *method)
     }
 }
 
-/* Checks done before any body byte is read: route, method, token, declared size. */
-static enum MHD_Result graft__admin_precheck(graft_admin *admin, struct MHD_Connection *conn,
-                                             const char *url, const char *method, int *replied)
+static int graft__admin_is_loopback(const struct sockaddr *sa);
+
+/* Case-insensitive equality of a counted string and a C string. */
+static int graft__admin_eq(const char *s, size_t len, const char *lit)
 {
+    return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
+}
+
+/* Whether `host` (a Host header) names this endpoint: a loopback name, the host of the
+ * bound address as given, or the address this connection reached (for 0.0.0.0 and ::),
+ * with the bound port (or none when that is 80). Any other name (a rebound DNS name
+ * above all) is refused. */
+static int graft__admin_host_ok(const graft_admin *admin, struct MHD_Connection *conn,
+                                const char *host)
+{
+    size_t len = strlen(host);
+    if (len == 0 || len >= GRAFT__ADMIN_MAX_HOST)
+        return 0;
+    const char *port = NULL;
+    size_t nlen = len;
+    if (host[0] == '[') {
+        const char *close = memchr(host, ']', len);
+        if (close == NULL)
+            return 0;
+        nlen = (size_t)(close - host) + 1;
+        if (nlen < len) {
+            if (host[nlen] != ':')
+                return 0;
+            port = host + nlen + 1;
+        }
+    } else {
+        const char *colon = strrchr(host, ':');
+        if (colon != NULL) {
+            nlen = (size_t)(colon - host);
+            port = colon + 1;
+        }
+    }
+    unsigned long want = admin->port;
+    if (port != NULL) {
+        size_t plen = strlen(port);
+        if (plen == 0 || plen > 5 || strspn(port, "0123456789") != plen ||
+            strtoul(port, NULL, 10) != want)
+            return 0;
+    } else if (want != 80u) {
+        return 0;
+    }
+    if (graft__admin_eq(host, nlen, "localhost") || graft__admin_eq(host, nlen, "127.0.0.1") ||
+        graft__admin_eq(host, nlen, "[::1]") || graft__admin_eq(host, nlen, admin->bound_host))
+        return 1;
+    /* The local address of this connection, as a literal. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (ci == NULL || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0)
+        return 0;
+    char lit[INET6_ADDRSTRLEN + 2];
+    if (ss.ss_family == AF_INET) {
+        if (inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, lit, sizeof lit) == NULL)
+            return 0;
+    } else if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        lit[0] = '[';
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+            /* An IPv4 client on a dual-stack socket names the IPv4 address. */
+            if (inet_ntop(AF_INET, &a6->s6_addr[12], lit, sizeof lit) == NULL)
+                return 0;
+            return graft__admin_eq(host, nlen, lit);
+        }
+        if (inet_ntop(AF_INET6, a6, lit + 1, sizeof lit - 2) == NULL)
+            return 0;
+        strcat(lit, "]");
+    } else {
+        return 0;
+    }
+    return graft__admin_eq(host, nlen, lit);
+}
+
+/* Same-origin: the Origin header, when a browser sends one, must be this endpoint as the
+ * (already checked) Host header names it. "null" and every other origin are foreign. */
+static int graft__admin_origin_ok(const char *origin, const char *host)
+{
+    if (origin == NULL)
+        return 1;
+    size_t skip;
+    if (strncasecmp(origin, "http://", 7) == 0)
+        skip = 7;
+    else if (strncasecmp(origin, "https://", 8) == 0)
+        skip = 8;
+    else
+        return 0;
+    return strcasecmp(origin + skip, host) == 0;
+}
+
+/* A change must carry something a cross-origin page can only send after a CORS
+ * preflight (which this endpoint never grants): a JSON content type or the
+ * X-Graft-Admin header. A CORS "simple request" (a form POST, a no-cors fetch)
+ * therefore changes nothing. (Authorization would do as well, but one rule that holds
+ * with or without a token is easier to check.) */
+static int graft__admin_not_simple(struct MHD_Connection *conn)
+{
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    if (ct != NULL) {
+        static const char json[] = "application/json";
+        size_t n = sizeof json - 1;
+        if (strncasecmp(ct, json, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+            return 1;
+    }
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Graft-Admin") != NULL;
+}
+
+/* Checks done before any body byte is read: NUL, Host, Origin, route, method, token,
+ * CSRF, declared size. */
+static enum MHD_Result graft__admin_precheck(graft_admin *admin, struct MHD_Connection *conn,
+                                             const char *url, const char *method,
+                                             const graft__admin_req *req, int *replied)
+{
+    *replied = 1;
+    if (req->nul_in_url)
+        return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "URL contains a NUL (%%00)");
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (host == NULL)
+        return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "a Host header is required");
+    if (!graft__admin_host_ok(admin, conn, host))
+        return graft__admin_error(conn, MHD_HTTP_FORBIDDEN, NULL,
+                                  "Host '%.200s' does not name this endpoint (use %s:%u, "
+                                  "localhost, 127.0.0.1 or [::1] with port %u)",
+                                  host, admin->bound_host, (unsigned)admin->port,
+                                  (unsigned)admin->port);
+    if (!graft__admin_origin_ok(
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN), host))
+        return graft__admin_error(conn, MHD_HTTP_FORBIDDEN, NULL,
+                                  "cross-origin request refused (Origin is not http://%.200s)",
+                                  host);
     char name[GRAFT__ADMIN_MAX_NAME];
     graft__admin_route route = graft__admin_route_of(url, name, sizeof name);
-    *replied = 1;
     if (route == GRAFT__ROUTE_NONE)
         return graft__admin_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no such resource: %.200s", url);
     if (!graft__admin_method_ok(route, method))
@@ -456,6 +643,12 @@ static enum MHD_Result graft__admin_precheck(graft_admin *admin, struct MHD_Conn
     if (route != GRAFT__ROUTE_PAGE && !graft__admin_authorized(admin, conn))
         return graft__admin_error(conn, MHD_HTTP_UNAUTHORIZED, NULL,
                                   "missing or wrong bearer token");
+    int change = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+    if (change && !graft__admin_not_simple(conn))
+        return graft__admin_error(conn, MHD_HTTP_FORBIDDEN, NULL,
+                                  "a change needs Content-Type: application/json or an "
+                                  "X-Graft-Admin header (a cross-origin page cannot send "
+                                  "either)");
     const char *cl =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl != NULL) {
@@ -533,13 +726,12 @@ static enum MHD_Result graft__admin_handler(void *cls, struct MHD_Connection *co
 {
     graft_admin *admin = cls;
     graft__admin_req *req = *con_cls;
-    if (req == NULL) {
-        req = calloc(1, sizeof *req);
-        if (req == NULL)
-            return MHD_NO;
-        *con_cls = req;
+    if (req == NULL)
+        return MHD_NO; /* graft__admin_uri_log could not allocate: close */
+    if (!req->started) {
+        req->started = 1;
         int replied = 0;
-        enum MHD_Result r = graft__admin_precheck(admin, conn, url, method, &replied);
+        enum MHD_Result r = graft__admin_precheck(admin, conn, url, method, req, &replied);
         return replied ? r : MHD_YES;
     }
     if (*upload_data_size != 0) {
@@ -558,11 +750,178 @@ static enum MHD_Result graft__admin_handler(void *cls, struct MHD_Connection *co
     return graft__admin_dispatch(admin, conn, url, method, req);
 }
 
+/* Called with the raw request URI before it is decoded: its return value is the
+ * request's state. A decoded "%00" would silently end the URL early
+ * ("/api/seams/kv.parse%00junk" read as kv.parse), so it is noted here. */
+static void *graft__admin_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    graft__admin_req *req = calloc(1, sizeof *req);
+    if (req == NULL)
+        return NULL;
+    for (const char *p = uri; (p = strchr(p, '%')) != NULL; p++)
+        if (p[1] == '0' && p[2] == '0')
+            req->nul_in_url = 1;
+    return req;
+}
+
 static void graft__admin_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                    enum MHD_RequestTerminationCode toe)
 {
+    (void)cls;
+    (void)toe;
     free(*con_cls);
     *con_cls = NULL;
+    /* The next request on this connection gets a deadline of its own. */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci != NULL && ci->socket_context != NULL)
+        ((graft__admin_conn *)ci->socket_context)->since_ms = graft__admin_now_ms();
+}
+
+/* The connection's peer address bytes (4 or 16) and whether it is loopback. */
+static size_t graft__admin_peer(const struct sockaddr *sa, unsigned char ip[16], int *loopback)
+{
+    *loopback = sa != NULL && graft__admin_is_loopback(sa);
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        memcpy(ip, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 4;
+    }
+    if (sa != NULL && sa->sa_family == AF_INET6) {
+        memcpy(ip, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 16;
+    }
+    return 0;
+}
+
+/* Ends a connection from our side: libmicrohttpd sees it closed on its next poll and
+ * cleans it up (NOTIFY_CLOSED), on this same thread, so the fd is still its own. */
+static void graft__admin_shut(graft__admin_conn *c)
+{
+    assert(c->fd >= 0 && !c->closing);
+    shutdown(c->fd, SHUT_RDWR);
+    c->closing = 1;
+}
+
+/* Accept policy: a non-loopback address may hold at most GRAFT__ADMIN_PER_IP
+ * connections, so one remote host cannot fill the budget. */
+static enum MHD_Result graft__admin_accept(void *cls, const struct sockaddr *addr,
+                                           socklen_t addrlen)
+{
+    (void)addrlen;
+    graft_admin *admin = cls;
+    unsigned char ip[16];
+    int loopback;
+    size_t iplen = graft__admin_peer(addr, ip, &loopback);
+    if (loopback)
+        return MHD_YES;
+    unsigned n = 0;
+    for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++) {
+        const graft__admin_conn *c = &admin->conns[i];
+        if (c->fd >= 0 && !c->closing && c->iplen == iplen && memcmp(c->ip, ip, iplen) == 0)
+            n++;
+    }
+    if (n >= GRAFT__ADMIN_PER_IP) {
+        admin->refused_ip++;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* Connection start and end: the table the budget and the deadline work on. */
+static void graft__admin_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                enum MHD_ConnectionNotificationCode toe)
+{
+    graft_admin *admin = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        graft__admin_conn *c = *socket_context;
+        if (c != NULL)
+            c->fd = -1;
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *fdi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *addr =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    graft__admin_conn *slot = NULL, *oldest = NULL;
+    unsigned live = 0;
+    for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++) {
+        graft__admin_conn *c = &admin->conns[i];
+        if (c->fd < 0) {
+            if (slot == NULL)
+                slot = c;
+        } else if (!c->closing) {
+            live++;
+            if (oldest == NULL || c->since_ms < oldest->since_ms)
+                oldest = c;
+        }
+    }
+    *socket_context = NULL;
+    if (fdi == NULL)
+        return;
+    if (slot == NULL) {
+        /* Cannot happen (the table is libmicrohttpd's limit), but never run untracked. */
+        shutdown(fdi->connect_fd, SHUT_RDWR);
+        return;
+    }
+    memset(slot, 0, sizeof *slot);
+    slot->fd = fdi->connect_fd;
+    slot->since_ms = graft__admin_now_ms();
+    slot->iplen = graft__admin_peer(addr != NULL ? addr->client_addr : NULL, slot->ip,
+                                    &slot->loopback);
+    *socket_context = slot;
+    /* Over budget: the oldest goes, so the newcomer is served. Trickling clients are
+     * always older than a rollback that has just connected. */
+    if (live >= GRAFT__ADMIN_MAX_CONNECTIONS && oldest != NULL) {
+        graft__admin_shut(oldest);
+        admin->evicted++;
+    }
+}
+
+/* After each round of libmicrohttpd's work: end connections past their deadline, and
+ * say so (at most once a second). */
+static void graft__admin_reap(graft_admin *admin)
+{
+    uint64_t now = graft__admin_now_ms();
+    for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++) {
+        graft__admin_conn *c = &admin->conns[i];
+        if (c->fd >= 0 && !c->closing && now - c->since_ms > GRAFT__ADMIN_DEADLINE_MS) {
+            graft__admin_shut(c);
+            admin->expired++;
+        }
+    }
+    if (now - admin->logged_ms < 1000u)
+        return;
+    if (admin->expired != admin->logged_expired || admin->evicted != admin->logged_evicted ||
+        admin->refused_ip != admin->logged_refused_ip) {
+        graft__admin_log(admin->rt, GRAFT_LOG_WARN,
+                         "closed %llu connection(s) over the %u ms request deadline, evicted "
+                         "%llu over the %u-connection budget, refused %llu over %u per remote "
+                         "address (since the last report)",
+                         (unsigned long long)(admin->expired - admin->logged_expired),
+                         GRAFT__ADMIN_DEADLINE_MS,
+                         (unsigned long long)(admin->evicted - admin->logged_evicted),
+                         GRAFT__ADMIN_MAX_CONNECTIONS,
+                         (unsigned long long)(admin->refused_ip - admin->logged_refused_ip),
+                         GRAFT__ADMIN_PER_IP);
+        admin->logged_expired = admin->expired;
+        admin->logged_evicted = admin->evicted;
+        admin->logged_refused_ip = admin->refused_ip;
+    }
+    admin->logged_ms = now;
+}
+
+/* The endpoint's thread: libmicrohttpd's work, then the deadlines, every tick. */
+static void *graft__admin_loop(void *arg)
+{
+    graft_admin *admin = arg;
+    while (!atomic_load(&admin->stop)) {
+        MHD_run_wait(admin->daemon, (int32_t)GRAFT__ADMIN_TICK_MS);
+        graft__admin_reap(admin);
+    }
+    return NULL;
 }
 
 static int graft__admin_is_loopback(const struct sockaddr *sa)
@@ -649,14 +1008,42 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
                              addr);
             return GRAFT_EINVAL;
         }
-        if (token == NULL || token[0] == '\0')
-            graft__admin_log(rt, GRAFT_LOG_WARN,
-                             "admin endpoint on non-loopback '%s' without a token", addr);
+        if (token == NULL || token[0] == '\0') {
+            graft__admin_log(rt, GRAFT_LOG_ERROR,
+                             "admin address '%s' is not loopback and no token is set; refused "
+                             "(set GRAFT_ADMIN_TOKEN: without one anyone who can reach the "
+                             "port could switch seams)",
+                             addr);
+            return GRAFT_EINVAL;
+        }
+    }
+    if (token != NULL) {
+        /* It travels in a header: printable ASCII without spaces, of a sane length. */
+        size_t tl = strlen(token);
+        int ok = tl <= 512u;
+        for (size_t i = 0; ok && i < tl; i++)
+            ok = token[i] > ' ' && token[i] < 0x7f;
+        if (!ok) {
+            graft__admin_log(rt, GRAFT_LOG_ERROR,
+                             "admin token refused: it must be at most 512 printable ASCII "
+                             "characters without spaces");
+            return GRAFT_EINVAL;
+        }
     }
     graft_admin *admin = calloc(1, sizeof *admin);
     if (admin == NULL)
         return GRAFT_ENOMEM;
     admin->rt = rt;
+    for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++)
+        admin->conns[i].fd = -1;
+    atomic_init(&admin->stop, 0);
+    /* The host part as given ("127.0.0.1", "[::1]", "myhost"), for the Host check;
+     * graft__admin_resolve has checked its form and length. */
+    size_t hlen = (size_t)(strrchr(addr, ':') - addr);
+    if (hlen >= sizeof admin->bound_host)
+        hlen = sizeof admin->bound_host - 1;
+    memcpy(admin->bound_host, addr, hlen);
+    admin->bound_host[hlen] = '\0';
     if (token != NULL && token[0] != '\0') {
         admin->token = strdup(token);
         if (admin->token == NULL) {
@@ -665,16 +1052,22 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
         }
         admin->token_len = strlen(token);
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    /* No internal thread: our own runs libmicrohttpd (graft__admin_loop), so the
+     * deadline checks and every callback share one thread. epoll, not select(): a host
+     * like kvd may hold file descriptors above FD_SETSIZE (and this libmicrohttpd
+     * refuses poll() without its internal thread). */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     admin->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, graft__admin_handler, admin,
+        flags, 0, graft__admin_accept, admin, graft__admin_handler, admin,
         /* The logger must come first or MHD prints early messages itself. */
         MHD_OPTION_EXTERNAL_LOGGER, graft__admin_mhd_log, admin, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)GRAFT__ADMIN_MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GRAFT__ADMIN_TIMEOUT_S,
-        MHD_OPTION_NOTIFY_COMPLETED, graft__admin_completed, NULL, MHD_OPTION_END);
+        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)GRAFT__ADMIN_HARD_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)GRAFT__ADMIN_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK, graft__admin_uri_log,
+        admin, MHD_OPTION_NOTIFY_CONNECTION, graft__admin_notify, admin,
+        MHD_OPTION_NOTIFY_COMPLETED, graft__admin_completed, admin, MHD_OPTION_END);
     if (admin->daemon == NULL) {
         graft__admin_log(rt, GRAFT_LOG_ERROR, "admin endpoint could not listen on '%s'", addr);
         free(admin->token);
@@ -684,6 +1077,14 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_BIND_PORT);
     admin->port = info != NULL ? info->port : 0;
+    if (pthread_create(&admin->thread, NULL, graft__admin_loop, admin) != 0) {
+        graft__admin_log(rt, GRAFT_LOG_ERROR, "admin endpoint: cannot start its thread");
+        MHD_stop_daemon(admin->daemon);
+        free(admin->token);
+        free(admin);
+        return GRAFT_EIO;
+    }
+    admin->thread_started = 1;
     graft__admin_log(rt, GRAFT_LOG_INFO, "admin endpoint listening on %s (port %u)%s", addr,
                      (unsigned)admin->port, admin->token ? ", token required" : "");
     *out = admin;
@@ -711,6 +1112,9 @@ void graft_admin_stop(graft_admin *admin)
 {
     if (admin == NULL)
         return;
+    atomic_store(&admin->stop, 1);
+    if (admin->thread_started)
+        pthread_join(admin->thread, NULL);
     MHD_stop_daemon(admin->daemon);
     if (admin->token != NULL) {
         /* Scrub the secret before handing the memory back. */

@@ -64,6 +64,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Extra header lines for the next requests (NULL-terminated), and whether to leave out
+ * the X-Graft-Admin header that requests carry by default (as graftctl's do). */
+static const char *const *g_extra = NULL;
+static int g_plain = 0;
+
 /* One request. token: NULL sends no Authorization; auth_raw overrides the header. */
 static void request(const fixture *f, const char *method, const char *path, const char *token,
                     const char *body, size_t body_len, int chunked, reply *r)
@@ -81,6 +86,10 @@ static void request(const fixture *f, const char *method, const char *path, cons
     if (chunked)
         hdrs = curl_slist_append(hdrs, "Transfer-Encoding: chunked");
     hdrs = curl_slist_append(hdrs, "Expect:");
+    if (!g_plain)
+        hdrs = curl_slist_append(hdrs, "X-Graft-Admin: test");
+    for (size_t i = 0; g_extra != NULL && g_extra[i] != NULL; i++)
+        hdrs = curl_slist_append(hdrs, g_extra[i]);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -402,6 +411,129 @@ static void test_fault_and_breaker_reset(void **state)
     assert_error(&r, 401, "token");
 }
 
+/* A NUL must not cut a URL or a header short. */
+static void test_nul_refused(void **state)
+{
+    fixture *f = *state;
+    reply r;
+    assert_int_equal(graft_seam_set_mode(f->upper, GRAFT_MODE_LEGACY, 0), GRAFT_OK);
+    /* Before: served as demo.sum. */
+    req_json(f, "GET", "/api/seams/demo.sum%00junk", NULL, &r);
+    assert_error(&r, 400, "NUL");
+    req_json(f, "GET", "/api/seams?x=%00", NULL, &r);
+    assert_error(&r, 400, "NUL");
+    req_json(f, "PUT", "/api/seams/demo.upper%00x", "{\"mode\":\"candidate-only\"}", &r);
+    assert_error(&r, 400, "NUL");
+    assert_mode(f->upper, GRAFT_MODE_LEGACY, 0);
+}
+
+/* DNS rebinding: a page at http://attacker.example:PORT whose name now resolves to
+ * 127.0.0.1 sends Host (and Origin) with its own name. Refused even with the token,
+ * and the seam is left alone. */
+static void test_host_checked(void **state)
+{
+    fixture *f = *state;
+    unsigned port = graft_admin_port(f->admin);
+    assert_int_equal(graft_seam_set_mode(f->upper, GRAFT_MODE_LEGACY, 0), GRAFT_OK);
+    char h[96], o[96];
+    const char *hdrs[3] = {h, NULL, NULL};
+    reply r;
+    static const char *foreign[] = {"attacker.example:%u", "127.0.0.1:1", "127.0.0.1",
+                                    "localhost.:%u", "127.0.0.2:%u", "[::2]:%u",
+                                    "127.0.0.1:%u0", "127.0.0.1:%u junk"};
+    g_extra = hdrs;
+    for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
+        char host[64];
+        snprintf(host, sizeof host, foreign[i], port);
+        snprintf(h, sizeof h, "Host: %s", host);
+        req_json(f, "GET", "/api/seams", NULL, &r);
+        assert_error(&r, 403, "Host");
+        req_json(f, "GET", "/", NULL, &r);
+        assert_int_equal(r.status, 403);
+        req_json(f, "PUT", "/api/seams/demo.upper", "{\"mode\":\"candidate-only\"}", &r);
+        assert_error(&r, 403, "Host");
+        req_json(f, "POST", "/api/seams/demo.sum/breaker/reset", NULL, &r);
+        assert_error(&r, 403, "Host");
+    }
+    assert_mode(f->upper, GRAFT_MODE_LEGACY, 0);
+    /* The names that do mean this endpoint. */
+    static const char *ours[] = {"127.0.0.1:%u", "localhost:%u", "LocalHost:%u", "[::1]:%u"};
+    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+        char host[64];
+        snprintf(host, sizeof host, ours[i], port);
+        snprintf(h, sizeof h, "Host: %s", host);
+        req_json(f, "GET", "/api/seams/demo.sum", NULL, &r);
+        if (r.status != 200)
+            fail_msg("Host %s: HTTP %ld %s", host, r.status, r.body);
+        /* Same-origin Origin is fine, any other is not. */
+        snprintf(o, sizeof o, "Origin: http://%s", host);
+        hdrs[1] = o;
+        req_json(f, "GET", "/api/seams/demo.sum", NULL, &r);
+        assert_int_equal(r.status, 200);
+        hdrs[1] = NULL;
+    }
+    /* No Host at all (curl drops the header for "Host:"). */
+    snprintf(h, sizeof h, "Host:");
+    req_json(f, "GET", "/api/seams", NULL, &r);
+    assert_int_equal(r.status, 400);
+    g_extra = NULL;
+}
+
+/* A page elsewhere posting to the endpoint (CSRF): a foreign Origin is refused, and a
+ * change must carry a header no CORS "simple request" can. */
+static void test_cross_origin_refused(void **state)
+{
+    fixture *f = *state;
+    unsigned port = graft_admin_port(f->admin);
+    assert_int_equal(graft_seam_set_mode(f->upper, GRAFT_MODE_LEGACY, 0), GRAFT_OK);
+    char o[96];
+    const char *hdrs[2] = {o, NULL};
+    static const char *origins[] = {"http://attacker.example", "null", "http://127.0.0.1:1",
+                                    "http://localhost:%u.attacker.example", "file://"};
+    reply r;
+    g_extra = hdrs;
+    for (size_t i = 0; i < sizeof origins / sizeof origins[0]; i++) {
+        char origin[80];
+        snprintf(origin, sizeof origin, origins[i], port);
+        snprintf(o, sizeof o, "Origin: %s", origin);
+        req_json(f, "PUT", "/api/seams/demo.upper", "{\"mode\":\"candidate-only\"}", &r);
+        assert_error(&r, 403, "cross-origin");
+        req_json(f, "PUT", "/api/seams/demo.upper/fault", "{\"error_percent\":100}", &r);
+        assert_error(&r, 403, "cross-origin");
+        req_json(f, "POST", "/api/seams/demo.sum/breaker/reset", NULL, &r);
+        assert_error(&r, 403, "cross-origin");
+        req_json(f, "GET", "/api/seams", NULL, &r);
+        assert_error(&r, 403, "cross-origin");
+    }
+    g_extra = NULL;
+    assert_mode(f->upper, GRAFT_MODE_LEGACY, 0);
+    /* A form-style POST (no JSON type, no X-Graft-Admin) changes nothing, even with the
+     * token; the same request with either header does. */
+    graft_fault_config fc;
+    memset(&fc, 0, sizeof fc);
+    fc.error_bp = 10000;
+    g_plain = 1;
+    request(f, "POST", "/api/seams/demo.sum/breaker/reset", "Bearer " TOKEN, "", 0, 0, &r);
+    assert_error(&r, 403, "X-Graft-Admin");
+    request(f, "PUT", "/api/seams/demo.upper", "Bearer " TOKEN, "{\"mode\":\"candidate\"}", 20, 0,
+            &r);
+    assert_error(&r, 403, "Content-Type");
+    request(f, "DELETE", "/api/seams/demo.upper/fault", "Bearer " TOKEN, NULL, 0, 0, &r);
+    assert_error(&r, 403, "X-Graft-Admin");
+    assert_mode(f->upper, GRAFT_MODE_LEGACY, 0);
+    static const char *json[] = {"Content-Type: application/json; charset=utf-8", NULL};
+    g_extra = json;
+    request(f, "PUT", "/api/seams/demo.upper", "Bearer " TOKEN, "{\"mode\":\"candidate\"}", 20, 0,
+            &r);
+    assert_int_equal(r.status, 200);
+    assert_mode(f->upper, GRAFT_MODE_CANDIDATE, 0);
+    g_extra = NULL;
+    g_plain = 0;
+    req_json(f, "POST", "/api/seams/demo.sum/breaker/reset", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(graft_seam_set_mode(f->upper, GRAFT_MODE_LEGACY, 0), GRAFT_OK);
+}
+
 typedef struct driver {
     fixture *f;
     atomic_int stop;
@@ -475,6 +607,24 @@ static void test_addresses(void **state)
     graft_admin_stop(a);
     setenv("GRAFT_ADMIN", "10.0.0.1:9100", 1);
     assert_int_equal(graft_admin_start_from_env(f->rt, &a), GRAFT_EINVAL);
+    /* Remote without a token: refused outright (before: a warning, and it listened). */
+    setenv("GRAFT_ADMIN_ALLOW_REMOTE", "1", 1);
+    a = NULL;
+    assert_int_equal(graft_admin_start(f->rt, "0.0.0.0:0", NULL, &a), GRAFT_EINVAL);
+    assert_null(a);
+    assert_int_equal(graft_admin_start(f->rt, "0.0.0.0:0", "", &a), GRAFT_EINVAL);
+    assert_null(a);
+    /* With a token it listens, and a request to the loopback address still works. */
+    assert_int_equal(graft_admin_start(f->rt, "0.0.0.0:0", "remote-tok", &a), GRAFT_OK);
+    graft_admin_stop(a);
+    unsetenv("GRAFT_ADMIN_ALLOW_REMOTE");
+    /* Tokens that cannot travel in a header. */
+    static const char *bad_tokens[] = {"has space", "tab\there", "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad_tokens / sizeof bad_tokens[0]; i++) {
+        a = NULL;
+        assert_int_equal(graft_admin_start(f->rt, "127.0.0.1:0", bad_tokens[i], &a), GRAFT_EINVAL);
+        assert_null(a);
+    }
     unsetenv("GRAFT_ADMIN");
     unsetenv("GRAFT_ADMIN_TOKEN");
     graft_admin_stop(NULL);
@@ -495,6 +645,9 @@ int main(void)
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_fault_and_breaker_reset),
         cmocka_unit_test(test_changes_under_traffic),
+        cmocka_unit_test(test_nul_refused),
+        cmocka_unit_test(test_host_checked),
+        cmocka_unit_test(test_cross_origin_refused),
         cmocka_unit_test(test_addresses),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);

@@ -124,6 +124,8 @@ static long http(const ctl *c, const char *method, const char *path, const char 
     }
     if (body != NULL)
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    /* The endpoint takes changes only with a header a cross-origin page cannot send. */
+    hdrs = curl_slist_append(hdrs, "X-Graft-Admin: graftctl");
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
