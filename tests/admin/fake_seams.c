@@ -76,6 +76,17 @@ int fake_seams_register(graft_runtime *rt, graft_seam **sum, graft_seam **up)
     return graft_seam_register(rt, &d, up);
 }
 
+int fake_seams_register_upper(graft_runtime *rt, const char *name, graft_seam **up)
+{
+    graft_seam_def d;
+    memset(&d, 0, sizeof d);
+    d.name = name;
+    d.legacy = upper_legacy;
+    d.candidate = upper_candidate;
+    d.output_size = sizeof(fake_upper_out);
+    return graft_seam_register(rt, &d, up);
+}
+
 void fake_seams_drive(graft_seam *sum, graft_seam *up, uint64_t base, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {

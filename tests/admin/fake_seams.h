@@ -30,6 +30,8 @@ typedef struct fake_upper_out {
 
 /* Registers both seams on rt; returns a graft status. */
 int fake_seams_register(graft_runtime *rt, graft_seam **sum, graft_seam **upper);
+/* Registers one more upper-casing seam under `name` (for names of any length). */
+int fake_seams_register_upper(graft_runtime *rt, const char *name, graft_seam **up);
 /* Makes `n` calls on each seam with inputs derived from `base`. */
 void fake_seams_drive(graft_seam *sum, graft_seam *upper, uint64_t base, unsigned n);
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 ctl=$1
-start_host "$2" 127.0.0.1:0 tok --seconds 60
+long_name=demo.a-seam-name-well-over-sixteen
+start_host "$2" 127.0.0.1:0 tok --seconds 60 --extra "$long_name"
 export GRAFT_ADMIN=127.0.0.1:$HOST_PORT
 unset GRAFT_ADMIN_TOKEN
 out=$(mktemp)
@@ -31,6 +32,19 @@ expect 0 status
 grep -q '^demo.sum  *shadow ' "$out" || { cat "$out"; fail "status table lacks demo.sum in shadow"; }
 grep -q '^demo.upper ' "$out" || fail "status table lacks demo.upper"
 expect 0 --token tok --url "http://127.0.0.1:$HOST_PORT/" status
+# Columns line up whatever the length of the names (before: a name over 16 characters
+# pushed the rest of its row right).
+expect 0 status -w 0
+grep -q "^$long_name " "$out" || { cat "$out"; fail "status lacks the long-named seam"; }
+python3 - "$out" <<'EOF' || { cat "$out"; fail "status columns do not line up"; }
+import sys
+lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
+col = lines[0].index("MODE")
+ends = lines[0].index("CALLS/S") + len("CALLS/S")
+for l in lines[1:]:
+    assert l[col - 1] == " " and l[col] != " ", (col, l)   # the mode starts under MODE
+    assert l[ends - 1] != " " and l[ends] == " ", (ends, l)  # calls/s ends under its title
+EOF
 
 expect 0 set demo.upper canary 25
 [ "$(seam_field demo.upper mode)" = canary ] || fail "mode not canary after set"
@@ -49,6 +63,27 @@ expect 0 reset demo.sum
 grep -q 'breaker reset' "$out" || fail "reset not confirmed"
 expect 0 fault demo.upper error=100 delay=1 delay_ms=0.5
 expect 0 fault demo.upper off
+# Recent error rates beside lifetime ones: after a while of error-free candidate calls,
+# 30% injected errors show as about 30% "now" and much less over the lifetime.
+expect 0 set demo.upper candidate
+sleep 1.5
+expect 0 fault demo.upper error=30
+sleep 0.3
+expect 0 status -w 1
+grep -q 'RUST-ERR now/all' "$out" || { cat "$out"; fail "status has no recent/lifetime columns"; }
+python3 - "$out" <<'EOF' || { cat "$out"; fail "recent Rust error rate not shown beside the lifetime one"; }
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head = lines[0]
+col = head.index("RUST-ERR now/all")
+row = [l for l in lines if l.startswith("demo.upper ")][0]
+now, life = row[col - 1:col + len("RUST-ERR now/all")].split()[0].split("/")
+now, life = float(now.rstrip("%")), float(life.rstrip("%"))
+assert 15 <= now <= 45, (now, life)
+assert life < now / 1.5, (now, life)
+EOF
+expect 0 fault demo.upper off
+expect 0 set demo.upper canary 25
 expect 2 fault demo.upper boom=1
 expect 1 --url http://127.0.0.1:1 status
 grep -q 'cannot reach' "$out" || fail "unreachable endpoint not reported"

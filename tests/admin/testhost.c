@@ -3,7 +3,9 @@
  * It registers the fake seams (fake_seams.h), drives a steady trickle of calls through
  * them, and serves the admin endpoint.
  *
- *   graft_admin_testhost ADDR [TOKEN] [--seconds N]
+ *   graft_admin_testhost ADDR [TOKEN] [--seconds N] [--extra NAME]
+ *
+ * --extra registers one more (idle) upper-casing seam called NAME.
  *
  * Prints "port N" on stdout once listening. Stops on SIGTERM/SIGINT or after N seconds
  * (default 300), so a test that dies never leaves it running for long.
@@ -29,18 +31,21 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    const char *addr = NULL, *token = NULL;
+    const char *addr = NULL, *token = NULL, *extra = NULL;
     long seconds = 300;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--extra") == 0 && i + 1 < argc)
+            extra = argv[++i];
         else if (addr == NULL)
             addr = argv[i];
         else if (token == NULL)
             token = argv[i];
     }
     if (addr == NULL || seconds <= 0) {
-        fprintf(stderr, "usage: graft_admin_testhost ADDR [TOKEN] [--seconds N]\n");
+        fprintf(stderr,
+                "usage: graft_admin_testhost ADDR [TOKEN] [--seconds N] [--extra NAME]\n");
         return 2;
     }
     struct sigaction sa;
@@ -58,6 +63,10 @@ int main(int argc, char **argv)
     int st = graft_runtime_new(&o, &rt);
     if (st == GRAFT_OK)
         st = fake_seams_register(rt, &sum, &up);
+    if (st == GRAFT_OK && extra != NULL) {
+        graft_seam *x = NULL;
+        st = fake_seams_register_upper(rt, extra, &x);
+    }
     if (st == GRAFT_OK)
         st = graft_seam_set_mode(sum, GRAFT_MODE_SHADOW, 0);
     if (st == GRAFT_OK)

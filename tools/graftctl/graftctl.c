@@ -3,7 +3,7 @@
  * (src/admin.c). Reads and changes seams over HTTP (libcurl), parses the runtime's
  * JSON snapshot (libcjson; shape in docs/RUNTIME.md) and prints tables and reports.
  *
- *   graftctl [--url URL] [--token TOKEN] status [--json]
+ *   graftctl [--url URL] [--token TOKEN] status [-w SECONDS] [--json]
  *   graftctl set SEAM MODE [PERCENT]
  *   graftctl reset SEAM
  *   graftctl fault SEAM off | [error=P] [panic=P] [delay=P] [delay_ms=MS]
@@ -67,7 +67,8 @@ static void usage(FILE *f)
     fputs("usage: graftctl [--url URL] [--token TOKEN] [--timeout SECONDS] COMMAND\n"
           "\n"
           "commands:\n"
-          "  status [--json]                 one line per seam: mode, calls, rates, breaker\n"
+          "  status [-w SECONDS] [--json]    one line per seam: mode, calls, rates over the last\n"
+          "                                  SECONDS (default 1; 0: lifetime only) and lifetime\n"
           "  set SEAM MODE [PERCENT]         MODE: legacy shadow canary candidate "
           "candidate-only\n"
           "  reset SEAM                      close SEAM's circuit breaker\n"
@@ -302,59 +303,131 @@ static const char *fmt_mode(const seam_view *v, char *out, size_t cap)
     return out;
 }
 
-/* prev: the previous snapshot for calls/s (may be NULL), dt its age in seconds. */
+/* "recent/lifetime" for a rate column: recent from the difference of two snapshots
+ * (the runtime keeps lifetime counters only, which millions of old calls dilute). */
+static const char *fmt_rates(double part, double whole, double dpart, double dwhole, int recent,
+                             char *out, size_t cap)
+{
+    char r[16], l[16];
+    fmt_rate(part, whole, l, sizeof l);
+    if (!recent) {
+        snprintf(out, cap, "%s", l);
+        return out;
+    }
+    fmt_rate(dpart, dwhole, r, sizeof r);
+    snprintf(out, cap, "%s/%s", r, l);
+    return out;
+}
+
+/* The seam named `name` in a snapshot, or NULL. */
+static const cJSON *seam_in(const cJSON *root, const char *name)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, seams_of(root))
+    {
+        if (strcmp(jstr(p, "name", ""), name) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* prev: an earlier snapshot (may be NULL), dt its age in seconds: calls/s and the rates
+ * over that interval ("recent", before the '/') come from it. Columns are as wide as
+ * the longest seam name. */
 static void print_table(FILE *f, const cJSON *root, const cJSON *prev, double dt)
 {
     const cJSON *seams = seams_of(root);
-    fprintf(f, "%-16s %-15s %12s %9s %9s %9s %9s %9s %-9s %17s %17s\n", "SEAM", "MODE", "CALLS",
-            "CALLS/S", "MISMATCH", "RUST-ERR", "C-ERR", "FALLBACK", "BREAKER", "C p50/p99",
-            "RUST p50/p99");
     const cJSON *s;
+    int w = 16;
     cJSON_ArrayForEach(s, seams)
     {
-        seam_view v;
+        int n = (int)strlen(jstr(s, "name", "?"));
+        if (n > w)
+            w = n;
+    }
+    int recent = prev != NULL && dt > 0;
+    const char *rh = recent ? "%s now/all" : "%s";
+    char h1[32], h2[32], h3[32];
+    snprintf(h1, sizeof h1, rh, "MISMATCH");
+    snprintf(h2, sizeof h2, rh, "RUST-ERR");
+    snprintf(h3, sizeof h3, rh, "C-ERR");
+    fprintf(f, "%-*s %-15s %12s %9s %17s %17s %17s %9s %-9s %17s %17s\n", w, "SEAM", "MODE",
+            "CALLS", "CALLS/S", h1, h2, h3, "FALLBACK", "BREAKER", "C p50/p99", "RUST p50/p99");
+    cJSON_ArrayForEach(s, seams)
+    {
+        seam_view v, p;
         view_of(s, &v);
-        char mode[32], rate[24], mm[16], re[16], ce[16], a[16], b[16], lc[40], lr[40];
+        const cJSON *ps = recent ? seam_in(prev, v.name) : NULL;
+        if (ps != NULL)
+            view_of(ps, &p);
+        else
+            memset(&p, 0, sizeof p);
+        char mode[32], rate[24], mm[40], re[40], ce[40], a[16], b[16], lc[40], lr[40];
         snprintf(rate, sizeof rate, "-");
-        if (prev != NULL && dt > 0) {
-            const cJSON *p;
-            cJSON_ArrayForEach(p, seams_of(prev))
-            {
-                if (strcmp(jstr(p, "name", ""), v.name) == 0)
-                    snprintf(rate, sizeof rate, "%.0f", (v.calls - jnum(p, "counters.calls")) / dt);
-            }
-        }
+        if (ps != NULL)
+            snprintf(rate, sizeof rate, "%.0f", (v.calls - p.calls) / dt);
         snprintf(lc, sizeof lc, "%s/%s", fmt_ns(v.p50[0], a, sizeof a),
                  fmt_ns(v.p99[0], b, sizeof b));
         snprintf(lr, sizeof lr, "%s/%s", fmt_ns(v.p50[1], a, sizeof a),
                  fmt_ns(v.p99[1], b, sizeof b));
-        fprintf(f, "%-16s %-15s %12.0f %9s %9s %9s %9s %9.0f %-9s %17s %17s\n", v.name,
+        double rerr = v.errors[1] + v.panics[1], cerr = v.errors[0] + v.panics[0];
+        double prerr = p.errors[1] + p.panics[1], pcerr = p.errors[0] + p.panics[0];
+        fprintf(f, "%-*s %-15s %12.0f %9s %17s %17s %17s %9.0f %-9s %17s %17s\n", w, v.name,
                 fmt_mode(&v, mode, sizeof mode), v.calls, rate,
-                fmt_rate(v.mismatches, v.compared, mm, sizeof mm),
-                fmt_rate(v.errors[1] + v.panics[1], v.calls_impl[1], re, sizeof re),
-                fmt_rate(v.errors[0] + v.panics[0], v.calls_impl[0], ce, sizeof ce), v.fallbacks,
-                v.breaker, lc, lr);
+                fmt_rates(v.mismatches, v.compared, v.mismatches - p.mismatches,
+                          v.compared - p.compared, ps != NULL, mm, sizeof mm),
+                fmt_rates(rerr, v.calls_impl[1], rerr - prerr, v.calls_impl[1] - p.calls_impl[1],
+                          ps != NULL, re, sizeof re),
+                fmt_rates(cerr, v.calls_impl[0], cerr - pcerr, v.calls_impl[0] - p.calls_impl[0],
+                          ps != NULL, ce, sizeof ce),
+                v.fallbacks, v.breaker, lc, lr);
     }
 }
 
 /* ------------------------------------------------------------------ commands */
 
+static double now_s(void);
+static void nap(double s);
+static int parse_percent(const char *s, double *out);
+
 static int cmd_status(const ctl *c, int argc, char **argv)
 {
-    int json = argc > 0 && strcmp(argv[0], "--json") == 0;
-    if (argc > (json ? 1 : 0))
-        die_usage("status takes only --json");
+    int json = 0;
+    double window = 1.0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) {
+            if (!parse_percent(argv[++i], &window) || window < 0 || window > 3600)
+                die_usage("-w wants seconds from 0 to 3600");
+        } else {
+            die_usage("usage: status [-w SECONDS] [--json]");
+        }
+    }
+    cJSON *first = NULL;
+    double t0 = 0;
+    if (!json && window > 0) {
+        /* Two snapshots `window` apart: the recent rates are their difference. */
+        first = call_json(c, "GET", "/api/seams", NULL);
+        if (first == NULL)
+            return 1;
+        t0 = now_s();
+        nap(window);
+    }
     cJSON *root = call_json(c, "GET", "/api/seams", NULL);
-    if (root == NULL)
+    if (root == NULL) {
+        cJSON_Delete(first);
         return 1;
+    }
     if (json) {
         char *t = cJSON_Print(root);
         if (t != NULL)
             puts(t);
         cJSON_free(t);
     } else {
-        print_table(stdout, root, NULL, 0);
+        print_table(stdout, root, first, first != NULL ? now_s() - t0 : 0);
     }
+    cJSON_Delete(first);
     cJSON_Delete(root);
     return 0;
 }
