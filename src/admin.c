@@ -16,7 +16,8 @@
  *     against DNS rebinding; a foreign Origin gets 403; a change must carry a header a
  *     cross-origin page cannot send without a CORS preflight (which is never granted);
  *   - every route except the static page needs "Authorization: Bearer <token>",
- *     compared in constant time, checked before any body is read;
+ *     compared in constant time, checked before any body is read; without a token
+ *     given, one is generated and written to a 0600 file graftctl reads;
  *   - bodies are bounded (GRAFT__ADMIN_MAX_BODY): larger ones get 413 unread;
  *   - a change is fully validated before it is applied, so an invalid one changes nothing.
  * Every error is JSON: {"error": "..."} with the matching HTTP status.
@@ -42,8 +43,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin_page.h"
 
@@ -88,8 +95,9 @@ typedef struct graft__admin_conn {
 struct graft_admin {
     graft_runtime *rt;
     struct MHD_Daemon *daemon;
-    char *token; /* NULL: no authentication */
+    char *token; /* always set: given, or generated at start */
     size_t token_len;
+    char *token_file; /* where a generated token was written (removed at stop), or NULL */
     uint16_t port;
     char bound_host[GRAFT__ADMIN_MAX_HOST]; /* the host part of the address, as given */
     pthread_t thread;
@@ -156,8 +164,7 @@ static int graft__admin_token_ok(const graft_admin *admin, const char *given)
 
 static int graft__admin_authorized(const graft_admin *admin, struct MHD_Connection *conn)
 {
-    if (admin->token == NULL)
-        return 1;
+    assert(admin->token != NULL);
     const char *auth =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     static const char scheme[] = "Bearer ";
@@ -990,6 +997,122 @@ static int graft__admin_resolve(graft_runtime *rt, const char *addr, struct sock
     return GRAFT_OK;
 }
 
+/* Bytes of randomness in a generated token (printed as hex: 48 characters). */
+#define GRAFT__ADMIN_TOKEN_BYTES 24u
+
+/* Where a generated token goes: $GRAFT_ADMIN_TOKEN_FILE, else
+ * $XDG_RUNTIME_DIR/graft/admin-PORT.token, else /tmp/graft-UID/admin-PORT.token; the
+ * directory is created 0700 and must be ours and private. graftctl looks in the same
+ * place (tools/graftctl/graftctl.c, token_path): keep the two in step. */
+static int graft__admin_token_path(graft_runtime *rt, uint16_t port, char *out, size_t cap)
+{
+    const char *given = getenv("GRAFT_ADMIN_TOKEN_FILE");
+    if (given != NULL && given[0] != '\0') {
+        if ((size_t)snprintf(out, cap, "%s", given) >= cap)
+            return GRAFT_EINVAL;
+        return GRAFT_OK;
+    }
+    char dir[PATH_MAX];
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    int n = xdg != NULL && xdg[0] == '/' ? snprintf(dir, sizeof dir, "%s/graft", xdg)
+                                         : snprintf(dir, sizeof dir, "/tmp/graft-%u",
+                                                    (unsigned)geteuid());
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return GRAFT_EINVAL;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        graft__admin_log(rt, GRAFT_LOG_ERROR, "cannot create %s for the admin token: %s", dir,
+                         strerror(errno));
+        return GRAFT_EIO;
+    }
+    /* In /tmp someone else may have made it first: it must be a real directory of ours
+     * that nobody else can read or write. */
+    struct stat sb;
+    if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+        (sb.st_mode & 077) != 0) {
+        graft__admin_log(rt, GRAFT_LOG_ERROR,
+                         "%s is not a private directory of this user (mode 0700); refusing to "
+                         "write the admin token there (set GRAFT_ADMIN_TOKEN or "
+                         "GRAFT_ADMIN_TOKEN_FILE)",
+                         dir);
+        return GRAFT_EIO;
+    }
+    if ((size_t)snprintf(out, cap, "%s/admin-%u.token", dir, (unsigned)port) >= cap)
+        return GRAFT_EINVAL;
+    return GRAFT_OK;
+}
+
+/* Writes the token, mode 0600, atomically (a new file renamed over any stale one). */
+static int graft__admin_write_token(graft_admin *admin)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 32];
+    int st = graft__admin_token_path(admin->rt, admin->port, path, sizeof path);
+    if (st != GRAFT_OK)
+        return st;
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        graft__admin_log(admin->rt, GRAFT_LOG_ERROR, "cannot write the admin token to %s: %s",
+                         tmp, strerror(errno));
+        return GRAFT_EIO;
+    }
+    int ok = write(fd, admin->token, admin->token_len) == (ssize_t)admin->token_len &&
+             write(fd, "\n", 1) == 1;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        graft__admin_log(admin->rt, GRAFT_LOG_ERROR, "cannot write the admin token to %s: %s",
+                         path, strerror(errno));
+        unlink(tmp);
+        return GRAFT_EIO;
+    }
+    admin->token_file = strdup(path);
+    if (admin->token_file == NULL) {
+        unlink(path);
+        return GRAFT_ENOMEM;
+    }
+    return GRAFT_OK;
+}
+
+/* A fresh token: GRAFT__ADMIN_TOKEN_BYTES from the kernel's generator, in hex. */
+static char *graft__admin_new_token(graft_runtime *rt)
+{
+    unsigned char raw[GRAFT__ADMIN_TOKEN_BYTES];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            graft__admin_log(rt, GRAFT_LOG_ERROR, "cannot generate an admin token: %s",
+                             strerror(errno));
+            return NULL;
+        }
+        got += (size_t)n;
+    }
+    char *t = malloc(2 * sizeof raw + 1);
+    if (t != NULL) {
+        for (size_t i = 0; i < sizeof raw; i++)
+            snprintf(t + 2 * i, 3, "%02x", raw[i]);
+    }
+    memset(raw, 0, sizeof raw);
+    return t;
+}
+
+static void graft__admin_free(graft_admin *admin)
+{
+    if (admin->token_file != NULL) {
+        unlink(admin->token_file);
+        free(admin->token_file);
+    }
+    if (admin->token != NULL) {
+        /* Scrub the secret before handing the memory back. */
+        volatile char *p = admin->token;
+        for (size_t i = 0; i < admin->token_len; i++)
+            p[i] = 0;
+        free(admin->token);
+    }
+    free(admin);
+}
+
 int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, graft_admin **out)
 {
     if (rt == NULL || addr == NULL || out == NULL)
@@ -1044,14 +1167,13 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
         hlen = sizeof admin->bound_host - 1;
     memcpy(admin->bound_host, addr, hlen);
     admin->bound_host[hlen] = '\0';
-    if (token != NULL && token[0] != '\0') {
-        admin->token = strdup(token);
-        if (admin->token == NULL) {
-            free(admin);
-            return GRAFT_ENOMEM;
-        }
-        admin->token_len = strlen(token);
+    int generated = token == NULL || token[0] == '\0';
+    admin->token = generated ? graft__admin_new_token(rt) : strdup(token);
+    if (admin->token == NULL) {
+        free(admin);
+        return generated ? GRAFT_EIO : GRAFT_ENOMEM;
     }
+    admin->token_len = strlen(admin->token);
     /* No internal thread: our own runs libmicrohttpd (graft__admin_loop), so the
      * deadline checks and every callback share one thread. epoll, not select(): a host
      * like kvd may hold file descriptors above FD_SETSIZE (and this libmicrohttpd
@@ -1070,23 +1192,32 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
         MHD_OPTION_NOTIFY_COMPLETED, graft__admin_completed, admin, MHD_OPTION_END);
     if (admin->daemon == NULL) {
         graft__admin_log(rt, GRAFT_LOG_ERROR, "admin endpoint could not listen on '%s'", addr);
-        free(admin->token);
-        free(admin);
+        graft__admin_free(admin);
         return GRAFT_EIO;
     }
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_BIND_PORT);
     admin->port = info != NULL ? info->port : 0;
-    if (pthread_create(&admin->thread, NULL, graft__admin_loop, admin) != 0) {
+    /* Nothing is served before the thread runs, so the file exists before any request. */
+    st = generated ? graft__admin_write_token(admin) : GRAFT_OK;
+    if (st == GRAFT_OK && pthread_create(&admin->thread, NULL, graft__admin_loop, admin) != 0) {
         graft__admin_log(rt, GRAFT_LOG_ERROR, "admin endpoint: cannot start its thread");
+        st = GRAFT_EIO;
+    }
+    if (st != GRAFT_OK) {
         MHD_stop_daemon(admin->daemon);
-        free(admin->token);
-        free(admin);
-        return GRAFT_EIO;
+        graft__admin_free(admin);
+        return st;
     }
     admin->thread_started = 1;
-    graft__admin_log(rt, GRAFT_LOG_INFO, "admin endpoint listening on %s (port %u)%s", addr,
-                     (unsigned)admin->port, admin->token ? ", token required" : "");
+    if (generated)
+        graft__admin_log(rt, GRAFT_LOG_INFO,
+                         "admin endpoint listening on %s (port %u), token generated into %s",
+                         addr, (unsigned)admin->port, admin->token_file);
+    else
+        graft__admin_log(rt, GRAFT_LOG_INFO,
+                         "admin endpoint listening on %s (port %u), token required", addr,
+                         (unsigned)admin->port);
     *out = admin;
     return GRAFT_OK;
 }
@@ -1116,12 +1247,5 @@ void graft_admin_stop(graft_admin *admin)
     if (admin->thread_started)
         pthread_join(admin->thread, NULL);
     MHD_stop_daemon(admin->daemon);
-    if (admin->token != NULL) {
-        /* Scrub the secret before handing the memory back. */
-        volatile char *p = admin->token;
-        for (size_t i = 0; i < admin->token_len; i++)
-            p[i] = 0;
-        free(admin->token);
-    }
-    free(admin);
+    graft__admin_free(admin);
 }

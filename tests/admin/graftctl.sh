@@ -113,4 +113,33 @@ assert s["calls"] > 0, s
 assert s["compared"] > 0 and s["mismatches"] > 0, s  # the candidate is wrong 1 in 997
 assert s["legacy_p50_ns"] > 0 and s["legacy_p99_ns"] >= s["legacy_p50_ns"], s
 ' || fail "report --json numbers"
+# An endpoint started without a token generates one into a 0600 file; graftctl finds it
+# from the port alone, and `dashboard` hands it to the page after '#'.
+cleanup_host
+rt_dir=$(mktemp -d)
+trap 'rm -f "$out"; cleanup_host; rm -rf "$rt_dir"' EXIT
+host_out=$(mktemp)
+XDG_RUNTIME_DIR=$rt_dir start_host "$2" 127.0.0.1:0 --seconds 60
+export XDG_RUNTIME_DIR=$rt_dir GRAFT_ADMIN=127.0.0.1:$HOST_PORT
+unset GRAFT_ADMIN_TOKEN
+tok_file=$rt_dir/graft/admin-$HOST_PORT.token
+[ -f "$tok_file" ] || fail "no token file $tok_file"
+[ "$(stat -c %a "$tok_file")" = 600 ] || fail "token file mode $(stat -c %a "$tok_file"), want 600"
+curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HOST_PORT/api/seams" | grep -q 401 ||
+  fail "an endpoint without a given token accepted a request without one"
+expect 0 status -w 0
+grep -q '^demo.sum ' "$out" || { cat "$out"; fail "graftctl did not use the token file"; }
+expect 0 set demo.upper candidate
+expect 0 dashboard
+grep -qx "http://127.0.0.1:$HOST_PORT/#token=$(cat "$tok_file")" "$out" || { cat "$out"; fail "dashboard URL"; }
+expect 0 --token-file "$tok_file" --url "http://localhost:$HOST_PORT" status -w 0
+expect 1 --token-file "$rt_dir/none" status -w 0
+grep -q "no token file" "$out" || fail "missing --token-file not reported"
+# Elsewhere (no file for that port): the 401 comes with a hint.
+XDG_RUNTIME_DIR=$rt_dir/elsewhere expect 1 status -w 0
+grep -q 'no token: pass --token' "$out" || { cat "$out"; fail "401 without a hint"; }
+kill "$HOST_PID"
+wait "$HOST_PID" 2>/dev/null || true
+HOST_PID=
+[ ! -e "$tok_file" ] || fail "token file left behind after the endpoint stopped"
 echo "graftctl: all checks passed"

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -534,6 +537,90 @@ static void test_cross_origin_refused(void **state)
     assert_int_equal(graft_seam_set_mode(f->upper, GRAFT_MODE_LEGACY, 0), GRAFT_OK);
 }
 
+/* Reads a whole small file into buf; returns its length, -1 when it cannot be read. */
+static long slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return -1;
+    size_t n = fread(buf, 1, cap - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    return (long)n;
+}
+
+/* Started without a token, the endpoint makes one (not "no authentication"), writes it
+ * to a private file for graftctl, and removes the file when it stops. */
+static void test_generated_token(void **state)
+{
+    fixture *f = *state;
+    char dir[] = "/tmp/graft-admin-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char file[128], xdg_file[160], buf[256], auth[300];
+    snprintf(file, sizeof file, "%s/tok", dir);
+    setenv("GRAFT_ADMIN_TOKEN_FILE", file, 1);
+    graft_admin *a = NULL;
+    assert_int_equal(graft_admin_start(f->rt, "127.0.0.1:0", NULL, &a), GRAFT_OK);
+    struct stat sb;
+    assert_int_equal(stat(file, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    long n = slurp(file, buf, sizeof buf);
+    assert_int_equal(n, 49); /* 48 hex digits and a newline */
+    buf[48] = '\0';
+    assert_int_equal(strspn(buf, "0123456789abcdef"), 48);
+    fixture g = *f;
+    g.admin = a;
+    snprintf(g.base, sizeof g.base, "http://127.0.0.1:%u", graft_admin_port(a));
+    reply r;
+    request(&g, "GET", "/api/seams", NULL, NULL, 0, 0, &r);
+    assert_error(&r, 401, "token");
+    snprintf(auth, sizeof auth, "Bearer %s", buf);
+    request(&g, "GET", "/api/seams", auth, NULL, 0, 0, &r);
+    assert_int_equal(r.status, 200);
+    graft_admin_stop(a);
+    assert_int_equal(stat(file, &sb), -1);
+    /* "" is no way around it either; a second endpoint gets a different token. */
+    char first[64];
+    memcpy(first, buf, 49);
+    assert_int_equal(graft_admin_start(f->rt, "127.0.0.1:0", "", &a), GRAFT_OK);
+    assert_int_equal(slurp(file, buf, sizeof buf), 49);
+    assert_true(strncmp(first, buf, 48) != 0);
+    graft_admin_stop(a);
+    unsetenv("GRAFT_ADMIN_TOKEN_FILE");
+
+    /* The default place: $XDG_RUNTIME_DIR/graft/admin-PORT.token, directory 0700. */
+    const char *old_xdg = getenv("XDG_RUNTIME_DIR");
+    char saved[256] = "";
+    if (old_xdg != NULL)
+        snprintf(saved, sizeof saved, "%s", old_xdg);
+    setenv("XDG_RUNTIME_DIR", dir, 1);
+    assert_int_equal(graft_admin_start(f->rt, "127.0.0.1:0", NULL, &a), GRAFT_OK);
+    snprintf(xdg_file, sizeof xdg_file, "%s/graft/admin-%u.token", dir, graft_admin_port(a));
+    assert_int_equal(stat(xdg_file, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    snprintf(file, sizeof file, "%s/graft", dir);
+    assert_int_equal(stat(file, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    graft_admin_stop(a);
+    /* A directory others can write to is refused, and nothing listens. */
+    assert_int_equal(chmod(file, 0777), 0);
+    a = NULL;
+    assert_int_equal(graft_admin_start(f->rt, "127.0.0.1:0", NULL, &a), GRAFT_EIO);
+    assert_null(a);
+    /* An explicit token writes no file. */
+    assert_int_equal(chmod(file, 0700), 0);
+    assert_int_equal(graft_admin_start(f->rt, "127.0.0.1:0", "given", &a), GRAFT_OK);
+    snprintf(xdg_file, sizeof xdg_file, "%s/graft/admin-%u.token", dir, graft_admin_port(a));
+    assert_int_equal(stat(xdg_file, &sb), -1);
+    graft_admin_stop(a);
+    if (saved[0] != '\0')
+        setenv("XDG_RUNTIME_DIR", saved, 1);
+    else
+        unsetenv("XDG_RUNTIME_DIR");
+    assert_int_equal(rmdir(file), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 typedef struct driver {
     fixture *f;
     atomic_int stop;
@@ -648,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_nul_refused),
         cmocka_unit_test(test_host_checked),
         cmocka_unit_test(test_cross_origin_refused),
+        cmocka_unit_test(test_generated_token),
         cmocka_unit_test(test_addresses),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);

@@ -3,15 +3,19 @@
  * (src/admin.c). Reads and changes seams over HTTP (libcurl), parses the runtime's
  * JSON snapshot (libcjson; shape in docs/RUNTIME.md) and prints tables and reports.
  *
- *   graftctl [--url URL] [--token TOKEN] status [-w SECONDS] [--json]
+ *   graftctl [--url URL] [--token TOKEN | --token-file PATH] status [-w SECONDS] [--json]
  *   graftctl set SEAM MODE [PERCENT]
  *   graftctl reset SEAM
  *   graftctl fault SEAM off | [error=P] [panic=P] [delay=P] [delay_ms=MS]
  *   graftctl watch [-i SECONDS] [-n COUNT]
  *   graftctl report [--json]
  *
+ *   graftctl dashboard
+ *
  * The URL comes from --url or GRAFT_ADMIN ("127.0.0.1:9100" or "http://..."), the token
- * from --token or GRAFT_ADMIN_TOKEN. Exit status: 0 done, 1 refused or unreachable,
+ * from --token, GRAFT_ADMIN_TOKEN, --token-file, GRAFT_ADMIN_TOKEN_FILE, or else the file
+ * an endpoint started without a token writes its generated one to (token_path).
+ * Exit status: 0 done, 1 refused or unreachable,
  * 2 usage error.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +39,8 @@
 typedef struct ctl {
     char url[512]; /* base URL without trailing slash */
     const char *token;
+    char token_buf[600];   /* a token read from a file */
+    char token_file[1024]; /* the default file looked at, for the hint on a 401 */
     long timeout_s;
 } ctl;
 
@@ -64,7 +71,8 @@ _Noreturn static void die_usage(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-    fputs("usage: graftctl [--url URL] [--token TOKEN] [--timeout SECONDS] COMMAND\n"
+    fputs("usage: graftctl [--url URL] [--token TOKEN | --token-file PATH] [--timeout SECONDS] "
+          "COMMAND\n"
           "\n"
           "commands:\n"
           "  status [-w SECONDS] [--json]    one line per seam: mode, calls, rates over the last\n"
@@ -76,9 +84,12 @@ static void usage(FILE *f)
           "                                  delay=P delay_ms=MS (P in percent)\n"
           "  watch [-i SECONDS] [-n COUNT]   refreshing status table (Ctrl-C stops)\n"
           "  report [--json]                 migration report from the live metrics\n"
+          "  dashboard                       print the dashboard's URL, token included\n"
           "\n"
           "URL defaults to $GRAFT_ADMIN (HOST:PORT or http://HOST:PORT), TOKEN to "
-          "$GRAFT_ADMIN_TOKEN.\n",
+          "$GRAFT_ADMIN_TOKEN,\nthen the file $GRAFT_ADMIN_TOKEN_FILE, then the file an endpoint "
+          "started without a token\nwrote ($XDG_RUNTIME_DIR/graft/admin-PORT.token or "
+          "/tmp/graft-UID/admin-PORT.token).\n",
           f);
 }
 
@@ -174,6 +185,11 @@ static cJSON *call_json(const ctl *c, const char *method, const char *path, cons
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
         fprintf(stderr, "graftctl: %s %s: HTTP %ld: %s\n", method, path, status,
                 cJSON_IsString(e) ? e->valuestring : text);
+        if (status == 401 && (c->token == NULL || c->token[0] == '\0'))
+            fprintf(stderr,
+                    "graftctl: no token: pass --token or --token-file, set GRAFT_ADMIN_TOKEN, "
+                    "or start the endpoint without one and read %s\n",
+                    c->token_file[0] ? c->token_file : "its token file");
         cJSON_Delete(j);
         free(text);
         return NULL;
@@ -687,6 +703,82 @@ static int cmd_report(const ctl *c, int argc, char **argv)
     return 0;
 }
 
+/* The file an endpoint started without a token writes it to; the same rule as
+ * src/admin.c's graft__admin_token_path (minus creating the directory). */
+static int token_path(unsigned port, char *out, size_t cap)
+{
+    const char *given = getenv("GRAFT_ADMIN_TOKEN_FILE");
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    int n;
+    if (given != NULL && given[0] != '\0')
+        n = snprintf(out, cap, "%s", given);
+    else if (xdg != NULL && xdg[0] == '/')
+        n = snprintf(out, cap, "%s/graft/admin-%u.token", xdg, port);
+    else
+        n = snprintf(out, cap, "/tmp/graft-%u/admin-%u.token", (unsigned)geteuid(), port);
+    return n >= 0 && (size_t)n < cap;
+}
+
+/* Reads a token file (one line). Returns 1 with the token in out, 0 when the file does
+ * not exist, -1 (message printed) when it cannot be read or holds no token. */
+static int read_token(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        fprintf(stderr, "graftctl: cannot read the token file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(out, 1, cap - 1, f);
+    int big = !feof(f);
+    fclose(f);
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    int ok = n > 0 && !big && strlen(out) == n;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = out[i] > ' ' && out[i] < 0x7f;
+    if (!ok) {
+        fprintf(stderr, "graftctl: %s does not hold a token (one line of printable ASCII)\n",
+                path);
+        return -1;
+    }
+    return 1;
+}
+
+/* The port of "http://host:port" (80 or 443 when none is given). */
+static unsigned url_port(const char *url)
+{
+    const char *p = strstr(url, "://");
+    int https = p != NULL && p - url == 5 && strncmp(url, "https", 5) == 0;
+    p = p != NULL ? p + 3 : url;
+    const char *end = p + strcspn(p, "/?#");
+    const char *close = memchr(p, ']', (size_t)(end - p));
+    const char *colon = NULL;
+    for (const char *q = close != NULL ? close : p; q < end; q++)
+        if (*q == ':')
+            colon = q;
+    if (colon == NULL)
+        return https ? 443u : 80u;
+    return (unsigned)strtoul(colon + 1, NULL, 10);
+}
+
+static int cmd_dashboard(const ctl *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 0)
+        die_usage("dashboard takes no arguments");
+    if (c->token == NULL || c->token[0] == '\0') {
+        fprintf(stderr, "graftctl: no token known for %s (see --help)\n", c->url);
+        return 1;
+    }
+    /* After '#': the browser never sends it, so the token stays out of request lines and
+     * logs; the page moves it to its session storage and drops it from the address. */
+    printf("%s/#token=%s\n", c->url, c->token);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     ctl c;
@@ -694,6 +786,7 @@ int main(int argc, char **argv)
     c.timeout_s = 10;
     const char *url = getenv("GRAFT_ADMIN");
     c.token = getenv("GRAFT_ADMIN_TOKEN");
+    const char *token_file = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -703,6 +796,8 @@ int main(int argc, char **argv)
             url = argv[++i];
         } else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
             c.token = argv[++i];
+        } else if (strcmp(argv[i], "--token-file") == 0 && i + 1 < argc) {
+            token_file = argv[++i];
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
             char *end = NULL;
             c.timeout_s = strtol(argv[++i], &end, 10);
@@ -724,6 +819,22 @@ int main(int argc, char **argv)
         die_usage("URL too long");
     while (n > 0 && c.url[n - 1] == '/')
         c.url[--n] = '\0';
+    if (token_file != NULL) {
+        /* Asked for by name: it must be there. */
+        if (read_token(token_file, c.token_buf, sizeof c.token_buf) != 1) {
+            if (access(token_file, F_OK) != 0)
+                fprintf(stderr, "graftctl: no token file %s\n", token_file);
+            return 1;
+        }
+        c.token = c.token_buf;
+    } else if ((c.token == NULL || c.token[0] == '\0') &&
+               token_path(url_port(c.url), c.token_file, sizeof c.token_file)) {
+        int r = read_token(c.token_file, c.token_buf, sizeof c.token_buf);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            c.token = c.token_buf;
+    }
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "graftctl: cannot initialise libcurl\n");
@@ -745,6 +856,8 @@ int main(int argc, char **argv)
         rc = cmd_watch(&c, sub_argc, sub_argv);
     else if (strcmp(cmd, "report") == 0)
         rc = cmd_report(&c, sub_argc, sub_argv);
+    else if (strcmp(cmd, "dashboard") == 0)
+        rc = cmd_dashboard(&c, sub_argc, sub_argv);
     else
         die_usage("unknown command '%s'", cmd);
     curl_global_cleanup();
