@@ -105,7 +105,7 @@ struct graft_admin {
     atomic_int stop;
     /* Touched only on the endpoint's thread (and by graft_admin_stop after joining it). */
     graft__admin_conn conns[GRAFT__ADMIN_HARD_CONNECTIONS];
-    uint64_t evicted, expired, refused_ip;       /* totals */
+    uint64_t evicted, expired, refused_ip; /* totals */
     uint64_t logged_evicted, logged_expired, logged_refused_ip;
     uint64_t logged_ms;
 };
@@ -876,8 +876,8 @@ static void graft__admin_notify(void *cls, struct MHD_Connection *conn, void **s
     memset(slot, 0, sizeof *slot);
     slot->fd = fdi->connect_fd;
     slot->since_ms = graft__admin_now_ms();
-    slot->iplen = graft__admin_peer(addr != NULL ? addr->client_addr : NULL, slot->ip,
-                                    &slot->loopback);
+    slot->iplen =
+        graft__admin_peer(addr != NULL ? addr->client_addr : NULL, slot->ip, &slot->loopback);
     *socket_context = slot;
     /* Over budget: the oldest goes, so the newcomer is served. Trickling clients are
      * always older than a rollback that has just connected. */
@@ -925,7 +925,11 @@ static void *graft__admin_loop(void *arg)
 {
     graft_admin *admin = arg;
     while (!atomic_load(&admin->stop)) {
-        MHD_run_wait(admin->daemon, (int32_t)GRAFT__ADMIN_TICK_MS);
+        if (MHD_run_wait(admin->daemon, (int32_t)GRAFT__ADMIN_TICK_MS) != MHD_YES) {
+            /* A failed poll returns at once: wait out the tick rather than spin. */
+            struct timespec ts = {0, (long)GRAFT__ADMIN_TICK_MS * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         graft__admin_reap(admin);
     }
     return NULL;
@@ -1014,9 +1018,9 @@ static int graft__admin_token_path(graft_runtime *rt, uint16_t port, char *out, 
     }
     char dir[PATH_MAX];
     const char *xdg = getenv("XDG_RUNTIME_DIR");
-    int n = xdg != NULL && xdg[0] == '/' ? snprintf(dir, sizeof dir, "%s/graft", xdg)
-                                         : snprintf(dir, sizeof dir, "/tmp/graft-%u",
-                                                    (unsigned)geteuid());
+    int n = xdg != NULL && xdg[0] == '/'
+                ? snprintf(dir, sizeof dir, "%s/graft", xdg)
+                : snprintf(dir, sizeof dir, "/tmp/graft-%u", (unsigned)geteuid());
     if (n < 0 || (size_t)n >= sizeof dir)
         return GRAFT_EINVAL;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -1051,16 +1055,16 @@ static int graft__admin_write_token(graft_admin *admin)
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        graft__admin_log(admin->rt, GRAFT_LOG_ERROR, "cannot write the admin token to %s: %s",
-                         tmp, strerror(errno));
+        graft__admin_log(admin->rt, GRAFT_LOG_ERROR, "cannot write the admin token to %s: %s", tmp,
+                         strerror(errno));
         return GRAFT_EIO;
     }
     int ok = write(fd, admin->token, admin->token_len) == (ssize_t)admin->token_len &&
              write(fd, "\n", 1) == 1;
     ok = close(fd) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
-        graft__admin_log(admin->rt, GRAFT_LOG_ERROR, "cannot write the admin token to %s: %s",
-                         path, strerror(errno));
+        graft__admin_log(admin->rt, GRAFT_LOG_ERROR, "cannot write the admin token to %s: %s", path,
+                         strerror(errno));
         unlink(tmp);
         return GRAFT_EIO;
     }
@@ -1187,9 +1191,9 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
         MHD_OPTION_EXTERNAL_LOGGER, graft__admin_mhd_log, admin, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)GRAFT__ADMIN_HARD_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)GRAFT__ADMIN_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK, graft__admin_uri_log,
-        admin, MHD_OPTION_NOTIFY_CONNECTION, graft__admin_notify, admin,
-        MHD_OPTION_NOTIFY_COMPLETED, graft__admin_completed, admin, MHD_OPTION_END);
+        (unsigned)GRAFT__ADMIN_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK, graft__admin_uri_log, admin,
+        MHD_OPTION_NOTIFY_CONNECTION, graft__admin_notify, admin, MHD_OPTION_NOTIFY_COMPLETED,
+        graft__admin_completed, admin, MHD_OPTION_END);
     if (admin->daemon == NULL) {
         graft__admin_log(rt, GRAFT_LOG_ERROR, "admin endpoint could not listen on '%s'", addr);
         graft__admin_free(admin);
@@ -1212,8 +1216,8 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
     admin->thread_started = 1;
     if (generated)
         graft__admin_log(rt, GRAFT_LOG_INFO,
-                         "admin endpoint listening on %s (port %u), token generated into %s",
-                         addr, (unsigned)admin->port, admin->token_file);
+                         "admin endpoint listening on %s (port %u), token generated into %s", addr,
+                         (unsigned)admin->port, admin->token_file);
     else
         graft__admin_log(rt, GRAFT_LOG_INFO,
                          "admin endpoint listening on %s (port %u), token required", addr,

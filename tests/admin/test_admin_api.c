@@ -441,9 +441,9 @@ static void test_host_checked(void **state)
     char h[96], o[96];
     const char *hdrs[3] = {h, NULL, NULL};
     reply r;
-    static const char *foreign[] = {"attacker.example:%u", "127.0.0.1:1", "127.0.0.1",
-                                    "localhost.:%u", "127.0.0.2:%u", "[::2]:%u",
-                                    "127.0.0.1:%u0", "127.0.0.1:%u junk"};
+    static const char *foreign[] = {"attacker.example:%u", "127.0.0.1:1",      "127.0.0.1",
+                                    "localhost.:%u",       "127.0.0.2:%u",     "[::2]:%u",
+                                    "127.0.0.1:%u0",       "127.0.0.1:%u junk"};
     g_extra = hdrs;
     for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
         char host[64];

@@ -44,8 +44,7 @@ int main(int argc, char **argv)
             token = argv[i];
     }
     if (addr == NULL || seconds <= 0) {
-        fprintf(stderr,
-                "usage: graft_admin_testhost ADDR [TOKEN] [--seconds N] [--extra NAME]\n");
+        fprintf(stderr, "usage: graft_admin_testhost ADDR [TOKEN] [--seconds N] [--extra NAME]\n");
         return 2;
     }
     struct sigaction sa;

@@ -740,8 +740,7 @@ static int read_token(const char *path, char *out, size_t cap)
     for (size_t i = 0; ok && i < n; i++)
         ok = out[i] > ' ' && out[i] < 0x7f;
     if (!ok) {
-        fprintf(stderr, "graftctl: %s does not hold a token (one line of printable ASCII)\n",
-                path);
+        fprintf(stderr, "graftctl: %s does not hold a token (one line of printable ASCII)\n", path);
         return -1;
     }
     return 1;
