@@ -15,7 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -621,6 +627,89 @@ static void test_generated_token(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* A local IPv4 address that is not loopback (into buf), or 0 when there is none. */
+static int local_ipv4(char *buf, size_t cap)
+{
+    struct ifaddrs *ifs = NULL, *i;
+    int found = 0;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    for (i = ifs; i != NULL && !found; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        const struct sockaddr_in *in = (const struct sockaddr_in *)i->ifa_addr;
+        if ((ntohl(in->sin_addr.s_addr) >> 24) == 127u)
+            continue;
+        found = inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)cap) != NULL;
+    }
+    freeifaddrs(ifs);
+    return found;
+}
+
+static int connect_to(const char *ip, unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    assert_int_equal(inet_pton(AF_INET, ip, &sa.sin_addr), 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+/* Whether the endpoint closed fd (within wait_ms) without answering. */
+static int closed_by_peer(int fd, int wait_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, wait_ms) != 1)
+        return 0;
+    char c;
+    return recv(fd, &c, 1, 0) <= 0;
+}
+
+/* Bound to 0.0.0.0 (remote allowed, token given): the address a client reached is a
+ * valid Host, and one remote address holds at most 8 connections while loopback
+ * clients still get in. Skipped on a machine with no non-loopback IPv4 address. */
+static void test_remote_limits(void **state)
+{
+    fixture *f = *state;
+    char ip[INET_ADDRSTRLEN];
+    if (!local_ipv4(ip, sizeof ip))
+        skip();
+    setenv("GRAFT_ADMIN_ALLOW_REMOTE", "1", 1);
+    graft_admin *a = NULL;
+    assert_int_equal(graft_admin_start(f->rt, "0.0.0.0:0", TOKEN, &a), GRAFT_OK);
+    unsetenv("GRAFT_ADMIN_ALLOW_REMOTE");
+    unsigned port = graft_admin_port(a);
+    fixture g = *f;
+    g.admin = a;
+    reply r;
+    int fds[9];
+    for (int i = 0; i < 8; i++)
+        fds[i] = connect_to(ip, port);
+    struct timespec settle = {0, 300 * 1000 * 1000};
+    nanosleep(&settle, NULL); /* time for the endpoint to accept (or refuse) them all */
+    for (int i = 0; i < 8; i++) {
+        if (closed_by_peer(fds[i], 0))
+            fail_msg("connection %d of 8 from %s was closed", i + 1, ip);
+    }
+    fds[8] = connect_to(ip, port); /* the kernel accepts; the endpoint refuses it */
+    assert_true(closed_by_peer(fds[8], 2000));
+    snprintf(g.base, sizeof g.base, "http://127.0.0.1:%u", port);
+    req_json(&g, "GET", "/api/seams/demo.sum", NULL, &r);
+    assert_int_equal(r.status, 200);
+    for (int i = 0; i < 9; i++)
+        close(fds[i]);
+    nanosleep(&settle, NULL);
+    snprintf(g.base, sizeof g.base, "http://%s:%u", ip, port);
+    req_json(&g, "GET", "/api/seams/demo.sum", NULL, &r);
+    if (r.status != 200)
+        fail_msg("Host %s:%u: HTTP %ld %s", ip, port, r.status, r.body);
+    graft_admin_stop(a);
+}
+
 typedef struct driver {
     fixture *f;
     atomic_int stop;
@@ -736,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_host_checked),
         cmocka_unit_test(test_cross_origin_refused),
         cmocka_unit_test(test_generated_token),
+        cmocka_unit_test(test_remote_limits),
         cmocka_unit_test(test_addresses),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
