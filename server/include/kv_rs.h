@@ -29,7 +29,7 @@ extern "C" {
 int kv_rs_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_request *out);
 
 /*
- Hashes `key[0..len)` with the Rust hash, the twin of `kv_hash` (server/kv_hash.c):
+ Hashes `key[0..len)` with kvd's hash (rust/kv-hash; the C `kv_hash` it twinned is retired):
  the same 64-bit value for the same bytes, bit for bit.
 
  Returns `GRAFT_OK` with `*out` written, `GRAFT_ENULL` when `out` is NULL or `key` is
