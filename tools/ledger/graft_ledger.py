@@ -623,17 +623,25 @@ def build_model(root, comps, live, now):
     return rows, extra
 
 
+def _dur(days):
+    if days < 1 / 24:
+        return f"{days * 1440:.0f} min"
+    if days < 1:
+        return f"{days * 24:.1f} h"
+    return f"{days:.1f} d"
+
+
 def _n(x):
     return f"{x:,}" if isinstance(x, int) else str(x)
 
 
 def report_text(rows, extra, live, now):
     out = [f"graft ledger report ({now.strftime('%Y-%m-%d %H:%M UTC')})", ""]
-    hdr = f"{'component':<10} {'stage':<15} {'C lines':>8} {'C retired':>9} {'Rust lines':>10} {'unsafe':>6}  days per stage"
+    hdr = f"{'component':<10} {'stage':<15} {'C lines':>8} {'C retired':>9} {'Rust lines':>10} {'unsafe':>6}  time in each stage"
     out.append(hdr)
     tot = {"c": 0, "r": 0, "rust": 0, "unsafe": 0}
     for r in rows:
-        d = ", ".join(f"{k} {v:.1f}" for k, v in r["days"].items())
+        d = ", ".join(f"{k} {_dur(v)}" for k, v in r["days"].items())
         out.append(f"{r['name']:<10} {r['stage']:<15} {r['c_lines']:>8} {r['c_retired']:>9} "
                    f"{r['rust']['code_lines']:>10} {r['rust']['unsafe_blocks']:>6}  {d}")
         tot["c"] += r["c_lines"]
@@ -659,7 +667,8 @@ def report_text(rows, extra, live, now):
                          f"{f.get('divergences', '?')} divergences")
         lv = ev.get("live")
         if lv:
-            parts.append(f"live {_n(lv.get('compared', 0))} compared calls, {lv.get('mismatches', '?')} mismatches ({lv.get('source', '')})")
+            cmp = f"{_n(lv['compared'])} compared calls" if "compared" in lv else "compared calls not counted"
+            parts.append(f"live {cmp}, {lv.get('mismatches', '?')} mismatches ({lv.get('source', '')})")
         g = ev.get("golden")
         if g:
             parts.append(f"golden {g.get('vectors')} vectors ({g.get('file')})")
@@ -670,7 +679,8 @@ def report_text(rows, extra, live, now):
         for r in rows:
             lv = r["live"]
             if lv is None:
-                out.append(f"  {r['seam']}: not registered" + (" (retired: as it should be)" if r["stage"] == "retired" else ""))
+                why = {"retired": " (retired: as it should be)", "legacy": " (no seam yet)"}.get(r["stage"], " (expected a seam in this stage)")
+                out.append(f"  {r['seam']}: not registered{why}")
                 continue
             tot_served = lv.get("legacy_served", 0) + lv.get("candidate_served", 0)
             share = lv.get("legacy_served", 0) / tot_served * 100 if tot_served else 0
@@ -755,12 +765,12 @@ def report_html(rows, extra, live, now, text):
     e = html.escape
     trs = []
     for r in rows:
-        d = ", ".join(f"{k} {v:.1f}" for k, v in r["days"].items())
+        d = ", ".join(f"{k} {_dur(v)}" for k, v in r["days"].items())
         lv = r["live"]
         if live is None:
             ltxt = "(no --url)"
         elif lv is None:
-            ltxt = "not registered" + (" (retired)" if r["stage"] == "retired" else "")
+            ltxt = "not registered" + {"retired": " (retired)", "legacy": " (no seam yet)"}.get(r["stage"], "")
         else:
             ltxt = f"{lv.get('mode')}: C {_n(lv.get('legacy_served', 0))}, Rust {_n(lv.get('candidate_served', 0))}"
         trs.append(f'<tr class="component" data-component="{e(r["name"])}"><td>{e(r["name"])}</td><td>{e(r["seam"])}</td>'
@@ -773,11 +783,11 @@ def report_html(rows, extra, live, now, text):
 <style>
 body{{font:14px sans-serif;margin:24px;color:#222}} table{{border-collapse:collapse;margin:12px 0}}
 td,th{{border:1px solid #ccc;padding:4px 8px}} th{{background:#f3f3f3}} .num{{text-align:right}}
-.stage{{color:#fff;padding:1px 6px;border-radius:3px}} pre{{background:#f7f7f7;padding:10px;font-size:12px}}
+.stage{{color:#fff;padding:1px 6px;border-radius:3px}} pre{{background:#f7f7f7;padding:10px;font-size:12px;white-space:pre-wrap}}
 </style></head><body>
 <h1>graft migration ledger</h1>
 <p id="generated">Generated {e(now.strftime('%Y-%m-%d %H:%M UTC'))} from migration.toml{(' and the live process at ' + e(live['source'])) if live else ''}.</p>
-<table id="components"><tr><th>component</th><th>seam</th><th>stage</th><th>C lines serving</th><th>C lines deleted</th><th>Rust lines</th><th>unsafe blocks</th><th>days per stage</th><th>live calls served</th></tr>
+<table id="components"><tr><th>component</th><th>seam</th><th>stage</th><th>C lines serving</th><th>C lines deleted</th><th>Rust lines</th><th>unsafe blocks</th><th>time in each stage</th><th>live calls served</th></tr>
 {''.join(trs)}
 </table>
 <h2>Lines of C still serving vs moved to Rust</h2>
