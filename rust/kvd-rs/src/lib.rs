@@ -97,6 +97,9 @@ pub unsafe extern "C" fn kv_rs_hash(key: *const c_void, len: usize, out: *mut u6
     })
 }
 
+/// The hash of the empty key: `kv_rs_hash_key`'s answer when it cannot hash the input.
+const EMPTY_KEY_HASH: u64 = 0xefd0_1f60_ba99_2926;
+
 /// kvd's key hash, returned directly: the function kvd's storage engine calls for every
 /// key since kv.hash was retired (no seam, no status to check; the C `kv_hash` is gone,
 /// tests/golden/kv_hash.vectors pins the values it had).
@@ -109,8 +112,7 @@ pub unsafe extern "C" fn kv_rs_hash(key: *const c_void, len: usize, out: *mut u6
 /// `key[0..len)` readable (or `key` NULL with `len` 0).
 #[no_mangle]
 pub unsafe extern "C" fn kv_rs_hash_key(key: *const c_void, len: usize) -> u64 {
-    const EMPTY: u64 = 0xefd0_1f60_ba99_2926;
-    boundary::value(EMPTY, || {
+    boundary::value(EMPTY_KEY_HASH, || {
         // SAFETY: the caller passes len readable bytes at key (or NULL with 0).
         let bytes = unsafe { bytes_arg(key.cast(), len, "key") }?;
         Ok(kv_hash::hash(bytes))
