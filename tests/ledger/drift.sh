@@ -5,10 +5,15 @@
 #   3. a one-character change inside a function body of server/kv_proto.c (kv.parse is
 #      in stage candidate) fails, naming the function and the way to revalidate;
 #   4. server/kv_hash.c back in the tree (kv.hash is retired) fails;
-#   5. the ratchet refuses a binary that defines kv_hash, and accepts one that does not.
-#   drift.sh GRAFT SOURCE_DIR RESURRECTED_BINARY
+#   5. the ratchet refuses a binary that defines kv_hash, and accepts one that does not;
+#   6. after the drift of case 3, `graft ledger revalidate` with a parity test that does
+#      not exist fails and leaves the fingerprint alone (check still fails);
+#   7. revalidate with a parity test that runs and passes (here the quick golden_kv_hash
+#      of BUILD_DIR stands in for kv.parse's own, which take minutes) records the new
+#      fingerprint, and check passes again.
+#   drift.sh GRAFT SOURCE_DIR RESURRECTED_BINARY BUILD_DIR
 set -uo pipefail
-graft=$1 src=$2 resurrected=$3
+graft=$1 src=$2 resurrected=$3 build=$4
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -68,6 +73,35 @@ if check; then cat "$tmp/out"; bad "a one-character change in kv_parse was not c
   grep -q "fn:kv_parse\b" "$tmp/out" || { cat "$tmp/out"; bad "the drifted function is not named"; }
   grep -q "graft ledger revalidate kv.parse" "$tmp/out" || { cat "$tmp/out"; bad "no revalidate hint"; }
   echo "case 3: one-character change caught:"; grep FAIL "$tmp/out"
+fi
+
+# cases 6 and 7 continue from the drifted tree of case 3
+set_tests() { # the parity tests of kv.parse in the copy's ledger
+  python3 - "$tmp/tree/migration.toml" "$1" <<'PY'
+import re, sys
+p, t = sys.argv[1], sys.argv[2]
+s = open(p).read()
+i = s.index('name = "kv.parse"')
+j = s.index("tests = [", s.index("[component.evidence.parity]", i))
+k = s.index("\n", j)
+open(p, "w").write(s[:j] + f'tests = ["{t}"]' + s[k:])
+PY
+}
+set_tests no-such-test
+before=$(grep -A1 '^\[component.fingerprint\]' "$tmp/tree/migration.toml" | sed -n 2p)
+if "$graft" ledger --root "$tmp/tree" revalidate kv.parse --build "$build" >"$tmp/out" 2>&1; then
+  cat "$tmp/out"; bad "revalidate passed without its parity test"
+else
+  after=$(grep -A1 '^\[component.fingerprint\]' "$tmp/tree/migration.toml" | sed -n 2p)
+  [ "$before" = "$after" ] || bad "a failed revalidate changed the fingerprint"
+  check && bad "check passed after a failed revalidate"
+  echo "case 6: revalidate without passing parity tests refused, fingerprint kept"
+fi
+set_tests golden_kv_hash
+if "$graft" ledger --root "$tmp/tree" revalidate kv.parse --build "$build" >"$tmp/out" 2>&1 && check; then
+  echo "case 7: revalidated after the parity test passed; check passes again"
+else
+  cat "$tmp/out"; bad "revalidate then check did not pass"
 fi
 
 fresh
