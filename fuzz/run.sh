@@ -5,8 +5,9 @@
 #
 # Configures a separate clang build (-DGRAFT_FUZZ=ON: C with libFuzzer instrumentation,
 # ASan and UBSan; Rust with sanitizer coverage), builds only the fuzz targets, then
-# fuzzes the parser for 3/4 of SECONDS and the hash for the rest. Each harness aborts on
-# the first difference between C and Rust; the input is then saved under
+# fuzzes the parser for 3/4 of SECONDS and the hash for the rest. The parser harness
+# aborts on the first difference between C and Rust, the hash harness (kv.hash is
+# retired, no C left) on a golden vector or a property of the definition that fails; the input is then saved under
 # <dir>/artifacts/ and this script exits non-zero, printing how to turn it into a
 # regression case (fuzz/regressions/<target>/, replayed by the parity tests).
 # New coverage found goes to <dir>/corpus/<target>/ (the committed seeds in

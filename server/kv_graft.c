@@ -1,9 +1,10 @@
 /*
- * kv_graft.c: the seams kv.parse and kv.hash in front of kvd's parser and key hash, the
- * facades kvd's hooks point to, and kvd's graft start-up (see kv_graft.h).
+ * kv_graft.c: the seam kv.parse in front of kvd's parser, the facade kvd's hook points
+ * to, and kvd's graft start-up (see kv_graft.h). (kv.hash was retired: kvd's storage
+ * engine calls the Rust hash directly, see docs/MIGRATION.md "Retiring a seam".)
  *
- * The legacy side is the C code (kv_proto.c, kv_hash.c), the candidate the Rust twin
- * (kvd-rs: kv_rs_parse, kv_rs_hash). libgraft decides per call which one serves; this
+ * The legacy side is the C code (kv_proto.c), the candidate the Rust twin
+ * (kvd-rs: kv_rs_parse). libgraft decides per call which one serves; this
  * file only adapts the component signatures to graft's (ctx, input, output) shape and
  * gives libgraft what it needs to compare, describe and capture.
  */
@@ -17,19 +18,12 @@
 
 #include "graft/admin.h"
 #include "graft/graft_ffi.h"
-#include "kv_hash.h"
 #include "kv_rs.h"
 #include "kv_seams.h"
 
 /* Installed seams: written at start-up and shutdown only, while no request is served
  * (thread creation and joining order those writes with every reader). */
 static graft_seam *kv__parse_seam;
-static graft_seam *kv__hash_seam;
-
-/* The connection whose request this thread is serving: the hash, called deeper in the
- * same request, routes with the same sticky key as the parse. */
-static _Thread_local uint64_t kv__conn_key;
-static _Thread_local int kv__have_key;
 
 /* ------------------------------------------------------------------ names, describe */
 
@@ -177,29 +171,6 @@ void kv_parse_input_deserialize(const void *data, size_t len, kv_parse_input *in
     in->len = len;
 }
 
-size_t kv_hash_input_serialize(const kv_hash_input *in, void *buf, size_t cap)
-{
-    size_t need = 4 + in->len;
-    if (cap >= need) {
-        memcpy(buf, "KVH1", 4);
-        if (in->len) {
-            memcpy((char *)buf + 4, in->key, in->len);
-        }
-    }
-    return need;
-}
-
-void kv_hash_input_deserialize(const void *data, size_t len, kv_hash_input *in)
-{
-    if (len >= 4 && memcmp(data, "KVH1", 4) == 0) {
-        in->key = (const char *)data + 4;
-        in->len = len - 4;
-    } else {
-        in->key = data;
-        in->len = len;
-    }
-}
-
 /* ------------------------------------------------------------------ kv.parse */
 
 static int kv__parse_legacy(void *ctx, const void *input, void *output)
@@ -239,41 +210,6 @@ static size_t kv__parse_describe(void *ctx, const void *input, const void *outpu
     return kv_request_describe(in->buf, in->len, output, buf, cap);
 }
 
-/* ------------------------------------------------------------------ kv.hash */
-
-static int kv__hash_legacy(void *ctx, const void *input, void *output)
-{
-    (void)ctx;
-    const kv_hash_input *in = input;
-    uint64_t h = kv_hash(in->key, in->len);
-    memcpy(output, &h, sizeof h);
-    return GRAFT_OK;
-}
-
-static int kv__hash_candidate(void *ctx, const void *input, void *output)
-{
-    (void)ctx;
-    const kv_hash_input *in = input;
-    return kv_rs_hash(in->key, in->len, output);
-}
-
-static size_t kv__hash_serialize(void *ctx, const void *input, void *buf, size_t cap)
-{
-    (void)ctx;
-    return kv_hash_input_serialize(input, buf, cap);
-}
-
-static size_t kv__hash_describe(void *ctx, const void *input, const void *output, char *buf,
-                                size_t cap)
-{
-    (void)ctx;
-    (void)input;
-    uint64_t h;
-    memcpy(&h, output, sizeof h);
-    int n = snprintf(buf, cap, "0x%016" PRIx64, h);
-    return n > 0 ? (size_t)n : 0;
-}
-
 /* ------------------------------------------------------------------ install */
 
 int kv_graft_install(graft_runtime *rt)
@@ -287,32 +223,18 @@ int kv_graft_install(graft_runtime *rt)
         .serialize_input = kv__parse_serialize,
         .describe_output = kv__parse_describe,
     };
-    graft_seam_def hash = {
-        .name = "kv.hash",
-        .legacy = kv__hash_legacy,
-        .candidate = kv__hash_candidate,
-        .output_size = sizeof(uint64_t),
-        .serialize_input = kv__hash_serialize,
-        .describe_output = kv__hash_describe,
-    };
-    graft_seam *ps, *hs;
+    graft_seam *ps;
     int rc = graft_seam_register(rt, &parse, &ps);
     if (rc != GRAFT_OK) {
         return rc;
     }
-    rc = graft_seam_register(rt, &hash, &hs);
-    if (rc != GRAFT_OK) {
-        return rc;
-    }
     kv__parse_seam = ps;
-    kv__hash_seam = hs;
     return GRAFT_OK;
 }
 
 void kv_graft_uninstall(void)
 {
     kv__parse_seam = NULL;
-    kv__hash_seam = NULL;
 }
 
 graft_seam *kv_graft_parse_seam(void)
@@ -320,18 +242,11 @@ graft_seam *kv_graft_parse_seam(void)
     return kv__parse_seam;
 }
 
-graft_seam *kv_graft_hash_seam(void)
-{
-    return kv__hash_seam;
-}
-
-/* ------------------------------------------------------------------ facades */
+/* ------------------------------------------------------------------ facade */
 
 int kv_graft_parse_status(uint64_t conn_id, const char *buf, size_t len,
                           const kv_parse_limits *limits, kv_request *out)
 {
-    kv__conn_key = conn_id;
-    kv__have_key = 1;
     graft_seam *seam = kv__parse_seam;
     if (seam == NULL) {
         kv_parse(buf, len, limits, out);
@@ -353,23 +268,6 @@ void kv_graft_parse(uint64_t conn_id, const char *buf, size_t len, const kv_pars
                     kv_request *out)
 {
     (void)kv_graft_parse_status(conn_id, buf, len, limits, out);
-}
-
-uint64_t kv_graft_hash(const void *key, size_t len)
-{
-    graft_seam *seam = kv__hash_seam;
-    if (seam == NULL) {
-        return kv_hash(key, len);
-    }
-    kv_hash_input in = {key, len};
-    uint64_t h, scratch;
-    int rc =
-        graft_call(seam, kv__conn_key, kv__have_key ? 0u : GRAFT_CALL_NO_KEY, &in, &h, &scratch);
-    if (rc != GRAFT_OK) {
-        /* A hash has no error answer: the C hash answers; the seam counted the failure. */
-        return kv_hash(key, len);
-    }
-    return h;
 }
 
 /* ------------------------------------------------------------------ start-up */
@@ -399,7 +297,7 @@ int kv_graft_start(kv_graft **out, char *err, size_t errlen)
     graft_ffi_set_logger(graft_runtime_log_sink, g->rt, GRAFT_LOG_WARN);
     rc = kv_graft_install(g->rt);
     if (rc != GRAFT_OK) {
-        snprintf(err, errlen, "registering kv.parse/kv.hash: %s", graft_strerror(rc));
+        snprintf(err, errlen, "registering kv.parse: %s", graft_strerror(rc));
         goto fail;
     }
     rc = graft_runtime_configure_from_env(g->rt, err, errlen);
@@ -412,7 +310,6 @@ int kv_graft_start(kv_graft **out, char *err, size_t errlen)
         goto fail;
     }
     kv_parse_impl = kv_graft_parse;
-    kv_hash_impl = kv_graft_hash;
     *out = g;
     return GRAFT_OK;
 fail:
@@ -429,7 +326,6 @@ void kv_graft_stop(kv_graft *g)
         return;
     }
     kv_parse_impl = kv_parse_legacy;
-    kv_hash_impl = kv_hash;
     graft_admin_stop(g->admin);
     kv_graft_uninstall();
     graft_ffi_set_logger(NULL, NULL, GRAFT_LOG_WARN);

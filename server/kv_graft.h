@@ -1,24 +1,22 @@
 /*
- * kv_graft.h: kvd on graft. The seams kv.parse and kv.hash in front of kvd's parser and
- * key hash, the facades kvd's hooks (kv_seams.h: kv_parse_impl, kv_hash_impl) point to,
- * and the helpers the seams, the parity tests, the fuzzers and kv-replay share.
+ * kv_graft.h: kvd on graft. The seam kv.parse in front of kvd's parser, the facade
+ * kvd's hook (kv_seams.h: kv_parse_impl) points to, and the helpers the seam, the parity
+ * tests, the fuzzers and kv-replay share.
  *
  *   kv.parse  request parser: kv_parse (C, kv_proto.c)  vs kv_rs_parse (Rust, kv-proto)
- *   kv.hash   key hash:       kv_hash  (C, kv_hash.c)   vs kv_rs_hash  (Rust, kv-hash)
+ *   kv.hash   retired: the C kv_hash is deleted, kv_store.c calls kv_rs_hash_key directly
+ *             (tests/golden/kv_hash.vectors pins what the C answered; migration.toml)
  *
- * Once kv_graft_install() has registered both on a graft runtime, kv_graft_parse and
- * kv_graft_hash route every call through libgraft (mode, canary, breaker, compare,
- * capture, metrics). Before that, and after kv_graft_uninstall(), they call the C
- * implementations directly.
+ * Once kv_graft_install() has registered kv.parse on a graft runtime, kv_graft_parse
+ * routes every call through libgraft (mode, canary, breaker, compare, capture,
+ * metrics). Before that, and after kv_graft_uninstall(), it calls the C parser directly.
  *
- * Sticky routing key: the connection. kv_graft_parse routes with the connection id and
- * remembers it for the calling thread; kv_graft_hash, called deeper in the same
- * request, routes with the same key, so a connection sees one implementation.
+ * Sticky routing key: the connection id, so a connection sees one implementation.
  *
  * Capture format of kv.parse (what serialize_input writes and kv-replay reads):
  *   "KVP1" | item_size_max (u32 LE) | max_line (u32 LE) | the raw bytes parsed.
- * Capture format of kv.hash: "KVH1" | the key bytes. Files without a header are read
- * as raw input (fuzzer artefacts, corpus files), parse ones with kvd's default limits.
+ * Files without a header are read as raw input (fuzzer artefacts, corpus files) with
+ * kvd's default limits. ("KVH1" | key was kv.hash's capture format while it had a seam.)
  */
 #ifndef KV_GRAFT_H
 #define KV_GRAFT_H
@@ -40,12 +38,6 @@ typedef struct kv_parse_input {
     kv_parse_limits limits;
 } kv_parse_input;
 
-/* Input object of the kv.hash seam. */
-typedef struct kv_hash_input {
-    const void *key;
-    size_t len;
-} kv_hash_input;
-
 /* Limits used for raw (headerless) parse captures: kvd's defaults. */
 #define KV_GRAFT_DEFAULT_ITEM_SIZE_MAX (1024u * 1024u)
 #define KV_GRAFT_DEFAULT_MAX_LINE 2048u
@@ -54,24 +46,23 @@ typedef struct kv_hash_input {
 typedef struct kv_graft kv_graft;
 
 /* Creates the runtime (graft-ffi's arm_panic for panic faults; graft-ffi's log bridge
- * wired to the runtime's sink), registers and installs the seams, applies GRAFT_CONFIG
- * and GRAFT_SEAMS, points kvd's hooks (kv_parse_impl, kv_hash_impl) at the facades, and
+ * wired to the runtime's sink), registers and installs the seam, applies GRAFT_CONFIG
+ * and GRAFT_SEAMS, points kvd's hook (kv_parse_impl) at the facade, and
  * starts the admin endpoint when GRAFT_ADMIN is set. Call before worker threads start.
  * On failure nothing is left running and err names the cause. */
 int kv_graft_start(kv_graft **out, char *err, size_t errlen);
-/* Restores the legacy hooks, stops the admin endpoint, frees the runtime. Call after
+/* Restores the legacy hook, stops the admin endpoint, frees the runtime. Call after
  * worker threads stopped. NULL: no-op. */
 void kv_graft_stop(kv_graft *g);
 graft_runtime *kv_graft_runtime(kv_graft *g);
 
-/* Registers kv.parse and kv.hash on rt and makes the facades route through them.
+/* Registers kv.parse on rt and makes the facade route through it.
  * GRAFT_EEXIST if already registered on rt. Call while no request is served. */
 int kv_graft_install(graft_runtime *rt);
-/* Facades go back to calling C directly (call before graft_runtime_free). */
+/* The facade goes back to calling C directly (call before graft_runtime_free). */
 void kv_graft_uninstall(void);
-/* The installed seams (NULL when not installed). */
+/* The installed seam (NULL when not installed). */
 graft_seam *kv_graft_parse_seam(void);
-graft_seam *kv_graft_hash_seam(void);
 
 /* Facade of kv_parse (a kv_parse_fn): routed by kv.parse with the connection id as the
  * sticky key. If no implementation could answer (candidate-only, candidate failed)
@@ -81,11 +72,6 @@ void kv_graft_parse(uint64_t conn_id, const char *buf, size_t len, const kv_pars
 /* The same, returning the status of the implementation that served. */
 int kv_graft_parse_status(uint64_t conn_id, const char *buf, size_t len,
                           const kv_parse_limits *limits, kv_request *out);
-
-/* Facade of kv_hash (a kv_hash_fn), routed by kv.hash with the calling thread's
- * current connection id. A hash must always have an answer: if the serving
- * implementation failed (candidate-only), the C hash answers; the seam counted it. */
-uint64_t kv_graft_hash(const void *key, size_t len);
 
 /* 1 when two descriptions are equal field for field. */
 int kv_request_equal(const kv_request *a, const kv_request *b);
@@ -104,9 +90,6 @@ const char *kv_parse_error_name(unsigned error);
 size_t kv_parse_input_serialize(const kv_parse_input *in, void *buf, size_t cap);
 /* Reads a capture (or raw) file's bytes; in->buf points into data. */
 void kv_parse_input_deserialize(const void *data, size_t len, kv_parse_input *in);
-/* Same for hash inputs. */
-size_t kv_hash_input_serialize(const kv_hash_input *in, void *buf, size_t cap);
-void kv_hash_input_deserialize(const void *data, size_t len, kv_hash_input *in);
 
 #ifdef __cplusplus
 }

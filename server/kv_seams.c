@@ -1,10 +1,8 @@
 /*
- * kv_seams.c: the replaceable entry points of kvd (see kv_seams.h), set to the legacy
- * C implementations.
+ * kv_seams.c: the replaceable entry point of kvd (see kv_seams.h), set to the legacy
+ * C implementation.
  */
 #include "kv_seams.h"
-
-#include "kv_hash.h"
 
 void kv_parse_legacy(uint64_t conn_id, const char *buf, size_t len, const kv_parse_limits *limits,
                      kv_request *out)
@@ -14,4 +12,3 @@ void kv_parse_legacy(uint64_t conn_id, const char *buf, size_t len, const kv_par
 }
 
 kv_parse_fn kv_parse_impl = kv_parse_legacy;
-kv_hash_fn kv_hash_impl = kv_hash;

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "graft/base.h"
-#include "kv_seams.h"
+#include "kv_rs.h"
 
 #define KV_REALTIME_MAXDELTA (60 * 60 * 24 * 30)
 #define KV_SHARD_SHIFT (64 - 5) /* top 5 bits of the hash pick one of 32 shards */
@@ -70,10 +70,11 @@ struct kv_store {
     _Alignas(64) atomic_uint evict_cursor;
 };
 
-/* The storage engine's one call of the key hash (a seam: see kv_seams.h). */
+/* The storage engine's one call of the key hash: the Rust hash, directly (kv.hash was
+ * retired; tests/golden/kv_hash.vectors pins the values, hence the shards, of the C). */
 static uint64_t kv__hash_key(const char *key, uint32_t nkey)
 {
-    return kv_hash_impl(key, nkey);
+    return kv_rs_hash_key(key, nkey);
 }
 
 static kv_shard *kv__shard(kv_store *s, uint64_t h)

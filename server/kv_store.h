@@ -18,7 +18,7 @@
  *
  * Thread-safety: every function may be called from any thread concurrently, except
  * kv_store_create/kv_store_destroy. Each call hashes its key exactly once, through
- * kv_hash_fn (see kv_seams.h).
+ * kv_rs_hash_key (the Rust hash, rust/kv-hash).
  */
 #ifndef KV_STORE_H
 #define KV_STORE_H

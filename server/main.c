@@ -153,7 +153,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvd: out of memory at start-up\n");
         return 1;
     }
-    /* graft: seams kv.parse and kv.hash (GRAFT_SEAMS, GRAFT_CONFIG, GRAFT_ADMIN), set
+    /* graft: seam kv.parse (GRAFT_SEAMS, GRAFT_CONFIG, GRAFT_ADMIN), set
      * up before the workers start so the hooks they read are final. */
     kv_graft *graft = NULL;
     char gerr[512] = "";

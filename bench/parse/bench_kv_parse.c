@@ -4,7 +4,7 @@
  * Parser: a pipeline of 8192 requests shaped like cache traffic (multi-key gets, sets
  * with values of 10..300 bytes, deletes, incr, touch, gat) is parsed request by request
  * by kv_parse (C) and by kv_rs_parse (Rust, through its FFI panic boundary, as kvd calls
- * it). Hash: 8192 keys of 8..64 bytes through kv_hash and kv_rs_hash. Seam: the same
+ * it). (The hash is retired: bench_kv_hash.c measures what that saved.) Seam: the same
  * pipeline through kv_graft_parse, the function kvd calls per request, with kv.parse in
  * legacy, shadow and candidate mode (graft_call, routing, counters, shadow's second
  * parse and compare). Rounds alternate the variants and the best round of each counts,
@@ -21,7 +21,6 @@
 #include "graft/graft.h"
 #include "graft/graft_ffi.h"
 #include "kv_graft.h"
-#include "kv_hash.h"
 #include "kv_proto.h"
 #include "kv_rs.h"
 
@@ -149,44 +148,6 @@ int main(void)
     double c_rate = (double)NREQ * reps / best[0], r_rate = (double)NREQ * reps / best[1];
     printf("bench kv_parse_c: %.0f req/s (1.00x kv_parse_c)\n", c_rate);
     printf("bench kv_parse_rust: %.0f req/s (%.2fx kv_parse_c)\n", r_rate, r_rate / c_rate);
-
-    /* Hash */
-    static char keys[NREQ][64];
-    static size_t klen[NREQ];
-    for (int i = 0; i < NREQ; i++)
-        klen[i] = key(keys[i]) + rnd(24);
-    double hb[2] = {1e9, 1e9};
-    uint64_t hsum[2] = {0, 0};
-    const int hreps = 200;
-    for (int round = 0; round < ROUNDS; round++) {
-        for (int rust = 0; rust < 2; rust++) {
-            uint64_t s = 0;
-            double t0 = now();
-            for (int r = 0; r < hreps; r++) {
-                for (int i = 0; i < NREQ; i++) {
-                    uint64_t h;
-                    if (rust) {
-                        if (kv_rs_hash(keys[i], klen[i], &h) != GRAFT_OK)
-                            return 1;
-                    } else {
-                        h = kv_hash(keys[i], klen[i]);
-                    }
-                    s += h;
-                }
-            }
-            double dt = now() - t0;
-            if (dt < hb[rust])
-                hb[rust] = dt;
-            hsum[rust] = s;
-        }
-    }
-    if (hsum[0] != hsum[1]) {
-        fprintf(stderr, "bench: C and Rust hashed differently\n");
-        return 1;
-    }
-    double hc = (double)NREQ * hreps / hb[0] / 1e6, hr = (double)NREQ * hreps / hb[1] / 1e6;
-    printf("bench kv_hash_c: %.1f Mkeys/s (1.00x kv_hash_c)\n", hc);
-    printf("bench kv_hash_rust: %.1f Mkeys/s (%.2fx kv_hash_c)\n", hr, hr / hc);
 
     /* The seam kvd calls, per mode. */
     graft_runtime *rt;

@@ -22,7 +22,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -f "$results"' EXIT
 
 for ((r = 0; r < rounds; r++)); do
   for m in "${modes[@]}"; do
-    GRAFT_SEAMS="kv.parse=$m,kv.hash=legacy" "$kvd" -p "$port" -t 1 2>/dev/null &
+    GRAFT_SEAMS="kv.parse=$m" "$kvd" -p "$port" -t 1 2>/dev/null &
     pid=$!
     for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
     c0=$(cpu_ns "$pid")

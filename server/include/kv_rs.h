@@ -29,7 +29,7 @@ extern "C" {
 int kv_rs_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_request *out);
 
 /*
- Hashes `key[0..len)` with the Rust hash, the twin of `kv_hash` (server/kv_hash.c):
+ Hashes `key[0..len)` with kvd's hash (rust/kv-hash; the C `kv_hash` it twinned is retired):
  the same 64-bit value for the same bytes, bit for bit.
 
  Returns `GRAFT_OK` with `*out` written, `GRAFT_ENULL` when `out` is NULL or `key` is
@@ -40,6 +40,20 @@ int kv_rs_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_r
  `key[0..len)` readable (or `key` NULL with `len` 0); `out` NULL or valid for writing.
  */
 int kv_rs_hash(const void *key, size_t len, uint64_t *out);
+
+/*
+ kvd's key hash, returned directly: the function kvd's storage engine calls for every
+ key since kv.hash was retired (no seam, no status to check; the C `kv_hash` is gone,
+ tests/golden/kv_hash.vectors pins the values it had).
+
+ `key` may be NULL only with `len` 0. A NULL key with a length (a caller bug) and a
+ panic (impossible: wrapping arithmetic over a slice) both answer the hash of the
+ empty key, so the answer is always a valid hash. Allocates nothing; thread-safe.
+
+ # Safety
+ `key[0..len)` readable (or `key` NULL with `len` 0).
+ */
+uint64_t kv_rs_hash_key(const void *key, size_t len);
 
 #ifdef __cplusplus
 } // extern "C"

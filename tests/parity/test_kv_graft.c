@@ -1,6 +1,7 @@
 /*
- * test_kv_graft.c: kvd's seams end to end (server/kv_graft.c on libgraft): in every mode
- * of kv.parse and kv.hash the facades answer exactly what the C implementations answer;
+ * test_kv_graft.c: kvd's seam end to end (server/kv_graft.c on libgraft): in every mode
+ * of kv.parse the facade answers exactly what the C parser answers (kv.hash is retired:
+ * tests/golden/golden_kv_hash.c);
  * routing is sticky per connection; shadow compares without mismatches; real Rust
  * panics (graft-ffi's arm_panic) fall back to C where the mode allows and close the
  * connection in candidate-only; the capture format round-trips.
@@ -18,7 +19,6 @@
 #include "graft/graft.h"
 #include "graft/graft_ffi.h"
 #include "kv_graft.h"
-#include "kv_hash.h"
 #include "kv_seams.h"
 
 static const char *const INPUTS[] = {
@@ -90,7 +90,6 @@ static void run_all(void)
             kv_parse(INPUTS[i], len, &LIM, &want);
             assert_int_equal(kv_graft_parse_status(conn, INPUTS[i], len, &LIM, &got), GRAFT_OK);
             assert_true(kv_request_equal(&want, &got));
-            assert_true(kv_graft_hash(INPUTS[i], len) == kv_hash(INPUTS[i], len));
         }
     }
 }
@@ -100,26 +99,22 @@ static void test_every_mode_answers_like_c(void **state)
     (void)state;
     static const char *const modes[] = {"legacy", "shadow", "canary:50", "candidate",
                                         "candidate-only"};
-    graft_seam *ps = kv_graft_parse_seam(), *hs = kv_graft_hash_seam();
+    graft_seam *ps = kv_graft_parse_seam();
     assert_non_null(ps);
-    assert_non_null(hs);
     for (size_t m = 0; m < 5; m++) {
         char spec[128];
-        snprintf(spec, sizeof spec, "kv.parse=%s,kv.hash=%s", modes[m], modes[m]);
+        snprintf(spec, sizeof spec, "kv.parse=%s", modes[m]);
         apply(spec);
-        graft_seam_stats before, after, hb, ha;
+        graft_seam_stats before, after;
         stats(ps, &before);
-        stats(hs, &hb);
         run_all();
         stats(ps, &after);
-        stats(hs, &ha);
         uint64_t served_c =
             after.impl[GRAFT_IMPL_LEGACY].served - before.impl[GRAFT_IMPL_LEGACY].served;
         uint64_t served_r =
             after.impl[GRAFT_IMPL_CANDIDATE].served - before.impl[GRAFT_IMPL_CANDIDATE].served;
         assert_int_equal(served_c + served_r, 64 * NINPUTS);
         assert_int_equal(after.mismatches, 0);
-        assert_int_equal(ha.mismatches, 0);
         switch (m) {
         case 0:
             assert_int_equal(served_r, 0);
@@ -127,26 +122,23 @@ static void test_every_mode_answers_like_c(void **state)
         case 1:
             assert_int_equal(served_r, 0);
             assert_true(after.compared - before.compared >= 64 * NINPUTS);
-            assert_true(ha.compared - hb.compared >= 64 * NINPUTS);
             break;
         case 2:
             assert_true(served_r > 0 && served_c > 0);
             break;
         default:
             assert_int_equal(served_c, 0);
-            assert_int_equal(ha.impl[GRAFT_IMPL_LEGACY].served - hb.impl[GRAFT_IMPL_LEGACY].served,
-                             0);
             break;
         }
     }
 }
 
-/* Canary routing is sticky per connection: a connection's parse and hash are served by
- * the same implementation on every call. */
+/* Canary routing is sticky per connection: a connection's parses are served by the
+ * same implementation on every call. */
 static void test_canary_is_sticky_per_connection(void **state)
 {
     (void)state;
-    apply("kv.parse=canary:50,kv.hash=canary:50");
+    apply("kv.parse=canary:50");
     graft_seam *ps = kv_graft_parse_seam();
     unsigned rust_conns = 0;
     for (uint64_t conn = 1; conn <= 200; conn++) {
@@ -165,23 +157,20 @@ static void test_canary_is_sticky_per_connection(void **state)
 }
 
 /* Real panics in the Rust side (armed through graft-ffi) fall back to C in candidate
- * mode; in candidate-only the parse facade closes the connection and the hash facade
- * still answers with the C hash. */
+ * mode; in candidate-only the parse facade closes the connection. */
 static void test_panics_fall_back_or_close(void **state)
 {
     (void)state;
-    graft_seam *ps = kv_graft_parse_seam(), *hs = kv_graft_hash_seam();
+    graft_seam *ps = kv_graft_parse_seam();
     graft_fault_config f = {0, GRAFT_PERCENT_SCALE, 0, 0};
     graft_fault_config none = {0, 0, 0, 0};
     assert_int_equal(graft_seam_set_fault(ps, &f), GRAFT_OK);
-    assert_int_equal(graft_seam_set_fault(hs, &f), GRAFT_OK);
     graft_breaker_config bc;
     graft_breaker_config_init(&bc);
     bc.enabled = 0;
     assert_int_equal(graft_seam_set_breaker(ps, &bc), GRAFT_OK);
-    assert_int_equal(graft_seam_set_breaker(hs, &bc), GRAFT_OK);
 
-    apply("kv.parse=candidate,kv.hash=candidate");
+    apply("kv.parse=candidate");
     graft_seam_stats a, b;
     stats(ps, &a);
     run_all();
@@ -190,16 +179,14 @@ static void test_panics_fall_back_or_close(void **state)
                 64 * NINPUTS);
     assert_true(b.fallbacks - a.fallbacks >= 64 * NINPUTS);
 
-    apply("kv.parse=candidate-only,kv.hash=candidate-only");
+    apply("kv.parse=candidate-only");
     kv_request r;
     assert_int_equal(kv_graft_parse_status(7, "get k\r\n", 7, &LIM, &r), GRAFT_EPANIC);
     assert_int_equal(r.status, KV_PARSE_CLOSE);
-    assert_true(kv_graft_hash("k", 1) == kv_hash("k", 1));
     assert_false(graft_ffi_fault_disarm_panic()); /* every armed panic fired */
 
     assert_int_equal(graft_seam_set_fault(ps, &none), GRAFT_OK);
-    assert_int_equal(graft_seam_set_fault(hs, &none), GRAFT_OK);
-    apply("kv.parse=legacy,kv.hash=legacy");
+    apply("kv.parse=legacy");
 }
 
 /* Capture encoding and descriptions: what the seams write is what kv-replay reads. */
@@ -219,11 +206,6 @@ static void test_capture_format_round_trips(void **state)
     assert_int_equal(back.limits.max_line, 99);
     kv_parse_input_deserialize(raw, sizeof raw - 1, &back); /* raw: default limits */
     assert_int_equal(back.limits.max_line, KV_GRAFT_DEFAULT_MAX_LINE);
-    kv_hash_input h = {"key", 3}, hb;
-    n = kv_hash_input_serialize(&h, buf, sizeof buf);
-    kv_hash_input_deserialize(buf, n, &hb);
-    assert_int_equal(hb.len, 3);
-    assert_memory_equal(hb.key, "key", 3);
     char d[512];
     kv_request req;
     kv_parse(raw, sizeof raw - 1, &LIM, &req);

@@ -1,15 +1,27 @@
-//! kv-hash: kvd's key hash in Rust, bit for bit the twin of `server/kv_hash.c` (the
-//! migration pilot: small, pure, isolated, easy to prove equal).
+//! kv-hash: kvd's key hash, the migration pilot (small, pure, isolated, easy to prove
+//! equal). It was the twin of a C `kv_hash` (server/kv_hash.c); that C was retired and
+//! deleted, and this is now kvd's only hash, called directly by the storage engine
+//! through `kv_rs_hash_key` (kvd-rs). `tests/golden.rs` checks it against every vector the
+//! C wrote before it went (tests/golden/kv_hash.vectors), so keys keep their shards.
 //!
-//! Definition (see `server/kv_hash.h`): 64-bit FNV-1a over the key bytes, then the
-//! fmix64 finalizer published with MurmurHash3. All arithmetic wraps modulo 2^64.
+//! Definition (it used to live in `server/kv_hash.h`):
+//!
+//! 1. 64-bit FNV-1a over the key bytes: `h = 0xcbf29ce484222325`, then for each byte `b`
+//!    `h = (h ^ b) * 0x100000001b3`;
+//! 2. the fmix64 finalizer published with MurmurHash3, to spread FNV's weak high-to-low
+//!    mixing over every bit (the table uses the low bits, the shards the high ones):
+//!    `h ^= h >> 33; h *= 0xff51afd7ed558ccd; h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53;
+//!    h ^= h >> 33`.
+//!
+//! All arithmetic wraps modulo 2^64; bytes are unsigned. Non-cryptographic: it does not
+//! resist chosen-key flooding. Pure and thread-safe.
 
 #![forbid(unsafe_code)]
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-/// Hashes `key` exactly as C's `kv_hash(key, len)` does.
+/// Hashes `key` (as the retired C `kv_hash(key, len)` did, bit for bit).
 #[inline]
 pub fn hash(key: &[u8]) -> u64 {
     let mut h = FNV_OFFSET;
@@ -36,7 +48,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The reference values documented in kv_hash.h.
+    /// The reference values of the definition.
     #[test]
     fn reference_values() {
         assert_eq!(hash(b""), 0xefd0_1f60_ba99_2926);

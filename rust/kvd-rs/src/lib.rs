@@ -77,7 +77,7 @@ pub unsafe extern "C" fn kv_rs_parse(
     })
 }
 
-/// Hashes `key[0..len)` with the Rust hash, the twin of `kv_hash` (server/kv_hash.c):
+/// Hashes `key[0..len)` with kvd's hash (rust/kv-hash; the C `kv_hash` it twinned is retired):
 /// the same 64-bit value for the same bytes, bit for bit.
 ///
 /// Returns `GRAFT_OK` with `*out` written, `GRAFT_ENULL` when `out` is NULL or `key` is
@@ -94,6 +94,28 @@ pub unsafe extern "C" fn kv_rs_hash(key: *const c_void, len: usize, out: *mut u6
         let h = kv_hash::hash(bytes);
         // SAFETY: out is NULL (rejected) or valid for writing a u64 (caller contract).
         unsafe { graft_ffi::out::write(out, h) }
+    })
+}
+
+/// The hash of the empty key: `kv_rs_hash_key`'s answer when it cannot hash the input.
+const EMPTY_KEY_HASH: u64 = 0xefd0_1f60_ba99_2926;
+
+/// kvd's key hash, returned directly: the function kvd's storage engine calls for every
+/// key since kv.hash was retired (no seam, no status to check; the C `kv_hash` is gone,
+/// tests/golden/kv_hash.vectors pins the values it had).
+///
+/// `key` may be NULL only with `len` 0. A NULL key with a length (a caller bug) and a
+/// panic (impossible: wrapping arithmetic over a slice) both answer the hash of the
+/// empty key, so the answer is always a valid hash. Allocates nothing; thread-safe.
+///
+/// # Safety
+/// `key[0..len)` readable (or `key` NULL with `len` 0).
+#[no_mangle]
+pub unsafe extern "C" fn kv_rs_hash_key(key: *const c_void, len: usize) -> u64 {
+    boundary::value(EMPTY_KEY_HASH, || {
+        // SAFETY: the caller passes len readable bytes at key (or NULL with 0).
+        let bytes = unsafe { bytes_arg(key.cast(), len, "key") }?;
+        Ok(kv_hash::hash(bytes))
     })
 }
 
@@ -158,5 +180,27 @@ mod tests {
         // SAFETY: valid key and out.
         let rc = unsafe { kv_rs_hash(b"foo".as_ptr().cast(), 3, &mut h) };
         assert_eq!((rc, h), (0, 0xaf85_ea55_6958_1d4c));
+    }
+
+    #[test]
+    fn hash_key_answers_a_hash_for_every_call() {
+        // SAFETY: valid keys; the NULL key with a length is the caller bug being tested.
+        unsafe {
+            assert_eq!(
+                kv_rs_hash_key(b"foo".as_ptr().cast(), 3),
+                0xaf85_ea55_6958_1d4c
+            );
+            assert_eq!(kv_rs_hash_key(core::ptr::null(), 0), 0xefd0_1f60_ba99_2926);
+            assert_eq!(kv_rs_hash_key(core::ptr::null(), 3), 0xefd0_1f60_ba99_2926);
+            graft_ffi::fault::arm_panic();
+            assert_eq!(
+                kv_rs_hash_key(b"foo".as_ptr().cast(), 3),
+                0xefd0_1f60_ba99_2926
+            );
+            assert_eq!(
+                kv_rs_hash_key(b"foo".as_ptr().cast(), 3),
+                0xaf85_ea55_6958_1d4c
+            );
+        }
     }
 }
