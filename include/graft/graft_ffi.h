@@ -9,6 +9,12 @@
 #include "graft/base.h"
 
 /*
+ Log lines about caught panics per second, process-wide; the panics beyond are counted
+ and reported as `suppressed=N` on the next line that is written.
+ */
+#define PANIC_LOG_PER_SECOND 10
+
+/*
  Bytes owned by Rust, lent to C until `graft_ffi_buffer_free`. C must not change
  `data` or `len`, and must not free `data` itself.
  */
@@ -38,6 +44,13 @@ extern "C" {
  Never NULL; the string lives for the whole program.
  */
 const char *graft_ffi_version(void);
+
+/*
+ Limits the process's panic hook to `PANIC_LOG_PER_SECOND` messages a second (see the
+ Rust `graft_ffi::boundary::rate_limit_panic_hook`). Call once at start-up, before
+ threads that may panic run. Idempotent.
+ */
+void graft_ffi_rate_limit_panic_hook(void);
 
 /*
  Frees a buffer returned by a graft function and resets it to `{NULL, 0}`.
