@@ -143,6 +143,9 @@ typedef struct graft__sample {
 typedef struct graft__logger {
     graft_log_fn fn;
     void *ctx;
+    /* Deliveries to this sink in progress: graft_runtime_set_log waits for 0 after
+     * unpublishing it, so the host may free ctx once it returns. */
+    _Atomic uint32_t active;
     struct graft__logger *prev; /* kept until the runtime is freed: readers never race a free */
 } graft__logger;
 

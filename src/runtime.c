@@ -145,13 +145,27 @@ bool graft__log_enabled(graft_runtime *rt, int level)
     return level <= atomic_load_explicit(&rt->log_level, memory_order_relaxed);
 }
 
+/* Delivers one line to the current sink. The sink is pinned by its `active` count and
+ * re-checked after pinning: either graft_runtime_set_log's swap comes first (this call
+ * sees the new sink) or its wait sees the pin (seq_cst on both sides). */
 static void graft__emit(graft_runtime *rt, int level, const char *target, const char *message)
 {
-    graft__logger *lg = atomic_load_explicit(&rt->logger, memory_order_acquire);
+    graft__logger *lg;
+    for (;;) {
+        lg = atomic_load(&rt->logger);
+        if (!lg)
+            break;
+        atomic_fetch_add(&lg->active, 1);
+        if (atomic_load(&rt->logger) == lg)
+            break;
+        atomic_fetch_sub_explicit(&lg->active, 1, memory_order_release);
+    }
     if (lg && lg->fn)
         lg->fn(lg->ctx, level, target, message);
     else
         graft__stderr_sink(NULL, level, target, message);
+    if (lg)
+        atomic_fetch_sub_explicit(&lg->active, 1, memory_order_release);
 }
 
 void graft__log(graft_runtime *rt, int level, const char *target, const char *fmt, ...)
@@ -174,10 +188,20 @@ void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int le
     if (lg) {
         lg->fn = fn;
         lg->ctx = ctx;
+        atomic_init(&lg->active, 0);
         pthread_mutex_lock(&rt->lock);
-        lg->prev = atomic_load_explicit(&rt->logger, memory_order_relaxed);
-        atomic_store_explicit(&rt->logger, lg, memory_order_release);
+        graft__logger *old = atomic_load_explicit(&rt->logger, memory_order_relaxed);
+        lg->prev = old;
+        atomic_store(&rt->logger, lg);
         pthread_mutex_unlock(&rt->lock);
+        /* Wait out deliveries still running in the old sink (a sink must not call back
+         * into graft, so none of them waits for us). New ones go to the new sink. */
+        if (old) {
+            while (atomic_load_explicit(&old->active, memory_order_acquire) != 0) {
+                struct timespec ts = {0, 50 * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
     }
     if (level < GRAFT_LOG_ERROR)
         level = GRAFT_LOG_ERROR;

@@ -287,7 +287,9 @@ int graft_config_reload(graft_runtime *rt, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ logging */
 
-/* Replaces the log sink (NULL: stderr) and level at run time. */
+/* Replaces the log sink (NULL: stderr) and level at run time. When it returns, no call
+ * to the previous sink is running or will start, so the previous ctx may be freed (it
+ * waits for calls in progress; must not be called from inside a sink). */
 void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int level);
 /* Logs through the runtime's sink; the same signature as graft_log_fn so the host can
  * hand (graft_runtime_log_sink, rt) to the FFI crate's log bridge. */
