@@ -48,6 +48,10 @@
 #define GRAFT__DESC_MAX 160      /* bytes of an output description kept/logged */
 #define GRAFT__WINDOW_BUCKETS 10 /* breaker window granularity */
 #define GRAFT__CAPTURE_BUF_DEFAULT (64u * 1024u)
+/* Recent-window latency (JSON snapshot): one kept histogram per step, a window long. */
+#define GRAFT__RECENT_WINDOW_NS (60ull * 1000000000ull)
+#define GRAFT__RECENT_STEP_NS (5ull * 1000000000ull)
+#define GRAFT__RECENT_SNAPS (GRAFT__RECENT_WINDOW_NS / GRAFT__RECENT_STEP_NS + 2)
 
 /* Route word: mode in bits 0..2, percent_bp in bits 8..21, and flags that send calls
  * to the general path: faults on, compare-when-served on, comparison sampled (1 in N
@@ -140,6 +144,16 @@ typedef struct graft__sample {
     char candidate[GRAFT__DESC_MAX];
 } graft__sample;
 
+/* Cumulative latency histograms kept for the recent-window percentiles (metrics.c). */
+typedef struct graft__recent {
+    pthread_mutex_t lock;
+    size_t n;
+    struct {
+        uint64_t mono_ns;
+        uint64_t h[2][GRAFT__HIST_BUCKETS];
+    } snap[GRAFT__RECENT_SNAPS];
+} graft__recent;
+
 typedef struct graft__logger {
     graft_log_fn fn;
     void *ctx;
@@ -205,6 +219,8 @@ struct graft_seam {
     unsigned char *capture_buf;
     size_t capture_buf_len;
     _Atomic uint64_t captures, capture_bytes, capture_seq, capture_dropped;
+
+    graft__recent *recent; /* snapshot side only */
 
     /* mismatch samples (ring), try-locked */
     pthread_mutex_t sample_lock;
@@ -282,6 +298,8 @@ uint64_t graft__slot_sum(const graft_seam *s, int ctr);
 void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT]);
 size_t graft__hist_index(uint64_t ns);
 uint64_t graft__hist_upper(size_t idx);
+void graft__recent_init(graft__recent *r, uint64_t now);
+void graft__recent_destroy(graft__recent *r);
 
 /* config.c */
 void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s);

@@ -277,6 +277,10 @@ static void graft__seam_free(graft_seam *s)
     pthread_mutex_destroy(&s->cap_lock);
     pthread_mutex_destroy(&s->sample_lock);
     pthread_mutex_destroy(&s->bk_lock);
+    if (s->recent) {
+        graft__recent_destroy(s->recent);
+        free(s->recent);
+    }
     free(s->capture_buf);
     free(s->slots);
     free(s);
@@ -336,6 +340,13 @@ int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam
         return GRAFT_ENOMEM;
     }
     memset(s->slots, 0, sizeof(graft__slot) * (GRAFT__SLOTS + 1));
+    s->recent = malloc(sizeof *s->recent);
+    if (!s->recent) {
+        free(s->slots);
+        free(s);
+        return GRAFT_ENOMEM;
+    }
+    graft__recent_init(s->recent, graft__now(rt));
     s->def = *def;
     graft__strlcpy(s->name, def->name, sizeof s->name);
     s->def.name = s->name;

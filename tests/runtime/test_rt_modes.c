@@ -429,7 +429,7 @@ static void prometheus_text(void **state)
     assert_non_null(strstr(txt, "graft_seam_mode{seam=\"toy.double\",mode=\"shadow\"} 1\n"));
     assert_non_null(
         strstr(txt, "graft_impl_calls_total{seam=\"toy.double\",impl=\"candidate\"} 10\n"));
-    assert_non_null(strstr(txt, "# TYPE graft_impl_latency_seconds summary\n"));
+    assert_non_null(strstr(txt, "# TYPE graft_impl_latency_seconds histogram\n"));
     assert_non_null(strstr(txt, "graft_breaker_state{seam=\"toy.double\",state=\"closed\"} 1\n"));
     graft_free(txt);
 }
