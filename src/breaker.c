@@ -127,10 +127,11 @@ static void graft__transition(graft_seam *s, uint64_t now, int to, const char *r
     atomic_store_explicit(&s->bk_state, to, memory_order_release);
     graft__route_flag(s, GRAFT__ROUTE_BK_ACTIVE,
                       to == GRAFT_BREAKER_OPEN || to == GRAFT_BREAKER_HALF_OPEN);
-    graft__log(s->rt, to == GRAFT_BREAKER_OPEN ? GRAFT_LOG_WARN : GRAFT_LOG_INFO, "graft.breaker",
-               "breaker seam=%s from=%s to=%s reason=\"%s\"%s", s->name,
-               graft_breaker_state_name(from), graft_breaker_state_name(to), reason,
-               s->bk.observe_only ? " observe_only=1" : "");
+    /* Deferred: transitions happen on serving threads (a failed call re-evaluates). */
+    graft__log_deferred(s, to == GRAFT_BREAKER_OPEN ? GRAFT_LOG_WARN : GRAFT_LOG_INFO,
+                        "graft.breaker", "breaker seam=%s from=%s to=%s reason=\"%s\"%s", s->name,
+                        graft_breaker_state_name(from), graft_breaker_state_name(to), reason,
+                        s->bk.observe_only ? " observe_only=1" : "");
 }
 
 static void graft__open(graft_seam *s, uint64_t now, bool backoff, const char *reason)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "graft/graft.h"
+#include "writer.h"
 
 #if defined(__GNUC__)
 #define GRAFT__LIKELY(x) __builtin_expect(!!(x), 1)
@@ -47,7 +48,6 @@
 #define GRAFT__EVENTS 16         /* recent breaker transitions kept per seam */
 #define GRAFT__DESC_MAX 160      /* bytes of an output description kept/logged */
 #define GRAFT__WINDOW_BUCKETS 10 /* breaker window granularity */
-#define GRAFT__CAPTURE_BUF_DEFAULT (64u * 1024u)
 /* Recent-window latency (JSON snapshot): one kept histogram per step, a window long. */
 #define GRAFT__RECENT_WINDOW_NS (60ull * 1000000000ull)
 #define GRAFT__RECENT_STEP_NS (5ull * 1000000000ull)
@@ -211,14 +211,16 @@ struct graft_seam {
     _Atomic uint64_t log_window;
     _Atomic uint64_t log_suppressed;
 
-    /* capture */
-    pthread_mutex_t cap_lock; /* try-locked from the call path */
+    /* capture (files written by the background writer) */
+    pthread_mutex_t cap_lock; /* writer thread and setters; never the call path */
     char capture_dir[1024];
     uint32_t capture_max_files;
     uint64_t capture_max_bytes;
-    unsigned char *capture_buf;
-    size_t capture_buf_len;
+    _Atomic int capture_on; /* capture_dir set and payload buffers exist */
     _Atomic uint64_t captures, capture_bytes, capture_seq, capture_dropped;
+    _Atomic uint64_t capture_too_large; /* inputs over GRAFT__CAPTURE_MAX */
+    _Atomic int capture_too_large_warned;
+    _Atomic uint64_t reports_dropped; /* writer ring full: log line or capture lost */
 
     graft__recent *recent; /* snapshot side only */
 
@@ -262,6 +264,8 @@ struct graft_runtime {
 
     graft__conf_set conf; /* applied configuration, also for seams not yet registered */
     char *config_path;    /* last file loaded, for reload */
+
+    graft__writer writer; /* mismatch reports and deferred log lines */
 };
 
 /* runtime.c */
@@ -270,6 +274,10 @@ uint64_t graft__unix_ns(void);
 void graft__log(graft_runtime *rt, int level, const char *target, const char *fmt, ...)
     GRAFT__PRINTF(4, 5);
 bool graft__log_enabled(graft_runtime *rt, int level);
+/* graft__log for the call path: formats into a writer slot; the sink runs on the writer
+ * thread. A full ring drops the line (counted in the seam's reports_dropped). */
+void graft__log_deferred(graft_seam *s, int level, const char *target, const char *fmt, ...)
+    GRAFT__PRINTF(4, 5);
 size_t graft__strlcpy(char *dst, const char *src, size_t cap);
 void graft__seterr(char *err, size_t errlen, const char *fmt, ...) GRAFT__PRINTF(3, 4);
 

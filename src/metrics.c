@@ -336,6 +336,12 @@ static cJSON *graft__seam_to_json(graft_seam *s)
         (double)atomic_load_explicit(&s->capture_dropped, memory_order_relaxed));
     cJSON_AddNumberToObject(cmp, "log_suppressed",
                             (double)atomic_load_explicit(&s->log_suppressed, memory_order_relaxed));
+    cJSON_AddNumberToObject(
+        cmp, "capture_too_large",
+        (double)atomic_load_explicit(&s->capture_too_large, memory_order_relaxed));
+    cJSON_AddNumberToObject(
+        cmp, "reports_dropped",
+        (double)atomic_load_explicit(&s->reports_dropped, memory_order_relaxed));
 
     cJSON *bk = cJSON_AddObjectToObject(o, "breaker");
     cJSON_AddStringToObject(bk, "state", graft_breaker_state_name(st.breaker_state));
@@ -554,6 +560,7 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
         graft__family(&b, metric, "counter", help);                                                \
         for (size_t i = 0; i < n; i++) {                                                           \
             const graft_seam_stats *st = &v[i].st;                                                 \
+            (void)st;                                                                              \
             graft__bprintf(&b, "%s{seam=\"%s\"} %" PRIu64 "\n", metric, v[i].s->name,              \
                            (uint64_t)(expr));                                                      \
         }                                                                                          \
@@ -590,6 +597,18 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
                         st->captures);
     GRAFT__SEAM_COUNTER("graft_seam_faults_injected_total", "Faults injected into the candidate.",
                         st->faults_injected);
+    GRAFT__SEAM_COUNTER("graft_seam_capture_dropped_total",
+                        "Mismatch inputs not captured (bounds, I/O errors, over the size limit, "
+                        "writer behind).",
+                        atomic_load_explicit(&v[i].s->capture_dropped, memory_order_relaxed));
+    GRAFT__SEAM_COUNTER("graft_seam_capture_too_large_total",
+                        "Mismatch inputs not captured because they serialise to more than the "
+                        "capture limit.",
+                        atomic_load_explicit(&v[i].s->capture_too_large, memory_order_relaxed));
+    GRAFT__SEAM_COUNTER("graft_seam_reports_dropped_total",
+                        "Mismatch reports and deferred log lines dropped because the background "
+                        "writer's ring was full.",
+                        atomic_load_explicit(&v[i].s->reports_dropped, memory_order_relaxed));
 
 #define GRAFT__IMPL_COUNTER(metric, help, field)                                                   \
     do {                                                                                           \

@@ -180,6 +180,38 @@ void graft__log(graft_runtime *rt, int level, const char *target, const char *fm
     graft__emit(rt, level, target, line);
 }
 
+static void graft__log_run(graft__report *r)
+{
+    graft__emit(r->seam->rt, r->level, r->target, r->line);
+}
+
+void graft__log_deferred(graft_seam *s, int level, const char *target, const char *fmt, ...)
+{
+    if (!graft__log_enabled(s->rt, level))
+        return;
+    graft__report *r = graft__writer_claim(&s->rt->writer);
+    if (!r) {
+        atomic_fetch_add_explicit(&s->reports_dropped, 1, memory_order_relaxed);
+        return;
+    }
+    r->run = graft__log_run;
+    r->kind = GRAFT__REPORT_LOG;
+    r->seam = s;
+    r->level = level;
+    r->target = target;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->line, sizeof r->line, fmt, ap);
+    va_end(ap);
+    graft__writer_publish(&s->rt->writer, r);
+}
+
+void graft_runtime_flush(graft_runtime *rt)
+{
+    if (rt)
+        graft__writer_flush(&rt->writer);
+}
+
 void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int level)
 {
     if (!rt)
@@ -265,7 +297,14 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
         }
         lg->fn = opts->log;
         lg->ctx = opts->log_ctx;
+        atomic_init(&lg->active, 0);
         atomic_init(&rt->logger, lg);
+    }
+    if (graft__writer_start(&rt->writer) != 0) {
+        free(atomic_load_explicit(&rt->logger, memory_order_relaxed));
+        pthread_mutex_destroy(&rt->lock);
+        free(rt);
+        return GRAFT_ENOMEM;
     }
     *out = rt;
     return GRAFT_OK;
@@ -281,7 +320,6 @@ static void graft__seam_free(graft_seam *s)
         graft__recent_destroy(s->recent);
         free(s->recent);
     }
-    free(s->capture_buf);
     free(s->slots);
     free(s);
 }
@@ -290,6 +328,8 @@ void graft_runtime_free(graft_runtime *rt)
 {
     if (!rt)
         return;
+    /* Queued reports name seams and the sink: write them out first. */
+    graft__writer_stop(&rt->writer);
     graft_seam *s = atomic_load_explicit(&rt->head, memory_order_acquire);
     while (s) {
         graft_seam *next = atomic_load_explicit(&s->next, memory_order_relaxed);

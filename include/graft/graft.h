@@ -291,6 +291,10 @@ int graft_config_reload(graft_runtime *rt, char *err, size_t errlen);
  * to the previous sink is running or will start, so the previous ctx may be freed (it
  * waits for calls in progress; must not be called from inside a sink). */
 void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int level);
+/* Mismatch log lines, capture files and log lines from the call path (breaker
+ * transitions, fallbacks) are written by the runtime's background thread, so a call does
+ * no I/O. This waits until everything queued before it has been written. */
+void graft_runtime_flush(graft_runtime *rt);
 /* Logs through the runtime's sink; the same signature as graft_log_fn so the host can
  * hand (graft_runtime_log_sink, rt) to the FFI crate's log bridge. */
 void graft_runtime_log_sink(void *rt, int level, const char *target, const char *message);

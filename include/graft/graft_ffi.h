@@ -9,12 +9,6 @@
 #include "graft/base.h"
 
 /*
- Log lines about caught panics per second, process-wide; the panics beyond are counted
- and reported as `suppressed=N` on the next line that is written.
- */
-#define PANIC_LOG_PER_SECOND 10
-
-/*
  Bytes owned by Rust, lent to C until `graft_ffi_buffer_free`. C must not change
  `data` or `len`, and must not free `data` itself.
  */
