@@ -383,9 +383,8 @@ static int graft__parse_spec(const char *spec, const char *origin, graft__conf_s
         graft_mode m;
         if (graft_mode_parse(mode, &m) != GRAFT_OK) {
             graft__seterr(err, errlen,
-                          "%s: item %d \"%s\": unknown mode \"%s\" (legacy, shadow, canary, "
-                          "candidate, candidate-only)",
-                          origin, item, orig, mode);
+                          "%s: item %d \"%s\": unknown mode \"%s\" (%s)", origin, item, orig,
+                          mode, graft__mode_list);
             rc = GRAFT_ECONFIG;
             break;
         }
@@ -613,9 +612,7 @@ static int graft__ini_handler(void *user, const char *section, const char *name,
     graft__seam_conf *e = p->cur;
     if (strcmp(name, "mode") == 0) {
         if (graft_mode_parse(value, &e->mode) != GRAFT_OK)
-            GRAFT__INI_FAIL("mode: unknown mode \"%s\" (legacy, shadow, canary, candidate, "
-                            "candidate-only)",
-                            value);
+            GRAFT__INI_FAIL("mode: unknown mode \"%s\" (%s)", value, graft__mode_list);
         return 1;
     }
     if (strcmp(name, "capture.dir") == 0) {

@@ -309,6 +309,9 @@ uint64_t graft__hist_upper(size_t idx);
 void graft__recent_init(graft__recent *r, uint64_t now);
 void graft__recent_destroy(graft__recent *r);
 
+/* status.c */
+extern const char *const graft__mode_list; /* "legacy, shadow, ..." for messages */
+
 /* config.c */
 void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s);
 void graft__conf_free(graft__conf_set *c);

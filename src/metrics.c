@@ -663,7 +663,7 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     graft__family(&b, "graft_breaker_state", "gauge",
                   "1 for the breaker's current state, 0 otherwise.");
     for (size_t i = 0; i < n; i++)
-        for (int s = 0; s <= GRAFT_BREAKER_DISABLED; s++)
+        for (int s = 0; s < GRAFT_BREAKER_STATE_COUNT; s++)
             graft__bprintf(&b, "graft_breaker_state{seam=\"%s\",state=\"%s\"} %d\n", v[i].s->name,
                            graft_breaker_state_name(s), (int)v[i].st.breaker_state == s);
     GRAFT__SEAM_COUNTER("graft_breaker_opens_total", "Times the breaker opened.",

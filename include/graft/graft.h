@@ -35,14 +35,23 @@ const char *graft_version(void);
 
 /* ------------------------------------------------------------------ modes */
 
+/* The one list of modes: XX(SUFFIX, number, "name", "meaning"). The enum, the names
+ * (graft_mode_name, metrics labels, JSON, configuration and its messages) come from it;
+ * the dashboard takes them from the JSON snapshot. A new mode is a row here plus the
+ * code that routes it (src/call.c). */
+#define GRAFT_MODE_MAP(XX)                                                                         \
+    XX(LEGACY, 0, "legacy", "only the legacy implementation runs")                                 \
+    XX(SHADOW, 1, "shadow", "both run, legacy serves, outputs compared")                           \
+    XX(CANARY, 2, "canary", "a sticky percentage is served by the candidate")                      \
+    XX(CANDIDATE, 3, "candidate", "candidate serves, legacy is the fallback")                      \
+    XX(CANDIDATE_ONLY, 4, "candidate-only", "candidate serves, no fallback")
+
 typedef enum graft_mode {
-    GRAFT_MODE_LEGACY = 0,        /* only the legacy implementation runs */
-    GRAFT_MODE_SHADOW = 1,        /* both run, legacy serves, outputs compared */
-    GRAFT_MODE_CANARY = 2,        /* a sticky percentage is served by the candidate */
-    GRAFT_MODE_CANDIDATE = 3,     /* candidate serves, legacy is the fallback */
-    GRAFT_MODE_CANDIDATE_ONLY = 4 /* candidate serves, no fallback */
+#define GRAFT__MODE_ENUM(suffix, number, name, meaning) GRAFT_MODE_##suffix = number,
+    GRAFT_MODE_MAP(GRAFT__MODE_ENUM)
+#undef GRAFT__MODE_ENUM
 } graft_mode;
-#define GRAFT_MODE_COUNT 5
+#define GRAFT_MODE_COUNT 5 /* entries of GRAFT_MODE_MAP (checked in libgraft) */
 
 /* "legacy", "shadow", "canary", "candidate", "candidate-only"; NULL if unknown. */
 const char *graft_mode_name(int mode);
@@ -181,12 +190,19 @@ int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg);
 
 /* ------------------------------------------------------------------ breaker */
 
+/* The one list of breaker states: XX(SUFFIX, number, "name"). */
+#define GRAFT_BREAKER_STATE_MAP(XX)                                                                \
+    XX(CLOSED, 0, "closed")                                                                        \
+    XX(OPEN, 1, "open")                                                                            \
+    XX(HALF_OPEN, 2, "half-open")                                                                  \
+    XX(DISABLED, 3, "disabled")
+
 typedef enum graft_breaker_state {
-    GRAFT_BREAKER_CLOSED = 0,
-    GRAFT_BREAKER_OPEN = 1,
-    GRAFT_BREAKER_HALF_OPEN = 2,
-    GRAFT_BREAKER_DISABLED = 3
+#define GRAFT__BREAKER_STATE_ENUM(suffix, number, name) GRAFT_BREAKER_##suffix = number,
+    GRAFT_BREAKER_STATE_MAP(GRAFT__BREAKER_STATE_ENUM)
+#undef GRAFT__BREAKER_STATE_ENUM
 } graft_breaker_state;
+#define GRAFT_BREAKER_STATE_COUNT 4
 
 /* "closed", "open", "half-open", "disabled" */
 const char *graft_breaker_state_name(int state);

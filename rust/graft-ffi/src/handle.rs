@@ -290,8 +290,14 @@ mod tests {
         let b = HandleMap::<u8>::new();
         assert_ne!(a.tag, b.tag, "a live map's tag was issued again");
         let hb = b.insert(2u8).unwrap();
-        assert_eq!(b.get(ha, |v| *v).unwrap_err().status(), Status::InvalidHandle);
-        assert_eq!(a.get(hb, |v| *v).unwrap_err().status(), Status::InvalidHandle);
+        assert_eq!(
+            b.get(ha, |v| *v).unwrap_err().status(),
+            Status::InvalidHandle
+        );
+        assert_eq!(
+            a.get(hb, |v| *v).unwrap_err().status(),
+            Status::InvalidHandle
+        );
 
         let mut live = Vec::new();
         let err = loop {
@@ -307,7 +313,10 @@ mod tests {
         tags.dedup();
         assert_eq!(tags.len(), live.len() + 2, "tags of live maps are distinct");
         live.pop();
-        assert!(HandleMap::<u8>::try_new().is_ok(), "a dropped map's tag is free again");
+        assert!(
+            HandleMap::<u8>::try_new().is_ok(),
+            "a dropped map's tag is free again"
+        );
     }
 
     #[test]

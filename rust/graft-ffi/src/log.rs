@@ -20,8 +20,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
 use std::sync::{Once, PoisonError, RwLock};
+use std::time::Instant;
 
 use crate::boundary;
 use crate::error::Error;
@@ -380,7 +380,10 @@ mod tests {
         // All 1000 attempts normally fall in one second; a second boundary may admit 3 more.
         assert!(admitted.len() == 3 || admitted.len() == 6, "{admitted:?}");
         assert_eq!(admitted[0], 0);
-        assert_eq!(rl.pending() + admitted.iter().sum::<u64>() + admitted.len() as u64, 1000);
+        assert_eq!(
+            rl.pending() + admitted.iter().sum::<u64>() + admitted.len() as u64,
+            1000
+        );
         let none = RateLimit::new(0);
         assert_eq!(none.admit(), None);
         assert_eq!(none.pending(), 1);
