@@ -665,8 +665,8 @@ void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg)
     atomic_store_explicit(&s->compare_served, cfg->compare_served ? 1 : 0, memory_order_relaxed);
     graft__route_flag(s, GRAFT__ROUTE_CMP_SERVED, cfg->compare_served != 0);
     graft__route_flag(s, GRAFT__ROUTE_SAMPLED, cfg->sample_every > 1);
-    bool on = cfg->capture_dir && cfg->capture_dir[0] &&
-              graft__writer_reserve_payload(&s->rt->writer);
+    bool on =
+        cfg->capture_dir && cfg->capture_dir[0] && graft__writer_reserve_payload(&s->rt->writer);
     pthread_mutex_lock(&s->cap_lock);
     graft__strlcpy(s->capture_dir, cfg->capture_dir ? cfg->capture_dir : "", sizeof s->capture_dir);
     s->capture_max_files = cfg->capture_max_files;

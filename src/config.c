@@ -382,9 +382,8 @@ static int graft__parse_spec(const char *spec, const char *origin, graft__conf_s
             *colon = '\0';
         graft_mode m;
         if (graft_mode_parse(mode, &m) != GRAFT_OK) {
-            graft__seterr(err, errlen,
-                          "%s: item %d \"%s\": unknown mode \"%s\" (%s)", origin, item, orig,
-                          mode, graft__mode_list);
+            graft__seterr(err, errlen, "%s: item %d \"%s\": unknown mode \"%s\" (%s)", origin, item,
+                          orig, mode, graft__mode_list);
             rc = GRAFT_ECONFIG;
             break;
         }

@@ -68,19 +68,30 @@
     (GRAFT__ROUTE_FAULTS | GRAFT__ROUTE_CMP_SERVED | GRAFT__ROUTE_SAMPLED | GRAFT__ROUTE_BK_ACTIVE)
 #define GRAFT__FORCE_MASK (GRAFT_CALL_FORCE_LEGACY | GRAFT_CALL_FORCE_CANDIDATE)
 
-/* Counters of one slot. The FAST_* counters each stand for a whole common outcome and
- * are folded into the canonical counters by graft__counters (e.g. FAST_LEGACY = one
- * call, in legacy mode, one legacy run, served by legacy). */
+/* The short paths' combined outcomes, the one table of them: each counter stands for a
+ * whole common outcome of one call, and this row says what it means, so graft__counters
+ * (metrics.c) folds it into the canonical counters and the breaker (breaker.c) counts
+ * it as candidate runs and comparisons. A new combined outcome is one row here plus
+ * the short path that bumps it (call.c).
+ *   XX(NAME, mode, legacy ran, candidate ran, served by, compared, meaning) */
+#define GRAFT__OUTCOME_MAP(XX)                                                                     \
+    XX(FAST_LEGACY, LEGACY, 1, 0, LEGACY, 0, "legacy mode, legacy ran and served")                 \
+    XX(FAST_CAND, CANDIDATE, 0, 1, CANDIDATE, 0, "candidate mode, candidate ran and served")       \
+    XX(FAST_CAND_ONLY, CANDIDATE_ONLY, 0, 1, CANDIDATE, 0,                                         \
+       "candidate-only mode, candidate ran and served")                                            \
+    XX(FAST_CANARY_L, CANARY, 1, 0, LEGACY, 0, "canary mode, out of the buckets, legacy served")   \
+    XX(FAST_CANARY_C, CANARY, 0, 1, CANDIDATE, 0, "canary mode, in the buckets, candidate served") \
+    XX(FAST_SHADOW, SHADOW, 1, 1, LEGACY, 1, "shadow mode, both ran, compared equal, legacy served")
+
+/* Counters of one slot: the combined outcomes above, then the canonical counters that
+ * the general path bumps one by one and snapshots report. */
+#define GRAFT__OUTCOME_ENUM(name, mode, ran_l, ran_c, served, compared, meaning) GRAFT__C_##name,
+enum graft__outcome { GRAFT__OUTCOME_MAP(GRAFT__OUTCOME_ENUM) GRAFT__C_OUTCOMES };
+#undef GRAFT__OUTCOME_ENUM
 enum graft__ctr {
-    GRAFT__C_FAST_LEGACY = 0,
-    GRAFT__C_FAST_CAND,      /* candidate mode, candidate ran and served */
-    GRAFT__C_FAST_CAND_ONLY, /* candidate-only mode, candidate ran and served */
-    GRAFT__C_FAST_CANARY_L,  /* canary mode, out of the buckets, legacy served */
-    GRAFT__C_FAST_CANARY_C,  /* canary mode, in the buckets, candidate served */
-    GRAFT__C_FAST_SHADOW,    /* shadow mode, both ran, compared equal, legacy served */
-    GRAFT__C_CALLS,
-    GRAFT__C_BY_MODE,                                    /* 5 entries */
-    GRAFT__C_IMPL = GRAFT__C_BY_MODE + GRAFT_MODE_COUNT, /* 2 x 6 */
+    GRAFT__C_CALLS = GRAFT__C_OUTCOMES,
+    GRAFT__C_BY_MODE,                                    /* GRAFT_MODE_COUNT entries */
+    GRAFT__C_IMPL = GRAFT__C_BY_MODE + GRAFT_MODE_COUNT, /* 2 x GRAFT__I_COUNT */
     GRAFT__C_FALLBACKS = GRAFT__C_IMPL + 2 * 6,
     GRAFT__C_COMPARED,
     GRAFT__C_MISMATCHES,
@@ -98,8 +109,22 @@ enum graft__impl_ctr {
     GRAFT__I_PANICS,
     GRAFT__I_TIMED,
     GRAFT__I_SUM_NS,
+    GRAFT__I_COUNT
 };
-#define GRAFT__CI(impl, k) (GRAFT__C_IMPL + (impl)*6 + (k))
+_Static_assert(GRAFT__I_COUNT == 6, "GRAFT__C_IMPL reserves 6 counters per implementation");
+#define GRAFT__CI(impl, k) (GRAFT__C_IMPL + (impl)*GRAFT__I_COUNT + (k))
+
+/* What the breaker's window counts, as canonical counters: XX(counter, field of
+ * graft__bk_counts). The combined outcomes add theirs from GRAFT__OUTCOME_MAP (a
+ * candidate run is `calls`, a compared one `compared`). */
+#define GRAFT__BK_INPUT_MAP(XX)                                                                    \
+    XX(GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS), calls)                                     \
+    XX(GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_ERRORS), failures)                                 \
+    XX(GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_PANICS), failures)                                 \
+    XX(GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_TIMED), timed)                                     \
+    XX(GRAFT__C_SLOW, slow)                                                                        \
+    XX(GRAFT__C_COMPARED, compared)                                                                \
+    XX(GRAFT__C_MISMATCHES, mismatches)
 
 typedef struct graft__slot {
     _Atomic uint64_t c[GRAFT__C_COUNT];

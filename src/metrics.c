@@ -54,18 +54,18 @@ void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
     for (int i = 0; i <= GRAFT__SLOTS; i++)
         for (int k = 0; k < GRAFT__C_COUNT; k++)
             c[k] += atomic_load_explicit(&s->slots[i].c[k], memory_order_relaxed);
-    const int L = GRAFT_IMPL_LEGACY, C = GRAFT_IMPL_CANDIDATE;
-    struct {
+    /* Each combined outcome stands for the canonical counters its row names. */
+    static const struct {
         int fast;
         graft_mode mode;
-        int ran_l, ran_c, served, compared;
+        bool ran_l, ran_c;
+        graft_impl served;
+        bool compared;
     } fold[] = {
-        {GRAFT__C_FAST_LEGACY, GRAFT_MODE_LEGACY, 1, 0, L, 0},
-        {GRAFT__C_FAST_CAND, GRAFT_MODE_CANDIDATE, 0, 1, C, 0},
-        {GRAFT__C_FAST_CAND_ONLY, GRAFT_MODE_CANDIDATE_ONLY, 0, 1, C, 0},
-        {GRAFT__C_FAST_CANARY_L, GRAFT_MODE_CANARY, 1, 0, L, 0},
-        {GRAFT__C_FAST_CANARY_C, GRAFT_MODE_CANARY, 0, 1, C, 0},
-        {GRAFT__C_FAST_SHADOW, GRAFT_MODE_SHADOW, 1, 1, L, 1},
+#define GRAFT__OUTCOME_FOLD(name, mode, ran_l, ran_c, served, compared, meaning)                   \
+    {GRAFT__C_##name, GRAFT_MODE_##mode, ran_l, ran_c, GRAFT_IMPL_##served, compared},
+        GRAFT__OUTCOME_MAP(GRAFT__OUTCOME_FOLD)
+#undef GRAFT__OUTCOME_FOLD
     };
     for (size_t f = 0; f < sizeof fold / sizeof fold[0]; f++) {
         uint64_t n = c[fold[f].fast];
@@ -74,9 +74,9 @@ void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
         c[GRAFT__C_CALLS] += n;
         c[GRAFT__C_BY_MODE + (int)fold[f].mode] += n;
         if (fold[f].ran_l)
-            c[GRAFT__CI(L, GRAFT__I_CALLS)] += n;
+            c[GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_CALLS)] += n;
         if (fold[f].ran_c)
-            c[GRAFT__CI(C, GRAFT__I_CALLS)] += n;
+            c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS)] += n;
         c[GRAFT__CI(fold[f].served, GRAFT__I_SERVED)] += n;
         if (fold[f].compared)
             c[GRAFT__C_COMPARED] += n;
@@ -165,7 +165,7 @@ void graft__recent_destroy(graft__recent *r)
 
 /* h: the current cumulative histograms (both impls); fills out[2] and *window_ns. */
 static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST_BUCKETS],
-                          const uint64_t max[2], graft_latency out[2], uint64_t *window_ns)
+                                  const uint64_t max[2], graft_latency out[2], uint64_t *window_ns)
 {
     graft__recent *r = s->recent;
     uint64_t now = graft__now(s->rt);
@@ -277,7 +277,8 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     graft_latency recent[2];
     uint64_t recent_ns;
     const uint64_t maxes[2] = {st.impl[0].latency.max_ns, st.impl[1].latency.max_ns};
-    graft__recent_latency(s, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist, maxes, recent, &recent_ns);
+    graft__recent_latency(s, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist, maxes, recent,
+                          &recent_ns);
     free(hist);
     cJSON *o = cJSON_CreateObject();
     if (!o)

@@ -194,8 +194,8 @@ void graft__on_mismatch(graft_seam *s, uint64_t key, bool has_key, const void *i
         pthread_mutex_unlock(&s->sample_lock);
     }
 
-    bool want_cap = s->def.serialize_input &&
-                    atomic_load_explicit(&s->capture_on, memory_order_relaxed) != 0;
+    bool want_cap =
+        s->def.serialize_input && atomic_load_explicit(&s->capture_on, memory_order_relaxed) != 0;
     bool want_log = false;
     if (graft__log_enabled(s->rt, GRAFT_LOG_WARN)) {
         want_log = graft__log_allowed(s, unix_ns);

@@ -26,8 +26,8 @@ graft__report *graft__writer_claim(graft__writer *w)
         uint64_t seq = atomic_load_explicit(&r->seq, memory_order_acquire);
         int64_t dif = (int64_t)(seq - pos);
         if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&w->head, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed)) {
+            if (atomic_compare_exchange_weak_explicit(&w->head, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
                 r->pos = pos;
                 r->run = NULL;
                 return r;

@@ -104,8 +104,8 @@ static void latency_is_a_prometheus_histogram(void **state)
     assert_int_equal(at_1us, 10);   /* the 1 us calls, in a bucket at most 25% wide */
     assert_int_equal(at_1ms, 20);
     assert_int_equal(last, 20);
-    assert_non_null(strstr(
-        txt, "graft_impl_latency_seconds_count{seam=\"toy.lat\",impl=\"candidate\"} 20\n"));
+    assert_non_null(
+        strstr(txt, "graft_impl_latency_seconds_count{seam=\"toy.lat\",impl=\"candidate\"} 20\n"));
     assert_non_null(strstr(
         txt, "graft_impl_latency_seconds_sum{seam=\"toy.lat\",impl=\"candidate\"} 0.010010000\n"));
     graft_free(txt);
@@ -124,14 +124,16 @@ static void candidate_latency(fx *f, unsigned long long *count, unsigned long lo
     const char *l = strstr(c, "\"latency\":{");
     assert_non_null(l);
     unsigned long long lc, p50, p90, mx;
-    assert_int_equal(sscanf(l, "\"latency\":{\"count\":%llu,\"p50_ns\":%llu,\"p90_ns\":%llu,"
-                               "\"p99_ns\":%llu",
+    assert_int_equal(sscanf(l,
+                            "\"latency\":{\"count\":%llu,\"p50_ns\":%llu,\"p90_ns\":%llu,"
+                            "\"p99_ns\":%llu",
                             &lc, &p50, &p90, life_p99),
                      4);
     const char *r = strstr(c, "\"recent_latency\":{");
     assert_non_null(r);
-    assert_int_equal(sscanf(r, "\"recent_latency\":{\"count\":%llu,\"p50_ns\":%llu,\"p90_ns\":%llu,"
-                               "\"p99_ns\":%llu,\"max_ns\":%llu,\"window_ns\":%llu",
+    assert_int_equal(sscanf(r,
+                            "\"recent_latency\":{\"count\":%llu,\"p50_ns\":%llu,\"p90_ns\":%llu,"
+                            "\"p99_ns\":%llu,\"max_ns\":%llu,\"window_ns\":%llu",
                             count, &p50, &p90, p99, &mx, window),
                      6);
     graft_free(txt);
