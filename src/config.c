@@ -46,6 +46,15 @@ static bool graft__parse_u32(const char *v, uint32_t *out)
 }
 
 /* "10", "10.5", "0.05", "12.5%": basis points, at most two decimals, 0..100. */
+static bool graft__parse_percent(const char *v, uint32_t *bp);
+
+int graft_percent_parse(const char *text, uint32_t *bp)
+{
+    if (!text || !bp)
+        return GRAFT_ENULL;
+    return graft__parse_percent(text, bp) ? GRAFT_OK : GRAFT_EINVAL;
+}
+
 static bool graft__parse_percent(const char *v, uint32_t *bp)
 {
     const char *p = v;

@@ -61,6 +61,11 @@ int graft_mode_parse(const char *name, graft_mode *out);
 /* Percentages are in basis points: 0..10000 (10000 = 100%, 1 = 0.01%). */
 #define GRAFT_PERCENT_SCALE 10000u
 
+/* Parses a percentage as configuration, the admin endpoint and graftctl take it: 0-100
+ * with at most two decimals and an optional '%' ("10", "10.5", "0.05", "12.5%"), into
+ * basis points. GRAFT_EINVAL for anything else (*bp untouched), GRAFT_ENULL for NULL. */
+int graft_percent_parse(const char *text, uint32_t *bp);
+
 typedef enum graft_impl { GRAFT_IMPL_LEGACY = 0, GRAFT_IMPL_CANDIDATE = 1 } graft_impl;
 
 /* ------------------------------------------------------------------ runtime */
