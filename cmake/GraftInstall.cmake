@@ -190,6 +190,10 @@ install(DIRECTORY "${_graft_ffi_dir}/src" DESTINATION "${GRAFT_INSTALL_RUSTDIR}/
 if(EXISTS "${_graft_ffi_dir}/build.rs")
   install(FILES "${_graft_ffi_dir}/build.rs" DESTINATION "${GRAFT_INSTALL_RUSTDIR}/graft-ffi")
 endif()
+# build.rs generates the Status enum from base.h's GRAFT_STATUS_MAP: the standalone
+# crate carries the header it reads.
+install(FILES "${PROJECT_SOURCE_DIR}/include/graft/base.h"
+        DESTINATION "${GRAFT_INSTALL_RUSTDIR}/graft-ffi")
 
 # The cargo settings for a consumer's workspace, written at install time so the path
 # is the real prefix (cmake --install --prefix ... included).

@@ -80,10 +80,7 @@ int kv_request_equal(const kv_request *a, const kv_request *b);
  * snprintf-style: returns the length needed, writes at most cap bytes with the NUL. */
 size_t kv_request_describe(const char *buf, size_t len, const kv_request *req, char *out,
                            size_t cap);
-/* Names of the enum values ("OK", "get", "BAD_FORMAT"); "?" for unknown numbers. */
-const char *kv_parse_status_name(unsigned status);
-const char *kv_cmd_name(unsigned cmd);
-const char *kv_parse_error_name(unsigned error);
+/* kv_parse_status_name, kv_cmd_name, kv_parse_error_name: see kv_proto.h. */
 
 /* Capture encoding of a parse input (snprintf-style: returns the size needed and
  * writes only when it fits). */

@@ -618,3 +618,28 @@ int kv_request_next_key(const char *buf, const kv_request *req, uint32_t *pos, u
     *pos = i;
     return 1;
 }
+
+/* ------------------------------------------------------------------ names */
+
+#define KV__NAME(suffix, number, name) [number] = name,
+static const char *const kv__status_names[] = {KV_PARSE_STATUS_MAP(KV__NAME)};
+static const char *const kv__cmd_names[] = {KV_CMD_MAP(KV__NAME)};
+static const char *const kv__error_names[] = {KV_PARSE_ERROR_MAP(KV__NAME)};
+#undef KV__NAME
+
+const char *kv_parse_status_name(unsigned status)
+{
+    return status < sizeof kv__status_names / sizeof kv__status_names[0] ? kv__status_names[status]
+                                                                         : "?";
+}
+
+const char *kv_cmd_name(unsigned cmd)
+{
+    return cmd < sizeof kv__cmd_names / sizeof kv__cmd_names[0] ? kv__cmd_names[cmd] : "?";
+}
+
+const char *kv_parse_error_name(unsigned error)
+{
+    return error < sizeof kv__error_names / sizeof kv__error_names[0] ? kv__error_names[error]
+                                                                      : "?";
+}

@@ -20,54 +20,87 @@
 extern "C" {
 #endif
 
+/* The parser's enumerations, one X-macro list each: XX(SUFFIX, number, "name"). The C
+ * enums, the name tables (kv_cmd_name, ... in kv_proto.c) and the Rust twin's constants
+ * (rust/kv-proto/build.rs generates `kv_proto::{status, cmd, error}` from this file)
+ * all come from them. Append; never renumber (the values cross the FFI boundary). */
+#define KV_CMD_MAP(XX)                                                                             \
+    XX(NONE, 0, "none")                                                                            \
+    XX(GET, 1, "get")                                                                              \
+    XX(GETS, 2, "gets")                                                                            \
+    XX(GAT, 3, "gat")                                                                              \
+    XX(GATS, 4, "gats")                                                                            \
+    XX(SET, 5, "set")                                                                              \
+    XX(ADD, 6, "add")                                                                              \
+    XX(REPLACE, 7, "replace")                                                                      \
+    XX(APPEND, 8, "append")                                                                        \
+    XX(PREPEND, 9, "prepend")                                                                      \
+    XX(CAS, 10, "cas")                                                                             \
+    XX(DELETE, 11, "delete")                                                                       \
+    XX(INCR, 12, "incr")                                                                           \
+    XX(DECR, 13, "decr")                                                                           \
+    XX(TOUCH, 14, "touch")                                                                         \
+    XX(FLUSH_ALL, 15, "flush_all")                                                                 \
+    XX(STATS, 16, "stats")                                                                         \
+    XX(VERSION, 17, "version")                                                                     \
+    XX(VERBOSITY, 18, "verbosity")                                                                 \
+    XX(QUIT, 19, "quit")
+
+/* OK: a complete request occupies the first `consumed` bytes.
+ * NEED_MORE: incomplete: read more, parse again from the same start (consumed: bytes
+ *   needed in all, when known, else 0).
+ * ERROR: malformed: reply per `error`, drop `consumed` bytes, then discard `swallow`
+ *   more bytes as they arrive.
+ * CLOSE: unrecoverable (e.g. over-long line): close the connection. */
+#define KV_PARSE_STATUS_MAP(XX)                                                                    \
+    XX(OK, 0, "OK")                                                                                \
+    XX(NEED_MORE, 1, "NEED_MORE")                                                                  \
+    XX(ERROR, 2, "ERROR")                                                                          \
+    XX(CLOSE, 3, "CLOSE")
+
+/* Which reply a malformed request gets, exactly as memcached 1.6 replies. The server's
+ * formatter owns the strings; the parser only classifies:
+ *   UNKNOWN_COMMAND "ERROR"; BAD_FORMAT "CLIENT_ERROR bad command line format";
+ *   BAD_CHUNK "CLIENT_ERROR bad data chunk"; TOO_LARGE "SERVER_ERROR object too large
+ *   for cache"; INVALID_DELTA "CLIENT_ERROR invalid numeric delta argument";
+ *   INVALID_EXPTIME "CLIENT_ERROR invalid exptime argument"; LINE_TOO_LONG: the
+ *   connection is closed; DELETE_USAGE "CLIENT_ERROR bad command line format.  Usage:
+ *   delete <key> [noreply]"; HTTP: unknown command whose last token starts "HTTP/":
+ *   close. The Rust twin mirrors every kind (generated from this list). */
+#define KV_PARSE_ERROR_MAP(XX)                                                                     \
+    XX(NONE, 0, "NONE")                                                                            \
+    XX(UNKNOWN_COMMAND, 1, "UNKNOWN_COMMAND")                                                      \
+    XX(BAD_FORMAT, 2, "BAD_FORMAT")                                                                \
+    XX(BAD_CHUNK, 3, "BAD_CHUNK")                                                                  \
+    XX(TOO_LARGE, 4, "TOO_LARGE")                                                                  \
+    XX(INVALID_DELTA, 5, "INVALID_DELTA")                                                          \
+    XX(INVALID_EXPTIME, 6, "INVALID_EXPTIME")                                                      \
+    XX(LINE_TOO_LONG, 7, "LINE_TOO_LONG")                                                          \
+    XX(DELETE_USAGE, 8, "DELETE_USAGE")                                                            \
+    XX(HTTP, 9, "HTTP")
+
 typedef enum kv_cmd {
-    KV_CMD_NONE = 0,
-    KV_CMD_GET = 1,
-    KV_CMD_GETS = 2,
-    KV_CMD_GAT = 3,
-    KV_CMD_GATS = 4,
-    KV_CMD_SET = 5,
-    KV_CMD_ADD = 6,
-    KV_CMD_REPLACE = 7,
-    KV_CMD_APPEND = 8,
-    KV_CMD_PREPEND = 9,
-    KV_CMD_CAS = 10,
-    KV_CMD_DELETE = 11,
-    KV_CMD_INCR = 12,
-    KV_CMD_DECR = 13,
-    KV_CMD_TOUCH = 14,
-    KV_CMD_FLUSH_ALL = 15,
-    KV_CMD_STATS = 16,
-    KV_CMD_VERSION = 17,
-    KV_CMD_VERBOSITY = 18,
-    KV_CMD_QUIT = 19
+#define KV__CMD_ENUM(suffix, number, name) KV_CMD_##suffix = number,
+    KV_CMD_MAP(KV__CMD_ENUM)
+#undef KV__CMD_ENUM
 } kv_cmd;
 
 typedef enum kv_parse_status {
-    KV_PARSE_OK = 0,        /* a complete request occupies the first `consumed` bytes */
-    KV_PARSE_NEED_MORE = 1, /* incomplete: read more, parse again from the same start
-                               (consumed: bytes needed in all, when known, else 0) */
-    KV_PARSE_ERROR = 2,     /* malformed: reply per `error`, drop `consumed` bytes, then
-                               discard `swallow` more bytes as they arrive */
-    KV_PARSE_CLOSE = 3      /* unrecoverable (e.g. over-long line): close the connection */
+#define KV__PARSE_STATUS_ENUM(suffix, number, name) KV_PARSE_##suffix = number,
+    KV_PARSE_STATUS_MAP(KV__PARSE_STATUS_ENUM)
+#undef KV__PARSE_STATUS_ENUM
 } kv_parse_status;
 
-/* Which reply a malformed request gets, exactly as memcached 1.6 replies. The server's
- * formatter owns the strings; the parser only classifies. */
 typedef enum kv_parse_error {
-    KV_ERR_NONE = 0,
-    KV_ERR_UNKNOWN_COMMAND = 1, /* "ERROR" */
-    KV_ERR_BAD_FORMAT = 2,      /* "CLIENT_ERROR bad command line format" */
-    KV_ERR_BAD_CHUNK = 3,       /* "CLIENT_ERROR bad data chunk" */
-    KV_ERR_TOO_LARGE = 4,       /* "SERVER_ERROR object too large for cache" */
-    KV_ERR_INVALID_DELTA = 5,   /* "CLIENT_ERROR invalid numeric delta argument" */
-    KV_ERR_INVALID_EXPTIME = 6, /* "CLIENT_ERROR invalid exptime argument" */
-    KV_ERR_LINE_TOO_LONG = 7,   /* connection is closed */
-    /* "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]" */
-    KV_ERR_DELETE_USAGE = 8,
-    KV_ERR_HTTP = 9 /* unknown command whose last token starts "HTTP/": close */
-    /* The server issue may append further kinds; the Rust twin mirrors every one. */
+#define KV__PARSE_ERROR_ENUM(suffix, number, name) KV_ERR_##suffix = number,
+    KV_PARSE_ERROR_MAP(KV__PARSE_ERROR_ENUM)
+#undef KV__PARSE_ERROR_ENUM
 } kv_parse_error;
+
+/* Names of the values ("get", "NEED_MORE", "BAD_FORMAT"); "?" for unknown ones. */
+const char *kv_parse_status_name(unsigned status);
+const char *kv_cmd_name(unsigned cmd);
+const char *kv_parse_error_name(unsigned error);
 
 /* Limits the parser enforces; the server passes its settings. */
 typedef struct kv_parse_limits {

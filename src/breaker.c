@@ -12,6 +12,7 @@
  *
  * Evaluation is try-locked: a caller never waits for another thread's evaluation.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,31 +65,28 @@ bool graft__validate_breaker(const graft_breaker_config *b, char *err, size_t er
 
 void graft__breaker_counts(const graft_seam *s, graft__bk_counts *out)
 {
-    /* Only the counters the window needs (this runs on failure paths): candidate runs
-     * are the explicit count plus the short paths' combined counters that include one. */
-    static const int ctrs[] = {
-        GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS),
-        GRAFT__C_FAST_CAND,
-        GRAFT__C_FAST_CAND_ONLY,
-        GRAFT__C_FAST_CANARY_C,
-        GRAFT__C_FAST_SHADOW,
-        GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_ERRORS),
-        GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_PANICS),
-        GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_TIMED),
-        GRAFT__C_SLOW,
-        GRAFT__C_COMPARED,
-        GRAFT__C_MISMATCHES,
-    };
-    uint64_t v[sizeof ctrs / sizeof ctrs[0]] = {0};
+    /* Only the counters the window needs (this runs on failure paths), each with the
+     * field it feeds: the canonical inputs, then the combined outcomes that include a
+     * candidate run or a comparison (weight 0 rows add nothing). */
+#define GRAFT__BK_ROW(counter, bk_field) {counter, offsetof(graft__bk_counts, bk_field), 1},
+#define GRAFT__BK_OUTCOME(name, mode, ran_l, ran_c, served, cmp, meaning)                          \
+    {GRAFT__C_##name, offsetof(graft__bk_counts, calls), ran_c},                                   \
+        {GRAFT__C_##name, offsetof(graft__bk_counts, compared), cmp},
+    static const struct {
+        int ctr;
+        size_t field;
+        uint64_t weight;
+    } in[] = {GRAFT__BK_INPUT_MAP(GRAFT__BK_ROW) GRAFT__OUTCOME_MAP(GRAFT__BK_OUTCOME)};
+#undef GRAFT__BK_ROW
+#undef GRAFT__BK_OUTCOME
+    uint64_t v[sizeof in / sizeof in[0]] = {0};
     for (int i = 0; i <= GRAFT__SLOTS; i++)
-        for (size_t k = 0; k < sizeof ctrs / sizeof ctrs[0]; k++)
-            v[k] += atomic_load_explicit(&s->slots[i].c[ctrs[k]], memory_order_relaxed);
-    out->calls = v[0] + v[1] + v[2] + v[3] + v[4];
-    out->failures = v[5] + v[6];
-    out->timed = v[7];
-    out->slow = v[8];
-    out->compared = v[9] + v[4];
-    out->mismatches = v[10];
+        for (size_t k = 0; k < sizeof in / sizeof in[0]; k++)
+            if (in[k].weight)
+                v[k] += atomic_load_explicit(&s->slots[i].c[in[k].ctr], memory_order_relaxed);
+    memset(out, 0, sizeof *out);
+    for (size_t k = 0; k < sizeof in / sizeof in[0]; k++)
+        *(uint64_t *)((char *)out + in[k].field) += v[k] * in[k].weight;
 }
 
 static void graft__counts_sub(graft__bk_counts *r, const graft__bk_counts *a,
@@ -127,10 +125,11 @@ static void graft__transition(graft_seam *s, uint64_t now, int to, const char *r
     atomic_store_explicit(&s->bk_state, to, memory_order_release);
     graft__route_flag(s, GRAFT__ROUTE_BK_ACTIVE,
                       to == GRAFT_BREAKER_OPEN || to == GRAFT_BREAKER_HALF_OPEN);
-    graft__log(s->rt, to == GRAFT_BREAKER_OPEN ? GRAFT_LOG_WARN : GRAFT_LOG_INFO, "graft.breaker",
-               "breaker seam=%s from=%s to=%s reason=\"%s\"%s", s->name,
-               graft_breaker_state_name(from), graft_breaker_state_name(to), reason,
-               s->bk.observe_only ? " observe_only=1" : "");
+    /* Deferred: transitions happen on serving threads (a failed call re-evaluates). */
+    graft__log_deferred(s, to == GRAFT_BREAKER_OPEN ? GRAFT_LOG_WARN : GRAFT_LOG_INFO,
+                        "graft.breaker", "breaker seam=%s from=%s to=%s reason=\"%s\"%s", s->name,
+                        graft_breaker_state_name(from), graft_breaker_state_name(to), reason,
+                        s->bk.observe_only ? " observe_only=1" : "");
 }
 
 static void graft__open(graft_seam *s, uint64_t now, bool backoff, const char *reason)

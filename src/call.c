@@ -275,8 +275,8 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
     graft__inc(cx->sl, cx->shared, GRAFT__C_FALLBACKS, 1);
     int lrc = graft__serve_legacy(cx, output);
     if (graft__log_enabled(s->rt, GRAFT_LOG_DEBUG))
-        graft__log(s->rt, GRAFT_LOG_DEBUG, "graft.seam", "fallback seam=%s candidate=%s", s->name,
-                   graft_status_name(rc) ? graft_status_name(rc) : "?");
+        graft__log_deferred(s, GRAFT_LOG_DEBUG, "graft.seam", "fallback seam=%s candidate=%s",
+                            s->name, graft_status_name(rc) ? graft_status_name(rc) : "?");
     return lrc;
 }
 
@@ -665,14 +665,13 @@ void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg)
     atomic_store_explicit(&s->compare_served, cfg->compare_served ? 1 : 0, memory_order_relaxed);
     graft__route_flag(s, GRAFT__ROUTE_CMP_SERVED, cfg->compare_served != 0);
     graft__route_flag(s, GRAFT__ROUTE_SAMPLED, cfg->sample_every > 1);
+    bool on =
+        cfg->capture_dir && cfg->capture_dir[0] && graft__writer_reserve_payload(&s->rt->writer);
     pthread_mutex_lock(&s->cap_lock);
     graft__strlcpy(s->capture_dir, cfg->capture_dir ? cfg->capture_dir : "", sizeof s->capture_dir);
     s->capture_max_files = cfg->capture_max_files;
     s->capture_max_bytes = cfg->capture_max_bytes;
-    if (s->capture_dir[0] && !s->capture_buf) {
-        s->capture_buf = malloc(GRAFT__CAPTURE_BUF_DEFAULT);
-        s->capture_buf_len = s->capture_buf ? GRAFT__CAPTURE_BUF_DEFAULT : 0;
-    }
+    atomic_store_explicit(&s->capture_on, on ? 1 : 0, memory_order_relaxed);
     pthread_mutex_unlock(&s->cap_lock);
 }
 
@@ -685,7 +684,7 @@ int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg)
     if (cfg->capture_dir && (cfg->capture_dir[0] == '\0' || strlen(cfg->capture_dir) >= 1024))
         return GRAFT_EINVAL;
     graft__apply_compare(seam, cfg);
-    if (cfg->capture_dir && !seam->capture_buf)
+    if (cfg->capture_dir && !atomic_load_explicit(&seam->capture_on, memory_order_relaxed))
         return GRAFT_ENOMEM;
     return GRAFT_OK;
 }

@@ -46,6 +46,15 @@ static bool graft__parse_u32(const char *v, uint32_t *out)
 }
 
 /* "10", "10.5", "0.05", "12.5%": basis points, at most two decimals, 0..100. */
+static bool graft__parse_percent(const char *v, uint32_t *bp);
+
+int graft_percent_parse(const char *text, uint32_t *bp)
+{
+    if (!text || !bp)
+        return GRAFT_ENULL;
+    return graft__parse_percent(text, bp) ? GRAFT_OK : GRAFT_EINVAL;
+}
+
 static bool graft__parse_percent(const char *v, uint32_t *bp)
 {
     const char *p = v;
@@ -382,10 +391,8 @@ static int graft__parse_spec(const char *spec, const char *origin, graft__conf_s
             *colon = '\0';
         graft_mode m;
         if (graft_mode_parse(mode, &m) != GRAFT_OK) {
-            graft__seterr(err, errlen,
-                          "%s: item %d \"%s\": unknown mode \"%s\" (legacy, shadow, canary, "
-                          "candidate, candidate-only)",
-                          origin, item, orig, mode);
+            graft__seterr(err, errlen, "%s: item %d \"%s\": unknown mode \"%s\" (%s)", origin, item,
+                          orig, mode, graft__mode_list);
             rc = GRAFT_ECONFIG;
             break;
         }
@@ -613,9 +620,7 @@ static int graft__ini_handler(void *user, const char *section, const char *name,
     graft__seam_conf *e = p->cur;
     if (strcmp(name, "mode") == 0) {
         if (graft_mode_parse(value, &e->mode) != GRAFT_OK)
-            GRAFT__INI_FAIL("mode: unknown mode \"%s\" (legacy, shadow, canary, candidate, "
-                            "candidate-only)",
-                            value);
+            GRAFT__INI_FAIL("mode: unknown mode \"%s\" (%s)", value, graft__mode_list);
         return 1;
     }
     if (strcmp(name, "capture.dir") == 0) {

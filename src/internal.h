@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "graft/graft.h"
+#include "writer.h"
 
 #if defined(__GNUC__)
 #define GRAFT__LIKELY(x) __builtin_expect(!!(x), 1)
@@ -47,7 +48,10 @@
 #define GRAFT__EVENTS 16         /* recent breaker transitions kept per seam */
 #define GRAFT__DESC_MAX 160      /* bytes of an output description kept/logged */
 #define GRAFT__WINDOW_BUCKETS 10 /* breaker window granularity */
-#define GRAFT__CAPTURE_BUF_DEFAULT (64u * 1024u)
+/* Recent-window latency (JSON snapshot): one kept histogram per step, a window long. */
+#define GRAFT__RECENT_WINDOW_NS (60ull * 1000000000ull)
+#define GRAFT__RECENT_STEP_NS (5ull * 1000000000ull)
+#define GRAFT__RECENT_SNAPS (GRAFT__RECENT_WINDOW_NS / GRAFT__RECENT_STEP_NS + 2)
 
 /* Route word: mode in bits 0..2, percent_bp in bits 8..21, and flags that send calls
  * to the general path: faults on, compare-when-served on, comparison sampled (1 in N
@@ -64,19 +68,30 @@
     (GRAFT__ROUTE_FAULTS | GRAFT__ROUTE_CMP_SERVED | GRAFT__ROUTE_SAMPLED | GRAFT__ROUTE_BK_ACTIVE)
 #define GRAFT__FORCE_MASK (GRAFT_CALL_FORCE_LEGACY | GRAFT_CALL_FORCE_CANDIDATE)
 
-/* Counters of one slot. The FAST_* counters each stand for a whole common outcome and
- * are folded into the canonical counters by graft__counters (e.g. FAST_LEGACY = one
- * call, in legacy mode, one legacy run, served by legacy). */
+/* The short paths' combined outcomes, the one table of them: each counter stands for a
+ * whole common outcome of one call, and this row says what it means, so graft__counters
+ * (metrics.c) folds it into the canonical counters and the breaker (breaker.c) counts
+ * it as candidate runs and comparisons. A new combined outcome is one row here plus
+ * the short path that bumps it (call.c).
+ *   XX(NAME, mode, legacy ran, candidate ran, served by, compared, meaning) */
+#define GRAFT__OUTCOME_MAP(XX)                                                                     \
+    XX(FAST_LEGACY, LEGACY, 1, 0, LEGACY, 0, "legacy mode, legacy ran and served")                 \
+    XX(FAST_CAND, CANDIDATE, 0, 1, CANDIDATE, 0, "candidate mode, candidate ran and served")       \
+    XX(FAST_CAND_ONLY, CANDIDATE_ONLY, 0, 1, CANDIDATE, 0,                                         \
+       "candidate-only mode, candidate ran and served")                                            \
+    XX(FAST_CANARY_L, CANARY, 1, 0, LEGACY, 0, "canary mode, out of the buckets, legacy served")   \
+    XX(FAST_CANARY_C, CANARY, 0, 1, CANDIDATE, 0, "canary mode, in the buckets, candidate served") \
+    XX(FAST_SHADOW, SHADOW, 1, 1, LEGACY, 1, "shadow mode, both ran, compared equal, legacy served")
+
+/* Counters of one slot: the combined outcomes above, then the canonical counters that
+ * the general path bumps one by one and snapshots report. */
+#define GRAFT__OUTCOME_ENUM(name, mode, ran_l, ran_c, served, compared, meaning) GRAFT__C_##name,
+enum graft__outcome { GRAFT__OUTCOME_MAP(GRAFT__OUTCOME_ENUM) GRAFT__C_OUTCOMES };
+#undef GRAFT__OUTCOME_ENUM
 enum graft__ctr {
-    GRAFT__C_FAST_LEGACY = 0,
-    GRAFT__C_FAST_CAND,      /* candidate mode, candidate ran and served */
-    GRAFT__C_FAST_CAND_ONLY, /* candidate-only mode, candidate ran and served */
-    GRAFT__C_FAST_CANARY_L,  /* canary mode, out of the buckets, legacy served */
-    GRAFT__C_FAST_CANARY_C,  /* canary mode, in the buckets, candidate served */
-    GRAFT__C_FAST_SHADOW,    /* shadow mode, both ran, compared equal, legacy served */
-    GRAFT__C_CALLS,
-    GRAFT__C_BY_MODE,                                    /* 5 entries */
-    GRAFT__C_IMPL = GRAFT__C_BY_MODE + GRAFT_MODE_COUNT, /* 2 x 6 */
+    GRAFT__C_CALLS = GRAFT__C_OUTCOMES,
+    GRAFT__C_BY_MODE,                                    /* GRAFT_MODE_COUNT entries */
+    GRAFT__C_IMPL = GRAFT__C_BY_MODE + GRAFT_MODE_COUNT, /* 2 x GRAFT__I_COUNT */
     GRAFT__C_FALLBACKS = GRAFT__C_IMPL + 2 * 6,
     GRAFT__C_COMPARED,
     GRAFT__C_MISMATCHES,
@@ -94,8 +109,22 @@ enum graft__impl_ctr {
     GRAFT__I_PANICS,
     GRAFT__I_TIMED,
     GRAFT__I_SUM_NS,
+    GRAFT__I_COUNT
 };
-#define GRAFT__CI(impl, k) (GRAFT__C_IMPL + (impl)*6 + (k))
+_Static_assert(GRAFT__I_COUNT == 6, "GRAFT__C_IMPL reserves 6 counters per implementation");
+#define GRAFT__CI(impl, k) (GRAFT__C_IMPL + (impl)*GRAFT__I_COUNT + (k))
+
+/* What the breaker's window counts, as canonical counters: XX(counter, field of
+ * graft__bk_counts). The combined outcomes add theirs from GRAFT__OUTCOME_MAP (a
+ * candidate run is `calls`, a compared one `compared`). */
+#define GRAFT__BK_INPUT_MAP(XX)                                                                    \
+    XX(GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS), calls)                                     \
+    XX(GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_ERRORS), failures)                                 \
+    XX(GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_PANICS), failures)                                 \
+    XX(GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_TIMED), timed)                                     \
+    XX(GRAFT__C_SLOW, slow)                                                                        \
+    XX(GRAFT__C_COMPARED, compared)                                                                \
+    XX(GRAFT__C_MISMATCHES, mismatches)
 
 typedef struct graft__slot {
     _Atomic uint64_t c[GRAFT__C_COUNT];
@@ -140,9 +169,22 @@ typedef struct graft__sample {
     char candidate[GRAFT__DESC_MAX];
 } graft__sample;
 
+/* Cumulative latency histograms kept for the recent-window percentiles (metrics.c). */
+typedef struct graft__recent {
+    pthread_mutex_t lock;
+    size_t n;
+    struct {
+        uint64_t mono_ns;
+        uint64_t h[2][GRAFT__HIST_BUCKETS];
+    } snap[GRAFT__RECENT_SNAPS];
+} graft__recent;
+
 typedef struct graft__logger {
     graft_log_fn fn;
     void *ctx;
+    /* Deliveries to this sink in progress: graft_runtime_set_log waits for 0 after
+     * unpublishing it, so the host may free ctx once it returns. */
+    _Atomic uint32_t active;
     struct graft__logger *prev; /* kept until the runtime is freed: readers never race a free */
 } graft__logger;
 
@@ -194,14 +236,18 @@ struct graft_seam {
     _Atomic uint64_t log_window;
     _Atomic uint64_t log_suppressed;
 
-    /* capture */
-    pthread_mutex_t cap_lock; /* try-locked from the call path */
+    /* capture (files written by the background writer) */
+    pthread_mutex_t cap_lock; /* writer thread and setters; never the call path */
     char capture_dir[1024];
     uint32_t capture_max_files;
     uint64_t capture_max_bytes;
-    unsigned char *capture_buf;
-    size_t capture_buf_len;
+    _Atomic int capture_on; /* capture_dir set and payload buffers exist */
     _Atomic uint64_t captures, capture_bytes, capture_seq, capture_dropped;
+    _Atomic uint64_t capture_too_large; /* inputs over GRAFT__CAPTURE_MAX */
+    _Atomic int capture_too_large_warned;
+    _Atomic uint64_t reports_dropped; /* writer ring full: log line or capture lost */
+
+    graft__recent *recent; /* snapshot side only */
 
     /* mismatch samples (ring), try-locked */
     pthread_mutex_t sample_lock;
@@ -243,6 +289,8 @@ struct graft_runtime {
 
     graft__conf_set conf; /* applied configuration, also for seams not yet registered */
     char *config_path;    /* last file loaded, for reload */
+
+    graft__writer writer; /* mismatch reports and deferred log lines */
 };
 
 /* runtime.c */
@@ -251,6 +299,10 @@ uint64_t graft__unix_ns(void);
 void graft__log(graft_runtime *rt, int level, const char *target, const char *fmt, ...)
     GRAFT__PRINTF(4, 5);
 bool graft__log_enabled(graft_runtime *rt, int level);
+/* graft__log for the call path: formats into a writer slot; the sink runs on the writer
+ * thread. A full ring drops the line (counted in the seam's reports_dropped). */
+void graft__log_deferred(graft_seam *s, int level, const char *target, const char *fmt, ...)
+    GRAFT__PRINTF(4, 5);
 size_t graft__strlcpy(char *dst, const char *src, size_t cap);
 void graft__seterr(char *err, size_t errlen, const char *fmt, ...) GRAFT__PRINTF(3, 4);
 
@@ -279,6 +331,11 @@ uint64_t graft__slot_sum(const graft_seam *s, int ctr);
 void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT]);
 size_t graft__hist_index(uint64_t ns);
 uint64_t graft__hist_upper(size_t idx);
+void graft__recent_init(graft__recent *r, uint64_t now);
+void graft__recent_destroy(graft__recent *r);
+
+/* status.c */
+extern const char *const graft__mode_list; /* "legacy, shadow, ..." for messages */
 
 /* config.c */
 void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s);

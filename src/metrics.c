@@ -54,18 +54,18 @@ void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
     for (int i = 0; i <= GRAFT__SLOTS; i++)
         for (int k = 0; k < GRAFT__C_COUNT; k++)
             c[k] += atomic_load_explicit(&s->slots[i].c[k], memory_order_relaxed);
-    const int L = GRAFT_IMPL_LEGACY, C = GRAFT_IMPL_CANDIDATE;
-    struct {
+    /* Each combined outcome stands for the canonical counters its row names. */
+    static const struct {
         int fast;
         graft_mode mode;
-        int ran_l, ran_c, served, compared;
+        bool ran_l, ran_c;
+        graft_impl served;
+        bool compared;
     } fold[] = {
-        {GRAFT__C_FAST_LEGACY, GRAFT_MODE_LEGACY, 1, 0, L, 0},
-        {GRAFT__C_FAST_CAND, GRAFT_MODE_CANDIDATE, 0, 1, C, 0},
-        {GRAFT__C_FAST_CAND_ONLY, GRAFT_MODE_CANDIDATE_ONLY, 0, 1, C, 0},
-        {GRAFT__C_FAST_CANARY_L, GRAFT_MODE_CANARY, 1, 0, L, 0},
-        {GRAFT__C_FAST_CANARY_C, GRAFT_MODE_CANARY, 0, 1, C, 0},
-        {GRAFT__C_FAST_SHADOW, GRAFT_MODE_SHADOW, 1, 1, L, 1},
+#define GRAFT__OUTCOME_FOLD(name, mode, ran_l, ran_c, served, compared, meaning)                   \
+    {GRAFT__C_##name, GRAFT_MODE_##mode, ran_l, ran_c, GRAFT_IMPL_##served, compared},
+        GRAFT__OUTCOME_MAP(GRAFT__OUTCOME_FOLD)
+#undef GRAFT__OUTCOME_FOLD
     };
     for (size_t f = 0; f < sizeof fold / sizeof fold[0]; f++) {
         uint64_t n = c[fold[f].fast];
@@ -74,19 +74,21 @@ void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
         c[GRAFT__C_CALLS] += n;
         c[GRAFT__C_BY_MODE + (int)fold[f].mode] += n;
         if (fold[f].ran_l)
-            c[GRAFT__CI(L, GRAFT__I_CALLS)] += n;
+            c[GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_CALLS)] += n;
         if (fold[f].ran_c)
-            c[GRAFT__CI(C, GRAFT__I_CALLS)] += n;
+            c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS)] += n;
         c[GRAFT__CI(fold[f].served, GRAFT__I_SERVED)] += n;
         if (fold[f].compared)
             c[GRAFT__C_COMPARED] += n;
     }
 }
 
-static void graft__latency(const graft_seam *s, int impl, graft_latency *out, uint64_t *sum_ns)
+/* Sums one implementation's histogram over every slot into h; returns the count. */
+static uint64_t graft__hist_sum(const graft_seam *s, int impl, uint64_t h[GRAFT__HIST_BUCKETS],
+                                uint64_t *max_ns, uint64_t *sum_ns)
 {
-    uint64_t h[GRAFT__HIST_BUCKETS] = {0};
     uint64_t count = 0, max = 0, sum = 0;
+    memset(h, 0, sizeof(uint64_t) * GRAFT__HIST_BUCKETS);
     for (int i = 0; i <= GRAFT__SLOTS; i++) {
         const graft__slot *sl = &s->slots[i];
         for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
@@ -99,18 +101,26 @@ static void graft__latency(const graft_seam *s, int impl, graft_latency *out, ui
             max = m;
         sum += atomic_load_explicit(&sl->c[GRAFT__CI(impl, GRAFT__I_SUM_NS)], memory_order_relaxed);
     }
+    if (max_ns)
+        *max_ns = max;
+    if (sum_ns)
+        *sum_ns = sum;
+    return count;
+}
+
+/* Percentiles of a histogram: for each, the smallest bucket whose cumulative count
+ * reaches q of the total, reported as its upper bound capped by `max`. */
+static void graft__percentiles(const uint64_t h[GRAFT__HIST_BUCKETS], uint64_t count, uint64_t max,
+                               graft_latency *out)
+{
     memset(out, 0, sizeof *out);
     out->count = count;
     out->max_ns = max;
-    if (sum_ns)
-        *sum_ns = sum;
     if (count == 0)
         return;
     const double qs[3] = {0.50, 0.90, 0.99};
     uint64_t *dst[3] = {&out->p50_ns, &out->p90_ns, &out->p99_ns};
     for (int q = 0; q < 3; q++) {
-        /* The smallest bucket whose cumulative count reaches q of the total; report its
-         * upper bound, capped by the observed maximum. */
         uint64_t rank = (uint64_t)(qs[q] * (double)count + 0.999999);
         if (rank == 0)
             rank = 1;
@@ -126,10 +136,74 @@ static void graft__latency(const graft_seam *s, int impl, graft_latency *out, ui
     }
 }
 
+static void graft__latency(const graft_seam *s, int impl, graft_latency *out, uint64_t *sum_ns,
+                           uint64_t h[GRAFT__HIST_BUCKETS])
+{
+    uint64_t max;
+    uint64_t count = graft__hist_sum(s, impl, h, &max, sum_ns);
+    graft__percentiles(h, count, max, out);
+}
+
+/* ------------------------------------------------------------------ recent window */
+
+/* Percentiles over about the last GRAFT__RECENT_WINDOW_NS: cumulative histograms are
+ * kept at most one per GRAFT__RECENT_STEP_NS, taken when a snapshot is asked for (the
+ * dashboard polls), and the recent histogram is "now minus the newest kept one at least
+ * a window old" (or the oldest kept, when the process or the polling is younger). */
+void graft__recent_init(graft__recent *r, uint64_t now)
+{
+    pthread_mutex_init(&r->lock, NULL);
+    memset(r->snap, 0, sizeof r->snap);
+    r->snap[0].mono_ns = now; /* registration: all zero */
+    r->n = 1;
+}
+
+void graft__recent_destroy(graft__recent *r)
+{
+    pthread_mutex_destroy(&r->lock);
+}
+
+/* h: the current cumulative histograms (both impls); fills out[2] and *window_ns. */
+static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST_BUCKETS],
+                                  const uint64_t max[2], graft_latency out[2], uint64_t *window_ns)
+{
+    graft__recent *r = s->recent;
+    uint64_t now = graft__now(s->rt);
+    pthread_mutex_lock(&r->lock);
+    if (now >= r->snap[r->n - 1].mono_ns + GRAFT__RECENT_STEP_NS) {
+        if (r->n == GRAFT__RECENT_SNAPS) {
+            memmove(&r->snap[0], &r->snap[1], (r->n - 1) * sizeof r->snap[0]);
+            r->n--;
+        }
+        r->snap[r->n].mono_ns = now;
+        memcpy(r->snap[r->n].h, h, sizeof r->snap[r->n].h);
+        r->n++;
+    }
+    size_t base = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->snap[i].mono_ns + GRAFT__RECENT_WINDOW_NS <= now)
+            base = i;
+    *window_ns = now - r->snap[base].mono_ns;
+    for (int im = 0; im < 2; im++) {
+        uint64_t d[GRAFT__HIST_BUCKETS];
+        uint64_t count = 0, top = 0;
+        for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
+            d[b] = h[im][b] - r->snap[base].h[im][b];
+            count += d[b];
+            if (d[b])
+                top = graft__hist_upper(b);
+        }
+        graft__percentiles(d, count, top < max[im] ? top : max[im], &out[im]);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
 /* ------------------------------------------------------------------ stats */
 
-static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sums[2])
+static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
+                         uint64_t hist[2][GRAFT__HIST_BUCKETS])
 {
+    uint64_t scratch[GRAFT__HIST_BUCKETS];
     /* Time-based breaker transitions (cool-down over, half-open deadline passed) are
      * due even when no call arrives to notice them: a snapshot notices them too. */
     int bst = atomic_load_explicit(&s->bk_state, memory_order_acquire);
@@ -149,7 +223,8 @@ static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sum
         st->impl[i].served = c[GRAFT__CI(i, GRAFT__I_SERVED)];
         st->impl[i].errors = c[GRAFT__CI(i, GRAFT__I_ERRORS)];
         st->impl[i].panics = c[GRAFT__CI(i, GRAFT__I_PANICS)];
-        graft__latency(s, i, &st->impl[i].latency, sums ? &sums[i] : NULL);
+        graft__latency(s, i, &st->impl[i].latency, sums ? &sums[i] : NULL,
+                       hist ? hist[i] : scratch);
     }
     st->fallbacks = c[GRAFT__C_FALLBACKS];
     st->compared = c[GRAFT__C_COMPARED];
@@ -169,7 +244,7 @@ int graft_seam_stats_get(const graft_seam *seam, graft_seam_stats *out)
     if (!seam || !out)
         return GRAFT_ENULL;
     graft_seam_stats st;
-    graft__stats(seam, &st, NULL);
+    graft__stats(seam, &st, NULL, NULL);
     *out = st;
     return GRAFT_OK;
 }
@@ -195,7 +270,16 @@ static double graft__pct(uint32_t bp)
 static cJSON *graft__seam_to_json(graft_seam *s)
 {
     graft_seam_stats st;
-    graft__stats(s, &st, NULL);
+    uint64_t(*hist)[GRAFT__HIST_BUCKETS] = malloc(sizeof(uint64_t[2][GRAFT__HIST_BUCKETS]));
+    if (!hist)
+        return NULL;
+    graft__stats(s, &st, NULL, hist);
+    graft_latency recent[2];
+    uint64_t recent_ns;
+    const uint64_t maxes[2] = {st.impl[0].latency.max_ns, st.impl[1].latency.max_ns};
+    graft__recent_latency(s, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist, maxes, recent,
+                          &recent_ns);
+    free(hist);
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -225,6 +309,9 @@ static cJSON *graft__seam_to_json(graft_seam *s)
         cJSON_AddNumberToObject(io, "errors", (double)st.impl[i].errors);
         cJSON_AddNumberToObject(io, "panics", (double)st.impl[i].panics);
         cJSON_AddItemToObject(io, "latency", graft__json_latency(&st.impl[i].latency));
+        cJSON *rl = graft__json_latency(&recent[i]);
+        cJSON_AddNumberToObject(rl, "window_ns", (double)recent_ns);
+        cJSON_AddItemToObject(io, "recent_latency", rl);
     }
 
     graft_compare_config cc;
@@ -250,6 +337,12 @@ static cJSON *graft__seam_to_json(graft_seam *s)
         (double)atomic_load_explicit(&s->capture_dropped, memory_order_relaxed));
     cJSON_AddNumberToObject(cmp, "log_suppressed",
                             (double)atomic_load_explicit(&s->log_suppressed, memory_order_relaxed));
+    cJSON_AddNumberToObject(
+        cmp, "capture_too_large",
+        (double)atomic_load_explicit(&s->capture_too_large, memory_order_relaxed));
+    cJSON_AddNumberToObject(
+        cmp, "reports_dropped",
+        (double)atomic_load_explicit(&s->reports_dropped, memory_order_relaxed));
 
     cJSON *bk = cJSON_AddObjectToObject(o, "breaker");
     cJSON_AddStringToObject(bk, "state", graft_breaker_state_name(st.breaker_state));
@@ -421,7 +514,17 @@ typedef struct graft__prom_seam {
     graft_seam *s;
     graft_seam_stats st;
     uint64_t sums[2];
+    uint64_t hist[2][GRAFT__HIST_BUCKETS];
 } graft__prom_seam;
+
+/* The histogram buckets exported to Prometheus: every other log-linear bound (4 per
+ * power of two, each bucket at most 25% wide), from 7 ns up to 2^37 ns (~137 s), then
+ * +Inf. A fixed set, so rate() and histogram_quantile() work across scrapes and
+ * processes. Internal bucket b ends an exported one when this holds. */
+static bool graft__prom_bound(size_t b)
+{
+    return b == 7 || (b >= 8 && b < GRAFT__HIST_BUCKETS - 8 && (b % 8) % 2 == 1);
+}
 
 static void graft__family(graft__buf *b, const char *name, const char *type, const char *help)
 {
@@ -443,7 +546,7 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p && k < n;
          p = atomic_load_explicit(&p->next, memory_order_acquire), k++) {
         v[k].s = p;
-        graft__stats(p, &v[k].st, v[k].sums);
+        graft__stats(p, &v[k].st, v[k].sums, v[k].hist);
     }
     n = k;
     graft__buf b = {malloc(4096), 0, 4096, false};
@@ -458,6 +561,7 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
         graft__family(&b, metric, "counter", help);                                                \
         for (size_t i = 0; i < n; i++) {                                                           \
             const graft_seam_stats *st = &v[i].st;                                                 \
+            (void)st;                                                                              \
             graft__bprintf(&b, "%s{seam=\"%s\"} %" PRIu64 "\n", metric, v[i].s->name,              \
                            (uint64_t)(expr));                                                      \
         }                                                                                          \
@@ -494,6 +598,18 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
                         st->captures);
     GRAFT__SEAM_COUNTER("graft_seam_faults_injected_total", "Faults injected into the candidate.",
                         st->faults_injected);
+    GRAFT__SEAM_COUNTER("graft_seam_capture_dropped_total",
+                        "Mismatch inputs not captured (bounds, I/O errors, over the size limit, "
+                        "writer behind).",
+                        atomic_load_explicit(&v[i].s->capture_dropped, memory_order_relaxed));
+    GRAFT__SEAM_COUNTER("graft_seam_capture_too_large_total",
+                        "Mismatch inputs not captured because they serialise to more than the "
+                        "capture limit.",
+                        atomic_load_explicit(&v[i].s->capture_too_large, memory_order_relaxed));
+    GRAFT__SEAM_COUNTER("graft_seam_reports_dropped_total",
+                        "Mismatch reports and deferred log lines dropped because the background "
+                        "writer's ring was full.",
+                        atomic_load_explicit(&v[i].s->reports_dropped, memory_order_relaxed));
 
 #define GRAFT__IMPL_COUNTER(metric, help, field)                                                   \
     do {                                                                                           \
@@ -511,26 +627,25 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     GRAFT__IMPL_COUNTER("graft_impl_panics_total", "Runs that panicked (caught at the boundary).",
                         panics);
 
-    graft__family(&b, "graft_impl_latency_seconds", "summary",
+    graft__family(&b, "graft_impl_latency_seconds", "histogram",
                   "Latency of sampled runs of the implementation.");
     for (size_t i = 0; i < n; i++) {
         for (int im = 0; im < 2; im++) {
             const graft_latency *l = &v[i].st.impl[im].latency;
             const char *in = im ? "candidate" : "legacy";
-            const char *qn[3] = {"0.5", "0.9", "0.99"};
-            uint64_t qv[3] = {l->p50_ns, l->p90_ns, l->p99_ns};
-            for (int q = 0; q < 3; q++) {
-                if (l->count)
+            uint64_t acc = 0;
+            for (size_t hb = 0; hb < GRAFT__HIST_BUCKETS; hb++) {
+                acc += v[i].hist[im][hb];
+                if (graft__prom_bound(hb))
                     graft__bprintf(&b,
-                                   "graft_impl_latency_seconds{seam=\"%s\",impl=\"%s\","
-                                   "quantile=\"%s\"} %.9f\n",
-                                   v[i].s->name, in, qn[q], (double)qv[q] / 1e9);
-                else
-                    graft__bprintf(&b,
-                                   "graft_impl_latency_seconds{seam=\"%s\",impl=\"%s\","
-                                   "quantile=\"%s\"} NaN\n",
-                                   v[i].s->name, in, qn[q]);
+                                   "graft_impl_latency_seconds_bucket{seam=\"%s\",impl=\"%s\","
+                                   "le=\"%.12g\"} %" PRIu64 "\n",
+                                   v[i].s->name, in, (double)graft__hist_upper(hb) / 1e9, acc);
             }
+            graft__bprintf(&b,
+                           "graft_impl_latency_seconds_bucket{seam=\"%s\",impl=\"%s\","
+                           "le=\"+Inf\"} %" PRIu64 "\n",
+                           v[i].s->name, in, l->count);
             graft__bprintf(&b, "graft_impl_latency_seconds_sum{seam=\"%s\",impl=\"%s\"} %.9f\n",
                            v[i].s->name, in, (double)v[i].sums[im] / 1e9);
             graft__bprintf(
@@ -549,7 +664,7 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     graft__family(&b, "graft_breaker_state", "gauge",
                   "1 for the breaker's current state, 0 otherwise.");
     for (size_t i = 0; i < n; i++)
-        for (int s = 0; s <= GRAFT_BREAKER_DISABLED; s++)
+        for (int s = 0; s < GRAFT_BREAKER_STATE_COUNT; s++)
             graft__bprintf(&b, "graft_breaker_state{seam=\"%s\",state=\"%s\"} %d\n", v[i].s->name,
                            graft_breaker_state_name(s), (int)v[i].st.breaker_state == s);
     GRAFT__SEAM_COUNTER("graft_breaker_opens_total", "Times the breaker opened.",

@@ -4,9 +4,10 @@
  * the JSON snapshot), and optionally a capture file with the serialised input so the
  * mismatch becomes a replayable test case.
  *
- * Called from graft_call, so it allocates nothing: descriptions go to stack buffers,
- * the capture buffer is preallocated per seam, and the locks are only try-locked (a
- * sample or capture that would have to wait is dropped and counted instead).
+ * Called from graft_call, so it allocates nothing, takes no lock and does no I/O:
+ * descriptions go to stack buffers, the sample ring is try-locked, and the capture
+ * file and log line are a report for the background writer (writer.h), whose ring
+ * slot also holds the serialised input. A full ring drops the report (counted).
  *
  * Capture files: <capture_dir>/<seam>-<unix_ns, 19 digits>-<seq, 6 digits>.bin, the
  * raw bytes serialize_input produced, written to a hidden temporary name and renamed,
@@ -81,27 +82,20 @@ static bool graft__log_allowed(graft_seam *s, uint64_t now_ns)
     }
 }
 
-/* Writes one capture file; returns true and fills `name` when written. */
-static bool graft__capture(graft_seam *s, const void *input, uint64_t unix_ns, char *name,
-                           size_t namecap)
+/* Writer thread: writes one capture file; returns true and fills `name` when written.
+ * Blocking on cap_lock is fine here: no call waits for the writer. */
+static bool graft__capture_write(graft_seam *s, const unsigned char *data, size_t n,
+                                 uint64_t unix_ns, char *name, size_t namecap)
 {
-    if (!s->def.serialize_input)
-        return false;
-    if (pthread_mutex_trylock(&s->cap_lock) != 0) {
-        atomic_fetch_add_explicit(&s->capture_dropped, 1, memory_order_relaxed);
-        return false;
-    }
+    pthread_mutex_lock(&s->cap_lock);
     bool done = false;
-    if (!s->capture_dir[0] || !s->capture_buf)
+    if (!s->capture_dir[0]) {
+        atomic_fetch_add_explicit(&s->capture_dropped, 1, memory_order_relaxed);
         goto out;
+    }
     uint64_t files = atomic_load_explicit(&s->captures, memory_order_relaxed);
     uint64_t bytes = atomic_load_explicit(&s->capture_bytes, memory_order_relaxed);
-    if (files >= s->capture_max_files) {
-        atomic_fetch_add_explicit(&s->capture_dropped, 1, memory_order_relaxed);
-        goto out;
-    }
-    size_t n = s->def.serialize_input(s->ctx, input, s->capture_buf, s->capture_buf_len);
-    if (n > s->capture_buf_len || bytes + n > s->capture_max_bytes) {
+    if (files >= s->capture_max_files || bytes + n > s->capture_max_bytes) {
         atomic_fetch_add_explicit(&s->capture_dropped, 1, memory_order_relaxed);
         goto out;
     }
@@ -120,7 +114,7 @@ static bool graft__capture(graft_seam *s, const void *input, uint64_t unix_ns, c
     }
     size_t off = 0;
     while (off < n) {
-        ssize_t w = write(fd, s->capture_buf + off, n - off);
+        ssize_t w = write(fd, data + off, n - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -144,9 +138,43 @@ static bool graft__capture(graft_seam *s, const void *input, uint64_t unix_ns, c
     done = true;
 out:
     pthread_mutex_unlock(&s->cap_lock);
+    if (!done)
+        name[0] = '\0';
     return done;
 }
 
+/* Writer thread: the capture file, then the log line naming it. */
+static void graft__mismatch_run(graft__report *r)
+{
+    graft_seam *s = r->seam;
+    char file[160];
+    file[0] = '\0';
+    if (r->capture_len) {
+        const unsigned char *data = graft__writer_payload(&s->rt->writer, r);
+        graft__capture_write(s, data, r->capture_len, r->unix_ns, file, sizeof file);
+    }
+    if (!r->log)
+        return;
+    char lq[2 * GRAFT__DESC_MAX + 8], cq[2 * GRAFT__DESC_MAX + 8], keybuf[24], big[96];
+    graft__quote(r->legacy, lq, sizeof lq);
+    graft__quote(r->candidate, cq, sizeof cq);
+    if (r->has_key)
+        snprintf(keybuf, sizeof keybuf, "%llu", (unsigned long long)r->key);
+    else
+        snprintf(keybuf, sizeof keybuf, "-");
+    big[0] = '\0';
+    if (r->capture_need)
+        snprintf(big, sizeof big, " capture_dropped=\"input of %zu bytes over the %u-byte limit\"",
+                 r->capture_need, GRAFT__CAPTURE_MAX);
+    uint64_t sup = atomic_exchange_explicit(&s->log_suppressed, 0, memory_order_relaxed);
+    graft__log(s->rt, GRAFT_LOG_WARN, "graft.mismatch",
+               "mismatch seam=%s key=%s legacy=\"%s\" candidate=\"%s\"%s%s%s%s suppressed=%llu",
+               s->name, keybuf, lq, cq, file[0] ? " capture=\"" : "", file, file[0] ? "\"" : "",
+               big, (unsigned long long)sup);
+}
+
+/* The serving thread's part: descriptions, the sample (try-locked), the rate-limit
+ * decision and the capture bytes, handed to the writer. No I/O, no lock, no malloc. */
 void graft__on_mismatch(graft_seam *s, uint64_t key, bool has_key, const void *input,
                         const void *legacy_out, const void *candidate_out)
 {
@@ -166,26 +194,57 @@ void graft__on_mismatch(graft_seam *s, uint64_t key, bool has_key, const void *i
         pthread_mutex_unlock(&s->sample_lock);
     }
 
-    char file[160];
-    file[0] = '\0';
-    graft__capture(s, input, unix_ns, file, sizeof file);
-
-    if (!graft__log_enabled(s->rt, GRAFT_LOG_WARN))
+    bool want_cap =
+        s->def.serialize_input && atomic_load_explicit(&s->capture_on, memory_order_relaxed) != 0;
+    bool want_log = false;
+    if (graft__log_enabled(s->rt, GRAFT_LOG_WARN)) {
+        want_log = graft__log_allowed(s, unix_ns);
+        if (!want_log)
+            atomic_fetch_add_explicit(&s->log_suppressed, 1, memory_order_relaxed);
+    }
+    if (!want_cap && !want_log)
         return;
-    if (!graft__log_allowed(s, unix_ns)) {
-        atomic_fetch_add_explicit(&s->log_suppressed, 1, memory_order_relaxed);
+    graft__writer *w = &s->rt->writer;
+    graft__report *r = graft__writer_claim(w);
+    if (!r) {
+        /* The writer is behind: drop, and count what was lost. */
+        atomic_fetch_add_explicit(&s->reports_dropped, 1, memory_order_relaxed);
+        if (want_cap)
+            atomic_fetch_add_explicit(&s->capture_dropped, 1, memory_order_relaxed);
+        if (want_log)
+            atomic_fetch_add_explicit(&s->log_suppressed, 1, memory_order_relaxed);
         return;
     }
-    char lq[2 * GRAFT__DESC_MAX + 8], cq[2 * GRAFT__DESC_MAX + 8], keybuf[24];
-    graft__quote(ld, lq, sizeof lq);
-    graft__quote(cd, cq, sizeof cq);
-    if (has_key)
-        snprintf(keybuf, sizeof keybuf, "%llu", (unsigned long long)key);
-    else
-        snprintf(keybuf, sizeof keybuf, "-");
-    uint64_t sup = atomic_exchange_explicit(&s->log_suppressed, 0, memory_order_relaxed);
-    graft__log(s->rt, GRAFT_LOG_WARN, "graft.mismatch",
-               "mismatch seam=%s key=%s legacy=\"%s\" candidate=\"%s\"%s%s%s suppressed=%llu",
-               s->name, keybuf, lq, cq, file[0] ? " capture=\"" : "", file, file[0] ? "\"" : "",
-               (unsigned long long)sup);
+    r->run = graft__mismatch_run;
+    r->kind = GRAFT__REPORT_MISMATCH;
+    r->seam = s;
+    r->key = key;
+    r->has_key = has_key;
+    r->unix_ns = unix_ns;
+    r->log = want_log;
+    r->capture_len = 0;
+    r->capture_need = 0;
+    memcpy(r->legacy, ld, sizeof r->legacy);
+    memcpy(r->candidate, cd, sizeof r->candidate);
+    if (want_cap) {
+        unsigned char *buf = graft__writer_payload(w, r);
+        size_t n = buf ? s->def.serialize_input(s->ctx, input, buf, GRAFT__CAPTURE_MAX) : 0;
+        if (!buf) {
+            atomic_fetch_add_explicit(&s->capture_dropped, 1, memory_order_relaxed);
+        } else if (n > GRAFT__CAPTURE_MAX) {
+            /* Loud: counted on its own, named in the log line, and warned once. */
+            r->capture_need = n;
+            atomic_fetch_add_explicit(&s->capture_dropped, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->capture_too_large, 1, memory_order_relaxed);
+            if (!atomic_exchange_explicit(&s->capture_too_large_warned, 1, memory_order_relaxed))
+                graft__log_deferred(s, GRAFT_LOG_WARN, "graft.capture",
+                                    "capture seam=%s: an input of %zu bytes is over the %u-byte "
+                                    "capture limit and is not captured (counted in "
+                                    "capture_too_large; warned once)",
+                                    s->name, n, GRAFT__CAPTURE_MAX);
+        } else {
+            r->capture_len = n;
+        }
+    }
+    graft__writer_publish(w, r);
 }

@@ -145,13 +145,27 @@ bool graft__log_enabled(graft_runtime *rt, int level)
     return level <= atomic_load_explicit(&rt->log_level, memory_order_relaxed);
 }
 
+/* Delivers one line to the current sink. The sink is pinned by its `active` count and
+ * re-checked after pinning: either graft_runtime_set_log's swap comes first (this call
+ * sees the new sink) or its wait sees the pin (seq_cst on both sides). */
 static void graft__emit(graft_runtime *rt, int level, const char *target, const char *message)
 {
-    graft__logger *lg = atomic_load_explicit(&rt->logger, memory_order_acquire);
+    graft__logger *lg;
+    for (;;) {
+        lg = atomic_load(&rt->logger);
+        if (!lg)
+            break;
+        atomic_fetch_add(&lg->active, 1);
+        if (atomic_load(&rt->logger) == lg)
+            break;
+        atomic_fetch_sub_explicit(&lg->active, 1, memory_order_release);
+    }
     if (lg && lg->fn)
         lg->fn(lg->ctx, level, target, message);
     else
         graft__stderr_sink(NULL, level, target, message);
+    if (lg)
+        atomic_fetch_sub_explicit(&lg->active, 1, memory_order_release);
 }
 
 void graft__log(graft_runtime *rt, int level, const char *target, const char *fmt, ...)
@@ -166,6 +180,38 @@ void graft__log(graft_runtime *rt, int level, const char *target, const char *fm
     graft__emit(rt, level, target, line);
 }
 
+static void graft__log_run(graft__report *r)
+{
+    graft__emit(r->seam->rt, r->level, r->target, r->line);
+}
+
+void graft__log_deferred(graft_seam *s, int level, const char *target, const char *fmt, ...)
+{
+    if (!graft__log_enabled(s->rt, level))
+        return;
+    graft__report *r = graft__writer_claim(&s->rt->writer);
+    if (!r) {
+        atomic_fetch_add_explicit(&s->reports_dropped, 1, memory_order_relaxed);
+        return;
+    }
+    r->run = graft__log_run;
+    r->kind = GRAFT__REPORT_LOG;
+    r->seam = s;
+    r->level = level;
+    r->target = target;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->line, sizeof r->line, fmt, ap);
+    va_end(ap);
+    graft__writer_publish(&s->rt->writer, r);
+}
+
+void graft_runtime_flush(graft_runtime *rt)
+{
+    if (rt)
+        graft__writer_flush(&rt->writer);
+}
+
 void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int level)
 {
     if (!rt)
@@ -174,10 +220,20 @@ void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int le
     if (lg) {
         lg->fn = fn;
         lg->ctx = ctx;
+        atomic_init(&lg->active, 0);
         pthread_mutex_lock(&rt->lock);
-        lg->prev = atomic_load_explicit(&rt->logger, memory_order_relaxed);
-        atomic_store_explicit(&rt->logger, lg, memory_order_release);
+        graft__logger *old = atomic_load_explicit(&rt->logger, memory_order_relaxed);
+        lg->prev = old;
+        atomic_store(&rt->logger, lg);
         pthread_mutex_unlock(&rt->lock);
+        /* Wait out deliveries still running in the old sink (a sink must not call back
+         * into graft, so none of them waits for us). New ones go to the new sink. */
+        if (old) {
+            while (atomic_load_explicit(&old->active, memory_order_acquire) != 0) {
+                struct timespec ts = {0, 50 * 1000};
+                nanosleep(&ts, NULL);
+            }
+        }
     }
     if (level < GRAFT_LOG_ERROR)
         level = GRAFT_LOG_ERROR;
@@ -241,7 +297,14 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
         }
         lg->fn = opts->log;
         lg->ctx = opts->log_ctx;
+        atomic_init(&lg->active, 0);
         atomic_init(&rt->logger, lg);
+    }
+    if (graft__writer_start(&rt->writer) != 0) {
+        free(atomic_load_explicit(&rt->logger, memory_order_relaxed));
+        pthread_mutex_destroy(&rt->lock);
+        free(rt);
+        return GRAFT_ENOMEM;
     }
     *out = rt;
     return GRAFT_OK;
@@ -253,7 +316,10 @@ static void graft__seam_free(graft_seam *s)
     pthread_mutex_destroy(&s->cap_lock);
     pthread_mutex_destroy(&s->sample_lock);
     pthread_mutex_destroy(&s->bk_lock);
-    free(s->capture_buf);
+    if (s->recent) {
+        graft__recent_destroy(s->recent);
+        free(s->recent);
+    }
     free(s->slots);
     free(s);
 }
@@ -262,6 +328,8 @@ void graft_runtime_free(graft_runtime *rt)
 {
     if (!rt)
         return;
+    /* Queued reports name seams and the sink: write them out first. */
+    graft__writer_stop(&rt->writer);
     graft_seam *s = atomic_load_explicit(&rt->head, memory_order_acquire);
     while (s) {
         graft_seam *next = atomic_load_explicit(&s->next, memory_order_relaxed);
@@ -312,6 +380,13 @@ int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam
         return GRAFT_ENOMEM;
     }
     memset(s->slots, 0, sizeof(graft__slot) * (GRAFT__SLOTS + 1));
+    s->recent = malloc(sizeof *s->recent);
+    if (!s->recent) {
+        free(s->slots);
+        free(s);
+        return GRAFT_ENOMEM;
+    }
+    graft__recent_init(s->recent, graft__now(rt));
     s->def = *def;
     graft__strlcpy(s->name, def->name, sizeof s->name);
     s->def.name = s->name;

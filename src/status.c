@@ -1,40 +1,29 @@
 /*
  * status.c: names and messages of graft's status codes, modes and breaker states.
  *
- * The strings are part of the contract: the graft-ffi crate returns the identical text
- * for the same numbers (tests/ffi compares them), so they are copied from the comments
- * of include/graft/base.h and must change together with them.
+ * Every table here is generated from the X-macro lists of the public headers
+ * (GRAFT_STATUS_MAP in base.h, GRAFT_MODE_MAP and GRAFT_BREAKER_STATE_MAP in graft.h);
+ * the graft-ffi crate generates its status texts from the same list.
  */
 #include <string.h>
 
 #include "internal.h"
 
+#define GRAFT__STATUS_NAME(suffix, number, rust, message) [number] = "GRAFT_" #suffix,
 static const char *const graft__status_names[GRAFT_STATUS_MAX + 1] = {
-    "GRAFT_OK",      "GRAFT_EINVAL",    "GRAFT_ENULL",        "GRAFT_ETOOSMALL", "GRAFT_EUTF8",
-    "GRAFT_EPARSE",  "GRAFT_ENOTFOUND", "GRAFT_EUNSUPPORTED", "GRAFT_EINTERNAL", "GRAFT_EPANIC",
-    "GRAFT_ENOMEM",  "GRAFT_EHANDLE",   "GRAFT_EEXIST",       "GRAFT_ESTATE",    "GRAFT_EIO",
-    "GRAFT_ECONFIG", "GRAFT_EINJECTED",
-};
+    GRAFT_STATUS_MAP(GRAFT__STATUS_NAME)};
+#undef GRAFT__STATUS_NAME
 
+#define GRAFT__STATUS_TEXT(suffix, number, rust, message) [number] = message,
 static const char *const graft__status_text[GRAFT_STATUS_MAX + 1] = {
-    "success",
-    "an argument is out of its documented range",
-    "a required pointer was NULL",
-    "the caller's buffer is too small; the needed size was reported",
-    "a string was not valid UTF-8",
-    "input could not be parsed",
-    "no such item (seam, key, file, ...)",
-    "valid request this build or object cannot do",
-    "a bug: an invariant did not hold",
-    "Rust code panicked; the panic was caught at the boundary",
-    "an allocation failed",
-    "a handle was stale, freed twice, or never issued",
-    "the item already exists (e.g. seam registered twice)",
-    "the object is not in a state that allows this call",
-    "an I/O operation failed (see the message for errno)",
-    "configuration rejected (the message names the line)",
-    "a failure injected on purpose by fault injection",
-};
+    GRAFT_STATUS_MAP(GRAFT__STATUS_TEXT)};
+#undef GRAFT__STATUS_TEXT
+
+/* GRAFT_STATUS_MAX is the map's last number, and the numbers are 0..MAX, no gaps. */
+#define GRAFT__STATUS_ONE(suffix, number, rust, message) +1
+_Static_assert(0 GRAFT_STATUS_MAP(GRAFT__STATUS_ONE) == GRAFT_STATUS_MAX + 1,
+               "GRAFT_STATUS_MAX must be the number of GRAFT_STATUS_MAP entries minus one");
+#undef GRAFT__STATUS_ONE
 
 const char *graft_strerror(int status)
 {
@@ -58,9 +47,19 @@ const char *graft_version(void)
         GRAFT_VERSION_PATCH);
 }
 
-static const char *const graft__mode_names[GRAFT_MODE_COUNT] = {
-    "legacy", "shadow", "canary", "candidate", "candidate-only",
-};
+#define GRAFT__MODE_NAME(suffix, number, name, meaning) [number] = name,
+static const char *const graft__mode_names[GRAFT_MODE_COUNT] = {GRAFT_MODE_MAP(GRAFT__MODE_NAME)};
+#undef GRAFT__MODE_NAME
+#define GRAFT__MODE_ONE(suffix, number, name, meaning) +1
+_Static_assert(0 GRAFT_MODE_MAP(GRAFT__MODE_ONE) == GRAFT_MODE_COUNT,
+               "GRAFT_MODE_COUNT must be the number of GRAFT_MODE_MAP entries");
+#undef GRAFT__MODE_ONE
+
+/* "legacy, shadow, canary, candidate, candidate-only": each entry adds ", name", and
+ * the leading ", " is skipped (a constant expression). */
+#define GRAFT__MODE_LIST_ITEM(suffix, number, name, meaning) ", " name
+const char *const graft__mode_list = (GRAFT_MODE_MAP(GRAFT__MODE_LIST_ITEM)) + 2;
+#undef GRAFT__MODE_LIST_ITEM
 
 const char *graft_mode_name(int mode)
 {
@@ -87,18 +86,18 @@ int graft_mode_parse(const char *name, graft_mode *out)
     return GRAFT_EINVAL;
 }
 
+#define GRAFT__BREAKER_STATE_NAME(suffix, number, name) [number] = name,
+static const char *const graft__breaker_state_names[GRAFT_BREAKER_STATE_COUNT] = {
+    GRAFT_BREAKER_STATE_MAP(GRAFT__BREAKER_STATE_NAME)};
+#undef GRAFT__BREAKER_STATE_NAME
+#define GRAFT__BREAKER_STATE_ONE(suffix, number, name) +1
+_Static_assert(0 GRAFT_BREAKER_STATE_MAP(GRAFT__BREAKER_STATE_ONE) == GRAFT_BREAKER_STATE_COUNT,
+               "GRAFT_BREAKER_STATE_COUNT must be the number of GRAFT_BREAKER_STATE_MAP entries");
+#undef GRAFT__BREAKER_STATE_ONE
+
 const char *graft_breaker_state_name(int state)
 {
-    switch (state) {
-    case GRAFT_BREAKER_CLOSED:
-        return "closed";
-    case GRAFT_BREAKER_OPEN:
-        return "open";
-    case GRAFT_BREAKER_HALF_OPEN:
-        return "half-open";
-    case GRAFT_BREAKER_DISABLED:
-        return "disabled";
-    default:
+    if (state < 0 || state >= GRAFT_BREAKER_STATE_COUNT)
         return NULL;
-    }
+    return graft__breaker_state_names[state];
 }

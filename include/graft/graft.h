@@ -35,14 +35,23 @@ const char *graft_version(void);
 
 /* ------------------------------------------------------------------ modes */
 
+/* The one list of modes: XX(SUFFIX, number, "name", "meaning"). The enum, the names
+ * (graft_mode_name, metrics labels, JSON, configuration and its messages) come from it;
+ * the dashboard takes them from the JSON snapshot. A new mode is a row here plus the
+ * code that routes it (src/call.c). */
+#define GRAFT_MODE_MAP(XX)                                                                         \
+    XX(LEGACY, 0, "legacy", "only the legacy implementation runs")                                 \
+    XX(SHADOW, 1, "shadow", "both run, legacy serves, outputs compared")                           \
+    XX(CANARY, 2, "canary", "a sticky percentage is served by the candidate")                      \
+    XX(CANDIDATE, 3, "candidate", "candidate serves, legacy is the fallback")                      \
+    XX(CANDIDATE_ONLY, 4, "candidate-only", "candidate serves, no fallback")
+
 typedef enum graft_mode {
-    GRAFT_MODE_LEGACY = 0,        /* only the legacy implementation runs */
-    GRAFT_MODE_SHADOW = 1,        /* both run, legacy serves, outputs compared */
-    GRAFT_MODE_CANARY = 2,        /* a sticky percentage is served by the candidate */
-    GRAFT_MODE_CANDIDATE = 3,     /* candidate serves, legacy is the fallback */
-    GRAFT_MODE_CANDIDATE_ONLY = 4 /* candidate serves, no fallback */
+#define GRAFT__MODE_ENUM(suffix, number, name, meaning) GRAFT_MODE_##suffix = number,
+    GRAFT_MODE_MAP(GRAFT__MODE_ENUM)
+#undef GRAFT__MODE_ENUM
 } graft_mode;
-#define GRAFT_MODE_COUNT 5
+#define GRAFT_MODE_COUNT 5 /* entries of GRAFT_MODE_MAP (checked in libgraft) */
 
 /* "legacy", "shadow", "canary", "candidate", "candidate-only"; NULL if unknown. */
 const char *graft_mode_name(int mode);
@@ -51,6 +60,11 @@ int graft_mode_parse(const char *name, graft_mode *out);
 
 /* Percentages are in basis points: 0..10000 (10000 = 100%, 1 = 0.01%). */
 #define GRAFT_PERCENT_SCALE 10000u
+
+/* Parses a percentage as configuration, the admin endpoint and graftctl take it: 0-100
+ * with at most two decimals and an optional '%' ("10", "10.5", "0.05", "12.5%"), into
+ * basis points. GRAFT_EINVAL for anything else (*bp untouched), GRAFT_ENULL for NULL. */
+int graft_percent_parse(const char *text, uint32_t *bp);
 
 typedef enum graft_impl { GRAFT_IMPL_LEGACY = 0, GRAFT_IMPL_CANDIDATE = 1 } graft_impl;
 
@@ -181,12 +195,19 @@ int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg);
 
 /* ------------------------------------------------------------------ breaker */
 
+/* The one list of breaker states: XX(SUFFIX, number, "name"). */
+#define GRAFT_BREAKER_STATE_MAP(XX)                                                                \
+    XX(CLOSED, 0, "closed")                                                                        \
+    XX(OPEN, 1, "open")                                                                            \
+    XX(HALF_OPEN, 2, "half-open")                                                                  \
+    XX(DISABLED, 3, "disabled")
+
 typedef enum graft_breaker_state {
-    GRAFT_BREAKER_CLOSED = 0,
-    GRAFT_BREAKER_OPEN = 1,
-    GRAFT_BREAKER_HALF_OPEN = 2,
-    GRAFT_BREAKER_DISABLED = 3
+#define GRAFT__BREAKER_STATE_ENUM(suffix, number, name) GRAFT_BREAKER_##suffix = number,
+    GRAFT_BREAKER_STATE_MAP(GRAFT__BREAKER_STATE_ENUM)
+#undef GRAFT__BREAKER_STATE_ENUM
 } graft_breaker_state;
+#define GRAFT_BREAKER_STATE_COUNT 4
 
 /* "closed", "open", "half-open", "disabled" */
 const char *graft_breaker_state_name(int state);
@@ -287,8 +308,14 @@ int graft_config_reload(graft_runtime *rt, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ logging */
 
-/* Replaces the log sink (NULL: stderr) and level at run time. */
+/* Replaces the log sink (NULL: stderr) and level at run time. When it returns, no call
+ * to the previous sink is running or will start, so the previous ctx may be freed (it
+ * waits for calls in progress; must not be called from inside a sink). */
 void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int level);
+/* Mismatch log lines, capture files and log lines from the call path (breaker
+ * transitions, fallbacks) are written by the runtime's background thread, so a call does
+ * no I/O. This waits until everything queued before it has been written. */
+void graft_runtime_flush(graft_runtime *rt);
 /* Logs through the runtime's sink; the same signature as graft_log_fn so the host can
  * hand (graft_runtime_log_sink, rt) to the FFI crate's log bridge. */
 void graft_runtime_log_sink(void *rt, int level, const char *target, const char *message);

@@ -462,7 +462,9 @@ template <class In, class Out> class seam
     graft_seam *s_ = nullptr;
 };
 
-/* Construction options of a runtime: callables instead of function pointers. */
+/* Construction options of a runtime: graft_runtime_options (graft.h) with callables
+ * instead of function pointers and their ctx. Every field of the C struct has its
+ * counterpart here (tests/cpp/options_drift.sh fails when one is missing). */
 struct runtime_options {
     /* Monotonic nanoseconds; empty: CLOCK_MONOTONIC. Tests inject one to avoid sleeps. */
     std::function<std::uint64_t()> clock;
@@ -471,6 +473,12 @@ struct runtime_options {
     int log_level = GRAFT_LOG_WARN;
     /* graft_ffi_fault_arm_panic from the FFI crate, for real injected panics; or NULL. */
     void (*arm_panic)(void) = nullptr;
+    /* graft_ffi_fault_disarm_panic from the FFI crate (see graft.h); or NULL. */
+    bool (*disarm_panic)(void) = nullptr;
+    /* Waits out a delay fault; empty: nanosleep. Tests advance their clock instead. */
+    std::function<void(std::uint64_t ns)> sleep;
+    /* 1 call in N per thread is timed; 0: the default (256). */
+    std::uint32_t time_sample_every = 0;
 };
 
 /* Owns a graft_runtime, its seams and the callables given to them. Move-only. */
@@ -482,16 +490,20 @@ class runtime
         st_->opts = std::move(opts);
         graft_runtime_options o;
         graft_runtime_options_init(&o);
-        if (st_->opts.clock) {
-            o.clock = &runtime::clock_tramp;
+        if (st_->opts.clock || st_->opts.sleep)
             o.clock_ctx = st_.get();
-        }
+        if (st_->opts.clock)
+            o.clock = &runtime::clock_tramp;
+        if (st_->opts.sleep)
+            o.sleep = &runtime::sleep_tramp;
         if (st_->opts.log) {
             o.log = &runtime::log_tramp;
             o.log_ctx = st_.get();
         }
         o.log_level = st_->opts.log_level;
         o.arm_panic = st_->opts.arm_panic;
+        o.disarm_panic = st_->opts.disarm_panic;
+        o.time_sample_every = st_->opts.time_sample_every;
         detail::check(graft_runtime_new(&o, &st_->rt));
     }
     runtime(runtime &&) noexcept = default;
@@ -503,6 +515,12 @@ class runtime
     graft_runtime *raw() const noexcept
     {
         return st_ ? st_->rt : nullptr;
+    }
+
+    /* Waits until queued mismatch lines and capture files are written (graft.h). */
+    void flush() const noexcept
+    {
+        graft_runtime_flush(st_->rt);
     }
 
     /* Registers a seam whose implementations are callables `(const In&, Out&) -> int`
@@ -611,6 +629,14 @@ class runtime
             return static_cast<state *>(ctx)->opts.clock();
         } catch (...) {
             return 0;
+        }
+    }
+    static void sleep_tramp(void *ctx, std::uint64_t ns)
+    {
+        try {
+            static_cast<state *>(ctx)->opts.sleep(ns);
+        } catch (...) {
+            /* A sleep that throws has waited as long as it could. */
         }
     }
     static void log_tramp(void *ctx, int level, const char *target, const char *message)

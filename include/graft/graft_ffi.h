@@ -40,6 +40,13 @@ extern "C" {
 const char *graft_ffi_version(void);
 
 /*
+ Limits the process's panic hook to `PANIC_LOG_PER_SECOND` messages a second (see the
+ Rust `graft_ffi::boundary::rate_limit_panic_hook`). Call once at start-up, before
+ threads that may panic run. Idempotent.
+ */
+void graft_ffi_rate_limit_panic_hook(void);
+
+/*
  Frees a buffer returned by a graft function and resets it to `{NULL, 0}`.
  `buf` NULL, or a buffer already `{NULL, 0}`, is a no-op. Thread-safe for distinct
  buffers.

@@ -2,6 +2,7 @@
  * inputs (NULL, empty, huge lengths, invalid UTF-8), panics at every boundary variant,
  * caller buffers and Rust-owned buffers, opaque objects, the handle map, fault arming
  * and the log bridge. Linked against the graft-ffi-testkit umbrella staticlib. */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -435,6 +437,51 @@ static void log_bridge_delivers_and_filters(void **state)
     assert_int_equal(cap.count, before);
 }
 
+/* A candidate panicking on every call must not write one line per panic: at most
+ * PANIC_LOG_PER_SECOND (10) lines a second, each carrying the count suppressed since
+ * the line before, so lines + suppressed = panics. */
+struct panic_lines {
+    int lines;
+    long suppressed;
+    char last[256];
+};
+
+static void count_panic_lines(void *ctx, int level, const char *target, const char *message)
+{
+    struct panic_lines *c = ctx;
+    (void)level;
+    if (strcmp(target, "graft_ffi") != 0 || !strstr(message, "caught at the FFI boundary"))
+        return;
+    const char *s = strstr(message, " suppressed=");
+    assert_non_null(s);
+    c->lines++;
+    c->suppressed += atol(s + strlen(" suppressed="));
+    snprintf(c->last, sizeof c->last, "%s", message);
+}
+
+static void panic_logs_are_rate_limited(void **state)
+{
+    (void)state;
+    graft_testkit_quiet_panics();
+    struct panic_lines c = {0};
+    assert_int_equal(graft_ffi_set_logger(count_panic_lines, &c, GRAFT_LOG_ERROR), GRAFT_OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < 5000; i++)
+        assert_int_equal(graft_testkit_panic("again"), GRAFT_EPANIC);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long secs = (long)(t1.tv_sec - t0.tv_sec) + 2; /* seconds the loop can have touched */
+    assert_true(c.lines >= 1);
+    assert_true(c.lines <= 10 * secs);
+    /* Past the second: the next panic is logged with the count of those suppressed. */
+    struct timespec pause = {1, 100000000};
+    nanosleep(&pause, NULL);
+    assert_int_equal(graft_testkit_panic("after"), GRAFT_EPANIC);
+    assert_non_null(strstr(c.last, "panic: after suppressed="));
+    assert_int_equal(c.lines + c.suppressed, 5001);
+    assert_int_equal(graft_ffi_set_logger(NULL, NULL, 0), GRAFT_OK);
+}
+
 static void version_is_static(void **state)
 {
     (void)state;
@@ -459,6 +506,7 @@ int main(void)
         cmocka_unit_test(handles_stale_and_double_free),
         cmocka_unit_test(armed_panic_fires_once_in_the_next_boundary),
         cmocka_unit_test(log_bridge_delivers_and_filters),
+        cmocka_unit_test(panic_logs_are_rate_limited),
         cmocka_unit_test(version_is_static),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

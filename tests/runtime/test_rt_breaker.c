@@ -108,6 +108,7 @@ static void opens_on_error_rate_after_min_calls(void **state)
     assert_int_equal(st.breaker_opens, 1);
     assert_int_equal(st.breaker_transitions, 1);
     assert_int_equal(st.fallbacks, 10);
+    graft_runtime_flush(f->rt);
     assert_true(f->log.breaker_lines >= 1);
 }
 

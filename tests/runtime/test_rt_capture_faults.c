@@ -120,6 +120,7 @@ static void capture_files(void **state)
     toy_out out, scratch;
     for (long i = 100; i < 120; i++)
         graft_call(f->seam, (uint64_t)i, 0, &i, &out, &scratch);
+    graft_runtime_flush(f->rt); /* files are written by the background writer */
     char names[32][256];
     int hidden;
     int n = list_dir(f, names, 32, &hidden);
@@ -167,6 +168,7 @@ static void capture_bounded_in_bytes(void **state)
     toy_out out, scratch;
     for (long i = 1000; i < 1010; i++)
         graft_call(f->seam, (uint64_t)i, 0, &i, &out, &scratch);
+    graft_runtime_flush(f->rt);
     char names[32][256];
     int hidden;
     assert_int_equal(list_dir(f, names, 32, &hidden), 2);
@@ -192,6 +194,7 @@ static void capture_dir_missing_is_counted(void **state)
     toy_out out, scratch;
     long in = 1;
     assert_int_equal(graft_call(f->seam, 1, 0, &in, &out, &scratch), GRAFT_OK);
+    graft_runtime_flush(f->rt);
     graft_seam_stats st;
     graft_seam_stats_get(f->seam, &st);
     assert_int_equal(st.captures, 0);
@@ -211,6 +214,7 @@ static void mismatch_logs_rate_limited(void **state)
     long in = 1;
     for (int i = 0; i < 200; i++)
         graft_call(f->seam, (uint64_t)i, 0, &in, &out, &scratch);
+    graft_runtime_flush(f->rt);
     /* Two per wall-clock second; the loop may straddle a second boundary. */
     assert_true(f->log.mismatch_lines >= 2 && f->log.mismatch_lines <= 4);
     cc.log_per_second = 0;
@@ -218,6 +222,7 @@ static void mismatch_logs_rate_limited(void **state)
     int before = f->log.mismatch_lines;
     for (int i = 0; i < 10; i++)
         graft_call(f->seam, (uint64_t)i, 0, &in, &out, &scratch);
+    graft_runtime_flush(f->rt);
     assert_int_equal(f->log.mismatch_lines, before);
 }
 

@@ -5,6 +5,7 @@
  * threads than there are counter slots (overflow slot, slot reuse on thread exit). */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -215,11 +216,71 @@ static void more_threads_than_slots(void **state)
     graft_runtime_free(rt);
 }
 
+/* graft_runtime_set_log promises what graft_ffi_set_logger does: once it returns, no
+ * call to the previous sink is still running (so its ctx may be freed) and none starts. */
+typedef struct slow_sink {
+    atomic_int in_call, calls;
+} slow_sink;
+
+static void slow_log(void *ctx, int level, const char *target, const char *message)
+{
+    (void)level;
+    (void)target;
+    (void)message;
+    slow_sink *s = ctx;
+    atomic_store(&s->in_call, 1);
+    atomic_fetch_add(&s->calls, 1);
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    atomic_store(&s->in_call, 0);
+}
+
+typedef struct log_thread {
+    graft_runtime *rt;
+    atomic_int stop;
+} log_thread;
+
+static void *log_loop(void *arg)
+{
+    log_thread *lt = arg;
+    while (!atomic_load(&lt->stop))
+        graft_runtime_log_sink(lt->rt, GRAFT_LOG_ERROR, "test", "line");
+    return NULL;
+}
+
+static void set_log_waits_for_the_old_sink(void **state)
+{
+    (void)state;
+    graft_runtime *rt;
+    assert_int_equal(graft_runtime_new(NULL, &rt), GRAFT_OK);
+    for (int round = 0; round < 5; round++) {
+        slow_sink old = {0}, next = {0};
+        graft_runtime_set_log(rt, slow_log, &old, GRAFT_LOG_ERROR);
+        log_thread lt = {rt, 0};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, log_loop, &lt), 0);
+        while (!atomic_load(&old.in_call))
+            sched_yield();
+        graft_runtime_set_log(rt, slow_log, &next, GRAFT_LOG_ERROR);
+        assert_int_equal(atomic_load(&old.in_call), 0);
+        int calls = atomic_load(&old.calls);
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        assert_int_equal(atomic_load(&old.calls), calls);
+        atomic_store(&lt.stop, 1);
+        pthread_join(th, NULL);
+        assert_true(atomic_load(&next.calls) >= 1);
+    }
+    graft_runtime_set_log(rt, NULL, NULL, GRAFT_LOG_WARN);
+    graft_runtime_free(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(calls_while_flipping),
         cmocka_unit_test(more_threads_than_slots),
+        cmocka_unit_test(set_log_waits_for_the_old_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,29 @@ static void mode_is(fx *f, graft_seam *s, graft_mode want, uint32_t want_bp)
         assert_int_equal(bp, want_bp);
 }
 
+/* The one percent parser (config, admin endpoint, graftctl). */
+static void percent_parse(void **state)
+{
+    (void)state;
+    uint32_t bp = 7;
+    assert_int_equal(graft_percent_parse("10", &bp), GRAFT_OK);
+    assert_int_equal(bp, 1000);
+    assert_int_equal(graft_percent_parse("0.05", &bp), GRAFT_OK);
+    assert_int_equal(bp, 5);
+    assert_int_equal(graft_percent_parse("12.5%", &bp), GRAFT_OK);
+    assert_int_equal(bp, 1250);
+    assert_int_equal(graft_percent_parse("100", &bp), GRAFT_OK);
+    assert_int_equal(bp, 10000);
+    const char *bad[] = {"", "-1", "100.01", "1.234", "1.", ".5", "10%%", "ten", "1e2", " 5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bp = 7;
+        assert_int_equal(graft_percent_parse(bad[i], &bp), GRAFT_EINVAL);
+        assert_int_equal(bp, 7);
+    }
+    assert_int_equal(graft_percent_parse(NULL, &bp), GRAFT_ENULL);
+    assert_int_equal(graft_percent_parse("1", NULL), GRAFT_ENULL);
+}
+
 static void spec_basic(void **state)
 {
     fx *f = *state;
@@ -313,6 +336,7 @@ static void log_level_from_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(percent_parse),
         cmocka_unit_test_setup_teardown(spec_basic, setup, teardown),
         cmocka_unit_test_setup_teardown(spec_errors_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(ini_every_key, setup, teardown),

@@ -16,28 +16,43 @@ use crate::status::Status;
 
 /// Borrows `len` bytes at `ptr`.
 ///
+/// `#[inline]` with the error paths out of line: this sits on components' hot paths
+/// (a parse, a hash), and a non-generic function of another crate is not inlined
+/// without it (or LTO).
+///
 /// # Safety
 /// Unless `ptr` is NULL, `ptr[0..len]` must be readable, initialised and not written by
 /// anyone else for `'a`.
+#[inline]
 pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], Error> {
     if ptr.is_null() {
         return if len == 0 {
             Ok(&[])
         } else {
-            Err(Error::new(
-                Status::NullPointer,
-                format!("data is NULL but its length is {len}"),
-            ))
+            Err(null_with_length(len))
         };
     }
     if len > isize::MAX as usize {
-        return Err(Error::invalid(format!(
-            "length {len} exceeds the largest possible object"
-        )));
+        return Err(too_long(len));
     }
     // SAFETY: ptr is non-NULL, len <= isize::MAX, and the caller guarantees the range is
     // readable and unchanged for 'a.
     Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+#[cold]
+#[inline(never)]
+fn null_with_length(len: usize) -> Error {
+    Error::new(
+        Status::NullPointer,
+        format!("data is NULL but its length is {len}"),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn too_long(len: usize) -> Error {
+    Error::invalid(format!("length {len} exceeds the largest possible object"))
 }
 
 /// Borrows `len` bytes at `ptr` as UTF-8 text (no NUL needed; interior NULs allowed).

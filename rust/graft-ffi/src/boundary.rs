@@ -48,8 +48,52 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{self, Error};
 use crate::fault;
-use crate::log::{self, Level};
+use crate::log::{self, Level, RateLimit};
 use crate::status::Status;
+
+/// Log lines about caught panics per second, process-wide; the panics beyond are counted
+/// and reported as `suppressed=N` on the next line that is written.
+pub const PANIC_LOG_PER_SECOND: u32 = 10;
+
+static PANIC_LOG: RateLimit = RateLimit::new(PANIC_LOG_PER_SECOND);
+
+/// Caught panics whose log line was suppressed by the rate limit since the last line
+/// (what the next line's `suppressed=` will say).
+pub fn panic_log_suppressed() -> u64 {
+    PANIC_LOG.pending()
+}
+
+static PANIC_HOOK_LOG: RateLimit = RateLimit::new(PANIC_LOG_PER_SECOND);
+static PANIC_HOOK: std::sync::Once = std::sync::Once::new();
+
+/// Wraps the process's panic hook (Rust's default prints two lines to stderr per panic)
+/// so it runs at most [`PANIC_LOG_PER_SECOND`] times a second; the next message that is
+/// let through is followed by one line counting the panics whose message was
+/// suppressed. Idempotent. For hosts whose candidates may panic on every call.
+pub fn rate_limit_panic_hook() {
+    PANIC_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(suppressed) = PANIC_HOOK_LOG.admit() {
+                previous(info);
+                if suppressed > 0 {
+                    eprintln!("graft-ffi: {suppressed} panic messages suppressed (rate limit)");
+                }
+            }
+        }));
+    });
+}
+
+/// Limits the process's panic hook to `PANIC_LOG_PER_SECOND` messages a second (see the
+/// Rust `graft_ffi::boundary::rate_limit_panic_hook`). Call once at start-up, before
+/// threads that may panic run. Idempotent.
+#[no_mangle]
+pub extern "C" fn graft_ffi_rate_limit_panic_hook() {
+    internal_unit(|| {
+        rate_limit_panic_hook();
+        Ok(())
+    })
+}
 
 /// Runs `body`; returns `GRAFT_OK`, the status of its `Err`, or `GRAFT_EPANIC`.
 #[inline]
@@ -175,11 +219,17 @@ fn panicked(payload: Box<dyn Any + Send>) -> Status {
     let _ = catch_unwind(AssertUnwindSafe(|| {
         let message = panic_message(&*payload);
         error::set_last_error(Status::Panic, &message);
-        log::write(
-            Level::Error,
-            "graft_ffi",
-            format_args!("caught at the FFI boundary: {message}"),
-        );
+        // Rate limited: a candidate that panics on every call (breaker off, or
+        // candidate-only) would otherwise write one line per call.
+        if log::enabled(Level::Error) {
+            if let Some(suppressed) = PANIC_LOG.admit() {
+                log::write(
+                    Level::Error,
+                    "graft_ffi",
+                    format_args!("caught at the FFI boundary: {message} suppressed={suppressed}"),
+                );
+            }
+        }
     }));
     // A payload whose destructor panics must not unwind into C either.
     if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {

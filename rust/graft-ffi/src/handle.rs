@@ -3,7 +3,8 @@
 //! reported as `GRAFT_EHANDLE` instead of being undefined behaviour.
 //!
 //! Handle layout (opaque to C, documented for debugging): bits 63..48 the map's tag
-//! (distinct per map, never 0), bits 47..24 the slot's generation (1..2^24-1), bits
+//! (distinct among the maps alive at once, never 0: at most 65,535 maps can be alive, and
+//! a dropped map's tag is reused only once every other tag has been issued), bits 47..24 the slot's generation (1..2^24-1), bits
 //! 23..0 the slot index. 0 is never a valid handle. A slot whose generation would wrap
 //! is retired, so a handle is never reissued.
 //!
@@ -11,8 +12,8 @@
 //! remove take the write lock. The closure given to [`HandleMap::get`] runs under the
 //! read lock: keep it short, or store `Arc<T>` and clone it out.
 
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use crate::error::Error;
 use crate::status::Status;
@@ -27,7 +28,30 @@ const GEN_MASK: u64 = (1 << GEN_BITS) - 1;
 /// Most slots a map can have.
 pub const MAX_SLOTS: usize = 1 << INDEX_BITS;
 
-static NEXT_TAG: AtomicU16 = AtomicU16::new(1);
+/// Most maps alive at once (tags are 16 bits, 0 is never used).
+pub const MAX_MAPS: usize = u16::MAX as usize;
+
+/// Tags never issued are handed out first; then tags of dropped maps, oldest first, so
+/// a handle of a dropped map meets its tag again as late as possible.
+struct Tags {
+    next: u32,
+    free: VecDeque<u16>,
+}
+
+static TAGS: Mutex<Tags> = Mutex::new(Tags {
+    next: 1,
+    free: VecDeque::new(),
+});
+
+fn take_tag() -> Option<u16> {
+    let mut t = TAGS.lock().unwrap_or_else(PoisonError::into_inner);
+    if t.next <= u32::from(u16::MAX) {
+        let tag = t.next as u16;
+        t.next += 1;
+        return Some(tag);
+    }
+    t.free.pop_front()
+}
 
 struct Slot<T> {
     generation: u32,
@@ -52,21 +76,42 @@ impl<T> Default for HandleMap<T> {
     }
 }
 
+impl<T> Drop for HandleMap<T> {
+    fn drop(&mut self) {
+        let mut t = TAGS.lock().unwrap_or_else(PoisonError::into_inner);
+        t.free.push_back(self.tag);
+    }
+}
+
 impl<T> HandleMap<T> {
-    /// An empty map with a fresh tag.
+    /// An empty map with a tag no other live map has.
+    ///
+    /// # Panics
+    /// When [`MAX_MAPS`] maps are alive (use [`HandleMap::try_new`] to get an error).
     pub fn new() -> HandleMap<T> {
-        let mut tag = NEXT_TAG.fetch_add(1, Ordering::Relaxed);
-        if tag == 0 {
-            tag = NEXT_TAG.fetch_add(1, Ordering::Relaxed);
+        match HandleMap::try_new() {
+            Ok(m) => m,
+            Err(e) => panic!("{e}"),
         }
-        HandleMap {
+    }
+
+    /// An empty map with a tag no other live map has; `GRAFT_ENOMEM` when [`MAX_MAPS`]
+    /// maps are alive.
+    pub fn try_new() -> Result<HandleMap<T>, Error> {
+        let tag = take_tag().ok_or_else(|| {
+            Error::new(
+                Status::NoMemory,
+                format!("{MAX_MAPS} handle maps are alive: no tag left for another"),
+            )
+        })?;
+        Ok(HandleMap {
             tag,
             inner: RwLock::new(Slots {
                 slots: Vec::new(),
                 free: Vec::new(),
                 live: 0,
             }),
-        }
+        })
     }
 
     fn encode(&self, index: u32, generation: u32) -> Handle {
@@ -187,8 +232,17 @@ impl<T> HandleMap<T> {
 mod tests {
     use super::*;
 
+    /// The tag space is process-wide: the test that exhausts it must not run beside the
+    /// others.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     #[test]
     fn stale_double_free_and_foreign_handles() {
+        let _serial = serial();
         let m = HandleMap::new();
         let other = HandleMap::<i32>::new();
         let a = m.insert(10).unwrap();
@@ -222,8 +276,52 @@ mod tests {
         assert_eq!(m.len(), 1);
     }
 
+    // One test walks the whole tag space (tests run in parallel, and the tags are
+    // process-wide): a map created after 65,535 others must not share a live map's tag,
+    // and the 65,536th live map is an error, not a silent duplicate.
+    #[test]
+    fn tags_stay_distinct_among_live_maps() {
+        let _serial = serial();
+        let a = HandleMap::new();
+        let ha = a.insert(1u8).unwrap();
+        for _ in 0..MAX_MAPS {
+            drop(HandleMap::<u8>::new());
+        }
+        let b = HandleMap::<u8>::new();
+        assert_ne!(a.tag, b.tag, "a live map's tag was issued again");
+        let hb = b.insert(2u8).unwrap();
+        assert_eq!(
+            b.get(ha, |v| *v).unwrap_err().status(),
+            Status::InvalidHandle
+        );
+        assert_eq!(
+            a.get(hb, |v| *v).unwrap_err().status(),
+            Status::InvalidHandle
+        );
+
+        let mut live = Vec::new();
+        let err = loop {
+            match HandleMap::<u8>::try_new() {
+                Ok(m) => live.push(m),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.status(), Status::NoMemory);
+        assert!(live.len() + 2 <= MAX_MAPS);
+        let mut tags: Vec<u16> = live.iter().map(|m| m.tag).chain([a.tag, b.tag]).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        assert_eq!(tags.len(), live.len() + 2, "tags of live maps are distinct");
+        live.pop();
+        assert!(
+            HandleMap::<u8>::try_new().is_ok(),
+            "a dropped map's tag is free again"
+        );
+    }
+
     #[test]
     fn exhausted_generation_retires_the_slot() {
+        let _serial = serial();
         let m = HandleMap::new();
         let h = m.insert(1u8).unwrap();
         m.inner.write().unwrap().slots[0].generation = GEN_MASK as u32;

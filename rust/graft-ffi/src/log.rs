@@ -18,8 +18,10 @@ use core::ffi::{c_char, c_int, c_void};
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::sync::{Once, PoisonError, RwLock};
+use std::time::Instant;
 
 use crate::boundary;
 use crate::error::Error;
@@ -157,6 +159,64 @@ pub unsafe fn set_logger(callback: LogFn, ctx: *mut c_void, level: c_int) -> Res
     *s = sink;
     MAX_LEVEL.store(max, Ordering::Release);
     Ok(())
+}
+
+/// A lock-free "N lines per second" limit, as libgraft's mismatch logs have: [`admit`]
+/// says whether a line may be written now and, when it may, how many were refused since
+/// the last admitted one (to print as `suppressed=N`).
+///
+/// [`admit`]: RateLimit::admit
+pub struct RateLimit {
+    per_second: u32,
+    /// (second since the process's first use << 20) | lines admitted in that second.
+    window: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl RateLimit {
+    /// A limit of `per_second` lines (0: none are admitted).
+    pub const fn new(per_second: u32) -> RateLimit {
+        RateLimit {
+            per_second,
+            window: AtomicU64::new(u64::MAX),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(refused since the last admitted line)` when a line may be written now;
+    /// `None` (and the refusal counted) when the second's budget is spent.
+    pub fn admit(&self) -> Option<u64> {
+        static START: OnceLock<Instant> = OnceLock::new();
+        let sec = START.get_or_init(Instant::now).elapsed().as_secs() & ((1 << 44) - 1);
+        let mut cur = self.window.load(Ordering::Relaxed);
+        loop {
+            let (csec, cnt) = (cur >> 20, cur & 0xF_FFFF);
+            let next = if cur == u64::MAX || csec != sec {
+                (sec << 20) | 1
+            } else if cnt < u64::from(self.per_second) && cnt < 0xF_FFFF {
+                cur + 1
+            } else {
+                self.suppressed.fetch_add(1, Ordering::Relaxed);
+                return None;
+            };
+            if self.per_second == 0 {
+                self.suppressed.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            match self
+                .window
+                .compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Some(self.suppressed.swap(0, Ordering::Relaxed)),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Refusals not yet reported by an admitted line.
+    pub fn pending(&self) -> u64 {
+        self.suppressed.load(Ordering::Relaxed)
+    }
 }
 
 thread_local! {
@@ -307,4 +367,25 @@ pub unsafe extern "C" fn graft_ffi_set_logger(
         // SAFETY: forwarded contract of this function.
         unsafe { set_logger(callback, ctx, level) }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateLimit;
+
+    #[test]
+    fn rate_limit_admits_per_second_and_counts_the_rest() {
+        let rl = RateLimit::new(3);
+        let admitted: Vec<_> = (0..1000).filter_map(|_| rl.admit()).collect();
+        // All 1000 attempts normally fall in one second; a second boundary may admit 3 more.
+        assert!(admitted.len() == 3 || admitted.len() == 6, "{admitted:?}");
+        assert_eq!(admitted[0], 0);
+        assert_eq!(
+            rl.pending() + admitted.iter().sum::<u64>() + admitted.len() as u64,
+            1000
+        );
+        let none = RateLimit::new(0);
+        assert_eq!(none.admit(), None);
+        assert_eq!(none.pending(), 1);
+    }
 }

@@ -11,31 +11,8 @@ pub use graft_ffi;
 pub use kv_hash;
 pub use kv_proto;
 
-use graft_ffi::{boundary, Error};
+use graft_ffi::{borrow, boundary, Error};
 use kv_proto::{Limits, Request};
-
-/// graft_ffi::borrow::bytes's rules (NULL with 0 is empty, NULL with a length is
-/// `GRAFT_ENULL`, a length above isize::MAX is `GRAFT_EINVAL`), inlined into the hot
-/// paths: a non-generic function of another crate is not inlined without LTO, and a
-/// parse or a hash is short enough for the call to show.
-///
-/// # Safety
-/// Unless `ptr` is NULL, `ptr[0..len)` must be readable and unchanged for `'a`.
-#[inline(always)]
-unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8], Error> {
-    if ptr.is_null() {
-        if len != 0 {
-            return Err(Error::null(name));
-        }
-        return Ok(&[]);
-    }
-    if len > isize::MAX as usize {
-        return Err(Error::invalid("length exceeds the largest possible object"));
-    }
-    // SAFETY: ptr is non-NULL, len <= isize::MAX, and the caller guarantees the range
-    // is readable and unchanged for 'a.
-    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
-}
 
 /// Parses the request at the start of `buf[0..len)` with the Rust parser, the twin of
 /// `kv_parse` (server/kv_proto.c): for the same bytes and limits it writes the same
@@ -58,7 +35,7 @@ pub unsafe extern "C" fn kv_rs_parse(
 ) -> c_int {
     boundary::status(|| {
         // SAFETY: the caller passes len readable bytes at buf (or NULL with 0).
-        let bytes = unsafe { bytes_arg(buf.cast(), len, "buf") }?;
+        let bytes = unsafe { borrow::bytes(buf.cast(), len) }?;
         if limits.is_null() {
             return Err(Error::null("limits"));
         }
@@ -90,7 +67,7 @@ pub unsafe extern "C" fn kv_rs_parse(
 pub unsafe extern "C" fn kv_rs_hash(key: *const c_void, len: usize, out: *mut u64) -> c_int {
     boundary::status(|| {
         // SAFETY: the caller passes len readable bytes at key (or NULL with 0).
-        let bytes = unsafe { bytes_arg(key.cast(), len, "key") }?;
+        let bytes = unsafe { borrow::bytes(key.cast(), len) }?;
         let h = kv_hash::hash(bytes);
         // SAFETY: out is NULL (rejected) or valid for writing a u64 (caller contract).
         unsafe { graft_ffi::out::write(out, h) }
