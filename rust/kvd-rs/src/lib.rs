@@ -91,7 +91,7 @@ const EMPTY_KEY_HASH: u64 = 0xefd0_1f60_ba99_2926;
 pub unsafe extern "C" fn kv_rs_hash_key(key: *const c_void, len: usize) -> u64 {
     boundary::value(EMPTY_KEY_HASH, || {
         // SAFETY: the caller passes len readable bytes at key (or NULL with 0).
-        let bytes = unsafe { bytes_arg(key.cast(), len, "key") }?;
+        let bytes = unsafe { borrow::bytes(key.cast(), len) }?;
         Ok(kv_hash::hash(bytes))
     })
 }
