@@ -268,6 +268,8 @@ int main(int argc, char **argv)
         free(srv.stats);
         return 1;
     }
+    /* the pid file exists by the time the "listening" line (scripts' cue) is out */
+    int wrote_pid = pidfile != NULL && kv__write_pidfile(pidfile) == 0;
     if (o.unix_path != NULL) {
         fprintf(stderr,
                 "kvd %s: listening on unix:%s (mode %03o; %ld threads, %ld MB, max item %u "
@@ -281,7 +283,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "kvd: warning: running as root without -u (memcached refuses: "
                         "\"can't run as root without the -u switch\")\n");
     }
-    int wrote_pid = pidfile != NULL && kv__write_pidfile(pidfile) == 0;
     if (ready_fd >= 0) {
         kv__daemon_ready(ready_fd, o.verbose, o.max_core);
     }
