@@ -407,7 +407,8 @@ static void kv__stats_settings(kv_conn *c)
     kv__stat_str(c, "evictions", "on");
     kv__stat_u64(c, "num_threads", (uint64_t)srv->threads);
     kv__stat_str(c, "cas_enabled", srv->disable_cas ? "no" : "yes");
-    kv__stat_u64(c, "reqs_per_event", srv->reqs_per_event ? srv->reqs_per_event : KV_REQS_PER_EVENT);
+    kv__stat_u64(c, "reqs_per_event",
+                 srv->reqs_per_event ? srv->reqs_per_event : KV_REQS_PER_EVENT);
     kv__stat_u64(c, "tcp_backlog", (uint64_t)(srv->backlog ? srv->backlog : 1024));
     kv__stat_str(c, "binding_protocol", "ascii");
     kv__stat_u64(c, "item_size_max", srv->limits.item_size_max);

@@ -46,8 +46,8 @@ typedef enum kv_opt_kind {
       "kvd has no slab classes (items are malloc'd to size)")                                      \
     X('n', "slab-min-size", 1, KV_OPT_NOTE, "<bytes>",                                             \
       "kvd has no slab classes (items are malloc'd to size)")                                      \
-    X('L', "enable-largepages", 0, KV_OPT_NOTE, "", "kvd preallocates no slab arena to back with " \
-                                                    "large pages")                                 \
+    X('L', "enable-largepages", 0, KV_OPT_NOTE, "",                                                \
+      "kvd preallocates no slab arena to back with large pages")                                   \
     X('D', "prefix-delimiter", 1, KV_OPT_NOTE, "<char>", "kvd keeps no per-prefix statistics")     \
     X('t', "threads", 1, KV_OPT_APPLY, "<num>", "worker threads (default 4)")                      \
     X('R', "max-reqs-per-event", 1, KV_OPT_APPLY, "<num>",                                         \
@@ -58,8 +58,8 @@ typedef enum kv_opt_kind {
     X('I', "max-item-size", 1, KV_OPT_APPLY, "<num>", "max item size (default 1m, 1k..1024m)")     \
     X('S', "enable-sasl", 0, KV_OPT_REFUSE, "", "kvd has no SASL authentication")                  \
     X('F', "disable-flush-all", 0, KV_OPT_APPLY, "", "disable the flush_all command")              \
-    X('X', "disable-dumping", 0, KV_OPT_APPLY, "", "disable stats cachedump and lru_crawler "      \
-                                                   "metadump")                                     \
+    X('X', "disable-dumping", 0, KV_OPT_APPLY, "",                                                 \
+      "disable stats cachedump and lru_crawler metadump")                                          \
     X('W', "disable-watch", 0, KV_OPT_APPLY, "", "disable watch commands")                         \
     X('Y', "auth-file", 1, KV_OPT_REFUSE, "<file>",                                                \
       "kvd has no ASCII authentication: it would serve every client unauthenticated")              \
@@ -312,9 +312,9 @@ int kv_opts_parse(kv_opts *o, int argc, char **argv, FILE *out, FILE *err)
         if (kv__opts[i].has_arg) {
             shorts[k++] = ':';
         }
-        longs[i] = (struct option){kv__opts[i].name, kv__opts[i].has_arg ? required_argument
-                                                                         : no_argument,
-                                   NULL, kv__opts[i].ch};
+        longs[i] =
+            (struct option){kv__opts[i].name, kv__opts[i].has_arg ? required_argument : no_argument,
+                            NULL, kv__opts[i].ch};
     }
     shorts[k] = '\0';
     memset(&longs[KV_NOPTS], 0, sizeof(longs[0]));
@@ -348,8 +348,10 @@ int kv_opts_parse(kv_opts *o, int argc, char **argv, FILE *out, FILE *err)
             if (kv__long(optarg, 0, 65535, &v) != 0) {
                 bad = 1;
             } else if (v != 0) {
-                fprintf(err, "kvd: -U %ld: kvd has no UDP listener; use -U 0 (memcached 1.6's "
-                        "default, UDP off)\n", v);
+                fprintf(err,
+                        "kvd: -U %ld: kvd has no UDP listener; use -U 0 (memcached 1.6's "
+                        "default, UDP off)\n",
+                        v);
                 return KV_OPTS_USAGE;
             }
             break;
@@ -430,14 +432,16 @@ int kv_opts_parse(kv_opts *o, int argc, char **argv, FILE *out, FILE *err)
         case 'B':
             if (strcmp(optarg, "binary") == 0) {
                 fprintf(err, "kvd: -B binary is not supported: kvd speaks only memcached's ASCII "
-                        "protocol (use -B ascii)\n");
+                             "protocol (use -B ascii)\n");
                 return KV_OPTS_USAGE;
             } else if (strcmp(optarg, "auto") == 0) {
                 fprintf(err, "kvd: note: -B auto serves ASCII only: kvd has no binary protocol "
-                        "(binary requests are answered ERROR)\n");
+                             "(binary requests are answered ERROR)\n");
             } else if (strcmp(optarg, "ascii") != 0) {
-                fprintf(err, "kvd: Invalid value for binding protocol: %s\n"
-                        " -- should be one of auto, binary, or ascii\n", optarg);
+                fprintf(err,
+                        "kvd: Invalid value for binding protocol: %s\n"
+                        " -- should be one of auto, binary, or ascii\n",
+                        optarg);
                 return KV_OPTS_USAGE;
             }
             break;
@@ -467,8 +471,7 @@ int kv_opts_parse(kv_opts *o, int argc, char **argv, FILE *out, FILE *err)
             return KV_OPTS_USAGE;
         }
         if (d->kind == KV_OPT_NOTE) {
-            fprintf(err, "kvd: note: -%c (--%s) accepted, no effect: %s\n", opt, d->name,
-                    d->text);
+            fprintf(err, "kvd: note: -%c (--%s) accepted, no effect: %s\n", opt, d->name, d->text);
         }
     }
     if (optind < argc) {

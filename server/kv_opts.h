@@ -17,14 +17,14 @@ extern "C" {
 #endif
 
 typedef struct kv_opts {
-    long port;           /* -p */
-    const char *addr;    /* -l (kvd's default 127.0.0.1, not memcached's INADDR_ANY) */
-    long threads;        /* -t */
-    long mem_mb;         /* -m */
-    long maxconns;       /* -c */
-    uint32_t item_max;   /* -I */
-    long backlog;        /* -b */
-    long reqs_per_event; /* -R */
+    long port;             /* -p */
+    const char *addr;      /* -l (kvd's default 127.0.0.1, not memcached's INADDR_ANY) */
+    long threads;          /* -t */
+    long mem_mb;           /* -m */
+    long maxconns;         /* -c */
+    uint32_t item_max;     /* -I */
+    long backlog;          /* -b */
+    long reqs_per_event;   /* -R */
     const char *unix_path; /* -s: listen there instead of TCP (memcached: disables TCP) */
     unsigned unix_mask;    /* -a: permission bits of the socket file (octal, default 0700) */
     const char *user;      /* -u: identity to assume when started as root */

@@ -240,6 +240,11 @@ def test_refused_and_noted(kvd):
           "-b 16 and -R 7 in stats settings")
     check(talk(port, b"set a 0 0 1\r\nx\r\nget a\r\n") == b"STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
           "serves with -o hashpower=18")
+    # kvd has no meta commands: "ms" is ERROR, and its value is swallowed, never run as
+    # commands (here a flush_all that would empty the cache)
+    out = talk(port, b"ms a 9 T0\r\nflush_all\r\nmg a v\r\nget a\r\n")
+    check(out == b"ERROR\r\nERROR\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
+          f"ms: ERROR, its value swallowed, not executed ({out!r})")
     check(stop(p) == 0, "stops cleanly")
     r = subprocess.run([kvd, "--help"], capture_output=True, text=True, timeout=10)
     check(r.returncode == 0 and "--disable-flush-all" in r.stdout and "ext_path" in r.stdout,
