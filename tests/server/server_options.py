@@ -245,6 +245,12 @@ def test_refused_and_noted(kvd):
     out = talk(port, b"ms a 9 T0\r\nflush_all\r\nmg a v\r\nget a\r\n")
     check(out == b"ERROR\r\nERROR\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
           f"ms: ERROR, its value swallowed, not executed ({out!r})")
+    out = run_script(port, [send(b"ms a 11\r\nflush"), READ, send(b"_all\r\n\r\nget a\r\n")])
+    check(out == b"ERROR\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
+          f"ms: a value split across reads is swallowed too ({out!r})")
+    p.send_signal(signal.SIGHUP)  # no GRAFT_CONFIG: reloads GRAFT_SEAMS (none), no harm
+    check(stderr_has(p, "SIGHUP: configuration reloaded") and p.poll() is None,
+          "SIGHUP without GRAFT_CONFIG: kept running")
     check(stop(p) == 0, "stops cleanly")
     r = subprocess.run([kvd, "--help"], capture_output=True, text=True, timeout=10)
     check(r.returncode == 0 and "--disable-flush-all" in r.stdout and "ext_path" in r.stdout,
