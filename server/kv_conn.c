@@ -400,7 +400,7 @@ static void kv__stats_settings(kv_conn *c)
     kv__stat_str(c, "inter", srv->listen_addr ? srv->listen_addr : "NULL");
     kv__stat_str(c, "domain_socket", srv->unix_path ? srv->unix_path : "NULL");
     char mask[16];
-    snprintf(mask, sizeof mask, "%o", srv->unix_mask ? srv->unix_mask : 0700);
+    snprintf(mask, sizeof mask, "%o", srv->unix_mask);
     kv__stat_str(c, "umask", mask);
     kv__stat_str(c, "shutdown_command", srv->enable_shutdown ? "yes" : "no");
     kv__stat_u64(c, "verbosity", atomic_load(&srv->verbosity));

@@ -66,7 +66,7 @@ typedef struct kv_server {
     int nstats;
     /* memcached's switches (kv_opts.h); zero means memcached's default */
     const char *unix_path;   /* -s: listen on this UNIX socket instead of TCP */
-    unsigned unix_mask;      /* -a (0: 0700) */
+    unsigned unix_mask;      /* -a: socket file mode bits (main's default 0700; 0 is 0) */
     int backlog;             /* -b (0: 1024) */
     uint32_t reqs_per_event; /* -R (0: KV_REQS_PER_EVENT) */
     uint8_t disable_flush;   /* -F: flush_all answers "CLIENT_ERROR flush_all not allowed" */

@@ -365,8 +365,7 @@ static int kv__listen_unix(kv_net *n)
         fprintf(stderr, "kvd: socket(AF_UNIX): %s\n", strerror(errno));
         return GRAFT_EIO;
     }
-    unsigned mask = srv->unix_mask ? srv->unix_mask : 0700;
-    mode_t old = umask((mode_t)(~mask & 0777));
+    mode_t old = umask((mode_t)(~srv->unix_mask & 0777));
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     int err = errno;
     umask(old);

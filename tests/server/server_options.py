@@ -305,6 +305,9 @@ def test_process_flags(kvd, tmp):
     p, _ = start(kvd, "-s", sock, tcp=False)  # a stale socket file is replaced
     check(stat.S_IMODE(os.stat(sock).st_mode) == 0o700, "-s default mask 0700, stale socket replaced")
     stop(p)
+    p, _ = start(kvd, "-s", sock, "-a", "0", tcp=False)
+    check(stat.S_IMODE(os.stat(sock).st_mode) == 0, "-s with -a 0: mode 000, as memcached")
+    stop(p)
 
     pidfile = os.path.join(tmp, "kvd.pid")
     t0 = time.time()
