@@ -241,6 +241,46 @@ static int kv__size(const char *s, uint32_t *out)
     return 0;
 }
 
+/* -l as memcached reads it: "host", "host:port", "[v6]" or "[v6]:port" (a port there
+ * overrides -p), a bare IPv6 literal; kvd listens on one address, not a list. */
+static int kv__listen_arg(kv_opts *o, const char *arg, FILE *err)
+{
+    if (strchr(arg, ',') != NULL) {
+        fprintf(err, "kvd: -l %s: kvd listens on one address; a list is not supported\n", arg);
+        return -1;
+    }
+    const char *host = arg, *port = NULL;
+    size_t hlen = strlen(arg);
+    if (arg[0] == '[') {
+        const char *close = strchr(arg, ']');
+        if (close == NULL || (close[1] != '\0' && close[1] != ':')) {
+            fprintf(err, "kvd: -l %s: expected [address] or [address]:port\n", arg);
+            return -1;
+        }
+        host = arg + 1;
+        hlen = (size_t)(close - host);
+        port = close[1] == ':' ? close + 2 : NULL;
+    } else {
+        const char *c = strchr(arg, ':');
+        if (c != NULL && strchr(c + 1, ':') == NULL) { /* one colon: host:port */
+            hlen = (size_t)(c - arg);
+            port = c + 1;
+        }
+    }
+    if (hlen == 0 || hlen >= sizeof o->addr_buf) {
+        fprintf(err, "kvd: -l %s: bad address\n", arg);
+        return -1;
+    }
+    if (port != NULL && kv__long(port, 0, 65535, &o->port) != 0) {
+        fprintf(err, "kvd: -l %s: bad port\n", arg);
+        return -1;
+    }
+    memcpy(o->addr_buf, host, hlen);
+    o->addr_buf[hlen] = '\0';
+    o->addr = o->addr_buf;
+    return 0;
+}
+
 static const kv_opt_desc *kv__desc(int ch)
 {
     for (size_t i = 0; i < KV_NOPTS; i++) {
@@ -370,7 +410,9 @@ int kv_opts_parse(kv_opts *o, int argc, char **argv, FILE *out, FILE *err)
             o->enable_shutdown = 1;
             break;
         case 'l':
-            o->addr = optarg;
+            if (kv__listen_arg(o, optarg, err) != 0) {
+                return KV_OPTS_USAGE;
+            }
             break;
         case 'd':
             o->daemonize = 1;
@@ -381,9 +423,20 @@ int kv_opts_parse(kv_opts *o, int argc, char **argv, FILE *out, FILE *err)
         case 'u':
             o->user = optarg;
             break;
-        case 'm':
-            bad = kv__long(optarg, 1, 1024L * 1024, &o->mem_mb);
+        case 'm': {
+            /* memcached reads -m with atoi, so "64m" is 64 MB (and "1g" silently 1 MB:
+             * kvd refuses that one) */
+            char mb[32];
+            size_t n = strlen(optarg);
+            if (n > 1 && n < sizeof mb && (optarg[n - 1] == 'm' || optarg[n - 1] == 'M')) {
+                memcpy(mb, optarg, n - 1);
+                mb[n - 1] = '\0';
+                bad = kv__long(mb, 1, 1024L * 1024, &o->mem_mb);
+            } else {
+                bad = kv__long(optarg, 1, 1024L * 1024, &o->mem_mb);
+            }
             break;
+        }
         case 'c':
             bad = kv__long(optarg, 1, 1000000, &o->maxconns);
             break;

@@ -39,6 +39,7 @@ typedef struct kv_opts {
     int lock_memory;       /* -k */
     int max_core;          /* -r */
     uint32_t hashpower;    /* -o hashpower=N (0: kvd's default) */
+    char addr_buf[256];    /* -l "host:port" / "[v6]:port": the host part */
 } kv_opts;
 
 /* Fills o with kvd's defaults (those of memcached where kvd has the setting). */

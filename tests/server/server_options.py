@@ -226,7 +226,8 @@ def test_refused_and_noted(kvd):
                      (["-o", "ssl_key=x"], "TLS"), (["-o", "bogus"], "Illegal suboption"),
                      (["-o", "hashpower=5"], "hashpower"),
                      (["-o", "hash_algorithm=foo"], "hash_algorithm"),
-                     (["-R", "0"], "-R"), (["-a", "999"], "-a")):
+                     (["-R", "0"], "-R"), (["-a", "999"], "-a"), (["-m", "1g"], "-m"),
+                     (["-l", "127.0.0.1,::1"], "one address")):
         r = subprocess.run([kvd, "-p", "0", *bad], capture_output=True, text=True, timeout=10)
         check(r.returncode == 2 and why in r.stderr,
               f"kvd {' '.join(bad)} refused, status 2, saying {why!r} ({r.stderr.strip()[:90]!r})")
@@ -255,6 +256,14 @@ def test_refused_and_noted(kvd):
     r = subprocess.run([kvd, "--help"], capture_output=True, text=True, timeout=10)
     check(r.returncode == 0 and "--disable-flush-all" in r.stdout and "ext_path" in r.stdout,
           "--help lists memcached's flags and -o options")
+    # memcached's -l host:port form (the port wins over -p) and -m with an "m" suffix
+    from conformance import free_port
+    want = free_port()
+    p, port = start(kvd, "-l", "127.0.0.1:%d" % want, "-m", "48m")
+    st = talk(port, b"stats settings\r\n")
+    check(port == want and b"STAT maxbytes 50331648\r\n" in st,
+          f"-l 127.0.0.1:{want} listens on that port, -m 48m is 48 MB ({port})")
+    stop(p)
     p, port = start(kvd, "--threads=2", "--disable-cas", "--max-item-size=2k")
     st = talk(port, b"stats settings\r\n")
     check(b"STAT cas_enabled no\r\n" in st and b"STAT item_size_max 2048\r\n" in st,
