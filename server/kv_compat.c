@@ -11,7 +11,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kv_store.h"
@@ -19,6 +21,11 @@
 #define KV_COMPAT_MAX_TOKENS 24 /* memcached's MAX_TOKENS */
 #define KV_COMPAT_TOKEN_MAX 64  /* longer tokens are never valid numbers or names here */
 #define KV_LIT(s) (s), (sizeof(s) - 1)
+#define KV_CRAWL_GAP_MS 100 /* a crawl (sweep slice) at most every 100 ms, process-wide */
+
+/* memcached's crawler is global and answers BUSY while a crawl runs; kvd's crawl is a
+ * sweep slice on the asking worker, so a client looping on it is held to 10 a second */
+static atomic_llong kv__last_crawl_ms = -KV_CRAWL_GAP_MS;
 
 typedef struct kv__toks {
     const char *p[KV_COMPAT_MAX_TOKENS];
@@ -181,6 +188,15 @@ static int kv__lru_crawler(kv_conn *c, const kv__toks *t, uint32_t now)
                 }
                 p = q + 1;
             }
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        long long last = atomic_load(&kv__last_crawl_ms);
+        if (ms - last < KV_CRAWL_GAP_MS ||
+            !atomic_compare_exchange_strong(&kv__last_crawl_ms, &last, ms)) {
+            kv__say(c, KV_LIT("BUSY currently processing crawler request\r\n"));
+            return 1;
         }
         /* the crawler's job in kvd is the expiry sweep: run a slice of it now */
         kv_store_maintain(c->srv->store, now);

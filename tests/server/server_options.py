@@ -249,6 +249,13 @@ def test_refused_and_noted(kvd):
     out = run_script(port, [send(b"ms a 11\r\nflush"), READ, send(b"_all\r\n\r\nget a\r\n")])
     check(out == b"ERROR\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
           f"ms: a value split across reads is swallowed too ({out!r})")
+    # lru_crawler crawl runs a sweep slice on the worker: at most one per 100 ms, else
+    # memcached's BUSY line
+    out = talk(port, b"lru_crawler crawl all\r\nlru_crawler crawl all\r\n")
+    time.sleep(0.15)
+    out2 = talk(port, b"lru_crawler crawl 1\r\n")
+    check(out == b"OK\r\nBUSY currently processing crawler request\r\n" and out2 == b"OK\r\n",
+          f"lru_crawler crawl: back to back BUSY, 150 ms later OK ({out!r} {out2!r})")
     p.send_signal(signal.SIGHUP)  # no GRAFT_CONFIG: reloads GRAFT_SEAMS (none), no harm
     check(stderr_has(p, "SIGHUP: configuration reloaded") and p.poll() is None,
           "SIGHUP without GRAFT_CONFIG: kept running")
