@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "graft/base.h"
+#include "kv_compat.h"
 #include "kv_resp.h"
 #include "kv_seams.h"
 
@@ -154,6 +155,11 @@ static void kv__emit(kv_conn *c, const char *s, size_t n)
     }
 }
 
+void kv_conn_emit(kv_conn *c, const char *s, size_t n)
+{
+    kv__emit(c, s, n);
+}
+
 static void kv__mark(kv_conn *c)
 {
     c->flush_mark = c->out_len;
@@ -178,8 +184,8 @@ static void kv__emit_value(void *ctx, const kv_item_view *it)
     if (p == NULL) {
         return;
     }
-    size_t n =
-        kv_resp_value_header(p, it->key, it->nkey, it->flags, it->nbytes, g->with_cas, it->cas);
+    uint64_t cas = c->srv->disable_cas ? 0 : it->cas; /* -C: memcached stores no CAS */
+    size_t n = kv_resp_value_header(p, it->key, it->nkey, it->flags, it->nbytes, g->with_cas, cas);
     memcpy(p + n, it->data, (size_t)it->nbytes + 2);
     c->out_len += n + it->nbytes + 2;
 }
@@ -253,8 +259,10 @@ static void kv__do_store(kv_conn *c, const kv_request *r, uint32_t now)
 {
     const char *key = c->in + c->in_pos + r->key_off;
     const char *data = c->in + c->in_pos + r->data_off;
+    /* -C: an item's CAS is never 0 in kvd, so a cas command finds EXISTS, as memcached */
+    uint64_t cas = c->srv->disable_cas ? 0 : r->cas;
     kv_store_result res = kv_store_store(c->srv->store, kv__mode(r->cmd), key, r->key_len, r->flags,
-                                         r->exptime, data, r->data_len, r->cas, now);
+                                         r->exptime, data, r->data_len, cas, now);
     KV_STAT_ADD(c->stats, cmd_set, 1);
     if (r->cmd == KV_CMD_CAS) {
         if (res == KV_RES_STORED) {
@@ -390,13 +398,21 @@ static void kv__stats_settings(kv_conn *c)
     kv__stat_u64(c, "tcpport", (uint64_t)srv->port);
     kv__stat_u64(c, "udpport", 0);
     kv__stat_str(c, "inter", srv->listen_addr ? srv->listen_addr : "NULL");
+    kv__stat_str(c, "domain_socket", srv->unix_path ? srv->unix_path : "NULL");
+    char mask[16];
+    snprintf(mask, sizeof mask, "%o", srv->unix_mask);
+    kv__stat_str(c, "umask", mask);
+    kv__stat_str(c, "shutdown_command", srv->enable_shutdown ? "yes" : "no");
     kv__stat_u64(c, "verbosity", atomic_load(&srv->verbosity));
     kv__stat_str(c, "evictions", "on");
     kv__stat_u64(c, "num_threads", (uint64_t)srv->threads);
-    kv__stat_str(c, "cas_enabled", "yes");
-    kv__stat_u64(c, "reqs_per_event", KV_REQS_PER_EVENT);
+    kv__stat_str(c, "cas_enabled", srv->disable_cas ? "no" : "yes");
+    kv__stat_u64(c, "reqs_per_event",
+                 srv->reqs_per_event ? srv->reqs_per_event : KV_REQS_PER_EVENT);
+    kv__stat_u64(c, "tcp_backlog", (uint64_t)(srv->backlog ? srv->backlog : 1024));
+    kv__stat_str(c, "binding_protocol", "ascii");
     kv__stat_u64(c, "item_size_max", srv->limits.item_size_max);
-    kv__stat_str(c, "flush_enabled", "yes");
+    kv__stat_str(c, "flush_enabled", srv->disable_flush ? "no" : "yes");
     kv__stat_str(c, "hash_algorithm", "fnv1a64-fmix64");
     kv__stat_u64(c, "hash_shards", KV_STORE_SHARDS);
 }
@@ -444,8 +460,37 @@ int kv_conn_stats(kv_conn *c, const char *arg, uint32_t arg_len, uint32_t now)
     return 0;
 }
 
+/* -F: memcached refuses flush_all before it looks at the arguments */
+static void kv__flush_refused(kv_conn *c, const kv_request *r)
+{
+    if (!r->noreply) {
+        kv__emit(c, KV_RESP_LIT("CLIENT_ERROR flush_all not allowed\r\n"));
+    }
+}
+
+/* The line of an unknown command for kv_compat: without "\r\n", cut at a NUL. */
+static int kv__compat(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    const char *line = c->in + c->in_pos;
+    size_t n = r->consumed;
+    const char *nl = memchr(line, '\n', n);
+    n = nl != NULL ? (size_t)(nl - line) : n;
+    if (n > 0 && line[n - 1] == '\r') {
+        n--;
+    }
+    n = strnlen(line, n);
+    return kv_compat_command(c, line, n, now);
+}
+
 static void kv__do_error(kv_conn *c, const kv_request *r, uint32_t now)
 {
+    if (r->error == KV_ERR_UNKNOWN_COMMAND && kv__compat(c, r, now)) {
+        return;
+    }
+    if (r->cmd == KV_CMD_FLUSH_ALL && c->srv->disable_flush) {
+        kv__flush_refused(c, r);
+        return;
+    }
     if (r->error == KV_ERR_TOO_LARGE) {
         c->swallow = r->swallow;
         if (r->cmd == KV_CMD_SET) {
@@ -514,6 +559,10 @@ static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
         break;
     }
     case KV_CMD_FLUSH_ALL:
+        if (c->srv->disable_flush) {
+            kv__flush_refused(c, r);
+            break;
+        }
         KV_STAT_ADD(c->stats, cmd_flush, 1);
         kv_store_flush(c->srv->store, r->delta, now);
         if (!r->noreply) {
@@ -521,7 +570,8 @@ static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
         }
         break;
     case KV_CMD_STATS:
-        if (kv_conn_stats(c, c->in + c->in_pos + r->arg_off, r->arg_len, now) != 0) {
+        if (kv_conn_stats(c, c->in + c->in_pos + r->arg_off, r->arg_len, now) != 0 &&
+            !kv_compat_stats(c, c->in + c->in_pos + r->arg_off, r->arg_len)) {
             kv__emit(c, KV_RESP_LIT("ERROR\r\n"));
         }
         break;
@@ -585,6 +635,10 @@ kv_conn_state kv_conn_process(kv_conn *c, uint32_t now)
         case KV_PARSE_ERROR:
             kv__do_error(c, &r, now);
             c->in_pos += r.consumed;
+            if (c->close_after) { /* "shutdown" under -A */
+                kv__mark(c);
+                return KV_CONN_CLOSE;
+            }
             break;
         default:
             if (kv__execute(c, &r, now)) {
@@ -604,7 +658,8 @@ kv_conn_state kv_conn_process(kv_conn *c, uint32_t now)
         }
         /* memcached yields (and sends) when its per-event budget of 20 runs out: after
          * the 21st request following a read, then after every 20 more */
-        if (++c->cmds > KV_REQS_PER_EVENT) {
+        uint32_t budget = c->srv->reqs_per_event ? c->srv->reqs_per_event : KV_REQS_PER_EVENT;
+        if (++c->cmds > budget) {
             c->cmds = 1;
             kv__mark(c);
         }

@@ -64,6 +64,14 @@ typedef struct kv_server {
     _Atomic uint64_t curr_conns, total_conns, rejected_conns;
     kv_thread_stats *stats; /* one per worker */
     int nstats;
+    /* memcached's switches (kv_opts.h); zero means memcached's default */
+    const char *unix_path;   /* -s: listen on this UNIX socket instead of TCP */
+    unsigned unix_mask;      /* -a: socket file mode bits (main's default 0700; 0 is 0) */
+    int backlog;             /* -b (0: 1024) */
+    uint32_t reqs_per_event; /* -R (0: KV_REQS_PER_EVENT) */
+    uint8_t disable_flush;   /* -F: flush_all answers "CLIENT_ERROR flush_all not allowed" */
+    uint8_t disable_cas;     /* -C: gets shows cas 0, cas never matches */
+    uint8_t enable_shutdown; /* -A: the "shutdown" command stops kvd */
 } kv_server;
 
 typedef enum kv_conn_state {
@@ -108,6 +116,9 @@ static inline size_t kv_conn_sendable(const kv_conn *c, const char **p)
 }
 /* n sendable bytes were written. */
 void kv_conn_sent(kv_conn *c, size_t n);
+
+/* Appends n reply bytes to the connection's output (kv_compat's way to answer). */
+void kv_conn_emit(kv_conn *c, const char *s, size_t n);
 
 /* Appends the "stats" family replies; exported for tests. Returns 0, or -1 when the
  * sub-command is unknown (the caller answers ERROR). */

@@ -19,6 +19,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -239,7 +241,9 @@ static void kv__accept(kv_worker *w)
             continue;
         }
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (srv->unix_path == NULL) {
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        }
         kv_netconn *nc = calloc(1, sizeof(*nc));
         uint64_t id = atomic_fetch_add(&kv_next_conn_id, 1);
         if (nc == NULL || kv_conn_init(&nc->c, id, srv, &srv->stats[w->index]) != 0) {
@@ -339,9 +343,50 @@ static void *kv__worker_main(void *arg)
     return NULL;
 }
 
+/* -s: a UNIX socket instead of TCP, as memcached (a stale socket file is replaced; the
+ * file's mode is 0777 & mask, memcached's umask(~mask) around bind). */
+static int kv__listen_unix(kv_net *n)
+{
+    kv_server *srv = n->srv;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (strlen(srv->unix_path) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "kvd: UNIX socket path too long: %s\n", srv->unix_path);
+        return GRAFT_EIO;
+    }
+    strcpy(sa.sun_path, srv->unix_path);
+    struct stat st;
+    if (lstat(srv->unix_path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        unlink(srv->unix_path);
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "kvd: socket(AF_UNIX): %s\n", strerror(errno));
+        return GRAFT_EIO;
+    }
+    mode_t old = umask((mode_t)(~srv->unix_mask & 0777));
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    int err = errno;
+    umask(old);
+    if (rc != 0 || listen(fd, srv->backlog ? srv->backlog : 1024) != 0) {
+        err = rc != 0 ? err : errno;
+        fprintf(stderr, "kvd: cannot listen on UNIX socket %s: %s\n", srv->unix_path,
+                strerror(err));
+        close(fd);
+        return GRAFT_EIO;
+    }
+    n->lfd = fd;
+    n->port = 0;
+    return 0;
+}
+
 static int kv__listen(kv_net *n)
 {
     kv_server *srv = n->srv;
+    if (srv->unix_path != NULL) {
+        return kv__listen_unix(n);
+    }
     char port[16];
     snprintf(port, sizeof(port), "%d", srv->port);
     struct addrinfo hints, *res = NULL;
@@ -363,7 +408,8 @@ static int kv__listen(kv_net *n)
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+            listen(fd, srv->backlog ? srv->backlog : 1024) == 0) {
             break;
         }
         close(fd);

@@ -286,6 +286,53 @@ def build_cases():
     case("noreply-not-last", b"set Ka 0 0 1 noreply x\r\ny\r\n")
     case("delete-noreply-miss", b"delete Ka noreply\r\nget Ka\r\n")
 
+    # ---- memcached's other commands (server/kv_compat.c) ------------------------------
+    # Only requests whose memcached answer does not change memcached's state for the
+    # other cases (no "lru mode flat", no "lru_crawler disable", no "stats detail on").
+    case("shutdown-not-enabled", b"shutdown\r\nget Ka\r\n")
+    case("shutdown-graceful-not-enabled", b"shutdown graceful\r\n")
+    case("shutdown-bad-mode-not-enabled", b"shutdown foo bar\r\n")
+    case("cache-memlimit-too-small", b"cache_memlimit 7\r\ncache_memlimit 0\r\n")
+    case("cache-memlimit-bytes-not-mb", b"cache_memlimit 2000000000\r\n")
+    case("cache-memlimit-bad", b"cache_memlimit x\r\ncache_memlimit -5\r\n")
+    case("cache-memlimit-token-count", b"cache_memlimit\r\ncache_memlimit 1 2 3\r\n")
+    case("cache-memlimit-noreply", b"cache_memlimit 0 noreply\r\nget Ka\r\n")
+    case("misbehave", b"misbehave\r\n")
+    case("lru-crawler-bare", b"lru_crawler\r\nlru_crawler foo\r\nlru_crawler crawl\r\n")
+    # one crawl per case, serial: memcached's crawler is global and answers BUSY while
+    # a crawl runs
+    case("lru-crawler-crawl-all", b"lru_crawler crawl all\r\n", serial=True)
+    case("lru-crawler-crawl-one", b"lru_crawler crawl 1\r\n", serial=True)
+    case("lru-crawler-crawl-list", b"lru_crawler crawl 1,2,3\r\n", serial=True)
+    case("lru-crawler-crawl-badclass", b"lru_crawler crawl 99\r\nlru_crawler crawl x\r\n"
+         b"lru_crawler crawl 1,x\r\nlru_crawler crawl 0\r\n")
+    case("lru-crawler-crawl-expires", b"set Ka 0 1 1\r\nx\r\n", READ, sleep(2.2),
+         b"lru_crawler crawl all\r\nget Ka\r\n", serial=True)
+    case("lru-crawler-metadump-no-arg", b"lru_crawler metadump\r\n")
+    case("lru-crawler-mgdump", b"lru_crawler mgdump all\r\n")
+    case("lru-crawler-sleep", b"lru_crawler sleep 100\r\nlru_crawler sleep x\r\n"
+         b"lru_crawler sleep 2000000\r\n")
+    case("lru-crawler-tocrawl", b"lru_crawler tocrawl 0\r\nlru_crawler tocrawl x\r\n")
+    case("lru-crawler-enable-running", b"lru_crawler enable\r\n")
+    case("slabs-bare", b"slabs\r\nslabs foo\r\nslabs reassign 1\r\nslabs automove\r\n")
+    case("slabs-reassign", b"slabs reassign 1 1\r\nslabs reassign x y\r\n"
+         b"slabs reassign 99 1\r\nslabs reassign -1 2\r\n")
+    case("slabs-reassign-nospare", b"slabs reassign 1 2\r\n")
+    case("slabs-automove", b"slabs automove 1\r\nslabs automove 5\r\nslabs automove x\r\n")
+    case("lru-bad", b"lru\r\nlru foo\r\nlru mode foo\r\nlru tune\r\nlru tune 1 2\r\n"
+         b"lru tune x y z w\r\nlru temp_ttl x\r\n")
+    case("lru-temp-ttl-default", b"lru temp_ttl 61\r\n")
+    case("extstore", b"extstore\r\nextstore foo\r\n")
+    case("refresh-certs", b"refresh_certs\r\n")
+    case("meta-noop", b"mn\r\nmn foo\r\n")
+    case("meta-set-bad-line", b"ms Ka\r\nms Ka x\r\nhi\r\n")
+    case("stats-sizes", b"stats sizes\r\n", serial=True)
+    case("stats-slabs", b"stats slabs\r\n", serial=True)
+    case("stats-conns", b"stats conns\r\n", serial=True)
+    case("stats-extstore", b"stats extstore\r\n", serial=True)
+    case("stats-detail-usage", b"stats detail\r\nstats detail foo\r\n", serial=True)
+    case("stats-detail-off-dump", b"stats detail off\r\nstats detail dump\r\n", serial=True)
+
     # ---- generated scripts: valid and mutated requests, deterministic ------------------
     # KVD_CONFORMANCE_SEED / KVD_CONFORMANCE_GENERATED explore further on demand
     rnd = random.Random(int(os.environ.get("KVD_CONFORMANCE_SEED", "20261124")))
