@@ -34,19 +34,30 @@ expect_fail() { # name dir pattern...
   echo "ok $name: fails, naming: $*"
 }
 
-d=$(fixture old-lists -e '/^librust-proptest+default-dev$/d')
-expect_fail old-lists "$d" \
-  "add librust-proptest+default-dev to deps/base.list" \
-  "crate lazy_static 1.4.0: /usr/share/cargo/registry/lazy_static-1.4.0 is in librust-lazy-static-dev"
-
-d=$(fixture no-server-tools -e '/^memcached$/d' -e '/^libinih-dev$/d' -e '/^curl$/d')
-expect_fail no-server-tools "$d" \
-  "program memcached: /usr/bin/memcached is in memcached" "add memcached to deps/server.list" \
-  "pkg-config inih:" "add libinih-dev to deps/runtime.list" \
-  "program curl: /usr/bin/curl is in curl" "add curl to deps/admin.list"
-
+# The cases run side by side (each is mostly one apt resolution); each writes its verdict.
+(
+  d=$(fixture old-lists -e '/^librust-proptest+default-dev$/d')
+  expect_fail old-lists "$d" \
+    "add librust-proptest+default-dev to deps/base.list" \
+    "crate lazy_static 1.4.0: /usr/share/cargo/registry/lazy_static-1.4.0 is in librust-lazy-static-dev"
+  exit $fail
+) >"$tmp/case1" 2>&1 &
+p1=$!
+(
+  d=$(fixture no-server-tools -e '/^memcached$/d' -e '/^libinih-dev$/d' -e '/^curl$/d')
+  expect_fail no-server-tools "$d" \
+    "program memcached: /usr/bin/memcached is in memcached" "add memcached to deps/server.list" \
+    "pkg-config inih:" "add libinih-dev to deps/runtime.list" \
+    "program curl: /usr/bin/curl is in curl" "add curl to deps/admin.list"
+  exit $fail
+) >"$tmp/case2" 2>&1 &
+p2=$!
 d=$(fixture bad-name -e '$a graft-no-such-package-xyz')
 expect_fail bad-name "$d" "no such Debian package: graft-no-such-package-xyz"
+wait $p1 || fail=1
+cat "$tmp/case1"
+wait $p2 || fail=1
+cat "$tmp/case2"
 
 [ $fail -eq 0 ] && echo "deps-test: the closure check catches each missing package"
 exit $fail
