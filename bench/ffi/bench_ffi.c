@@ -16,6 +16,11 @@
 
 enum { ROUNDS = 7 };
 
+/* The optimisation levels the C-versus-Rust ratios compare (bench/CMakeLists.txt). */
+#ifndef GRAFT_BENCH_OPT
+#define GRAFT_BENCH_OPT "optimisation levels unknown"
+#endif
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -99,8 +104,10 @@ int main(int argc, char **argv)
         st = min(st, run_rust_status(n));
     }
     printf("bench ffi_c_call: %.2f ns/call (1.00x c_call)\n", c);
-    printf("bench ffi_rust_call: %.2f ns/call (%.2fx c_call)\n", raw, raw / c);
-    printf("bench ffi_rust_boundary_call: %.2f ns/call (%.2fx c_call)\n", bnd, bnd / c);
-    printf("bench ffi_rust_boundary_status_call: %.2f ns/call (%.2fx c_call)\n", st, st / c);
+    printf("bench ffi_rust_call: %.2f ns/call (%.2fx c_call, %s)\n", raw, raw / c, GRAFT_BENCH_OPT);
+    printf("bench ffi_rust_boundary_call: %.2f ns/call (%.2fx c_call, %s)\n", bnd, bnd / c,
+           GRAFT_BENCH_OPT);
+    printf("bench ffi_rust_boundary_status_call: %.2f ns/call (%.2fx c_call, %s)\n", st, st / c,
+           GRAFT_BENCH_OPT);
     return 0;
 }

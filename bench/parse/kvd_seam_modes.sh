@@ -7,11 +7,15 @@
 # /proc/<pid>/task/*/schedstat, nanosecond resolution, counted only while the load
 # runs): on a machine shared with other jobs, wall-clock ops/s swings by 2x between runs
 # while the CPU cost of a request does not. The median round of each mode counts.
-# Also printed: the extra CPU per request of shadow over legacy against the Rust parse
-# time measured by bench_kv_parse in the same run (shadow = the second parse + compare).
-#   kvd_seam_modes.sh KVD KVLOAD BENCH_KV_PARSE [SECONDS_PER_ROUND] [ROUNDS]
+# Also printed: the extra kvd CPU per request of shadow over legacy (kvd_parse_shadow_
+# extra_cpu, from the two medians), against the time of one Rust parse that
+# bench_kv_parse measures right after the rounds (shadow = a second parse + compare, so
+# about 1x plus the compare is expected; the difference of two noisy medians can be
+# off by more, or below 0). OPT names the optimisation levels of C (legacy) and Rust
+# (candidate) that the shadow and candidate ratios compare (bench/CMakeLists.txt).
+#   kvd_seam_modes.sh KVD KVLOAD BENCH_KV_PARSE OPT [SECONDS_PER_ROUND] [ROUNDS]
 set -euo pipefail
-kvd=$1 kvload=$2 secs=${3:-2} rounds=${4:-5}
+kvd=$1 kvload=$2 parse_bench=$3 opt=$4 secs=${5:-2} rounds=${6:-5}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 modes=(legacy shadow candidate)
 pid=
@@ -39,7 +43,13 @@ for ((r = 0; r < rounds; r++)); do
   done
 done
 
-python3 - "$results" <<'PY'
+rust_rate=$("$parse_bench" | sed -n 's/^bench kv_parse_rust: \([0-9][0-9]*\) req\/s.*/\1/p')
+if [ -z "$rust_rate" ] || [ "$rust_rate" -eq 0 ]; then
+  echo "kvd_seam_modes: no kv_parse_rust figure from $parse_bench" >&2
+  exit 1
+fi
+
+python3 - "$results" "$rust_rate" "$opt" <<'PY'
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
@@ -47,6 +57,11 @@ for line in open(sys.argv[1]):
     runs.setdefault(m, []).append((int(ops), int(ns)))
 rate = {m: statistics.median(o / (n / 1e9) for o, n in v) for m, v in runs.items()}
 base = rate["legacy"]
+opt = sys.argv[3]
 for m in ("legacy", "shadow", "candidate"):
-    print(f"bench kvd_parse_{m}: {rate[m]:.0f} req/cpu-s ({rate[m] / base:.2f}x kvd_parse_legacy)")
+    tail = f", {opt}" if m != "legacy" else ""
+    print(f"bench kvd_parse_{m}: {rate[m]:.0f} req/cpu-s ({rate[m] / base:.2f}x kvd_parse_legacy{tail})")
+extra = 1e9 / rate["shadow"] - 1e9 / rate["legacy"]
+rust_ns = 1e9 / float(sys.argv[2])
+print(f"bench kvd_parse_shadow_extra_cpu: {extra:.0f} ns/req ({extra / rust_ns:.2f}x kv_parse_rust)")
 PY
