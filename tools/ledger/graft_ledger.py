@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 import tempfile
 import urllib.error
 import urllib.request
@@ -800,9 +801,29 @@ td,th{{border:1px solid #ccc;padding:4px 8px}} th{{background:#f3f3f3}} .num{{te
 """
 
 
+def admin_token(url, given):
+    """The bearer token for a live endpoint: --token, $GRAFT_ADMIN_TOKEN, else the file an
+    endpoint started without a token writes (the rule of src/admin.c and graftctl)."""
+    if given:
+        return given
+    if os.environ.get("GRAFT_ADMIN_TOKEN"):
+        return os.environ["GRAFT_ADMIN_TOKEN"]
+    port = urllib.parse.urlsplit(url if "//" in url else "http://" + url).port or 80
+    path = os.environ.get("GRAFT_ADMIN_TOKEN_FILE")
+    if not path:
+        xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+        path = (f"{xdg}/graft/admin-{port}.token" if xdg.startswith("/")
+                else f"/tmp/graft-{os.geteuid()}/admin-{port}.token")
+    try:
+        with open(path, encoding="ascii") as f:
+            return f.readline().strip() or None
+    except OSError:
+        return None
+
+
 def cmd_report(a, root, data, comps):
     now = dt.datetime.now(dt.timezone.utc)
-    live = fetch_live(a.url, a.token or os.environ.get("GRAFT_ADMIN_TOKEN")) if a.url else None
+    live = fetch_live(a.url, admin_token(a.url, a.token)) if a.url else None
     rows, extra = build_model(root, comps, live, now)
     text = report_text(rows, extra, live, now)
     sys.stdout.write(text)
@@ -834,7 +855,7 @@ def main(argv):
     o = sub.add_parser("report", help="text report; --html for HTML with SVG")
     o.add_argument("--html", help="write the HTML report here")
     o.add_argument("--url", help="live process admin endpoint, e.g. http://127.0.0.1:9100")
-    o.add_argument("--token", help="admin bearer token (default: $GRAFT_ADMIN_TOKEN)")
+    o.add_argument("--token", help="admin bearer token (default: $GRAFT_ADMIN_TOKEN, else the endpoint's token file)")
     a = p.parse_args(argv)
     root = find_root(a.root)
     a.ledger = a.ledger or os.path.join(root, "migration.toml")
