@@ -28,9 +28,9 @@ import re
 import shutil
 import subprocess
 import sys
-import urllib.parse
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 
 try:
