@@ -1,7 +1,8 @@
 /*
  * kv_net.c: kvd's networking (see kv_net.h). Level-triggered epoll, one loop per worker.
  * A connection reads while it has no unsent sendable replies; with replies pending it
- * waits for EPOLLOUT instead, so a slow reader cannot make kvd buffer without bound.
+ * waits for EPOLLOUT instead, so a slow reader cannot make kvd buffer without bound
+ * (kv_conn.h bounds what one round of processing may queue).
  */
 #define _GNU_SOURCE /* accept4, EPOLLEXCLUSIVE */
 #include "kv_net.h"
@@ -19,12 +20,14 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #define KV_MAX_EVENTS 64
 #define KV_STOP_FLUSH_MS 1000
 #define KV_ACCEPT_PAUSE_MS 50
+#define KV_IOV_MAX 64
 
 typedef struct kv_netconn {
     kv_conn c;
@@ -126,17 +129,22 @@ static void kv__close(kv_worker *w, kv_netconn *nc)
     atomic_fetch_sub(&w->net->srv->curr_conns, 1);
 }
 
-/* Writes what is sendable. Returns 1 when all of it went out, 0 when the socket is full,
- * -1 when the peer is gone. */
+/* Writes what is sendable (copied bytes and referenced items, one sendmsg for up to
+ * KV_IOV_MAX pieces). Returns 1 when all of it went out, 0 when the socket is full, -1
+ * when the peer is gone. */
 static int kv__flush(kv_netconn *nc)
 {
     for (;;) {
-        const char *p;
-        size_t n = kv_conn_sendable(&nc->c, &p);
+        struct iovec iov[KV_IOV_MAX];
+        int n = kv_conn_iov(&nc->c, iov, KV_IOV_MAX);
         if (n == 0) {
             return 1;
         }
-        ssize_t k = send(nc->fd, p, n, MSG_NOSIGNAL);
+        struct msghdr m;
+        memset(&m, 0, sizeof(m));
+        m.msg_iov = iov;
+        m.msg_iovlen = (size_t)n;
+        ssize_t k = sendmsg(nc->fd, &m, MSG_NOSIGNAL);
         if (k > 0) {
             kv_conn_sent(&nc->c, (size_t)k);
             continue;
@@ -184,6 +192,11 @@ static void kv__drive(kv_worker *w, kv_netconn *nc)
 
 static void kv__on_readable(kv_worker *w, kv_netconn *nc)
 {
+    if (nc->c.in_get) {
+        /* a paused multi-get owns the input buffer: output first */
+        kv__drive(w, nc);
+        return;
+    }
     char *dst;
     size_t room = kv_conn_input_space(&nc->c, &dst);
     if (room == 0) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <cmocka.h>
 
 #include "kv_conn.h"
@@ -46,12 +47,17 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Feeds bytes, processes, and returns the sendable output (consumed). */
+/* Feeds bytes, processing whenever the buffer is full (as kv_net does after each
+ * read), and returns the state after the last bytes. */
 static kv_conn_state feed(kv_conn *c, const char *s, size_t n)
 {
     while (n > 0) {
         char *dst;
         size_t room = kv_conn_input_space(c, &dst);
+        if (room == 0) {
+            assert_int_equal(kv_conn_process(c, 10), KV_CONN_READ);
+            room = kv_conn_input_space(c, &dst);
+        }
         assert_true(room > 0);
         size_t k = n < room ? n : room;
         memcpy(dst, s, k);
@@ -65,12 +71,20 @@ static kv_conn_state feed(kv_conn *c, const char *s, size_t n)
 static char outbuf[1 << 21];
 static const char *take(kv_conn *c)
 {
-    const char *p;
-    size_t n = kv_conn_sendable(c, &p);
-    assert_true(n < sizeof(outbuf));
-    memcpy(outbuf, p, n);
+    size_t n = 0;
+    struct iovec iov[8];
+    int k;
+    while ((k = kv_conn_iov(c, iov, 8)) > 0) {
+        size_t got = 0;
+        for (int i = 0; i < k; i++) {
+            assert_true(n + iov[i].iov_len < sizeof(outbuf));
+            memcpy(outbuf + n, iov[i].iov_base, iov[i].iov_len);
+            n += iov[i].iov_len;
+            got += iov[i].iov_len;
+        }
+        kv_conn_sent(c, got);
+    }
     outbuf[n] = '\0';
-    kv_conn_sent(c, n);
     return outbuf;
 }
 
@@ -151,7 +165,11 @@ static void test_buffer_bound(void **state)
     (void)state;
     kv_conn c;
     assert_int_equal(kv_conn_init(&c, 4, &srv, &tstats), 0);
-    /* a multi-get line keeps being accepted up to the bound, then the connection ends */
+    FEED(&c, "flush_all\r\n"); /* nothing to evict: test_stats counts evictions */
+    assert_string_equal(take(&c), "OK\r\n");
+    /* a multi-get line is accepted past -I + slack; its buffer claims bytes of the
+     * store's limit (8 MB here), and when that is exhausted the connection ends with
+     * memcached's read error */
     char chunk[4096];
     memset(chunk, 'k', sizeof(chunk));
     memcpy(chunk, "get ", 4);
@@ -159,21 +177,91 @@ static void test_buffer_bound(void **state)
         chunk[i] = ' ';
     }
     size_t total = 0;
-    for (;;) {
+    kv_conn_state st = KV_CONN_READ;
+    while (st == KV_CONN_READ) {
         char *dst;
         size_t room = kv_conn_input_space(&c, &dst);
-        if (room == 0) {
-            break;
-        }
+        assert_true(room > 0);
         size_t k = room < sizeof(chunk) ? room : sizeof(chunk);
         memcpy(dst, chunk, k); /* "get " then keys; later copies just add keys */
         kv_conn_received(&c, k);
         total += k;
-        assert_int_equal(kv_conn_process(&c, 10), KV_CONN_READ);
-        assert_true(total <= srv.max_in);
+        st = kv_conn_process(&c, 10);
+        assert_true(total <= KV_GETLINE_MAX);
+        kv_store_stats ss;
+        kv_store_get_stats(srv.store, &ss);
+        assert_true(ss.accounted <= ss.limit_maxbytes);
     }
-    assert_int_equal(total, srv.max_in);
+    assert_int_equal(st, KV_CONN_CLOSE);
+    assert_true(total > srv.max_in);
+    assert_string_equal(take(&c), "SERVER_ERROR out of memory reading request\r\n");
     kv_conn_free(&c);
+    kv_store_stats ss;
+    kv_store_get_stats(srv.store, &ss);
+    assert_int_equal(ss.accounted, ss.bytes); /* the claim went back */
+}
+
+/* Large values go out by reference: a multi-get pauses at the high-water mark, the
+ * item survives its deletion until the reply is sent, and its memory stays counted
+ * until then. */
+static void test_refs_and_pause(void **state)
+{
+    (void)state;
+    kv_conn c, c2;
+    assert_int_equal(kv_conn_init(&c, 5, &srv, &tstats), 0);
+    assert_int_equal(kv_conn_init(&c2, 6, &srv, &tstats), 0);
+    enum { V = 100000, N = 200 };
+    static char req[32 + V + 2];
+    int h = snprintf(req, sizeof(req), "set big 0 0 %d\r\n", V);
+    for (int i = 0; i < V; i++) {
+        req[h + i] = (char)('a' + i % 26);
+    }
+    memcpy(req + h + V, "\r\n", 2);
+    feed(&c, req, (size_t)h + V + 2);
+    assert_string_equal(take(&c), "STORED\r\n");
+    static char line[8 + 4 * N];
+    size_t n = 3;
+    memcpy(line, "get", 3);
+    for (int i = 0; i < N; i++) {
+        memcpy(line + n, " big", 4);
+        n += 4;
+    }
+    memcpy(line + n, "\r\n", 2);
+    n += 2;
+    assert_int_equal(feed(&c, line, n), KV_CONN_WRITE);
+    assert_int_equal(c.in_get, 1);
+    assert_true(c.nref <= KV_OUT_REFS && c.ref_bytes <= KV_REF_HIGH + V + 2);
+    assert_true(c.out_len < KV_OUT_HIGH);
+    size_t queued = c.nref; /* the keys after these are looked up after the delete */
+    assert_true(queued > 0 && queued < N);
+    FEED(&c2, "delete big\r\n");
+    assert_string_equal(take(&c2), "DELETED\r\n");
+    kv_store_stats ss;
+    kv_store_get_stats(srv.store, &ss);
+    assert_int_equal(ss.bytes, 0);
+    assert_true(ss.accounted >= V); /* still referenced, still counted */
+    size_t got = 0, values = 0;
+    kv_conn_state st;
+    do {
+        struct iovec iov[4];
+        int k = kv_conn_iov(&c, iov, 4);
+        for (int i = 0; i < k; i++) {
+            const char *p = iov[i].iov_base;
+            if (iov[i].iov_len == V + 2) {
+                assert_memory_equal(p, req + h, V + 2);
+                values++;
+            }
+            got += iov[i].iov_len;
+            kv_conn_sent(&c, iov[i].iov_len);
+        }
+        st = kv_conn_process(&c, 10);
+    } while (st == KV_CONN_WRITE || kv_conn_sendable_len(&c) > 0);
+    assert_int_equal(values, queued);
+    assert_int_equal(got, queued * (strlen("VALUE big 0 100000\r\n") + V + 2) + 5);
+    kv_store_get_stats(srv.store, &ss);
+    assert_int_equal(ss.accounted, 0); /* the last reference freed it */
+    kv_conn_free(&c);
+    kv_conn_free(&c2);
 }
 
 static uint64_t seen_ids[64];
@@ -254,6 +342,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_replies),     cmocka_unit_test(test_flush_points_and_cull),
         cmocka_unit_test(test_swallow_and_split), cmocka_unit_test(test_buffer_bound),
+        cmocka_unit_test(test_refs_and_pause),
         cmocka_unit_test(test_parse_seam),        cmocka_unit_test(test_stats),
         cmocka_unit_test(test_resp_format),
     };
