@@ -232,7 +232,7 @@ void kv_conn_sent(kv_conn *c, size_t n)
     }
     if (c->out_sent == c->out_len && c->nref == 0) {
         c->out_sent = c->out_len = c->flush_mark = 0;
-        if (c->out_cap > 64 * KV_OUT_INITIAL) {
+        if (c->out_cap > KV_OUT_INITIAL) {
             char *p = realloc(c->out, KV_OUT_INITIAL);
             if (p != NULL) {
                 c->out = p;
@@ -807,6 +807,21 @@ kv_conn_state kv_conn_process(kv_conn *c, uint32_t now)
                 kv__mark(c);
                 return KV_CONN_READ;
             }
+            if (c->scanned > 0 &&
+                memchr(c->in + c->in_pos + c->scanned, '\n', avail - c->scanned) == NULL) {
+                /* still no end to the long multi-get line: parsing it again from its
+                 * start on every read would be quadratic */
+                c->scanned = avail;
+                if (avail >= c->in_cap) {
+                    size_t limit =
+                        c->srv->max_in > KV_GETLINE_MAX ? c->srv->max_in : KV_GETLINE_MAX;
+                    if (!kv__in_grow(c, c->in_cap + 1, limit, now)) {
+                        return kv__read_no_memory(c);
+                    }
+                }
+                return KV_CONN_READ;
+            }
+            c->scanned = 0;
             kv_request r;
             kv__parse_request(c, &c->srv->limits, &r);
             switch (r.status) {
@@ -826,6 +841,11 @@ kv_conn_state kv_conn_process(kv_conn *c, uint32_t now)
                 }
                 if (r.consumed == 0) {
                     kv__mark(c); /* inside a command line: memcached flushes */
+                    if (avail > c->srv->limits.max_line) {
+                        /* the parser accepts this long line only as a multi-get, and
+                         * more bytes without '\n' cannot change that */
+                        c->scanned = avail;
+                    }
                     if (avail >= c->in_cap) {
                         /* a multi-get line longer than the buffer (the parser closes any
                          * other long line) */

@@ -183,7 +183,11 @@ static void kv__drive(kv_worker *w, kv_netconn *nc)
             return;
         }
         if (st == KV_CONN_WRITE) {
-            continue; /* output drained: go on with the buffered requests */
+            /* output drained, requests still buffered: go on at the next EPOLLOUT (at
+             * once: the socket is writable), after the other ready connections, so
+             * one connection's long reply cannot keep a worker from the rest */
+            kv__set_events(w, nc, EPOLLOUT);
+            return;
         }
         kv__set_events(w, nc, EPOLLIN);
         return;

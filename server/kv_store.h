@@ -6,8 +6,11 @@
  * each shard has its own mutex, its own chained hash table (grown incrementally: a
  * growing shard moves a few buckets per operation and per maintenance tick, never the
  * whole table at once) and its own LRU list. Memory is accounted globally as the bytes
- * malloc actually handed out for items (malloc_usable_size); a store that would pass
- * the limit first evicts from the tail of its shard's LRU, then from other shards.
+ * malloc actually handed out for items (malloc_usable_size), counted until the item is
+ * freed (items are reference-counted: a reply may hold one after it is unlinked), plus
+ * the bytes connections claim for large input buffers (kv_store_reserve); a store that
+ * would pass the limit first evicts from the tail of its shard's LRU, then from other
+ * shards.
  * Expiry is lazy (an expired item found by a lookup is freed) and periodic
  * (kv_store_maintain sweeps a slice of every shard each call).
  *

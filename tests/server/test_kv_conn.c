@@ -264,6 +264,56 @@ static void test_refs_and_pause(void **state)
     kv_conn_free(&c2);
 }
 
+/* Value buffers claim bytes of the limit; when none can be claimed, a storage request
+ * gets memcached's out-of-memory answer, its value is swallowed and a set drops the old
+ * value; the connection goes on. */
+static void test_value_buffer_budget(void **state)
+{
+    (void)state;
+    enum { V = 1000000, PART = 100 };
+    static char value[V + 2];
+    memset(value, 'q', V);
+    memcpy(value + V, "\r\n", 2);
+    kv_conn c[5];
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(kv_conn_init(&c[i], 20 + (uint64_t)i, &srv, &tstats), 0);
+    }
+    FEED(&c[4], "flush_all\r\nset s4 0 0 5\r\nhello\r\n");
+    assert_string_equal(take(&c[4]), "OK\r\nSTORED\r\n");
+    char line[64];
+    /* half the 8 MB limit may hold buffers: four 1 MB values fit, a fifth does not */
+    for (int i = 0; i < 4; i++) {
+        int n = snprintf(line, sizeof(line), "set s%d 0 0 %d\r\n", i, V);
+        feed(&c[i], line, (size_t)n);
+        assert_int_equal(feed(&c[i], value, PART), KV_CONN_READ);
+        assert_string_equal(take(&c[i]), "");
+        assert_true(c[i].in_reserved > 0);
+    }
+    int n = snprintf(line, sizeof(line), "set s4 0 0 %d\r\n", V);
+    feed(&c[4], line, (size_t)n);
+    assert_int_equal(c[4].in_reserved, 0);
+    assert_true(c[4].swallow > 0);
+    feed(&c[4], value, V + 2); /* swallowed: as memcached, the answer comes after it */
+    FEED(&c[4], "get s4\r\n");
+    /* and the stale value is gone */
+    assert_string_equal(take(&c[4]), "SERVER_ERROR out of memory storing object\r\nEND\r\n");
+    n = snprintf(line, sizeof(line), "add s5 0 0 %d noreply\r\n", V);
+    feed(&c[4], line, (size_t)n);
+    feed(&c[4], value, V + 2);
+    FEED(&c[4], "get s5\r\n");
+    assert_string_equal(take(&c[4]), "END\r\n");
+    feed(&c[0], value + PART, V + 2 - PART);
+    assert_string_equal(take(&c[0]), "STORED\r\n");
+    assert_int_equal(c[0].in_reserved, 0);
+    for (int i = 0; i < 5; i++) {
+        kv_conn_free(&c[i]);
+    }
+    kv_store_stats ss;
+    kv_store_get_stats(srv.store, &ss);
+    assert_int_equal(ss.accounted, ss.bytes); /* every claim given back */
+    assert_true(ss.bytes >= V);
+}
+
 static uint64_t seen_ids[64];
 static int parse_calls;
 static void recording_parse(uint64_t id, const char *buf, size_t len, const kv_parse_limits *lim,
@@ -343,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_basic_replies),     cmocka_unit_test(test_flush_points_and_cull),
         cmocka_unit_test(test_swallow_and_split), cmocka_unit_test(test_buffer_bound),
         cmocka_unit_test(test_refs_and_pause),
+        cmocka_unit_test(test_value_buffer_budget),
         cmocka_unit_test(test_parse_seam),        cmocka_unit_test(test_stats),
         cmocka_unit_test(test_resp_format),
     };
