@@ -849,8 +849,8 @@ kv_conn_state kv_conn_process(kv_conn *c, uint32_t now)
                     if (avail >= c->in_cap) {
                         /* a multi-get line longer than the buffer (the parser closes any
                          * other long line) */
-                        size_t limit = c->srv->max_in > KV_GETLINE_MAX ? c->srv->max_in
-                                                                       : KV_GETLINE_MAX;
+                        size_t limit =
+                            c->srv->max_in > KV_GETLINE_MAX ? c->srv->max_in : KV_GETLINE_MAX;
                         if (!kv__in_grow(c, c->in_cap + 1, limit, now)) {
                             return kv__read_no_memory(c);
                         }

@@ -40,10 +40,10 @@ extern "C" {
 #define KV_IN_INITIAL 16384
 #define KV_IN_SLACK 65536
 #define KV_OUT_INITIAL 16384
-#define KV_OUT_HIGH 32768        /* copied output bytes pending before pausing */
-#define KV_COPY_MAX 4096         /* values (with CRLF) up to this are copied */
-#define KV_OUT_REFS 64           /* item references per connection */
-#define KV_REF_HIGH (1u << 20)   /* referenced bytes pending before pausing */
+#define KV_OUT_HIGH 32768          /* copied output bytes pending before pausing */
+#define KV_COPY_MAX 4096           /* values (with CRLF) up to this are copied */
+#define KV_OUT_REFS 64             /* item references per connection */
+#define KV_REF_HIGH (1u << 20)     /* referenced bytes pending before pausing */
 #define KV_GETLINE_MAX (16u << 20) /* longest multi-get line */
 #define KV_REQS_PER_EVENT 20
 
@@ -102,10 +102,10 @@ typedef struct kv_conn {
     char *out;
     size_t out_sent, out_len, out_cap, flush_mark;
     uint64_t swallow;
-    uint32_t need;   /* bytes the pending request needs, when the parser said */
-    unsigned cmds;   /* requests since the last read (memcached's reqs_per_event) */
-    int close_after; /* quit or protocol close: no more processing */
-    int out_failed;  /* an output buffer could not grow */
+    uint32_t need;      /* bytes the pending request needs, when the parser said */
+    unsigned cmds;      /* requests since the last read (memcached's reqs_per_event) */
+    int close_after;    /* quit or protocol close: no more processing */
+    int out_failed;     /* an output buffer could not grow */
     size_t in_reserved; /* bytes of the input buffer claimed from the store's limit */
     size_t scanned;     /* bytes of a long pending multi-get line known to hold no '\n' */
     /* references: refs[ref_head .. nref) unsent, the first ref_off bytes of

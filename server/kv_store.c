@@ -491,8 +491,7 @@ int kv_store_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int 
             it->exptime = kv_store_realtime(s, exptime, now);
         }
         kv__lru_bump(sh, it, now);
-        kv_item_view v = {kv__key(it), it->nkey,  it->flags, kv__value(it),
-                          it->nbytes,  it->cas, it};
+        kv_item_view v = {kv__key(it), it->nkey, it->flags, kv__value(it), it->nbytes, it->cas, it};
         fn(ctx, &v);
     }
     pthread_mutex_unlock(&sh->lock);

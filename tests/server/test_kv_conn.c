@@ -392,8 +392,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basic_replies),     cmocka_unit_test(test_flush_points_and_cull),
         cmocka_unit_test(test_swallow_and_split), cmocka_unit_test(test_buffer_bound),
-        cmocka_unit_test(test_refs_and_pause),
-        cmocka_unit_test(test_value_buffer_budget),
+        cmocka_unit_test(test_refs_and_pause),    cmocka_unit_test(test_value_buffer_budget),
         cmocka_unit_test(test_parse_seam),        cmocka_unit_test(test_stats),
         cmocka_unit_test(test_resp_format),
     };
