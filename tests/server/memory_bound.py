@@ -257,9 +257,11 @@ def main():
     alive = p.poll() is None
     p.terminate()
     try:
-        p.wait(10)
+        rc = p.wait(10)
     except subprocess.TimeoutExpired:
         p.kill()
+        rc = "timeout"
+    err = p.stderr.read() if p.stderr else ""
     probe_s = "failed" if ms is None else f"{ms:.1f} ms"
     print(f"{a.server} {a.cls}" + (f" clients={a.clients}" if a.cls == "slow-readers" else "") +
           f": rss start {base:.1f} MB, peak {top:.1f} MB; new client served in {probe_s}")
@@ -268,6 +270,8 @@ def main():
     fails = []
     if not alive:
         fails.append("server died")
+    if rc != 0:
+        fails.append(f"server exit status {rc} after SIGTERM: {err[-2000:]}")
     if top - base > bound:
         fails.append(f"RSS grew {top - base:.1f} MB > {bound} MB")
     if ms is None or ms > PROBE_MS:
