@@ -43,7 +43,7 @@ extern "C" {
 #define KV_OUT_HIGH 32768          /* copied output bytes pending before pausing */
 #define KV_COPY_MAX 4096           /* values (with CRLF) up to this are copied */
 #define KV_OUT_REFS 64             /* item references per connection */
-#define KV_REF_HIGH (1u << 20)     /* referenced bytes pending before pausing */
+#define KV_REF_HIGH (256u << 10)   /* referenced bytes pending before pausing */
 #define KV_GETLINE_MAX (16u << 20) /* longest multi-get line */
 #define KV_REQS_PER_EVENT 20
 
