@@ -264,6 +264,67 @@ static void test_refs_and_pause(void **state)
     kv_conn_free(&c2);
 }
 
+/* Short writes at any byte, through copied bytes and referenced values alike, give the
+ * exact reply stream. */
+static void test_partial_sends(void **state)
+{
+    (void)state;
+    kv_conn c;
+    assert_int_equal(kv_conn_init(&c, 7, &srv, &tstats), 0);
+    enum { V = 10000 };
+    static char req[64 + V];
+    int h = snprintf(req, sizeof(req), "set r 5 0 %d\r\n", V);
+    for (int i = 0; i < V; i++) {
+        req[h + i] = (char)('A' + i % 23);
+    }
+    memcpy(req + h + V, "\r\n", 2);
+    feed(&c, req, (size_t)h + V + 2);
+    FEED(&c, "set s 0 0 2\r\nhi\r\n");
+    assert_string_equal(take(&c), "STORED\r\nSTORED\r\n");
+    static char want[1 << 20];
+    size_t wn = 0;
+    for (int k = 0; k < 30; k++) {
+        wn += (size_t)sprintf(want + wn, "VALUE r 5 %d\r\n", V);
+        memcpy(want + wn, req + h, V + 2);
+        wn += V + 2;
+        wn += (size_t)sprintf(want + wn, "VALUE s 0 2\r\nhi\r\n");
+    }
+    wn += (size_t)sprintf(want + wn, "END\r\n");
+    static char line[512];
+    size_t n = (size_t)sprintf(line, "get");
+    for (int k = 0; k < 30; k++) {
+        n += (size_t)sprintf(line + n, " r s");
+    }
+    n += (size_t)sprintf(line + n, "\r\n");
+    kv_conn_state st = feed(&c, line, n);
+    static char got[1 << 20];
+    size_t gn = 0;
+    for (;;) {
+        struct iovec iov[3];
+        int k = kv_conn_iov(&c, iov, 3);
+        if (k == 0) {
+            if (st != KV_CONN_WRITE) {
+                break;
+            }
+            st = kv_conn_process(&c, 10);
+            continue;
+        }
+        size_t chunk = 7777, took = 0; /* a short write ends anywhere */
+        for (int i = 0; i < k && took < chunk; i++) {
+            size_t m = iov[i].iov_len < chunk - took ? iov[i].iov_len : chunk - took;
+            assert_true(gn + m <= sizeof(got));
+            memcpy(got + gn, iov[i].iov_base, m);
+            gn += m;
+            took += m;
+        }
+        kv_conn_sent(&c, took);
+    }
+    assert_int_equal(gn, wn);
+    assert_memory_equal(got, want, wn);
+    assert_int_equal(c.nref, 0);
+    kv_conn_free(&c);
+}
+
 /* Value buffers claim bytes of the limit; when none can be claimed, a storage request
  * gets memcached's out-of-memory answer, its value is swallowed and a set drops the old
  * value; the connection goes on. */
@@ -390,10 +451,15 @@ static void test_resp_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basic_replies),     cmocka_unit_test(test_flush_points_and_cull),
-        cmocka_unit_test(test_swallow_and_split), cmocka_unit_test(test_buffer_bound),
-        cmocka_unit_test(test_refs_and_pause),    cmocka_unit_test(test_value_buffer_budget),
-        cmocka_unit_test(test_parse_seam),        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_basic_replies),
+        cmocka_unit_test(test_flush_points_and_cull),
+        cmocka_unit_test(test_swallow_and_split),
+        cmocka_unit_test(test_buffer_bound),
+        cmocka_unit_test(test_refs_and_pause),
+        cmocka_unit_test(test_value_buffer_budget),
+        cmocka_unit_test(test_partial_sends),
+        cmocka_unit_test(test_parse_seam),
+        cmocka_unit_test(test_stats),
         cmocka_unit_test(test_resp_format),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
