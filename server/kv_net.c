@@ -28,13 +28,16 @@
 #define KV_STOP_FLUSH_MS 1000
 #define KV_ACCEPT_PAUSE_MS 50
 #define KV_IOV_MAX 64
+#define KV_RESUME_BATCH 16
 
 typedef struct kv_netconn {
     kv_conn c;
     int fd;
     uint32_t events; /* current epoll interest */
     int closing;     /* close once the sendable bytes are out */
+    int queued;      /* on the worker's resume queue */
     struct kv_netconn *prev, *next;
+    struct kv_netconn *rprev, *rnext; /* resume queue */
 } kv_netconn;
 
 typedef struct kv_worker {
@@ -43,6 +46,9 @@ typedef struct kv_worker {
     int epfd;
     pthread_t thread;
     kv_netconn *conns;
+    /* connections whose output drained while requests are still buffered: resumed a
+     * batch per loop, after the events, so new clients never wait behind all of them */
+    kv_netconn *rq_head, *rq_tail;
     int accept_paused; /* listener removed from epfd until accept_resume */
     struct timespec accept_resume;
 } kv_worker;
@@ -112,8 +118,44 @@ static void kv__set_events(kv_worker *w, kv_netconn *nc, uint32_t ev)
     }
 }
 
+static void kv__enqueue(kv_worker *w, kv_netconn *nc)
+{
+    if (nc->queued) {
+        return;
+    }
+    nc->queued = 1;
+    nc->rnext = NULL;
+    nc->rprev = w->rq_tail;
+    if (w->rq_tail != NULL) {
+        w->rq_tail->rnext = nc;
+    } else {
+        w->rq_head = nc;
+    }
+    w->rq_tail = nc;
+}
+
+static void kv__dequeue(kv_worker *w, kv_netconn *nc)
+{
+    if (!nc->queued) {
+        return;
+    }
+    if (nc->rprev != NULL) {
+        nc->rprev->rnext = nc->rnext;
+    } else {
+        w->rq_head = nc->rnext;
+    }
+    if (nc->rnext != NULL) {
+        nc->rnext->rprev = nc->rprev;
+    } else {
+        w->rq_tail = nc->rprev;
+    }
+    nc->rprev = nc->rnext = NULL;
+    nc->queued = 0;
+}
+
 static void kv__close(kv_worker *w, kv_netconn *nc)
 {
+    kv__dequeue(w, nc);
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, nc->fd, NULL);
     close(nc->fd);
     if (nc->prev != NULL) {
@@ -183,10 +225,12 @@ static void kv__drive(kv_worker *w, kv_netconn *nc)
             return;
         }
         if (st == KV_CONN_WRITE) {
-            /* output drained, requests still buffered: go on at the next EPOLLOUT (at
-             * once: the socket is writable), after the other ready connections, so
-             * one connection's long reply cannot keep a worker from the rest */
-            kv__set_events(w, nc, EPOLLOUT);
+            /* output drained, requests still buffered: go on from the resume queue,
+             * after the pending events and the connections queued before, so one
+             * connection's long reply cannot keep a worker from the rest; no events
+             * meanwhile (errors and hang-ups are still reported) */
+            kv__set_events(w, nc, 0);
+            kv__enqueue(w, nc);
             return;
         }
         kv__set_events(w, nc, EPOLLIN);
@@ -305,12 +349,22 @@ static void kv__worker_drain(kv_worker *w)
     }
 }
 
+/* Resumes up to KV_RESUME_BATCH queued connections (each may queue itself again). */
+static void kv__resume(kv_worker *w)
+{
+    for (int i = 0; i < KV_RESUME_BATCH && w->rq_head != NULL; i++) {
+        kv_netconn *nc = w->rq_head;
+        kv__dequeue(w, nc);
+        kv__drive(w, nc);
+    }
+}
+
 static void *kv__worker_main(void *arg)
 {
     kv_worker *w = arg;
     struct epoll_event ev[KV_MAX_EVENTS];
     for (;;) {
-        int timeout = -1;
+        int timeout = w->rq_head != NULL ? 0 : -1;
         if (w->accept_paused) {
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
@@ -321,7 +375,7 @@ static void *kv__worker_main(void *arg)
                                          .data.ptr = &kv_tag_listen};
                 epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->net->lfd, &le);
                 w->accept_paused = 0;
-            } else {
+            } else if (timeout != 0) {
                 timeout = (int)ms;
             }
         }
@@ -341,6 +395,7 @@ static void *kv__worker_main(void *arg)
                 kv__accept(w);
             } else {
                 kv_netconn *nc = p;
+                kv__dequeue(w, nc); /* an error or hang-up while queued: drive it now */
                 if (ev[i].events & EPOLLIN) {
                     kv__on_readable(w, nc);
                 } else if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
@@ -351,6 +406,7 @@ static void *kv__worker_main(void *arg)
         if (stopping) {
             break;
         }
+        kv__resume(w);
     }
     kv__worker_drain(w);
     return NULL;
