@@ -6,10 +6,12 @@
 #define _GNU_SOURCE /* getrusage fields, strnlen */
 #include "kv_conn.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,58 +39,126 @@ int kv_conn_init(kv_conn *c, uint64_t id, kv_server *srv, kv_thread_stats *stats
     return 0;
 }
 
+static void kv__release_refs(kv_conn *c, unsigned from, unsigned to)
+{
+    for (unsigned i = from; i < to; i++) {
+        kv_store_item_release(c->srv->store, c->refs[i].it);
+        c->refs[i].it = NULL;
+    }
+}
+
+static void kv__in_unreserve(kv_conn *c)
+{
+    if (c->in_reserved > 0) {
+        kv_store_unreserve(c->srv->store, c->in_reserved);
+        c->in_reserved = 0;
+    }
+}
+
 void kv_conn_free(kv_conn *c)
 {
+    kv__release_refs(c, c->ref_head, c->nref);
+    c->ref_head = c->nref = c->flush_nref = 0;
+    kv__in_unreserve(c);
     free(c->in);
     free(c->out);
     c->in = c->out = NULL;
 }
 
 /* The connection code's one call of the request parser (a seam: see kv_seams.h). */
-static void kv__parse_request(kv_conn *c, kv_request *r)
+static void kv__parse_request(kv_conn *c, const kv_parse_limits *limits, kv_request *r)
 {
-    kv_parse_impl(c->id, c->in + c->in_pos, c->in_len - c->in_pos, &c->srv->limits, r);
+    kv_parse_impl(c->id, c->in + c->in_pos, c->in_len - c->in_pos, limits, r);
+}
+
+/* Moves the pending input to the front and shrinks the buffer back to its own
+ * KV_IN_INITIAL bytes, giving the claimed bytes back. */
+static void kv__in_shrink(kv_conn *c)
+{
+    size_t pending = c->in_len - c->in_pos;
+    if (c->in_pos > 0) {
+        memmove(c->in, c->in + c->in_pos, pending);
+        c->in_len = pending;
+        c->in_pos = 0;
+    }
+    char *p = realloc(c->in, KV_IN_INITIAL);
+    if (p != NULL) {
+        c->in = p;
+        c->in_cap = KV_IN_INITIAL;
+        kv__in_unreserve(c);
+    }
+}
+
+/* Grows the input buffer to at least `want` bytes (at most `limit`), claiming what
+ * passes KV_IN_INITIAL from the store's limit. Returns 1, or 0 when it cannot. */
+static int kv__in_grow(kv_conn *c, size_t want, size_t limit, uint32_t now)
+{
+    if (want > limit) {
+        return 0;
+    }
+    size_t cap = c->in_cap;
+    while (cap < want) {
+        cap *= 2;
+    }
+    if (cap > limit) {
+        cap = limit;
+    }
+    size_t claim = cap - KV_IN_INITIAL;
+    if (claim > c->in_reserved) {
+        if (!kv_store_reserve(c->srv->store, claim - c->in_reserved, now)) {
+            return 0;
+        }
+        c->in_reserved = claim;
+    }
+    if (c->in_pos > 0) {
+        memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
+        c->in_len -= c->in_pos;
+        c->in_pos = 0;
+    }
+    char *p = realloc(c->in, cap);
+    if (p == NULL) {
+        return 0; /* the claim stays with the connection and is given back with it */
+    }
+    c->in = p;
+    c->in_cap = cap;
+    return 1;
+}
+
+/* After a request: a grown buffer shrinks back as soon as what is pending fits, else
+ * keeps its claim on the limit. Returns 0 when that claim cannot be made. */
+static int kv__in_settle(kv_conn *c, uint32_t now)
+{
+    if (c->in_cap <= KV_IN_INITIAL) {
+        return 1;
+    }
+    if (c->in_len - c->in_pos <= KV_IN_INITIAL / 2) {
+        kv__in_shrink(c);
+        return 1;
+    }
+    size_t claim = c->in_cap - KV_IN_INITIAL;
+    if (claim > c->in_reserved) {
+        if (!kv_store_reserve(c->srv->store, claim - c->in_reserved, now)) {
+            return 0;
+        }
+        c->in_reserved = claim;
+    }
+    return 1;
 }
 
 size_t kv_conn_input_space(kv_conn *c, char **dst)
 {
     if (c->in_pos == c->in_len) {
         c->in_pos = c->in_len = 0;
-        if (c->in_cap > 4 * KV_IN_INITIAL) {
-            /* idle after a big request: give the memory back */
-            char *p = realloc(c->in, KV_IN_INITIAL);
-            if (p != NULL) {
-                c->in = p;
-                c->in_cap = KV_IN_INITIAL;
-            }
+        if (c->in_cap > KV_IN_INITIAL && c->need == 0) {
+            kv__in_shrink(c); /* idle after a big request: give the memory back */
         }
     }
     size_t pending = c->in_len - c->in_pos;
     size_t want = c->need > pending ? c->need : pending + 1;
-    if (c->in_cap - c->in_pos < want || c->in_len == c->in_cap) {
-        if (c->in_pos > 0) {
-            memmove(c->in, c->in + c->in_pos, pending);
-            c->in_len = pending;
-            c->in_pos = 0;
-        }
-        if (c->in_cap < want || c->in_len == c->in_cap) {
-            size_t cap = c->in_cap * 2;
-            while (cap < want) {
-                cap *= 2;
-            }
-            if (cap > c->srv->max_in) {
-                cap = c->srv->max_in;
-            }
-            if (cap <= c->in_len || cap < want) {
-                return 0;
-            }
-            char *p = realloc(c->in, cap);
-            if (p == NULL) {
-                return 0;
-            }
-            c->in = p;
-            c->in_cap = cap;
-        }
+    if (c->in_pos > 0 && !c->in_get && (c->in_cap - c->in_pos < want || c->in_len == c->in_cap)) {
+        memmove(c->in, c->in + c->in_pos, pending);
+        c->in_len = pending;
+        c->in_pos = 0;
     }
     *dst = c->in + c->in_len;
     return c->in_cap - c->in_len;
@@ -101,13 +171,69 @@ void kv_conn_received(kv_conn *c, size_t n)
     KV_STAT_ADD(c->stats, bytes_read, n);
 }
 
+int kv_conn_iov(const kv_conn *c, struct iovec *iov, int max)
+{
+    size_t pos = c->out_sent;
+    int n = 0;
+    for (unsigned i = c->ref_head; i < c->flush_nref; i++) {
+        if (n + 2 > max) {
+            return n;
+        }
+        const kv_outref *r = &c->refs[i];
+        if (r->at > pos) {
+            iov[n++] = (struct iovec){c->out + pos, r->at - pos};
+        }
+        size_t off = i == c->ref_head ? c->ref_off : 0;
+        iov[n++] = (struct iovec){(void *)(r->data + off), r->len - off};
+        pos = r->at;
+    }
+    if (c->flush_mark > pos && n < max) {
+        iov[n++] = (struct iovec){c->out + pos, c->flush_mark - pos};
+    }
+    return n;
+}
+
+size_t kv_conn_sendable_len(const kv_conn *c)
+{
+    size_t t = c->flush_mark - c->out_sent;
+    for (unsigned i = c->ref_head; i < c->flush_nref; i++) {
+        t += c->refs[i].len - (i == c->ref_head ? c->ref_off : 0);
+    }
+    return t;
+}
+
 void kv_conn_sent(kv_conn *c, size_t n)
 {
-    c->out_sent += n;
     KV_STAT_ADD(c->stats, bytes_written, n);
-    if (c->out_sent == c->out_len) {
+    while (n > 0) {
+        if (c->ref_head == c->flush_nref) {
+            assert(c->out_sent + n <= c->flush_mark);
+            c->out_sent += n;
+            break;
+        }
+        kv_outref *r = &c->refs[c->ref_head];
+        if (c->out_sent < r->at) {
+            size_t k = r->at - c->out_sent < n ? r->at - c->out_sent : n;
+            c->out_sent += k;
+            n -= k;
+            continue;
+        }
+        size_t k = r->len - c->ref_off < n ? r->len - c->ref_off : n;
+        c->ref_off += k;
+        c->ref_bytes -= k;
+        n -= k;
+        if (c->ref_off == r->len) {
+            kv__release_refs(c, c->ref_head, c->ref_head + 1);
+            c->ref_head++;
+            c->ref_off = 0;
+        }
+    }
+    if (c->ref_head == c->nref) {
+        c->ref_head = c->nref = c->flush_nref = 0;
+    }
+    if (c->out_sent == c->out_len && c->nref == 0) {
         c->out_sent = c->out_len = c->flush_mark = 0;
-        if (c->out_cap > 64 * KV_OUT_INITIAL) {
+        if (c->out_cap > KV_OUT_INITIAL) {
             char *p = realloc(c->out, KV_OUT_INITIAL);
             if (p != NULL) {
                 c->out = p;
@@ -125,6 +251,9 @@ static char *kv__out(kv_conn *c, size_t n)
     }
     if (c->out_sent > 0) {
         memmove(c->out, c->out + c->out_sent, c->out_len - c->out_sent);
+        for (unsigned i = c->ref_head; i < c->nref; i++) {
+            c->refs[i].at -= c->out_sent;
+        }
         c->out_len -= c->out_sent;
         c->flush_mark -= c->out_sent;
         c->out_sent = 0;
@@ -163,12 +292,38 @@ void kv_conn_emit(kv_conn *c, const char *s, size_t n)
 static void kv__mark(kv_conn *c)
 {
     c->flush_mark = c->out_len;
+    c->flush_nref = c->nref;
 }
 
 /* memcached drops every reply not yet sent (conn_release_items) before some errors. */
 static void kv__cull(kv_conn *c)
 {
     c->out_len = c->flush_mark;
+    for (unsigned i = c->flush_nref; i < c->nref; i++) {
+        c->ref_bytes -= c->refs[i].len;
+    }
+    kv__release_refs(c, c->flush_nref, c->nref);
+    c->nref = c->flush_nref;
+}
+
+/* Output past a high-water mark: execute nothing more until the peer takes some. */
+static int kv__over(const kv_conn *c)
+{
+    return c->out_len - c->out_sent > KV_OUT_HIGH || c->ref_bytes > KV_REF_HIGH ||
+           c->nref - c->ref_head >= KV_OUT_REFS;
+}
+
+/* Room for one more reference (compacting the array); 0 when all are unsent. */
+static int kv__ref_room(kv_conn *c)
+{
+    if (c->nref == KV_OUT_REFS && c->ref_head > 0) {
+        unsigned k = c->ref_head;
+        memmove(c->refs, c->refs + k, (c->nref - k) * sizeof(c->refs[0]));
+        c->nref -= k;
+        c->flush_nref -= k;
+        c->ref_head = 0;
+    }
+    return c->nref < KV_OUT_REFS;
 }
 
 typedef struct kv__get_ctx {
@@ -180,7 +335,24 @@ static void kv__emit_value(void *ctx, const kv_item_view *it)
 {
     kv__get_ctx *g = ctx;
     kv_conn *c = g->c;
-    char *p = kv__out(c, KV_VALUE_HEADER_MAX + (size_t)it->nbytes + 2);
+    size_t total = (size_t)it->nbytes + 2;
+    if (total > KV_COPY_MAX && kv__ref_room(c)) {
+        /* sent from the item itself: only the header is copied */
+        char *h = kv__out(c, KV_VALUE_HEADER_MAX);
+        if (h == NULL) {
+            return;
+        }
+        c->out_len +=
+            kv_resp_value_header(h, it->key, it->nkey, it->flags, it->nbytes, g->with_cas, it->cas);
+        kv_outref *r = &c->refs[c->nref++];
+        r->at = c->out_len;
+        r->it = kv_store_item_retain(it);
+        r->data = it->data;
+        r->len = total;
+        c->ref_bytes += total;
+        return;
+    }
+    char *p = kv__out(c, KV_VALUE_HEADER_MAX + total);
     if (p == NULL) {
         return;
     }
@@ -190,12 +362,24 @@ static void kv__emit_value(void *ctx, const kv_item_view *it)
     c->out_len += n + it->nbytes + 2;
 }
 
-static void kv__do_get(kv_conn *c, const kv_request *r, uint32_t now)
+/* Runs the get-family request r from key cursor c->get_pos. Returns 1 when it paused on
+ * full output (the request is saved in c->get_req and resumed by kv_conn_process), 0
+ * when its reply is complete. */
+static int kv__do_get(kv_conn *c, const kv_request *r, uint32_t now)
 {
     kv__get_ctx g = {c, r->cmd == KV_CMD_GETS || r->cmd == KV_CMD_GATS};
     int touch = r->cmd == KV_CMD_GAT || r->cmd == KV_CMD_GATS;
-    uint32_t pos = 0, off, len;
+    uint32_t pos = c->get_pos, off, len;
     while (kv_request_next_key(c->in + c->in_pos, r, &pos, &off, &len)) {
+        if (kv__over(c) && !c->out_failed) {
+            /* the rest once the peer has taken this: the keys stay in the buffer */
+            if (r != &c->get_req) {
+                c->get_req = *r;
+            }
+            c->in_get = 1;
+            return 1;
+        }
+        c->get_pos = pos;
         const char *key = c->in + c->in_pos + off;
         int hit = kv_store_get(c->srv->store, key, len, now, touch, r->exptime, kv__emit_value, &g);
         if (touch) {
@@ -222,9 +406,12 @@ static void kv__do_get(kv_conn *c, const kv_request *r, uint32_t now)
         c->out_failed = 0;
         kv__cull(c);
         kv__emit(c, KV_RESP_LIT("SERVER_ERROR out of memory writing get response\r\n"));
-        return;
+    } else {
+        kv__emit(c, KV_RESP_LIT("END\r\n"));
     }
-    kv__emit(c, KV_RESP_LIT("END\r\n"));
+    c->in_get = 0;
+    c->get_pos = 0;
+    return 0;
 }
 
 static kv_store_mode kv__mode(uint8_t cmd)
@@ -261,6 +448,9 @@ static void kv__do_store(kv_conn *c, const kv_request *r, uint32_t now)
     const char *data = c->in + c->in_pos + r->data_off;
     /* -C: an item's CAS is never 0 in kvd, so a cas command finds EXISTS, as memcached */
     uint64_t cas = c->srv->disable_cas ? 0 : r->cas;
+    /* the item will claim its own bytes: the buffer's claim is renewed or dropped (by
+     * shrinking) right after, by kv__in_settle */
+    kv__in_unreserve(c);
     kv_store_result res = kv_store_store(c->srv->store, kv__mode(r->cmd), key, r->key_len, r->flags,
                                          r->exptime, data, r->data_len, cas, now);
     KV_STAT_ADD(c->stats, cmd_set, 1);
@@ -512,7 +702,8 @@ static void kv__do_error(kv_conn *c, const kv_request *r, uint32_t now)
     }
 }
 
-/* Executes one parsed request; returns 1 when the connection must stop (quit). */
+/* Executes one parsed request; returns 1 when the connection must stop (quit), 2 when
+ * a multi-get paused on full output. */
 static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
 {
     switch (r->cmd) {
@@ -520,7 +711,10 @@ static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
     case KV_CMD_GETS:
     case KV_CMD_GAT:
     case KV_CMD_GATS:
-        kv__do_get(c, r, now);
+        c->get_pos = 0;
+        if (kv__do_get(c, r, now)) {
+            return 2;
+        }
         kv__mark(c); /* memcached sends a get's reply at once */
         break;
     case KV_CMD_SET:
@@ -594,6 +788,41 @@ static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
     return 0;
 }
 
+/* A storage request whose value cannot get buffer memory (the limit is taken by
+ * unevictable bytes): memcached's answer when it cannot allocate the item. The parser,
+ * given no room for any item, describes the request as too large: key, noreply and the
+ * bytes to swallow. Returns 0 when the connection must close instead. */
+static int kv__store_no_memory(kv_conn *c, uint32_t now)
+{
+    kv_parse_limits lim = c->srv->limits;
+    lim.item_size_max = 0;
+    kv_request e;
+    kv__parse_request(c, &lim, &e);
+    if (e.status != KV_PARSE_ERROR || e.error != KV_ERR_TOO_LARGE) {
+        return 0;
+    }
+    if (e.cmd == KV_CMD_SET) {
+        /* as memcached: no stale value survives a set that failed */
+        kv_store_delete(c->srv->store, c->in + c->in_pos + e.key_off, e.key_len, now);
+    }
+    c->in_pos += e.consumed;
+    c->swallow = e.swallow;
+    c->need = 0;
+    if (!e.noreply) {
+        kv__emit(c, KV_RESP_LIT("SERVER_ERROR out of memory storing object\r\n"));
+    }
+    return 1;
+}
+
+/* memcached's answer when its read buffer cannot grow; then the connection closes. */
+static kv_conn_state kv__read_no_memory(kv_conn *c)
+{
+    kv__emit(c, KV_RESP_LIT("SERVER_ERROR out of memory reading request\r\n"));
+    kv__mark(c);
+    c->close_after = 1;
+    return KV_CONN_CLOSE;
+}
+
 kv_conn_state kv_conn_process(kv_conn *c, uint32_t now)
 {
     if (c->close_after) {
@@ -610,46 +839,107 @@ kv_conn_state kv_conn_process(kv_conn *c, uint32_t now)
             }
             continue;
         }
-        if (c->out_len - c->out_sent > KV_OUT_HIGH) {
+        if (kv__over(c)) {
             kv__mark(c);
             return KV_CONN_WRITE;
         }
-        if (avail == 0) {
-            c->need = 0;
-            kv__mark(c);
-            return KV_CONN_READ;
-        }
-        kv_request r;
-        kv__parse_request(c, &r);
-        switch (r.status) {
-        case KV_PARSE_NEED_MORE:
-            c->need = r.consumed;
-            if (r.consumed == 0) {
-                kv__mark(c); /* inside a command line: memcached flushes */
-            }
-            return KV_CONN_READ;
-        case KV_PARSE_CLOSE:
-            kv__cull(c);
-            c->close_after = 1;
-            return KV_CONN_CLOSE;
-        case KV_PARSE_ERROR:
-            kv__do_error(c, &r, now);
-            c->in_pos += r.consumed;
-            if (c->close_after) { /* "shutdown" under -A */
+        uint32_t consumed;
+        if (c->in_get) {
+            if (kv__do_get(c, &c->get_req, now)) {
                 kv__mark(c);
-                return KV_CONN_CLOSE;
+                return KV_CONN_WRITE;
             }
-            break;
-        default:
-            if (kv__execute(c, &r, now)) {
-                c->in_pos += r.consumed;
+            kv__mark(c);
+            consumed = c->get_req.consumed;
+        } else {
+            if (avail == 0) {
+                c->need = 0;
+                kv__mark(c);
+                return KV_CONN_READ;
+            }
+            if (c->scanned > 0 &&
+                memchr(c->in + c->in_pos + c->scanned, '\n', avail - c->scanned) == NULL) {
+                /* still no end to the long multi-get line: parsing it again from its
+                 * start on every read would be quadratic */
+                c->scanned = avail;
+                if (avail >= c->in_cap) {
+                    size_t limit =
+                        c->srv->max_in > KV_GETLINE_MAX ? c->srv->max_in : KV_GETLINE_MAX;
+                    if (!kv__in_grow(c, c->in_cap + 1, limit, now)) {
+                        return kv__read_no_memory(c);
+                    }
+                }
+                return KV_CONN_READ;
+            }
+            c->scanned = 0;
+            kv_request r;
+            kv__parse_request(c, &c->srv->limits, &r);
+            switch (r.status) {
+            case KV_PARSE_NEED_MORE:
+                c->need = r.consumed;
+                if (r.consumed > c->in_cap) {
+                    /* a value bigger than the buffer: grow it, with bytes of the limit */
+                    if (kv__in_grow(c, r.consumed, c->srv->max_in, now)) {
+                        return KV_CONN_READ;
+                    }
+                    if (!kv__store_no_memory(c, now)) {
+                        kv__cull(c);
+                        c->close_after = 1;
+                        return KV_CONN_CLOSE;
+                    }
+                    continue;
+                }
+                if (r.consumed == 0) {
+                    kv__mark(c); /* inside a command line: memcached flushes */
+                    if (avail > c->srv->limits.max_line) {
+                        /* the parser accepts this long line only as a multi-get, and
+                         * more bytes without '\n' cannot change that */
+                        c->scanned = avail;
+                    }
+                    if (avail >= c->in_cap) {
+                        /* a multi-get line longer than the buffer (the parser closes any
+                         * other long line) */
+                        size_t limit =
+                            c->srv->max_in > KV_GETLINE_MAX ? c->srv->max_in : KV_GETLINE_MAX;
+                        if (!kv__in_grow(c, c->in_cap + 1, limit, now)) {
+                            return kv__read_no_memory(c);
+                        }
+                    }
+                }
+                return KV_CONN_READ;
+            case KV_PARSE_CLOSE:
+                kv__cull(c);
                 c->close_after = 1;
                 return KV_CONN_CLOSE;
+            case KV_PARSE_ERROR:
+                kv__do_error(c, &r, now);
+                if (c->close_after) { /* "shutdown" under -A */
+                    c->in_pos += r.consumed;
+                    kv__mark(c);
+                    return KV_CONN_CLOSE;
+                }
+                break;
+            default: {
+                int x = kv__execute(c, &r, now);
+                if (x == 2) {
+                    kv__mark(c);
+                    return KV_CONN_WRITE;
+                }
+                if (x == 1) {
+                    c->in_pos += r.consumed;
+                    c->close_after = 1;
+                    return KV_CONN_CLOSE;
+                }
+                break;
             }
-            c->in_pos += r.consumed;
-            break;
+            }
+            consumed = r.consumed;
         }
+        c->in_pos += consumed;
         c->need = 0;
+        if (!kv__in_settle(c, now)) {
+            return kv__read_no_memory(c);
+        }
         if (c->out_failed) {
             /* replies can no longer be built faithfully: give up on this client */
             kv__cull(c);

@@ -1,7 +1,8 @@
 /*
  * kv_net.c: kvd's networking (see kv_net.h). Level-triggered epoll, one loop per worker.
  * A connection reads while it has no unsent sendable replies; with replies pending it
- * waits for EPOLLOUT instead, so a slow reader cannot make kvd buffer without bound.
+ * waits for EPOLLOUT instead, so a slow reader cannot make kvd buffer without bound
+ * (kv_conn.h bounds what one round of processing may queue).
  */
 #define _GNU_SOURCE /* accept4, EPOLLEXCLUSIVE */
 #include "kv_net.h"
@@ -20,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,13 +29,17 @@
 #define KV_MAX_EVENTS 64
 #define KV_STOP_FLUSH_MS 1000
 #define KV_ACCEPT_PAUSE_MS 50
+#define KV_IOV_MAX 64
+#define KV_RESUME_BATCH 16
 
 typedef struct kv_netconn {
     kv_conn c;
     int fd;
     uint32_t events; /* current epoll interest */
     int closing;     /* close once the sendable bytes are out */
+    int queued;      /* on the worker's resume queue */
     struct kv_netconn *prev, *next;
+    struct kv_netconn *rprev, *rnext; /* resume queue */
 } kv_netconn;
 
 typedef struct kv_worker {
@@ -42,6 +48,9 @@ typedef struct kv_worker {
     int epfd;
     pthread_t thread;
     kv_netconn *conns;
+    /* connections whose output drained while requests are still buffered: resumed a
+     * batch per loop, after the events, so new clients never wait behind all of them */
+    kv_netconn *rq_head, *rq_tail;
     int accept_paused; /* listener removed from epfd until accept_resume */
     struct timespec accept_resume;
 } kv_worker;
@@ -111,8 +120,44 @@ static void kv__set_events(kv_worker *w, kv_netconn *nc, uint32_t ev)
     }
 }
 
+static void kv__enqueue(kv_worker *w, kv_netconn *nc)
+{
+    if (nc->queued) {
+        return;
+    }
+    nc->queued = 1;
+    nc->rnext = NULL;
+    nc->rprev = w->rq_tail;
+    if (w->rq_tail != NULL) {
+        w->rq_tail->rnext = nc;
+    } else {
+        w->rq_head = nc;
+    }
+    w->rq_tail = nc;
+}
+
+static void kv__dequeue(kv_worker *w, kv_netconn *nc)
+{
+    if (!nc->queued) {
+        return;
+    }
+    if (nc->rprev != NULL) {
+        nc->rprev->rnext = nc->rnext;
+    } else {
+        w->rq_head = nc->rnext;
+    }
+    if (nc->rnext != NULL) {
+        nc->rnext->rprev = nc->rprev;
+    } else {
+        w->rq_tail = nc->rprev;
+    }
+    nc->rprev = nc->rnext = NULL;
+    nc->queued = 0;
+}
+
 static void kv__close(kv_worker *w, kv_netconn *nc)
 {
+    kv__dequeue(w, nc);
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, nc->fd, NULL);
     close(nc->fd);
     if (nc->prev != NULL) {
@@ -128,17 +173,22 @@ static void kv__close(kv_worker *w, kv_netconn *nc)
     atomic_fetch_sub(&w->net->srv->curr_conns, 1);
 }
 
-/* Writes what is sendable. Returns 1 when all of it went out, 0 when the socket is full,
- * -1 when the peer is gone. */
+/* Writes what is sendable (copied bytes and referenced items, one sendmsg for up to
+ * KV_IOV_MAX pieces). Returns 1 when all of it went out, 0 when the socket is full, -1
+ * when the peer is gone. */
 static int kv__flush(kv_netconn *nc)
 {
     for (;;) {
-        const char *p;
-        size_t n = kv_conn_sendable(&nc->c, &p);
+        struct iovec iov[KV_IOV_MAX];
+        int n = kv_conn_iov(&nc->c, iov, KV_IOV_MAX);
         if (n == 0) {
             return 1;
         }
-        ssize_t k = send(nc->fd, p, n, MSG_NOSIGNAL);
+        struct msghdr m;
+        memset(&m, 0, sizeof(m));
+        m.msg_iov = iov;
+        m.msg_iovlen = (size_t)n;
+        ssize_t k = sendmsg(nc->fd, &m, MSG_NOSIGNAL);
         if (k > 0) {
             kv_conn_sent(&nc->c, (size_t)k);
             continue;
@@ -177,7 +227,13 @@ static void kv__drive(kv_worker *w, kv_netconn *nc)
             return;
         }
         if (st == KV_CONN_WRITE) {
-            continue; /* output drained: go on with the buffered requests */
+            /* output drained, requests still buffered: go on from the resume queue,
+             * after the pending events and the connections queued before, so one
+             * connection's long reply cannot keep a worker from the rest; no events
+             * meanwhile (errors and hang-ups are still reported) */
+            kv__set_events(w, nc, 0);
+            kv__enqueue(w, nc);
+            return;
         }
         kv__set_events(w, nc, EPOLLIN);
         return;
@@ -186,6 +242,11 @@ static void kv__drive(kv_worker *w, kv_netconn *nc)
 
 static void kv__on_readable(kv_worker *w, kv_netconn *nc)
 {
+    if (nc->c.in_get) {
+        /* a paused multi-get owns the input buffer: output first */
+        kv__drive(w, nc);
+        return;
+    }
     char *dst;
     size_t room = kv_conn_input_space(&nc->c, &dst);
     if (room == 0) {
@@ -292,12 +353,22 @@ static void kv__worker_drain(kv_worker *w)
     }
 }
 
+/* Resumes up to KV_RESUME_BATCH queued connections (each may queue itself again). */
+static void kv__resume(kv_worker *w)
+{
+    for (int i = 0; i < KV_RESUME_BATCH && w->rq_head != NULL; i++) {
+        kv_netconn *nc = w->rq_head;
+        kv__dequeue(w, nc);
+        kv__drive(w, nc);
+    }
+}
+
 static void *kv__worker_main(void *arg)
 {
     kv_worker *w = arg;
     struct epoll_event ev[KV_MAX_EVENTS];
     for (;;) {
-        int timeout = -1;
+        int timeout = w->rq_head != NULL ? 0 : -1;
         if (w->accept_paused) {
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
@@ -308,7 +379,7 @@ static void *kv__worker_main(void *arg)
                                          .data.ptr = &kv_tag_listen};
                 epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->net->lfd, &le);
                 w->accept_paused = 0;
-            } else {
+            } else if (timeout != 0) {
                 timeout = (int)ms;
             }
         }
@@ -328,6 +399,7 @@ static void *kv__worker_main(void *arg)
                 kv__accept(w);
             } else {
                 kv_netconn *nc = p;
+                kv__dequeue(w, nc); /* an error or hang-up while queued: drive it now */
                 if (ev[i].events & EPOLLIN) {
                     kv__on_readable(w, nc);
                 } else if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
@@ -338,6 +410,7 @@ static void *kv__worker_main(void *arg)
         if (stopping) {
             break;
         }
+        kv__resume(w);
     }
     kv__worker_drain(w);
     return NULL;

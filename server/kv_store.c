@@ -5,11 +5,18 @@
  *   - every item is in exactly one hash chain and in the LRU list (head = most recent);
  *   - while the shard grows, an item whose bucket in the old table is at or past
  *     migrate_pos lives in the old table, every other item in the new one;
- *   - store->used is the sum of item->size over all linked items (updated atomically).
+ *   - sh->bytes is the sum of item->size over the shard's linked items;
+ *   - a linked item holds one reference (refs >= 1); readers add theirs under the shard
+ *     lock (kv_store_item_retain) and drop them from any thread; whoever drops the last
+ *     frees the item, so a reply can keep sending an item evicted, deleted or replaced
+ *     meanwhile;
+ *   - store->used is the size of every item not yet freed (linked or still referenced)
+ *     plus the bytes reserved by kv_store_reserve: all of it stays within the limit.
  */
 #define _GNU_SOURCE /* malloc_usable_size */
 #include "kv_store.h"
 
+#include <assert.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -41,6 +48,7 @@ typedef struct kv_item {
     uint32_t flags;
     uint32_t nbytes; /* value length, without the CRLF kept after it */
     uint32_t size;   /* bytes accounted for this item */
+    _Atomic uint32_t refs;
     uint8_t nkey;
     char data[]; /* key, value, "\r\n" */
 } kv_item;
@@ -53,6 +61,7 @@ typedef struct kv_shard {
     size_t omask;
     size_t migrate_pos;
     size_t count;
+    size_t bytes; /* linked items' sizes (the "bytes" stat) */
     kv_item *head, *tail;
     size_t sweep_pos;
     uint64_t evictions, expired, reclaimed, total_items;
@@ -68,6 +77,8 @@ struct kv_store {
     _Alignas(64) atomic_size_t used;
     _Alignas(64) atomic_uint_fast64_t next_cas;
     _Alignas(64) atomic_uint evict_cursor;
+    _Alignas(64) atomic_size_t reserved; /* kv_store_reserve's part of used */
+    size_t reserve_max;                  /* ... never more than this */
 };
 
 /* The storage engine's one call of the key hash: the Rust hash, directly (kv.hash was
@@ -232,7 +243,8 @@ static void kv__unlink_at(kv_store *s, kv_shard *sh, kv_item **pp)
     it->hnext = NULL;
     kv__lru_unlink(sh, it);
     sh->count--;
-    atomic_fetch_sub_explicit(&s->used, it->size, memory_order_relaxed);
+    sh->bytes -= it->size;
+    (void)s;
 }
 
 static void kv__unlink(kv_store *s, kv_shard *sh, kv_item *it)
@@ -244,18 +256,17 @@ static void kv__unlink(kv_store *s, kv_shard *sh, kv_item *it)
     kv__unlink_at(s, sh, pp);
 }
 
-/* Links the item; `reserved` says its bytes were already claimed by kv__make_room. */
-static void kv__link(kv_store *s, kv_shard *sh, kv_item *it, int reserved)
+/* Links the item, whose bytes are already in store->used (claimed by kv__make_room, or
+ * an item being linked back). */
+static void kv__link(kv_shard *sh, kv_item *it)
 {
     kv_item **b = kv__bucket(sh, it->hash);
     it->hnext = *b;
     *b = it;
     kv__lru_push(sh, it);
     sh->count++;
+    sh->bytes += it->size;
     sh->total_items++;
-    if (!reserved) {
-        atomic_fetch_add_explicit(&s->used, it->size, memory_order_relaxed);
-    }
     kv__maybe_grow(sh);
 }
 
@@ -280,6 +291,7 @@ static kv_item *kv__alloc(uint64_t h, const char *key, uint32_t nkey, uint32_t f
     it->flags = flags;
     it->nbytes = nbytes;
     it->size = (uint32_t)malloc_usable_size(it);
+    atomic_init(&it->refs, 1);
     it->nkey = (uint8_t)nkey;
     memcpy(it->data, key, nkey);
     char *v = kv__value(it);
@@ -305,6 +317,16 @@ static void kv__defer_free(kv_item **list, kv_item *it)
     *list = it;
 }
 
+/* Drops one reference of an unlinked item (the link's, or a reader's); the last one
+ * gives its bytes back to the limit and queues it for free(). */
+static void kv__drop(kv_store *s, kv_item *it, kv_item **list)
+{
+    if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) == 1) {
+        atomic_fetch_sub_explicit(&s->used, it->size, memory_order_relaxed);
+        kv__defer_free(list, it);
+    }
+}
+
 /* Claims `need` bytes of the limit, atomically, so concurrent stores cannot together
  * pass it. Returns 1 when claimed. */
 static int kv__reserve(kv_store *s, size_t need)
@@ -328,7 +350,7 @@ static void kv__evict_tail(kv_store *s, kv_shard *sh, uint32_t now, kv_item **fr
         sh->reclaimed++;
     }
     kv__unlink(s, sh, v);
-    kv__defer_free(freed, v);
+    kv__drop(s, v, freed);
 }
 
 /* Reserves `need` bytes (see kv__reserve), evicting from the LRU tail of sh (locked by
@@ -380,7 +402,7 @@ static kv_item *kv__lookup(kv_store *s, kv_shard *sh, uint64_t h, const char *ke
         kv__unlink_at(s, sh, pp);
         sh->reclaimed++;
         sh->expired++;
-        kv__defer_free(freed, it);
+        kv__drop(s, it, freed);
         return NULL;
     }
     return it;
@@ -419,6 +441,16 @@ int kv_store_create(const kv_store_config *cfg, kv_store **out)
     atomic_init(&s->flush_at, 0);
     atomic_init(&s->evict_cursor, 0);
     s->limit = cfg->mem_limit;
+    /* buffers may take half the limit (so items keep the other half), but at least one
+     * request of the largest item (its line and value: -I + 64 KiB) */
+    s->reserve_max = cfg->mem_limit / 2;
+    if (s->reserve_max < (size_t)cfg->item_size_max + 65536) {
+        s->reserve_max = (size_t)cfg->item_size_max + 65536;
+    }
+    if (s->reserve_max > cfg->mem_limit) {
+        s->reserve_max = cfg->mem_limit;
+    }
+    atomic_init(&s->reserved, 0);
     s->item_size_max = cfg->item_size_max;
     s->process_started = cfg->process_started;
     *out = s;
@@ -435,6 +467,8 @@ void kv_store_destroy(kv_store *s)
         kv_item *it = sh->head;
         while (it != NULL) {
             kv_item *next = it->next;
+            /* every reader has released its references by now (connections go first) */
+            assert(atomic_load(&it->refs) == 1);
             free(it);
             it = next;
         }
@@ -458,7 +492,7 @@ int kv_store_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int 
             it->exptime = kv_store_realtime(s, exptime, now);
         }
         kv__lru_bump(sh, it, now);
-        kv_item_view v = {kv__key(it), it->nkey, it->flags, kv__value(it), it->nbytes, it->cas};
+        kv_item_view v = {kv__key(it), it->nkey, it->flags, kv__value(it), it->nbytes, it->cas, it};
         fn(ctx, &v);
     }
     pthread_mutex_unlock(&sh->lock);
@@ -540,18 +574,18 @@ kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key,
         if (!kv__make_room(s, sh, nit->size, now, &freed)) {
             /* a failed set drops the stale value (as memcached does); others keep it */
             if (old != NULL && mode != KV_MODE_SET) {
-                kv__link(s, sh, old, 0);
+                kv__link(sh, old);
                 sh->total_items--;
                 old = NULL;
             }
             res = KV_RES_NO_MEMORY;
         } else {
             nit->cas = kv__next_cas(s);
-            kv__link(s, sh, nit, 1);
+            kv__link(sh, nit);
             nit = NULL;
         }
         if (old != NULL) {
-            kv__defer_free(&freed, old);
+            kv__drop(s, old, &freed);
         }
     }
     pthread_mutex_unlock(&sh->lock);
@@ -569,7 +603,7 @@ kv_store_result kv_store_delete(kv_store *s, const char *key, uint32_t nkey, uin
     kv_item *it = kv__lookup(s, sh, h, key, nkey, now, &freed);
     if (it != NULL) {
         kv__unlink(s, sh, it);
-        kv__defer_free(&freed, it);
+        kv__drop(s, it, &freed);
     }
     pthread_mutex_unlock(&sh->lock);
     kv__free_list(freed);
@@ -660,28 +694,32 @@ kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int 
             t /= 10;
         } while (t != 0);
         const char *digits = buf + sizeof(buf) - n;
-        if ((uint32_t)n <= it->nbytes) {
+        /* a reply may be sending this item (refs > 1): then, as memcached, replace it */
+        int shared = atomic_load_explicit(&it->refs, memory_order_acquire) > 1;
+        if ((uint32_t)n <= it->nbytes && !shared) {
             /* in place, keeping the length: memcached pads with spaces */
             memcpy(kv__value(it), digits, (size_t)n);
             memset(kv__value(it) + n, ' ', it->nbytes - (uint32_t)n);
             it->cas = kv__next_cas(s);
             kv__lru_bump(sh, it, now);
         } else {
-            kv_item *nit = kv__alloc(h, key, nkey, it->flags, it->exptime, (uint32_t)n, now);
+            uint32_t len = (uint32_t)n > it->nbytes ? (uint32_t)n : it->nbytes;
+            kv_item *nit = kv__alloc(h, key, nkey, it->flags, it->exptime, len, now);
             if (nit == NULL) {
                 res = KV_RES_NO_MEMORY;
             } else {
                 memcpy(kv__value(nit), digits, (size_t)n);
+                memset(kv__value(nit) + n, ' ', len - (uint32_t)n);
                 kv__unlink(s, sh, it);
                 if (!kv__make_room(s, sh, nit->size, now, &freed)) {
-                    kv__link(s, sh, it, 0);
+                    kv__link(sh, it);
                     sh->total_items--;
                     free(nit);
                     res = KV_RES_NO_MEMORY;
                 } else {
-                    kv__defer_free(&freed, it);
+                    kv__drop(s, it, &freed);
                     nit->cas = kv__next_cas(s);
-                    kv__link(s, sh, nit, 1);
+                    kv__link(sh, nit);
                 }
             }
         }
@@ -699,11 +737,12 @@ static void kv__clear_shard(kv_store *s, kv_shard *sh, kv_item **freed)
     kv_item *it = sh->head;
     while (it != NULL) {
         kv_item *next = it->next;
-        atomic_fetch_sub_explicit(&s->used, it->size, memory_order_relaxed);
-        kv__defer_free(freed, it);
+        it->prev = it->next = it->hnext = NULL;
+        kv__drop(s, it, freed);
         it = next;
     }
     sh->head = sh->tail = NULL;
+    sh->bytes = 0;
     memset(sh->tab, 0, (sh->tmask + 1) * sizeof(kv_item *));
     free(sh->old);
     sh->old = NULL;
@@ -760,7 +799,7 @@ void kv_store_maintain(kv_store *s, uint32_t now)
                     kv__unlink_at(s, sh, pp);
                     sh->reclaimed++;
                     sh->expired++;
-                    kv__defer_free(&freed, it);
+                    kv__drop(s, it, &freed);
                 } else {
                     pp = &it->hnext;
                 }
@@ -783,6 +822,7 @@ void kv_store_get_stats(kv_store *s, kv_store_stats *out)
         out->evictions += sh->evictions;
         out->expired += sh->expired;
         out->reclaimed += sh->reclaimed;
+        out->bytes += sh->bytes;
         out->hash_buckets += sh->tmask + 1;
         out->hash_bytes += (sh->tmask + 1) * sizeof(kv_item *);
         if (sh->old != NULL) {
@@ -791,6 +831,57 @@ void kv_store_get_stats(kv_store *s, kv_store_stats *out)
         }
         pthread_mutex_unlock(&sh->lock);
     }
-    out->bytes = atomic_load_explicit(&s->used, memory_order_relaxed);
+    out->accounted = atomic_load_explicit(&s->used, memory_order_relaxed);
     out->limit_maxbytes = s->limit;
+}
+
+kv_item *kv_store_item_retain(const kv_item_view *v)
+{
+    kv_item *it = (kv_item *)v->item;
+    /* called under the shard lock while the item is linked: refs >= 1 cannot race to 0 */
+    atomic_fetch_add_explicit(&it->refs, 1, memory_order_relaxed);
+    return it;
+}
+
+void kv_store_item_release(kv_store *s, kv_item *it)
+{
+    if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) == 1) {
+        atomic_fetch_sub_explicit(&s->used, it->size, memory_order_relaxed);
+        free(it);
+    }
+}
+
+int kv_store_reserve(kv_store *s, size_t n, uint32_t now)
+{
+    size_t r = atomic_fetch_add_explicit(&s->reserved, n, memory_order_relaxed);
+    if (r + n > s->reserve_max) {
+        atomic_fetch_sub_explicit(&s->reserved, n, memory_order_relaxed);
+        return 0;
+    }
+    if (kv__reserve(s, n)) {
+        return 1;
+    }
+    unsigned start = atomic_fetch_add_explicit(&s->evict_cursor, 1, memory_order_relaxed);
+    for (unsigned k = 0; k < KV_STORE_SHARDS; k++) {
+        kv_shard *sh = &s->shards[(start + k) % KV_STORE_SHARDS];
+        kv_item *freed = NULL;
+        int ok = 0;
+        pthread_mutex_lock(&sh->lock);
+        while (!(ok = kv__reserve(s, n)) && sh->tail != NULL) {
+            kv__evict_tail(s, sh, now, &freed);
+        }
+        pthread_mutex_unlock(&sh->lock);
+        kv__free_list(freed);
+        if (ok) {
+            return 1;
+        }
+    }
+    atomic_fetch_sub_explicit(&s->reserved, n, memory_order_relaxed);
+    return 0;
+}
+
+void kv_store_unreserve(kv_store *s, size_t n)
+{
+    atomic_fetch_sub_explicit(&s->reserved, n, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&s->used, n, memory_order_relaxed);
 }

@@ -6,8 +6,11 @@
  * each shard has its own mutex, its own chained hash table (grown incrementally: a
  * growing shard moves a few buckets per operation and per maintenance tick, never the
  * whole table at once) and its own LRU list. Memory is accounted globally as the bytes
- * malloc actually handed out for items (malloc_usable_size); a store that would pass
- * the limit first evicts from the tail of its shard's LRU, then from other shards.
+ * malloc actually handed out for items (malloc_usable_size), counted until the item is
+ * freed (items are reference-counted: a reply may hold one after it is unlinked), plus
+ * the bytes connections claim for large input buffers (kv_store_reserve); a store that
+ * would pass the limit first evicts from the tail of its shard's LRU, then from other
+ * shards.
  * Expiry is lazy (an expired item found by a lookup is freed) and periodic
  * (kv_store_maintain sweeps a slice of every shard each call).
  *
@@ -41,8 +44,11 @@ typedef struct kv_store_config {
     uint32_t initial_buckets; /* per shard, power of two; 0 = default (1024) */
 } kv_store_config;
 
+typedef struct kv_item kv_item;
+
 /* What a lookup sees of an item, valid only during the visit callback (the shard lock
- * is held: the callback must be short and must not call back into the store). */
+ * is held: the callback must be short and must not call back into the store, except
+ * kv_store_item_retain). */
 typedef struct kv_item_view {
     const char *key;
     uint32_t nkey;
@@ -50,6 +56,7 @@ typedef struct kv_item_view {
     const char *data; /* value, followed by "\r\n" (data[nbytes], data[nbytes + 1]) */
     uint32_t nbytes;  /* value length without the CRLF */
     uint64_t cas;
+    const kv_item *item; /* for kv_store_item_retain */
 } kv_item_view;
 
 typedef void (*kv_item_visit_fn)(void *ctx, const kv_item_view *item);
@@ -78,7 +85,9 @@ typedef enum kv_store_result {
 typedef struct kv_store_stats {
     uint64_t curr_items;
     uint64_t total_items;
-    uint64_t bytes; /* item memory in use (accounted) */
+    uint64_t bytes;     /* memory of linked items */
+    uint64_t accounted; /* bytes counted against the limit: items not yet freed (linked,
+                           or unlinked but still referenced) + kv_store_reserve */
     uint64_t limit_maxbytes;
     uint64_t evictions;
     uint64_t expired; /* items removed because expired or flushed */
@@ -130,6 +139,21 @@ void kv_store_flush(kv_store *s, uint64_t delay, uint32_t now);
 void kv_store_maintain(kv_store *s, uint32_t now);
 
 void kv_store_get_stats(kv_store *s, kv_store_stats *out);
+
+/* A reference to the visited item (call only inside a kv_item_visit_fn): the item's key
+ * and value bytes (as in the view) stay valid and unchanged until kv_store_item_release,
+ * from any thread, even if the item is evicted, deleted, replaced or flushed meanwhile;
+ * its memory stays counted against the limit until then. */
+kv_item *kv_store_item_retain(const kv_item_view *v);
+void kv_store_item_release(kv_store *s, kv_item *it);
+
+/* Claims n bytes of the memory limit for memory held outside items (a connection's
+ * large input buffer), evicting LRU items as a store would. All claims together stay
+ * within half the limit (at least item_size_max + 64 KiB, at most the limit), so items
+ * always keep the rest. Returns 1 when claimed, 0 when not. kv_store_unreserve gives
+ * the bytes back. */
+int kv_store_reserve(kv_store *s, size_t n, uint32_t now);
+void kv_store_unreserve(kv_store *s, size_t n);
 
 #ifdef __cplusplus
 }

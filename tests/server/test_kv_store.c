@@ -443,6 +443,129 @@ static void test_concurrent_eviction_accounting(void **state)
     kv_store_destroy(s);
 }
 
+typedef struct ref_got {
+    kv_item *it;
+    const char *data;
+    uint32_t len;
+} ref_got;
+
+static void visit_retain(void *ctx, const kv_item_view *v)
+{
+    ref_got *g = ctx;
+    g->it = kv_store_item_retain(v);
+    g->data = v->data;
+    g->len = v->nbytes;
+}
+
+/* A reference keeps an item's bytes valid and unchanged after it is deleted, replaced
+ * or flushed, and keeps them counted against the limit until released. */
+static void test_item_references(void **state)
+{
+    (void)state;
+    kv_store *s = mk(4 << 20, 16);
+    assert_int_equal(put(s, KV_MODE_SET, "k", "12345", 0, 0, 10), KV_RES_STORED);
+    ref_got a = {0}, b = {0};
+    assert_int_equal(kv_store_get(s, "k", 1, 10, 0, 0, visit_retain, &a), 1);
+    assert_int_equal(put(s, KV_MODE_SET, "k", "other", 0, 0, 10), KV_RES_STORED);
+    assert_int_equal(kv_store_get(s, "k", 1, 10, 0, 0, visit_retain, &b), 1);
+    /* incr on an item a reply holds replaces it instead of writing in place */
+    assert_int_equal(put(s, KV_MODE_SET, "n", "10", 0, 0, 10), KV_RES_STORED);
+    ref_got c = {0};
+    assert_int_equal(kv_store_get(s, "n", 1, 10, 0, 0, visit_retain, &c), 1);
+    uint64_t v = 0;
+    assert_int_equal(kv_store_arith(s, "n", 1, 0, 1, 10, &v), KV_RES_OK);
+    assert_int_equal(v, 9);
+    assert_memory_equal(c.data, "10\r\n", 4);
+    got g;
+    assert_int_equal(get(s, "n", 10, &g), 1);
+    assert_string_equal(g.val, "9 "); /* memcached's padding */
+    assert_int_equal(kv_store_delete(s, "k", 1, 10), KV_RES_DELETED);
+    kv_store_flush(s, 0, 10);
+    kv_store_stats st;
+    kv_store_get_stats(s, &st);
+    assert_int_equal(st.bytes, 0);
+    assert_true(st.accounted > 0); /* three referenced items, unlinked */
+    assert_memory_equal(a.data, "12345\r\n", 7);
+    assert_memory_equal(b.data, "other\r\n", 7);
+    kv_store_item_release(s, a.it);
+    kv_store_item_release(s, b.it);
+    kv_store_item_release(s, c.it);
+    kv_store_get_stats(s, &st);
+    assert_int_equal(st.accounted, 0);
+    /* claims count against the limit and are capped at half of it (4 MB here) */
+    assert_int_equal(put(s, KV_MODE_SET, "x", "y", 0, 0, 10), KV_RES_STORED);
+    assert_int_equal(kv_store_reserve(s, (2 << 20) + 1, 10), 0);
+    assert_int_equal(kv_store_reserve(s, (2 << 20), 10), 1);
+    kv_store_get_stats(s, &st);
+    assert_true(st.accounted >= (2 << 20));
+    kv_store_unreserve(s, (2 << 20));
+    kv_store_get_stats(s, &st);
+    assert_int_equal(st.accounted, st.bytes);
+    kv_store_destroy(s);
+}
+
+static void *ref_reader(void *p)
+{
+    worker_arg *a = p;
+    for (int i = 0; i < 20000; i++) {
+        ref_got g = {0};
+        if (kv_store_get(a->s, "hot", 3, 10, 0, 0, visit_retain, &g)) {
+            /* every version is one repeated byte: a torn or freed value shows */
+            for (uint32_t k = 1; k < g.len; k++) {
+                if (g.data[k] != g.data[0]) {
+                    a->errors++;
+                    break;
+                }
+            }
+            kv_store_item_release(a->s, g.it);
+        }
+    }
+    return NULL;
+}
+
+static void *ref_writer(void *p)
+{
+    worker_arg *a = p;
+    char v[2001];
+    for (int i = 0; i < 5000; i++) {
+        memset(v, 'a' + i % 26, sizeof(v) - 1);
+        v[sizeof(v) - 1] = '\0';
+        if (put(a->s, KV_MODE_SET, "hot", v, 0, 0, 10) != KV_RES_STORED) {
+            a->errors++;
+        }
+        if (i % 7 == 0) {
+            kv_store_delete(a->s, "hot", 3, 10);
+        }
+        if (kv_store_reserve(a->s, 4096, 10)) {
+            kv_store_unreserve(a->s, 4096);
+        }
+    }
+    return NULL;
+}
+
+/* Readers hold and release references from their own threads while writers replace and
+ * delete the item: no torn value, and the accounting returns to exactly the linked
+ * bytes. */
+static void test_concurrent_references(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 16);
+    pthread_t th[4];
+    worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (worker_arg){s, i, 0};
+        pthread_create(&th[i], NULL, i < 2 ? ref_reader : ref_writer, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].errors, 0);
+    }
+    kv_store_stats st;
+    kv_store_get_stats(s, &st);
+    assert_int_equal(st.accounted, st.bytes);
+    kv_store_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +579,8 @@ int main(void)
         cmocka_unit_test(test_one_hash_per_operation),
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_concurrent_eviction_accounting),
+        cmocka_unit_test(test_item_references),
+        cmocka_unit_test(test_concurrent_references),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
