@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# build.sh: Redis 7.0.15 from Debian's source package, with stringmatchlen() behind a
+# graft seam and its Rust twin (examples/redis, docs/REDIS.md).
+#   1. fetch: `apt-get source redis` with a private apt configuration under OUT/apt (the
+#      machine's sources are not touched); once, the archives stay cached in OUT/apt;
+#   2. extract (dpkg-source, Debian's own patches applied) into OUT/redis-7.0.15 and apply
+#      patches/series on top; re-done whenever a patch changes;
+#   3. cargo build the twin (rust/redis-match) into OUT/cargo;
+#   4. Redis's own Makefile builds redis-server (with GRAFT_CFLAGS/GRAFT_LIBS), redis-cli
+#      and redis-benchmark;
+#   5. the differential test and (with clang) the libFuzzer target, against the C
+#      matcher extracted from the patched util.c (never committed: it is Redis's code).
+# Usage: build.sh OUT LIBGRAFT_A "GRAFT_STATIC_LIBS"   (called by examples/redis/CMakeLists.txt)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+libgraft=$(realpath "$2")
+graft_deps=$3
+jobs=${JOBS:-2}
+export PATH="$HOME/.cargo/bin:$PATH"
+version=7.0.15
+src=$out/redis-$version
+log() { printf 'redis example: %s\n' "$*"; }
+
+# ---------------------------------------------------------------- 1. fetch
+apt=$out/apt
+if ! ls "$apt"/src/redis_"$version"-*.dsc > /dev/null 2>&1; then
+  log "fetching Debian's redis source package (private apt configuration in $apt)"
+  mkdir -p "$apt"/{lists/partial,parts,cache/archives/partial,src}
+  echo 'deb-src http://deb.debian.org/debian bookworm main' > "$apt/sources.list"
+  aptopts=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts="$apt/parts"
+           -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o APT::Sandbox::User=root)
+  apt-get "${aptopts[@]}" -qq update
+  (cd "$apt/src" && apt-get "${aptopts[@]}" -qq --download-only source redis)
+  ls "$apt"/src/redis_"$version"-*.dsc > /dev/null 2>&1 ||
+    { echo "redis example: bookworm's redis is not $version; update examples/redis" >&2; exit 1; }
+fi
+dsc=$(ls "$apt"/src/redis_"$version"-*.dsc | tail -n1)
+
+# ---------------------------------------------------------------- 2. extract + patch
+stamp=$(cat "$dsc" "$here/patches/series" $(sed "s|^|$here/patches/|" "$here/patches/series") | sha256sum | cut -c1-16)
+if [ "$(cat "$src/.graft-patches" 2>/dev/null)" != "$stamp" ]; then
+  log "extracting $(basename "$dsc") and applying patches/series"
+  rm -rf "$src"
+  dpkg-source --no-check -x "$dsc" "$src" > "$out/extract.log" 2>&1 || { cat "$out/extract.log"; exit 1; }
+  while read -r p; do
+    [ -n "$p" ] || continue
+    patch -d "$src" -p1 --forward --quiet < "$here/patches/$p" || { echo "redis example: $p does not apply" >&2; exit 1; }
+  done < "$here/patches/series"
+  echo "$stamp" > "$src/.graft-patches"
+fi
+
+# ---------------------------------------------------------------- 3. the Rust twin
+log "cargo build -p redis-match"
+cargo build --offline --locked --release -q --manifest-path "$here/rust/Cargo.toml" \
+  --target-dir "$out/cargo" -p redis-match
+rustlib=$out/cargo/release/libredis_match.a
+# What std needs after the archive, asked of this toolchain (minus -lc).
+rust_syslibs=$(cd "$here/rust" && cargo rustc --offline --locked --release -q -p redis-match \
+  --target-dir "$out/cargo" --crate-type staticlib -- --print native-static-libs 2>&1 |
+  sed -n 's/.*native-static-libs: //p' | tail -n1 | sed 's/ -lc\b//g')
+[ -n "$rust_syslibs" ] || rust_syslibs="-lgcc_s -lutil -lrt -lpthread -lm -ldl"
+
+# ---------------------------------------------------------------- 4. Redis
+graft_cflags="-I$root/include -I$here/include"
+graft_libs="$libgraft $graft_deps $rustlib $rust_syslibs"
+rm -f "$src/src/redis-server" # relinked every time: libgraft or the twin may have changed
+log "make -C redis-$version (MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no)"
+make -C "$src" -j "$jobs" MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no \
+  GRAFT_CFLAGS="$graft_cflags" GRAFT_LIBS="$graft_libs" > "$out/make.log" 2>&1 ||
+  { tail -n 40 "$out/make.log"; exit 1; }
+grep -E 'graft_seam\.c.*(warning|error)' "$out/make.log" && { echo "redis example: warnings in graft_seam.c" >&2; exit 1; }
+
+# ---------------------------------------------------------------- 5. differential test, fuzz target
+# The C matcher as the patched util.c has it: from its comment to the end of
+# stringmatchlen_legacy(), nothing else of Redis.
+mkdir -p "$out/bin"
+{ printf '/* Extracted from redis-%s/src/util.c by examples/redis/build.sh. */\n#include <ctype.h>\n' "$version"
+  sed -n '/^\/\* Glob-style pattern matching\. \*\//,/^int stringmatch(const char/p' "$src/src/util.c" | sed '$d'
+} > "$out/stringmatch_c.c"
+grep -q '^int stringmatchlen_legacy(' "$out/stringmatch_c.c" || { echo "redis example: matcher not found in util.c" >&2; exit 1; }
+cc=${CC:-cc}
+$cc -std=c11 -O2 -g -Wall -Wextra -I"$here/include" -o "$out/bin/redis-difftest" \
+  "$here/tests/difftest.c" "$out/stringmatch_c.c" "$rustlib" $rust_syslibs
+if command -v clang > /dev/null; then
+  clang -O1 -g -fsanitize=fuzzer,address,undefined -I"$here/include" -o "$out/bin/redis-fuzz-stringmatch" \
+    "$here/tests/fuzz_stringmatch.c" "$out/stringmatch_c.c" "$rustlib" $rust_syslibs
+fi
+log "built $src/src/redis-server"
