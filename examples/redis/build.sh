@@ -11,13 +11,14 @@
 #   5. the differential test and (with clang) the libFuzzer target, against the C
 #      matcher extracted from the patched util.c (never committed: it is Redis's code).
 # Usage: build.sh OUT LIBGRAFT_A "GRAFT_STATIC_LIBS"   (called by examples/redis/CMakeLists.txt)
+#        build.sh --fetch-only OUT                     (step 1 only: deps/redis.sh, make deps)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+fetch_only=0
+if [ "${1:-}" = --fetch-only ]; then fetch_only=1; shift; fi
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
-libgraft=$(realpath "$2")
-graft_deps=$3
 jobs=${JOBS:-2}
 export PATH="$HOME/.cargo/bin:$PATH"
 version=7.0.15
@@ -29,7 +30,11 @@ apt=$out/apt
 if ! ls "$apt"/src/redis_"$version"-*.dsc > /dev/null 2>&1; then
   log "fetching Debian's redis source package (private apt configuration in $apt)"
   mkdir -p "$apt"/{lists/partial,parts,cache/archives/partial,src}
-  echo 'deb-src http://deb.debian.org/debian bookworm main' > "$apt/sources.list"
+  # deb-src twins of the machine's own Debian sources (its mirror, its suites), in a
+  # private list: the machine's configuration is only read.
+  apt-get indextargets --format '$(SITE) $(RELEASE)' 'Created-By: Packages' | sort -u |
+    awk '{ print "deb-src " $1 " " $2 " main" }' > "$apt/sources.list"
+  [ -s "$apt/sources.list" ] || { echo "redis example: no Debian source configured on this machine" >&2; exit 1; }
   aptopts=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts="$apt/parts"
            -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o APT::Sandbox::User=root)
   apt-get "${aptopts[@]}" -qq update
@@ -38,6 +43,9 @@ if ! ls "$apt"/src/redis_"$version"-*.dsc > /dev/null 2>&1; then
     { echo "redis example: bookworm's redis is not $version; update examples/redis" >&2; exit 1; }
 fi
 dsc=$(ls "$apt"/src/redis_"$version"-*.dsc | tail -n1)
+[ "$fetch_only" -eq 0 ] || exit 0
+libgraft=$(realpath "$2")
+graft_deps=$3
 
 # ---------------------------------------------------------------- 2. extract + patch
 stamp=$(cat "$dsc" "$here/patches/series" $(sed "s|^|$here/patches/|" "$here/patches/series") | sha256sum | cut -c1-16)
@@ -84,6 +92,8 @@ grep -q '^int stringmatchlen_legacy(' "$out/stringmatch_c.c" || { echo "redis ex
 cc=${CC:-cc}
 $cc -std=c11 -O2 -g -Wall -Wextra -I"$here/include" -o "$out/bin/redis-difftest" \
   "$here/tests/difftest.c" "$out/stringmatch_c.c" "$rustlib" $rust_syslibs
+$cc -std=c11 -O2 -g -Wall -Wextra -I"$root/include" -I"$here/include" -o "$out/bin/redis-matchbench" \
+  "$here/bench/matchbench.c" "$out/stringmatch_c.c" $graft_libs
 if command -v clang > /dev/null; then
   clang -O1 -g -fsanitize=fuzzer,address,undefined -I"$here/include" -o "$out/bin/redis-fuzz-stringmatch" \
     "$here/tests/fuzz_stringmatch.c" "$out/stringmatch_c.c" "$rustlib" $rust_syslibs

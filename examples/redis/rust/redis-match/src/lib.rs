@@ -87,7 +87,22 @@ fn match_impl(
                     return true;
                 }
                 let rest = &p[1..];
+                // When the rest starts with a plain byte, a try at a position whose
+                // byte differs fails at once (and sets nothing): skip those positions
+                // instead of recursing into each. Same answers as the C, which
+                // recurses at every position; this is what makes the twin faster
+                // than the C on KEYS "key:*99*" (docs/REDIS.md, "The numbers").
+                let lit = match rest[0] {
+                    b'*' | b'?' | b'[' | b'\\' => None,
+                    b => Some(b),
+                };
                 while !s.is_empty() {
+                    if let Some(b) = lit {
+                        match s.iter().position(|&x| eq(x, b, nocase)) {
+                            Some(i) => s = &s[i..],
+                            None => break,
+                        }
+                    }
                     if match_impl(rest, s, nocase, skip_longer, nesting + 1) {
                         return true;
                     }
