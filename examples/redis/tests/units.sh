@@ -25,7 +25,7 @@ unset GRAFT_CONFIG GRAFT_SEAMS GRAFT_ADMIN
 case $mode in
   legacy) ;;
   shadow) export GRAFT_SEAMS=redis.stringmatch=shadow ;;
-  canary) export GRAFT_SEAMS=redis.stringmatch=canary:50 REDIS_GRAFT_KEY=input ;;
+  canary) export GRAFT_SEAMS=redis.stringmatch=canary:50 REDIS_GRAFT_KEY=${REDIS_GRAFT_KEY:-input} ;;
   candidate-only) export GRAFT_SEAMS=redis.stringmatch=candidate-only ;;
   faults)
     cat > "$work/graft.ini" <<'EOF'
