@@ -5,9 +5,9 @@
 #      machine's sources are not touched); once, the archives stay cached in OUT/apt;
 #   2. extract (dpkg-source, Debian's own patches applied) into OUT/redis-7.0.15 and apply
 #      patches/series on top; re-done whenever a patch changes;
-#   3. cargo build the twin (rust/redis-match) into OUT/cargo;
-#   4. Redis's own Makefile builds redis-server (with GRAFT_CFLAGS/GRAFT_LIBS), redis-cli
-#      and redis-benchmark;
+#   3-4. Redis's own Makefile, with graft.mk (GRAFT_MK), builds the twin
+#      (rust/redis-match, cargo, into OUT/cargo), redis-server, redis-cli and
+#      redis-benchmark;
 #   5. the differential test and (with clang) the libFuzzer target, against the C
 #      matcher extracted from the patched util.c (never committed: it is Redis's code).
 # Usage: build.sh OUT LIBGRAFT_A "GRAFT_STATIC_LIBS"   (called by examples/redis/CMakeLists.txt)
@@ -60,25 +60,19 @@ if [ "$(cat "$src/.graft-patches" 2>/dev/null)" != "$stamp" ]; then
   echo "$stamp" > "$src/.graft-patches"
 fi
 
-# ---------------------------------------------------------------- 3. the Rust twin
-log "cargo build -p redis-match"
-cargo build --offline --locked --release -q --manifest-path "$here/rust/Cargo.toml" \
-  --target-dir "$out/cargo" -p redis-match
-rustlib=$out/cargo/release/libredis_match.a
-# What std needs after the archive, asked of this toolchain (minus -lc).
-rust_syslibs=$(cd "$here/rust" && cargo rustc --offline --locked --release -q -p redis-match \
-  --target-dir "$out/cargo" --crate-type staticlib -- --print native-static-libs 2>&1 |
-  sed -n 's/.*native-static-libs: //p' | tail -n1 | sed 's/ -lc\b//g')
-[ -n "$rust_syslibs" ] || rust_syslibs="-lgcc_s -lutil -lrt -lpthread -lm -ldl"
-
-# ---------------------------------------------------------------- 4. Redis
-graft_cflags="-I$root/include -I$here/include"
-graft_libs="$libgraft $graft_deps $rustlib $rust_syslibs"
-rm -f "$src/src/redis-server" # relinked every time: libgraft or the twin may have changed
-log "make -C redis-$version (MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no)"
+# ---------------------------------------------------------------- 3-4. the twin and Redis
+# graft.mk (cmake/graft.mk; installed as share/graft/graft.mk) computes the flags, builds
+# the twin with cargo when its sources changed and asks rustc for std's system
+# libraries; libgraft comes from this build tree instead of pkg-config.
+log "make -C redis-$version (MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no, graft.mk)"
 make -C "$src" -j "$jobs" MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no \
-  GRAFT_CFLAGS="$graft_cflags" GRAFT_LIBS="$graft_libs" > "$out/make.log" 2>&1 ||
+  GRAFT_MK="$root/cmake/graft.mk" GRAFT_CRATE=redis-match GRAFT_CARGO_DIR="$here/rust" \
+  GRAFT_CARGO_TARGET_DIR="$out/cargo" GRAFT_LIBGRAFT="$libgraft" GRAFT_LIBGRAFT_DEPS="$graft_deps" \
+  GRAFT_INCLUDE_DIRS="$root/include $here/include" > "$out/make.log" 2>&1 ||
   { tail -n 40 "$out/make.log"; exit 1; }
+rustlib=$out/cargo/release/libredis_match.a
+rust_syslibs=$(cat "$out/cargo/graft-native-static-libs.txt")
+graft_libs="$libgraft $graft_deps $rustlib $rust_syslibs"
 grep -E 'graft_seam\.c.*(warning|error)' "$out/make.log" && { echo "redis example: warnings in graft_seam.c" >&2; exit 1; }
 
 # ---------------------------------------------------------------- 5. differential test, fuzz target
