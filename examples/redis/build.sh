@@ -73,6 +73,9 @@ make -C "$src" -j "$jobs" MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no \
 rustlib=$out/cargo/release/libredis_match.a
 rust_syslibs=$(cat "$out/cargo/graft-native-static-libs.txt")
 graft_libs="$libgraft $graft_deps $rustlib $rust_syslibs"
+# For clangd in the Redis tree (tools/ide-setup.sh): the glue's compile command.
+printf '[{"directory": "%s", "file": "graft_seam.c", "command": "cc -std=c11 -I../deps/hiredis -I../deps/linenoise -I../deps/lua/src -I../deps/hdr_histogram -I%s -I%s -c graft_seam.c"}]\n' \
+  "$src/src" "$root/include" "$here/include" > "$src/compile_commands.json"
 grep -E 'graft_seam\.c.*(warning|error)' "$out/make.log" && { echo "redis example: warnings in graft_seam.c" >&2; exit 1; }
 
 # ---------------------------------------------------------------- 5. differential test, fuzz target

@@ -125,6 +125,23 @@ int main(int argc, char **argv) {
     char pat[40], str[40];
     long differ = 0, matches = 0;
     rng_state = seed ? seed : 1;
+    /* The nesting limit (1000 stars deep: no match) on both sides of it. */
+    for (int n = 996; n <= 1004; n++) {
+        static char deep_p[2 * 1100 + 2], deep_s[1100 + 2];
+        for (int tail = 0; tail < 2; tail++) {
+            int pl = 0, sl = 0;
+            for (int i = 0; i < n; i++) deep_p[pl++] = '*', deep_p[pl++] = 'a';
+            for (int i = 0; i < n; i++) deep_s[sl++] = 'a';
+            if (tail) deep_p[pl++] = '*', deep_s[sl++] = 'b';
+            deep_p[pl] = '\0';
+            int c = stringmatchlen_legacy(deep_p, pl, deep_s, sl, 0);
+            int r = rust(deep_p, pl, deep_s, sl, 0);
+            if (c != r) {
+                printf("differ: %d stars deep (tail %d): C %d, Rust %d\n", n, tail, c, r);
+                differ++;
+            }
+        }
+    }
     for (long i = 0; i < cases; i++) {
         int redis_fuzz = (i & 7) == 7; /* 1 in 8 drawn as Redis's own fuzzer does */
         int plen = (int)(rng() % (redis_fuzz ? 32 : 12));
