@@ -63,6 +63,14 @@ pub fn string_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
     match_impl(pattern, string, nocase, &mut skip_longer, 0)
 }
 
+/// The first token of what follows a star.
+#[derive(Clone, Copy)]
+enum First<'a> {
+    Any,
+    Byte(u8),
+    Set(&'a [u8]),
+}
+
 /// Does byte `c` belong to the set `p` (the pattern just after its `[`)? Also returns
 /// the pattern after the set. Shared by the matcher and the star loop's pre-check.
 #[inline(always)]
@@ -143,21 +151,29 @@ fn match_impl(
                     *skip_longer = true;
                     return false;
                 }
-                let first = |x: u8| -> Option<&[u8]> {
-                    match rest {
-                        [b'?', after @ ..] => Some(after),
-                        [b'\\', e, after @ ..] => eq(*e, x, nocase).then_some(after),
-                        [b'[', set_on @ ..] => match set(set_on, x, nocase) {
-                            (true, after) => Some(after),
-                            (false, _) => None,
-                        },
-                        [b, after @ ..] => eq(*b, x, nocase).then_some(after),
-                        [] => None,
-                    }
+                // The first token of the rest, decided once; what follows it does not
+                // depend on the byte it is matched against (a set is read to its end).
+                let (first, after) = match rest {
+                    [b'?', after @ ..] => (First::Any, after),
+                    [b'\\', e, after @ ..] => (First::Byte(*e), after),
+                    [b'[', set_on @ ..] => (First::Set(set_on), set(set_on, 0, nocase).1),
+                    [b, after @ ..] => (First::Byte(*b), after),
+                    [] => return false, // not reached: p.len() > 1
                 };
-                for (i, &x) in s.iter().enumerate() {
-                    let Some(after) = first(x) else { continue };
-                    let s_after = &s[i + 1..];
+                let mut i = 0;
+                loop {
+                    let next = match first {
+                        First::Any => (i < s.len()).then_some(i),
+                        First::Byte(b) => {
+                            s[i..].iter().position(|&x| eq(x, b, nocase)).map(|k| i + k)
+                        }
+                        First::Set(set_on) => s[i..]
+                            .iter()
+                            .position(|&x| set(set_on, x, nocase).0)
+                            .map(|k| i + k),
+                    };
+                    let Some(j) = next else { break };
+                    let s_after = &s[j + 1..];
                     let matched = if s_after.is_empty() {
                         // As the C's loop ends: trailing stars match the empty rest.
                         let mut a = after;
@@ -174,6 +190,7 @@ fn match_impl(
                     if *skip_longer {
                         return false;
                     }
+                    i = j + 1;
                 }
                 // The rest matched nowhere in the string: a longer match for an
                 // earlier '*' cannot help either.
