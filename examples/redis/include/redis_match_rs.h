@@ -13,15 +13,10 @@ extern "C" {
  `GRAFT_EINVAL`/`GRAFT_ENULL` and `*out` is untouched.
 
  # Safety
- `pattern` points to `plen` readable bytes (or is NULL with 0), likewise `string`
- and `slen`; `out` is NULL or valid for one write.
+ `p` (the pattern) points to `plen` readable bytes (or is NULL with 0), likewise `s`
+ (the string) and `slen`; `out` is NULL or valid for one write.
  */
-int redis_rs_stringmatchlen(const char *pattern,
-                            int plen,
-                            const char *string,
-                            int slen,
-                            int nocase,
-                            int *out);
+int redis_rs_stringmatchlen(const char *p, int plen, const char *s, int slen, int nocase, int *out);
 
 #ifdef __cplusplus
 } // extern "C"

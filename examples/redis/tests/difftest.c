@@ -20,7 +20,8 @@
 int stringmatchlen_legacy(const char *p, int plen, const char *s, int slen, int nocase);
 
 static uint64_t rng_state;
-static uint64_t rng(void) {
+static uint64_t rng(void)
+{
     /* xorshift64*: reproducible from the printed seed */
     rng_state ^= rng_state >> 12;
     rng_state ^= rng_state << 25;
@@ -33,7 +34,8 @@ static uint64_t rng(void) {
 static const char alphabet[] = "*?[]^-\\\\aAbBzZ09\xe9\xff";
 #define ALPHABET_LEN (sizeof alphabet - 1 + 1) /* + the NUL byte */
 
-static void fill(char *buf, int len, int redis_fuzz) {
+static void fill(char *buf, int len, int redis_fuzz)
+{
     for (int i = 0; i < len; i++) {
         uint64_t r = rng();
         /* Redis's own DEBUG STRINGMATCH-TEST draws bytes 0..127 uniformly. */
@@ -41,17 +43,21 @@ static void fill(char *buf, int len, int redis_fuzz) {
     }
 }
 
-static void show(const char *what, const char *b, int len) {
+static void show(const char *what, const char *b, int len)
+{
     printf("%s \"", what);
     for (int i = 0; i < len; i++) {
         unsigned char c = (unsigned char)b[i];
-        if (c >= 32 && c < 127 && c != '"' && c != '\\') putchar(c);
-        else printf("\\x%02x", c);
+        if (c >= 32 && c < 127 && c != '"' && c != '\\')
+            putchar(c);
+        else
+            printf("\\x%02x", c);
     }
     printf("\"");
 }
 
-static int rust(const char *p, int plen, const char *s, int slen, int nocase) {
+static int rust(const char *p, int plen, const char *s, int slen, int nocase)
+{
     int out = -1;
     int rc = redis_rs_stringmatchlen(p, plen, s, slen, nocase, &out);
     if (rc != 0) {
@@ -61,7 +67,8 @@ static int rust(const char *p, int plen, const char *s, int slen, int nocase) {
     return out;
 }
 
-static int overread(void) {
+static int overread(void)
+{
     /* Every pattern of 1..3 bytes over a small alphabet, against every string of 0..2
      * bytes over it, with the byte after the pattern a NUL or a special byte. */
     static const char a[] = "E*?[]\\^-";
@@ -72,18 +79,23 @@ static int overread(void) {
     static char pat[64], str[4]; /* room: the C reads past plen */
     for (int plen = 1; plen <= 3; plen++) {
         int total = 1;
-        for (int i = 0; i < plen; i++) total *= n;
+        for (int i = 0; i < plen; i++)
+            total *= n;
         for (int pi = 0; pi < total; pi++) {
-            for (int i = 0, v = pi; i < plen; i++, v /= n) pat[i] = a[v % n];
+            for (int i = 0, v = pi; i < plen; i++, v /= n)
+                pat[i] = a[v % n];
             for (int slen = 0; slen <= 2; slen++) {
                 int stotal = 1;
-                for (int i = 0; i < slen; i++) stotal *= n;
+                for (int i = 0; i < slen; i++)
+                    stotal *= n;
                 for (int si = 0; si < stotal; si++) {
-                    for (int i = 0, v = si; i < slen; i++, v /= n) str[i] = a[v % n];
+                    for (int i = 0, v = si; i < slen; i++, v /= n)
+                        str[i] = a[v % n];
                     pat[plen] = '\0';
                     int c_nul = stringmatchlen_legacy(pat, plen, str, slen, 0);
                     int r = rust(pat, plen, str, slen, 0);
-                    if (r != c_nul) bad_twin = 1;
+                    if (r != c_nul)
+                        bad_twin = 1;
                     for (size_t k = 0; k < sizeof next; k++) {
                         /* then a ']' and a NUL: with its length gone negative the C
                          * scans a '[' set for a ']' through memory (it would crash) */
@@ -93,7 +105,8 @@ static int overread(void) {
                         int c = stringmatchlen_legacy(pat, plen, str, slen, 0);
                         int r2 = rust(pat, plen, str, slen, 0);
                         cases++;
-                        if (r2 != r) bad_twin = 1;
+                        if (r2 != r)
+                            bad_twin = 1;
                         if (c != c_nul) {
                             if (differ < 5) {
                                 show("  C reads past the end: pattern", pat, plen);
@@ -114,12 +127,15 @@ static int overread(void) {
     int r = rust(buf, 1, "E", 1, 0);
     printf("overread: pattern \"E\" (next byte '*') vs \"E\": C %d, Rust %d\n", c, r);
     printf("overread: %ld of %ld (pattern, string, next byte) cases change the C's answer; "
-           "the twin's never changes: %s\n", differ, cases, bad_twin ? "NO" : "yes");
+           "the twin's never changes: %s\n",
+           differ, cases, bad_twin ? "NO" : "yes");
     return (c == 0 && r == 1 && differ > 0 && !bad_twin) ? 0 : 1;
 }
 
-int main(int argc, char **argv) {
-    if (argc > 1 && !strcmp(argv[1], "--overread")) return overread();
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "--overread"))
+        return overread();
     long cases = argc > 1 ? atol(argv[1]) : 2000000;
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 0x9e3779b97f4a7c15ull;
     char pat[40], str[40];
@@ -130,9 +146,12 @@ int main(int argc, char **argv) {
         static char deep_p[2 * 1100 + 2], deep_s[1100 + 2];
         for (int tail = 0; tail < 2; tail++) {
             int pl = 0, sl = 0;
-            for (int i = 0; i < n; i++) deep_p[pl++] = '*', deep_p[pl++] = 'a';
-            for (int i = 0; i < n; i++) deep_s[sl++] = 'a';
-            if (tail) deep_p[pl++] = '*', deep_s[sl++] = 'b';
+            for (int i = 0; i < n; i++)
+                deep_p[pl++] = '*', deep_p[pl++] = 'a';
+            for (int i = 0; i < n; i++)
+                deep_s[sl++] = 'a';
+            if (tail)
+                deep_p[pl++] = '*', deep_s[sl++] = 'b';
             deep_p[pl] = '\0';
             int c = stringmatchlen_legacy(deep_p, pl, deep_s, sl, 0);
             int r = rust(deep_p, pl, deep_s, sl, 0);

@@ -6,9 +6,11 @@
 
 #include "redis_match_rs.h"
 
-int main(void) {
+int main(void)
+{
     int m = -1;
-    if (redis_rs_stringmatchlen("h?llo", 5, "hello", 5, 0, &m) != GRAFT_OK || m != 1) return 1;
+    if (redis_rs_stringmatchlen("h?llo", 5, "hello", 5, 0, &m) != GRAFT_OK || m != 1)
+        return 1;
     printf("graft-mk host: %s, match %d\n", graft_version(), m);
     return 0;
 }
