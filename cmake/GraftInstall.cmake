@@ -222,3 +222,6 @@ offline = true
 
 install(FILES "${PROJECT_SOURCE_DIR}/docs/ADOPTING.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}"
         OPTIONAL)
+
+# The Make fragment (docs/ADOPTING.md, section 4): share/graft/graft.mk.
+install(FILES "${PROJECT_SOURCE_DIR}/cmake/graft.mk" DESTINATION "${GRAFT_INSTALL_DATADIR}")
