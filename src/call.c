@@ -205,7 +205,7 @@ static uint64_t graft__cx_now(graft__cx *cx)
 static void graft__feedback(graft__cx *cx, bool failed, bool slow, bool mismatch, bool trial)
 {
     graft_seam *s = cx->s;
-    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
     if (st == GRAFT_BREAKER_DISABLED)
         return;
     bool bad = failed || slow || mismatch;
@@ -225,7 +225,7 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
 {
     graft_seam *s = cx->s;
     bool trial = false;
-    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
     if (GRAFT__UNLIKELY(st == GRAFT_BREAKER_OPEN || st == GRAFT_BREAKER_HALF_OPEN)) {
         uint64_t now = graft__cx_now(cx);
         if (fallback) {
@@ -237,7 +237,7 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
             /* candidate-only has no legacy to send traffic to: the breaker observes. */
             graft__breaker_poll(s, now, true);
             trial =
-                atomic_load_explicit(&s->bk_state, memory_order_acquire) == GRAFT_BREAKER_HALF_OPEN;
+                atomic_load_explicit(&s->brk.state, memory_order_acquire) == GRAFT_BREAKER_HALF_OPEN;
         }
         cx->timed = true; /* trials are timed: slow trials count */
         cx->have_now = false;
@@ -290,7 +290,7 @@ static int graft__shadow(graft__cx *cx, uint64_t key, bool has_key, void *output
         return rc;
     }
     bool trial = false;
-    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
     if (GRAFT__UNLIKELY(st == GRAFT_BREAKER_OPEN || st == GRAFT_BREAKER_HALF_OPEN)) {
         uint64_t now = graft__cx_now(cx);
         if (!graft__breaker_admit(s, &now, &trial)) {
@@ -661,18 +661,18 @@ void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg)
 {
     atomic_store_explicit(&s->sample_every, cfg->sample_every ? cfg->sample_every : 1,
                           memory_order_relaxed);
-    atomic_store_explicit(&s->log_per_second, cfg->log_per_second, memory_order_relaxed);
+    atomic_store_explicit(&s->mlog.per_second, cfg->log_per_second, memory_order_relaxed);
     atomic_store_explicit(&s->compare_served, cfg->compare_served ? 1 : 0, memory_order_relaxed);
     graft__route_flag(s, GRAFT__ROUTE_CMP_SERVED, cfg->compare_served != 0);
     graft__route_flag(s, GRAFT__ROUTE_SAMPLED, cfg->sample_every > 1);
     bool on =
         cfg->capture_dir && cfg->capture_dir[0] && graft__writer_reserve_payload(&s->rt->writer);
-    pthread_mutex_lock(&s->cap_lock);
-    graft__strlcpy(s->capture_dir, cfg->capture_dir ? cfg->capture_dir : "", sizeof s->capture_dir);
-    s->capture_max_files = cfg->capture_max_files;
-    s->capture_max_bytes = cfg->capture_max_bytes;
-    atomic_store_explicit(&s->capture_on, on ? 1 : 0, memory_order_relaxed);
-    pthread_mutex_unlock(&s->cap_lock);
+    pthread_mutex_lock(&s->cap.lock);
+    graft__strlcpy(s->cap.dir, cfg->capture_dir ? cfg->capture_dir : "", sizeof s->cap.dir);
+    s->cap.max_files = cfg->capture_max_files;
+    s->cap.max_bytes = cfg->capture_max_bytes;
+    atomic_store_explicit(&s->cap.on, on ? 1 : 0, memory_order_relaxed);
+    pthread_mutex_unlock(&s->cap.lock);
 }
 
 int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg)
@@ -684,7 +684,7 @@ int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg)
     if (cfg->capture_dir && (cfg->capture_dir[0] == '\0' || strlen(cfg->capture_dir) >= 1024))
         return GRAFT_EINVAL;
     graft__apply_compare(seam, cfg);
-    if (cfg->capture_dir && !atomic_load_explicit(&seam->capture_on, memory_order_relaxed))
+    if (cfg->capture_dir && !atomic_load_explicit(&seam->cap.on, memory_order_relaxed))
         return GRAFT_ENOMEM;
     return GRAFT_OK;
 }
@@ -697,13 +697,13 @@ int graft_seam_get_compare(const graft_seam *seam, graft_compare_config *cfg)
     graft_compare_config c;
     memset(&c, 0, sizeof c);
     c.sample_every = atomic_load_explicit(&s->sample_every, memory_order_relaxed);
-    c.log_per_second = atomic_load_explicit(&s->log_per_second, memory_order_relaxed);
+    c.log_per_second = atomic_load_explicit(&s->mlog.per_second, memory_order_relaxed);
     c.compare_served = atomic_load_explicit(&s->compare_served, memory_order_relaxed);
-    pthread_mutex_lock(&s->cap_lock);
-    c.capture_dir = s->capture_dir[0] ? s->capture_dir : NULL;
-    c.capture_max_files = s->capture_max_files;
-    c.capture_max_bytes = s->capture_max_bytes;
-    pthread_mutex_unlock(&s->cap_lock);
+    pthread_mutex_lock(&s->cap.lock);
+    c.capture_dir = s->cap.dir[0] ? s->cap.dir : NULL;
+    c.capture_max_files = s->cap.max_files;
+    c.capture_max_bytes = s->cap.max_bytes;
+    pthread_mutex_unlock(&s->cap.lock);
     *cfg = c;
     return GRAFT_OK;
 }

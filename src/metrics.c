@@ -206,7 +206,7 @@ static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sum
     uint64_t scratch[GRAFT__HIST_BUCKETS];
     /* Time-based breaker transitions (cool-down over, half-open deadline passed) are
      * due even when no call arrives to notice them: a snapshot notices them too. */
-    int bst = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    int bst = atomic_load_explicit(&s->brk.state, memory_order_acquire);
     if (bst == GRAFT_BREAKER_OPEN || bst == GRAFT_BREAKER_HALF_OPEN)
         graft__breaker_poll((graft_seam *)s, graft__now(s->rt), true);
     memset(st, 0, sizeof *st);
@@ -230,11 +230,11 @@ static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sum
     st->compared = c[GRAFT__C_COMPARED];
     st->mismatches = c[GRAFT__C_MISMATCHES];
     st->compare_skipped = c[GRAFT__C_COMPARE_SKIPPED];
-    st->captures = atomic_load_explicit(&s->captures, memory_order_relaxed);
+    st->captures = atomic_load_explicit(&s->cap.files, memory_order_relaxed);
     st->breaker_state =
-        (graft_breaker_state)atomic_load_explicit(&s->bk_state, memory_order_acquire);
-    st->breaker_opens = atomic_load_explicit(&s->bk_opens, memory_order_relaxed);
-    st->breaker_transitions = atomic_load_explicit(&s->bk_transitions, memory_order_relaxed);
+        (graft_breaker_state)atomic_load_explicit(&s->brk.state, memory_order_acquire);
+    st->breaker_opens = atomic_load_explicit(&s->brk.opens, memory_order_relaxed);
+    st->breaker_transitions = atomic_load_explicit(&s->brk.transitions, memory_order_relaxed);
     st->breaker_rejected = c[GRAFT__C_BREAKER_REJECTED];
     st->faults_injected = c[GRAFT__C_FAULTS];
 }
@@ -320,26 +320,26 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddNumberToObject(cmp, "sample_every", cc.sample_every);
     cJSON_AddNumberToObject(cmp, "log_per_second", cc.log_per_second);
     cJSON_AddBoolToObject(cmp, "compare_served", cc.compare_served != 0);
-    pthread_mutex_lock(&s->cap_lock);
-    if (s->capture_dir[0])
-        cJSON_AddStringToObject(cmp, "capture_dir", s->capture_dir);
+    pthread_mutex_lock(&s->cap.lock);
+    if (s->cap.dir[0])
+        cJSON_AddStringToObject(cmp, "capture_dir", s->cap.dir);
     else
         cJSON_AddNullToObject(cmp, "capture_dir");
-    pthread_mutex_unlock(&s->cap_lock);
+    pthread_mutex_unlock(&s->cap.lock);
     cJSON_AddNumberToObject(cmp, "capture_max_files", cc.capture_max_files);
     cJSON_AddNumberToObject(cmp, "capture_max_bytes", (double)cc.capture_max_bytes);
     cJSON_AddNumberToObject(cmp, "captured_files",
-                            (double)atomic_load_explicit(&s->captures, memory_order_relaxed));
+                            (double)atomic_load_explicit(&s->cap.files, memory_order_relaxed));
     cJSON_AddNumberToObject(cmp, "captured_bytes",
-                            (double)atomic_load_explicit(&s->capture_bytes, memory_order_relaxed));
+                            (double)atomic_load_explicit(&s->cap.bytes, memory_order_relaxed));
     cJSON_AddNumberToObject(
         cmp, "capture_dropped",
-        (double)atomic_load_explicit(&s->capture_dropped, memory_order_relaxed));
+        (double)atomic_load_explicit(&s->cap.dropped, memory_order_relaxed));
     cJSON_AddNumberToObject(cmp, "log_suppressed",
-                            (double)atomic_load_explicit(&s->log_suppressed, memory_order_relaxed));
+                            (double)atomic_load_explicit(&s->mlog.suppressed, memory_order_relaxed));
     cJSON_AddNumberToObject(
         cmp, "capture_too_large",
-        (double)atomic_load_explicit(&s->capture_too_large, memory_order_relaxed));
+        (double)atomic_load_explicit(&s->cap.too_large, memory_order_relaxed));
     cJSON_AddNumberToObject(
         cmp, "reports_dropped",
         (double)atomic_load_explicit(&s->reports_dropped, memory_order_relaxed));
@@ -349,8 +349,8 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddNumberToObject(bk, "opens", (double)st.breaker_opens);
     cJSON_AddNumberToObject(bk, "transitions", (double)st.breaker_transitions);
     cJSON_AddNumberToObject(bk, "rejected", (double)st.breaker_rejected);
-    pthread_mutex_lock(&s->bk_lock);
-    graft_breaker_config b = s->bk;
+    pthread_mutex_lock(&s->brk.lock);
+    graft_breaker_config b = s->brk.cfg;
     cJSON *bc = cJSON_AddObjectToObject(bk, "config");
     cJSON_AddBoolToObject(bc, "enabled", b.enabled != 0);
     cJSON_AddBoolToObject(bc, "observe_only", b.observe_only != 0);
@@ -364,19 +364,19 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddNumberToObject(bc, "max_cooldown_ns", (double)b.max_cooldown_ns);
     cJSON_AddNumberToObject(bc, "half_open_calls", b.half_open_calls);
     cJSON_AddNumberToObject(bc, "half_open_max_ns", (double)b.half_open_max_ns);
-    cJSON_AddNumberToObject(bk, "current_cooldown_ns", (double)s->bk_cooldown_ns);
+    cJSON_AddNumberToObject(bk, "current_cooldown_ns", (double)s->brk.cooldown_ns);
     cJSON *win = cJSON_AddObjectToObject(bk, "window");
-    cJSON_AddNumberToObject(win, "calls", (double)s->bk_last_window.calls);
-    cJSON_AddNumberToObject(win, "failures", (double)s->bk_last_window.failures);
-    cJSON_AddNumberToObject(win, "timed", (double)s->bk_last_window.timed);
-    cJSON_AddNumberToObject(win, "slow", (double)s->bk_last_window.slow);
-    cJSON_AddNumberToObject(win, "compared", (double)s->bk_last_window.compared);
-    cJSON_AddNumberToObject(win, "mismatches", (double)s->bk_last_window.mismatches);
+    cJSON_AddNumberToObject(win, "calls", (double)s->brk.last_window.calls);
+    cJSON_AddNumberToObject(win, "failures", (double)s->brk.last_window.failures);
+    cJSON_AddNumberToObject(win, "timed", (double)s->brk.last_window.timed);
+    cJSON_AddNumberToObject(win, "slow", (double)s->brk.last_window.slow);
+    cJSON_AddNumberToObject(win, "compared", (double)s->brk.last_window.compared);
+    cJSON_AddNumberToObject(win, "mismatches", (double)s->brk.last_window.mismatches);
     cJSON *evs = cJSON_AddArrayToObject(bk, "events");
-    uint64_t total = s->bk_event_total;
+    uint64_t total = s->brk.event_total;
     uint64_t first = total > GRAFT__EVENTS ? total - GRAFT__EVENTS : 0;
     for (uint64_t k = first; k < total; k++) {
-        const graft__bk_event *ev = &s->bk_events[k % GRAFT__EVENTS];
+        const graft__bk_event *ev = &s->brk.events[k % GRAFT__EVENTS];
         cJSON *e = cJSON_CreateObject();
         cJSON_AddNumberToObject(e, "mono_ns", (double)ev->mono_ns);
         cJSON_AddNumberToObject(e, "unix_ms", (double)(ev->unix_ns / 1000000ull));
@@ -385,7 +385,7 @@ static cJSON *graft__seam_to_json(graft_seam *s)
         cJSON_AddStringToObject(e, "reason", ev->reason);
         cJSON_AddItemToArray(evs, e);
     }
-    pthread_mutex_unlock(&s->bk_lock);
+    pthread_mutex_unlock(&s->brk.lock);
 
     graft_fault_config f;
     graft_seam_get_fault(s, &f);
@@ -397,11 +397,11 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddNumberToObject(fo, "injected", (double)st.faults_injected);
 
     cJSON *ms = cJSON_AddArrayToObject(o, "mismatch_samples");
-    pthread_mutex_lock(&s->sample_lock);
-    uint64_t stot = s->sample_total;
+    pthread_mutex_lock(&s->samples.lock);
+    uint64_t stot = s->samples.total;
     uint64_t sfirst = stot > GRAFT__SAMPLES ? stot - GRAFT__SAMPLES : 0;
     for (uint64_t k = sfirst; k < stot; k++) {
-        const graft__sample *sm = &s->samples[k % GRAFT__SAMPLES];
+        const graft__sample *sm = &s->samples.ring[k % GRAFT__SAMPLES];
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "seam", s->name);
         if (sm->has_key) {
@@ -416,7 +416,7 @@ static cJSON *graft__seam_to_json(graft_seam *s)
         cJSON_AddNumberToObject(e, "unix_ms", (double)(sm->unix_ns / 1000000ull));
         cJSON_AddItemToArray(ms, e);
     }
-    pthread_mutex_unlock(&s->sample_lock);
+    pthread_mutex_unlock(&s->samples.lock);
     return o;
 }
 
@@ -601,11 +601,11 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     GRAFT__SEAM_COUNTER("graft_seam_capture_dropped_total",
                         "Mismatch inputs not captured (bounds, I/O errors, over the size limit, "
                         "writer behind).",
-                        atomic_load_explicit(&v[i].s->capture_dropped, memory_order_relaxed));
+                        atomic_load_explicit(&v[i].s->cap.dropped, memory_order_relaxed));
     GRAFT__SEAM_COUNTER("graft_seam_capture_too_large_total",
                         "Mismatch inputs not captured because they serialise to more than the "
                         "capture limit.",
-                        atomic_load_explicit(&v[i].s->capture_too_large, memory_order_relaxed));
+                        atomic_load_explicit(&v[i].s->cap.too_large, memory_order_relaxed));
     GRAFT__SEAM_COUNTER("graft_seam_reports_dropped_total",
                         "Mismatch reports and deferred log lines dropped because the background "
                         "writer's ring was full.",

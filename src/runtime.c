@@ -313,9 +313,9 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
 static void graft__seam_free(graft_seam *s)
 {
     pthread_mutex_destroy(&s->cfg_lock);
-    pthread_mutex_destroy(&s->cap_lock);
-    pthread_mutex_destroy(&s->sample_lock);
-    pthread_mutex_destroy(&s->bk_lock);
+    pthread_mutex_destroy(&s->cap.lock);
+    pthread_mutex_destroy(&s->samples.lock);
+    pthread_mutex_destroy(&s->brk.lock);
     if (s->recent) {
         graft__recent_destroy(s->recent);
         free(s->recent);
@@ -396,9 +396,9 @@ int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam
     s->rt = rt;
     s->salt = graft_key_from_bytes(s->name, strlen(s->name));
     pthread_mutex_init(&s->cfg_lock, NULL);
-    pthread_mutex_init(&s->cap_lock, NULL);
-    pthread_mutex_init(&s->sample_lock, NULL);
-    pthread_mutex_init(&s->bk_lock, NULL);
+    pthread_mutex_init(&s->cap.lock, NULL);
+    pthread_mutex_init(&s->samples.lock, NULL);
+    pthread_mutex_init(&s->brk.lock, NULL);
     atomic_init(&s->route, (uint64_t)GRAFT_MODE_LEGACY);
     atomic_init(&s->next, NULL);
     graft_compare_config cc;
