@@ -135,7 +135,8 @@ static void graft__transition(graft_seam *s, uint64_t now, int to, const char *r
 static void graft__open(graft_seam *s, uint64_t now, bool backoff, const char *reason)
 {
     if (backoff) {
-        uint64_t max = s->brk.cfg.max_cooldown_ns ? s->brk.cfg.max_cooldown_ns : s->brk.base_cooldown_ns;
+        uint64_t max =
+            s->brk.cfg.max_cooldown_ns ? s->brk.cfg.max_cooldown_ns : s->brk.base_cooldown_ns;
         uint64_t next = s->brk.cooldown_ns * 2;
         if (next < s->brk.cooldown_ns || next > max)
             next = max;
@@ -147,10 +148,31 @@ static void graft__open(graft_seam *s, uint64_t now, bool backoff, const char *r
     graft__transition(s, now, GRAFT_BREAKER_OPEN, reason);
 }
 
+/* Forces the breaker closed and clears its window. */
+void graft__breaker_reset(graft_seam *seam)
+{
+    pthread_mutex_lock(&seam->brk.lock);
+    int st = atomic_load_explicit(&seam->brk.state, memory_order_relaxed);
+    if (st != GRAFT_BREAKER_DISABLED) {
+        if (st != GRAFT_BREAKER_CLOSED)
+            graft__transition(seam, graft__now(seam->rt), GRAFT_BREAKER_CLOSED, "reset");
+        seam->brk.cooldown_ns = seam->brk.base_cooldown_ns;
+    }
+    graft__window_reset(seam);
+    atomic_store_explicit(&seam->brk.next_eval, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&seam->brk.lock);
+}
+
+void graft__breaker_destroy(graft_seam *s)
+{
+    pthread_mutex_destroy(&s->brk.lock);
+}
+
 void graft__breaker_init(graft_seam *s)
 {
     graft_breaker_config cfg;
     graft_breaker_config_init(&cfg);
+    pthread_mutex_init(&s->brk.lock, NULL);
     atomic_init(&s->brk.state, GRAFT_BREAKER_CLOSED);
     graft__breaker_apply(s, &cfg);
 }
@@ -163,7 +185,8 @@ void graft__breaker_apply(graft_seam *s, const graft_breaker_config *cfg)
     s->brk.cooldown_ns = cfg->cooldown_ns;
     atomic_store_explicit(&s->slow_call_ns, cfg->enabled ? cfg->slow_call_ns : 0,
                           memory_order_relaxed);
-    atomic_store_explicit(&s->brk.reroute, cfg->enabled && !cfg->observe_only, memory_order_relaxed);
+    atomic_store_explicit(&s->brk.reroute, cfg->enabled && !cfg->observe_only,
+                          memory_order_relaxed);
     atomic_store_explicit(&s->brk.next_eval, 0, memory_order_relaxed);
     int st = atomic_load_explicit(&s->brk.state, memory_order_relaxed);
     uint64_t now = graft__now(s->rt);
@@ -173,44 +196,6 @@ void graft__breaker_apply(graft_seam *s, const graft_breaker_config *cfg)
         graft__transition(s, now, GRAFT_BREAKER_CLOSED, "enabled by configuration");
     graft__window_reset(s);
     pthread_mutex_unlock(&s->brk.lock);
-}
-
-int graft_seam_set_breaker(graft_seam *seam, const graft_breaker_config *cfg)
-{
-    if (!seam || !cfg)
-        return GRAFT_ENULL;
-    if (!graft__validate_breaker(cfg, NULL, 0))
-        return GRAFT_EINVAL;
-    graft__breaker_apply(seam, cfg);
-    return GRAFT_OK;
-}
-
-int graft_seam_get_breaker(const graft_seam *seam, graft_breaker_config *cfg)
-{
-    if (!seam || !cfg)
-        return GRAFT_ENULL;
-    graft_seam *s = (graft_seam *)seam;
-    pthread_mutex_lock(&s->brk.lock);
-    *cfg = s->brk.cfg;
-    pthread_mutex_unlock(&s->brk.lock);
-    return GRAFT_OK;
-}
-
-int graft_seam_reset_breaker(graft_seam *seam)
-{
-    if (!seam)
-        return GRAFT_ENULL;
-    pthread_mutex_lock(&seam->brk.lock);
-    int st = atomic_load_explicit(&seam->brk.state, memory_order_relaxed);
-    if (st != GRAFT_BREAKER_DISABLED) {
-        if (st != GRAFT_BREAKER_CLOSED)
-            graft__transition(seam, graft__now(seam->rt), GRAFT_BREAKER_CLOSED, "reset");
-        seam->brk.cooldown_ns = seam->brk.base_cooldown_ns;
-    }
-    graft__window_reset(seam);
-    atomic_store_explicit(&seam->brk.next_eval, 0, memory_order_relaxed);
-    pthread_mutex_unlock(&seam->brk.lock);
-    return GRAFT_OK;
 }
 
 static bool graft__rate_at_least(uint64_t num, uint64_t den, uint32_t bp)

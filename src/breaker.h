@@ -34,8 +34,8 @@ typedef struct graft__bk_event {
 } graft__bk_event;
 
 typedef struct graft__breaker {
-    _Atomic int state;   /* graft_breaker_state; read by the call path */
-    _Atomic int reroute; /* 1 when the state changes routing (not observe-only) */
+    _Atomic int state;    /* graft_breaker_state; read by the call path */
+    _Atomic int reroute;  /* 1 when the state changes routing (not observe-only) */
     pthread_mutex_t lock; /* try-locked from the call path; guards what follows */
     graft_breaker_config cfg;
     uint64_t base_cooldown_ns, cooldown_ns;

@@ -181,22 +181,6 @@ static bool graft__parse_level(const char *v, int *out)
     return false;
 }
 
-/* ------------------------------------------------------------------ sets */
-
-void graft__conf_free(graft__conf_set *c)
-{
-    free(c->v);
-    memset(c, 0, sizeof *c);
-}
-
-static graft__seam_conf *graft__conf_find(graft__conf_set *c, const char *name)
-{
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->v[i].name, name) == 0)
-            return &c->v[i];
-    return NULL;
-}
-
 static graft__seam_conf *graft__conf_add(graft__conf_set *c, const char *name)
 {
     graft__seam_conf *e = graft__conf_find(c, name);
@@ -271,34 +255,6 @@ static bool graft__conf_copy(graft__conf_set *dst, const graft__conf_set *src)
     return graft__conf_merge(dst, src);
 }
 
-static void graft__apply_entry(graft_seam *s, const graft__seam_conf *e)
-{
-    if (e->has_compare) {
-        graft_compare_config cc = e->compare;
-        cc.capture_dir = e->capture_dir[0] ? e->capture_dir : NULL;
-        graft__apply_compare(s, &cc);
-    }
-    if (e->has_breaker) {
-        graft_breaker_config cur;
-        graft_seam_get_breaker(s, &cur);
-        /* Re-applying an identical breaker would clear its window and state: skip. */
-        if (memcmp(&cur, &e->breaker, sizeof cur) != 0)
-            graft__breaker_apply(s, &e->breaker);
-    }
-    if (e->has_fault)
-        graft__apply_fault(s, &e->fault);
-    if (e->has_mode)
-        graft_seam_set_mode(s, e->mode, e->percent_bp);
-}
-
-/* rt->lock held. */
-void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s)
-{
-    graft__seam_conf *e = graft__conf_find(&rt->conf, s->name);
-    if (e)
-        graft__apply_entry(s, e);
-}
-
 /* Makes `parsed` the running configuration: merge into the stored set, then apply to
  * the registered seams it names. Takes rt->lock. */
 static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const char *path,
@@ -331,7 +287,7 @@ static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const
     for (size_t i = 0; i < parsed->n; i++) {
         graft_seam *s = graft_seam_find(rt, parsed->v[i].name);
         if (s)
-            graft__apply_entry(s, &parsed->v[i]);
+            graft__seam_apply_conf(s, &parsed->v[i]);
     }
     if (parsed->has_log_level)
         atomic_store_explicit(&rt->log_level, parsed->log_level, memory_order_relaxed);

@@ -14,9 +14,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "graft/graft.h"
 #include "breaker.h"
+#include "metrics.h"
 #include "mismatch.h"
 #include "writer.h"
 
@@ -42,14 +45,6 @@
  * reads cost ~51 ns here, so 1 in 256 amortises to ~0.2 ns per call. */
 #define GRAFT__TIME_SAMPLE_DEFAULT 256u
 #define GRAFT__NAME_MAX 64
-/* Log-linear histogram: 8 linear sub-buckets per power of two, up to 2^37 ns. */
-#define GRAFT__HIST_SUB_BITS 3
-#define GRAFT__HIST_MAX_EXP 36
-#define GRAFT__HIST_BUCKETS (((GRAFT__HIST_MAX_EXP)-1) * 8 + 8)
-/* Recent-window latency (JSON snapshot): one kept histogram per step, a window long. */
-#define GRAFT__RECENT_WINDOW_NS (60ull * 1000000000ull)
-#define GRAFT__RECENT_STEP_NS (5ull * 1000000000ull)
-#define GRAFT__RECENT_SNAPS (GRAFT__RECENT_WINDOW_NS / GRAFT__RECENT_STEP_NS + 2)
 
 /* Route word: mode in bits 0..2, percent_bp in bits 8..21, and flags that send calls
  * to the general path: faults on, compare-when-served on, comparison sampled (1 in N
@@ -143,16 +138,6 @@ typedef struct graft__tls {
 extern _Thread_local graft__tls graft__t GRAFT__TLS_FAST;
 void graft__tls_init(void);
 
-/* Cumulative latency histograms kept for the recent-window percentiles (metrics.c). */
-typedef struct graft__recent {
-    pthread_mutex_t lock;
-    size_t n;
-    struct {
-        uint64_t mono_ns;
-        uint64_t h[2][GRAFT__HIST_BUCKETS];
-    } snap[GRAFT__RECENT_SNAPS];
-} graft__recent;
-
 typedef struct graft__logger {
     graft_log_fn fn;
     void *ctx;
@@ -207,12 +192,12 @@ struct graft_seam {
     struct graft_seam *_Atomic next;
     pthread_mutex_t cfg_lock; /* writers of route word and configs */
 
-    graft__mlog mlog;       /* mismatch.c */
-    graft__capture cap;     /* mismatch.c; files written by the background writer */
-    graft__samples samples; /* mismatch.c */
+    graft__mlog mlog;                 /* mismatch.c */
+    graft__capture cap;               /* mismatch.c; files written by the background writer */
+    graft__samples samples;           /* mismatch.c */
     _Atomic uint64_t reports_dropped; /* writer ring full: a log line or capture lost */
-    graft__recent *recent;  /* metrics.c, snapshot side only */
-    graft__breaker brk;     /* breaker.c */
+    graft__recent *recent;            /* metrics.c, snapshot side only */
+    graft__breaker brk;               /* breaker.c */
 };
 
 struct graft_runtime {
@@ -236,7 +221,7 @@ struct graft_runtime {
     graft__writer writer; /* mismatch reports and deferred log lines */
 };
 
-/* runtime.c */
+/* log.c */
 uint64_t graft__now(const graft_runtime *rt);
 uint64_t graft__unix_ns(void);
 void graft__log(graft_runtime *rt, int level, const char *target, const char *fmt, ...)
@@ -248,28 +233,45 @@ void graft__log_deferred(graft_seam *s, int level, const char *target, const cha
     GRAFT__PRINTF(4, 5);
 size_t graft__strlcpy(char *dst, const char *src, size_t cap);
 void graft__seterr(char *err, size_t errlen, const char *fmt, ...) GRAFT__PRINTF(3, 4);
-
-/* call.c */
-void graft__route_flag(graft_seam *s, uint64_t flag, bool on);
-void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg);
-void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
 bool graft__valid_name(const char *name);
 
-/* metrics.c */
-uint64_t graft__slot_sum(const graft_seam *s, int ctr);
-/* Sums every slot and folds the FAST_* counters into the canonical ones. */
+/* metrics.c (beside metrics.h's): sums every slot and folds the combined outcomes
+ * into the canonical counters. */
 void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT]);
-size_t graft__hist_index(uint64_t ns);
-uint64_t graft__hist_upper(size_t idx);
-void graft__recent_init(graft__recent *r, uint64_t now);
-void graft__recent_destroy(graft__recent *r);
+
+/* seam.c */
+int graft__seam_new(graft_runtime *rt, const graft_seam_def *def, graft_seam **out);
+void graft__seam_free(graft_seam *s);
+void graft__seam_apply_conf(graft_seam *s, const graft__seam_conf *e);
+void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg);
+void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
 
 /* status.c */
 extern const char *const graft__mode_list; /* "legacy, shadow, ..." for messages */
 
-/* config.c */
-void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s);
-void graft__conf_free(graft__conf_set *c);
+/* Sets or clears a GRAFT__ROUTE_* flag of the route word (mode and percent kept). */
+static inline void graft__route_flag(graft_seam *s, uint64_t flag, bool on)
+{
+    if (on)
+        atomic_fetch_or_explicit(&s->route, flag, memory_order_acq_rel);
+    else
+        atomic_fetch_and_explicit(&s->route, ~flag, memory_order_acq_rel);
+}
+
+/* The stored configuration set (config.c fills it; runtime.c reads it at registration). */
+static inline graft__seam_conf *graft__conf_find(graft__conf_set *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->v[i].name, name) == 0)
+            return &c->v[i];
+    return NULL;
+}
+
+static inline void graft__conf_free(graft__conf_set *c)
+{
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
 
 /* splitmix64's finaliser over key XOR salt: a bijection with full avalanche, so
  * consecutive ids spread evenly and each seam (salt) orders keys differently. The

@@ -150,19 +150,6 @@ static void graft__latency(const graft_seam *s, int impl, graft_latency *out, ui
  * kept at most one per GRAFT__RECENT_STEP_NS, taken when a snapshot is asked for (the
  * dashboard polls), and the recent histogram is "now minus the newest kept one at least
  * a window old" (or the oldest kept, when the process or the polling is younger). */
-void graft__recent_init(graft__recent *r, uint64_t now)
-{
-    pthread_mutex_init(&r->lock, NULL);
-    memset(r->snap, 0, sizeof r->snap);
-    r->snap[0].mono_ns = now; /* registration: all zero */
-    r->n = 1;
-}
-
-void graft__recent_destroy(graft__recent *r)
-{
-    pthread_mutex_destroy(&r->lock);
-}
-
 /* h: the current cumulative histograms (both impls); fills out[2] and *window_ns. */
 static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST_BUCKETS],
                                   const uint64_t max[2], graft_latency out[2], uint64_t *window_ns)
@@ -332,14 +319,13 @@ static cJSON *graft__seam_to_json(graft_seam *s)
                             (double)atomic_load_explicit(&s->cap.files, memory_order_relaxed));
     cJSON_AddNumberToObject(cmp, "captured_bytes",
                             (double)atomic_load_explicit(&s->cap.bytes, memory_order_relaxed));
+    cJSON_AddNumberToObject(cmp, "capture_dropped",
+                            (double)atomic_load_explicit(&s->cap.dropped, memory_order_relaxed));
     cJSON_AddNumberToObject(
-        cmp, "capture_dropped",
-        (double)atomic_load_explicit(&s->cap.dropped, memory_order_relaxed));
-    cJSON_AddNumberToObject(cmp, "log_suppressed",
-                            (double)atomic_load_explicit(&s->mlog.suppressed, memory_order_relaxed));
-    cJSON_AddNumberToObject(
-        cmp, "capture_too_large",
-        (double)atomic_load_explicit(&s->cap.too_large, memory_order_relaxed));
+        cmp, "log_suppressed",
+        (double)atomic_load_explicit(&s->mlog.suppressed, memory_order_relaxed));
+    cJSON_AddNumberToObject(cmp, "capture_too_large",
+                            (double)atomic_load_explicit(&s->cap.too_large, memory_order_relaxed));
     cJSON_AddNumberToObject(
         cmp, "reports_dropped",
         (double)atomic_load_explicit(&s->reports_dropped, memory_order_relaxed));
