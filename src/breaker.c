@@ -100,16 +100,19 @@ static void graft__counts_sub(graft__bk_counts *r, const graft__bk_counts *a,
     r->mismatches = a->mismatches - b->mismatches;
 }
 
-/* Clears the window: the origin is what the slots hold now. bk_lock held. */
+/* Clears the window: the origin is what the slots hold now. */
 static void graft__window_reset(graft_seam *s)
 {
+    GRAFT__ASSERT_HELD(&s->brk.lock);
     s->brk.ring_n = 0;
     graft__breaker_counts(s, &s->brk.base);
     memset(&s->brk.last_window, 0, sizeof s->brk.last_window);
 }
 
-static void graft__transition(graft_seam *s, uint64_t now, int to, const char *reason)
+static void graft__transition(graft_seam *s, uint64_t now, graft_breaker_state to,
+                              const char *reason)
 {
+    GRAFT__ASSERT_HELD(&s->brk.lock);
     int from = atomic_load_explicit(&s->brk.state, memory_order_relaxed);
     graft__bk_event *ev = &s->brk.events[s->brk.event_total % GRAFT__EVENTS];
     ev->mono_ns = now;
@@ -203,9 +206,10 @@ static bool graft__rate_at_least(uint64_t num, uint64_t den, uint32_t bp)
     return bp != 0 && den != 0 && num * GRAFT_PERCENT_SCALE >= (uint64_t)bp * den;
 }
 
-/* Closed: update the window and trip when a threshold is reached. bk_lock held. */
+/* Closed: update the window and trip when a threshold is reached. */
 static void graft__eval_closed(graft_seam *s, uint64_t now)
 {
+    GRAFT__ASSERT_HELD(&s->brk.lock);
     const graft_breaker_config *b = &s->brk.cfg;
     uint64_t bw = b->window_ns / GRAFT__WINDOW_BUCKETS;
     if (bw == 0)

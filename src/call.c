@@ -11,6 +11,7 @@
  * delay fault fires.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,9 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
     graft_seam *s = cx->s;
     graft_runtime *rt = s->rt;
     graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_CALLS), 1);
-    int inject = 0; /* 1 error, 2 panic */
+    enum { INJECT_NONE, INJECT_ERROR, INJECT_PANIC } inject = INJECT_NONE;
+    assert(impl == GRAFT_IMPL_LEGACY || impl == GRAFT_IMPL_CANDIDATE);
+    assert(!faults || impl == GRAFT_IMPL_CANDIDATE); /* faults hit routed candidate runs */
     uint64_t delay = 0;
     bool timed = cx->timed;
     if (faults) {
@@ -88,9 +91,9 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
         uint32_t e = atomic_load_explicit(&s->fault_error_bp, memory_order_relaxed);
         uint32_t p = atomic_load_explicit(&s->fault_panic_bp, memory_order_relaxed);
         if (r < e)
-            inject = 1;
+            inject = INJECT_ERROR;
         else if (r < e + p)
-            inject = 2;
+            inject = INJECT_PANIC;
         uint32_t d = atomic_load_explicit(&s->fault_delay_bp, memory_order_relaxed);
         if (d && (uint32_t)(graft__rand(cx->t) % GRAFT__BUCKETS) < d) {
             delay = atomic_load_explicit(&s->fault_delay_ns, memory_order_relaxed);
@@ -103,9 +106,9 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
     if (delay)
         graft__sleep(rt, delay);
     int rc;
-    if (inject == 1) {
+    if (inject == INJECT_ERROR) {
         rc = GRAFT_EINJECTED;
-    } else if (inject == 2) {
+    } else if (inject == INJECT_PANIC) {
         if (rt->arm_panic) {
             /* The FFI crate's boundary panics for real on this thread's next call. */
             rt->arm_panic();

@@ -9,6 +9,8 @@
 #ifndef GRAFT_INTERNAL_H
 #define GRAFT_INTERNAL_H
 
+#include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -284,9 +286,14 @@ static inline uint64_t graft__bucket_hash(uint64_t salt, uint64_t key)
     return z ^ (z >> 31);
 }
 
+/* Precondition "this mutex is held (by this thread, in practice)", checked in debug and
+ * sanitizer builds: a mutex nobody holds would be taken by the trylock, and fail. */
+#define GRAFT__ASSERT_HELD(m) assert(pthread_mutex_trylock(m) == EBUSY)
+
 /* Counter increments. Own slot: relaxed load + store (single writer). Overflow: add. */
 static inline void graft__inc(graft__slot *sl, bool shared, int ctr, uint64_t by)
 {
+    assert(ctr >= 0 && ctr < GRAFT__C_COUNT);
     if (GRAFT__UNLIKELY(shared)) {
         atomic_fetch_add_explicit(&sl->c[ctr], by, memory_order_relaxed);
     } else {

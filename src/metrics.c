@@ -187,7 +187,7 @@ static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST
 
 /* ------------------------------------------------------------------ stats */
 
-static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
+static void graft__stats(graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
                          uint64_t hist[2][GRAFT__HIST_BUCKETS])
 {
     uint64_t scratch[GRAFT__HIST_BUCKETS];
@@ -195,7 +195,7 @@ static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sum
      * due even when no call arrives to notice them: a snapshot notices them too. */
     int bst = atomic_load_explicit(&s->brk.state, memory_order_acquire);
     if (bst == GRAFT_BREAKER_OPEN || bst == GRAFT_BREAKER_HALF_OPEN)
-        graft__breaker_poll((graft_seam *)s, graft__now(s->rt), true);
+        graft__breaker_poll(s, graft__now(s->rt), true);
     memset(st, 0, sizeof *st);
     uint64_t w = atomic_load_explicit(&s->route, memory_order_acquire);
     st->mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
@@ -226,7 +226,7 @@ static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sum
     st->faults_injected = c[GRAFT__C_FAULTS];
 }
 
-int graft_seam_stats_get(const graft_seam *seam, graft_seam_stats *out)
+int graft_seam_stats_get(graft_seam *seam, graft_seam_stats *out)
 {
     if (!seam || !out)
         return GRAFT_ENULL;

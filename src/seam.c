@@ -176,11 +176,11 @@ int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg)
     return GRAFT_OK;
 }
 
-int graft_seam_get_compare(const graft_seam *seam, graft_compare_config *cfg)
+int graft_seam_get_compare(graft_seam *seam, graft_compare_config *cfg)
 {
     if (!seam || !cfg)
         return GRAFT_ENULL;
-    graft_seam *s = (graft_seam *)seam;
+    graft_seam *s = seam;
     graft_compare_config c;
     memset(&c, 0, sizeof c);
     c.sample_every = atomic_load_explicit(&s->sample_every, memory_order_relaxed);
@@ -230,7 +230,7 @@ int graft_seam_get_fault(const graft_seam *seam, graft_fault_config *cfg)
 {
     if (!seam || !cfg)
         return GRAFT_ENULL;
-    graft_seam *s = (graft_seam *)seam;
+    const graft_seam *s = seam;
     graft_fault_config c;
     c.error_bp = atomic_load_explicit(&s->fault_error_bp, memory_order_relaxed);
     c.panic_bp = atomic_load_explicit(&s->fault_panic_bp, memory_order_relaxed);
@@ -250,11 +250,11 @@ int graft_seam_set_breaker(graft_seam *seam, const graft_breaker_config *cfg)
     return GRAFT_OK;
 }
 
-int graft_seam_get_breaker(const graft_seam *seam, graft_breaker_config *cfg)
+int graft_seam_get_breaker(graft_seam *seam, graft_breaker_config *cfg)
 {
     if (!seam || !cfg)
         return GRAFT_ENULL;
-    graft_seam *s = (graft_seam *)seam;
+    graft_seam *s = seam;
     pthread_mutex_lock(&s->brk.lock);
     *cfg = s->brk.cfg;
     pthread_mutex_unlock(&s->brk.lock);
@@ -273,6 +273,8 @@ int graft_seam_reset_breaker(graft_seam *seam)
  * at registration (runtime.c) and on every load or reload (config.c). */
 void graft__seam_apply_conf(graft_seam *s, const graft__seam_conf *e)
 {
+    assert(s && e);
+    GRAFT__ASSERT_HELD(&s->rt->lock); /* registration or a config commit */
     if (e->has_compare) {
         graft_compare_config cc = e->compare;
         cc.capture_dir = e->capture_dir[0] ? e->capture_dir : NULL;
