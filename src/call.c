@@ -1,7 +1,16 @@
 /*
- * call.c: graft_call, the hot path, with routing (modes, sticky buckets, per-request
- * overrides), fallback, comparison, fault injection and latency sampling; and the
- * setters of mode, comparison and faults that the call path reads atomically.
+ * call.c: graft_call, the hot path. Every call is one pipeline:
+ *
+ *   route   (mode, sticky bucket, override, breaker admission: who runs, who serves)
+ *   run     (graft__run: faults, sampled timing, counting the run and its failure)
+ *   compare (graft__outputs_differ: normalise, compare; a mismatch is reported)
+ *   account (counters, the breaker's feedback, fallback)
+ *
+ * The general path (graft__call_general) does each stage explicitly. The short paths
+ * are the same pipeline specialised for the common outcome of a mode: route from the
+ * route word alone, run, compare inline, and account with one combined counter (a row
+ * of GRAFT__OUTCOME_MAP) bumped before the run; when the run fails or the outputs
+ * differ, one out-of-line helper takes the counter back and accounts exactly.
  *
  * Cost model: legacy mode is one relaxed load of the route word, one thread-local
  * countdown and one per-thread counter update around the call. The common outcome of
@@ -42,6 +51,54 @@ typedef struct graft__cx {
     bool have_now;
     const void *input;
 } graft__cx;
+
+/* The context of one call on this thread's slot. */
+static inline graft__cx graft__cx_make(graft_seam *s, graft__tls *t, const void *input)
+{
+    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
+    return cx;
+}
+
+/* account: one call, in the mode the seam was in. */
+static inline void graft__count_call(graft__cx *cx, graft_mode mode)
+{
+    graft__inc(cx->sl, cx->shared, GRAFT__C_CALLS, 1);
+    graft__inc(cx->sl, cx->shared, GRAFT__C_BY_MODE + (int)mode, 1);
+}
+
+/* account: a run that happened outside graft__run (a short path's). */
+static void graft__count_ran(graft__cx *cx, graft_impl impl, int rc)
+{
+    graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_CALLS), 1);
+    if (rc != GRAFT_OK)
+        graft__inc(cx->sl, cx->shared,
+                   GRAFT__CI(impl, rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS), 1);
+}
+
+static inline void graft__count_served(graft__cx *cx, graft_impl impl)
+{
+    graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_SERVED), 1);
+}
+
+/* compare: normalises both outputs, then the seam's compare (default memcmp). */
+static inline bool graft__outputs_differ(graft_seam *s, const void *input, void *legacy_out,
+                                         void *candidate_out)
+{
+    if (s->def.normalize) {
+        s->def.normalize(s->ctx, input, legacy_out);
+        s->def.normalize(s->ctx, input, candidate_out);
+    }
+    int diff = s->def.compare ? s->def.compare(s->ctx, input, legacy_out, candidate_out)
+                              : memcmp(legacy_out, candidate_out, s->def.output_size);
+    return diff != 0;
+}
+
+/* The output libgraft does not return (the shadow copy, a compared legacy copy). */
+static inline void graft__release(graft_seam *s, void *out)
+{
+    if (s->def.release)
+        s->def.release(s->ctx, out);
+}
 
 static void graft__record_latency(graft__cx *cx, int impl, uint64_t ns)
 {
@@ -145,7 +202,7 @@ static int graft__serve_legacy(graft__cx *cx, void *output)
 {
     bool slow = false;
     int rc = graft__run(cx, GRAFT_IMPL_LEGACY, output, false, &slow);
-    graft__inc(cx->sl, cx->shared, GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_SERVED), 1);
+    graft__count_served(cx, GRAFT_IMPL_LEGACY);
     return rc;
 }
 
@@ -155,19 +212,14 @@ static bool graft__sampled(graft__cx *cx)
     return n <= 1 || (++cx->t->compare_tick % n) == 0;
 }
 
-/* Compares two successful outputs; returns true on a mismatch (already reported). */
+/* compare (general path): counts the comparison; returns true on a mismatch, which is
+ * counted and reported. */
 static bool graft__compare(graft__cx *cx, uint64_t key, bool has_key, void *legacy_out,
                            void *candidate_out)
 {
     graft_seam *s = cx->s;
     graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARED, 1);
-    if (s->def.normalize) {
-        s->def.normalize(s->ctx, cx->input, legacy_out);
-        s->def.normalize(s->ctx, cx->input, candidate_out);
-    }
-    int diff = s->def.compare ? s->def.compare(s->ctx, cx->input, legacy_out, candidate_out)
-                              : memcmp(legacy_out, candidate_out, s->def.output_size);
-    if (diff == 0)
+    if (!graft__outputs_differ(s, cx->input, legacy_out, candidate_out))
         return false;
     graft__inc(cx->sl, cx->shared, GRAFT__C_MISMATCHES, 1);
     graft__on_mismatch(s, key, has_key, cx->input, legacy_out, candidate_out);
@@ -227,7 +279,7 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
     bool slow = false;
     int rc = graft__run(cx, GRAFT_IMPL_CANDIDATE, output, faults, &slow);
     if (rc == GRAFT_OK) {
-        graft__inc(cx->sl, cx->shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        graft__count_served(cx, GRAFT_IMPL_CANDIDATE);
         bool mismatch = false;
         if (atomic_load_explicit(&s->compare_served, memory_order_relaxed)) {
             if (!scratch || !graft__sampled(cx)) {
@@ -238,8 +290,7 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
                 cx->timed = false;
                 if (graft__run(cx, GRAFT_IMPL_LEGACY, scratch, false, &ls) == GRAFT_OK) {
                     mismatch = graft__compare(cx, key, has_key, scratch, output);
-                    if (s->def.release)
-                        s->def.release(s->ctx, scratch);
+                    graft__release(s, scratch);
                 } else {
                     graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARE_SKIPPED, 1);
                 }
@@ -251,7 +302,7 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
     }
     graft__feedback(cx, true, slow, false, trial);
     if (!fallback) {
-        graft__inc(cx->sl, cx->shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        graft__count_served(cx, GRAFT_IMPL_CANDIDATE);
         return rc;
     }
     graft__inc(cx->sl, cx->shared, GRAFT__C_FALLBACKS, 1);
@@ -287,8 +338,7 @@ static int graft__shadow(graft__cx *cx, uint64_t key, bool has_key, void *output
     bool mismatch = false;
     if (crc == GRAFT_OK) {
         mismatch = graft__compare(cx, key, has_key, output, scratch);
-        if (s->def.release)
-            s->def.release(s->ctx, scratch);
+        graft__release(s, scratch);
     }
     graft__feedback(cx, crc != GRAFT_OK, slow, mismatch, trial);
     return rc;
@@ -305,7 +355,7 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
     if (GRAFT__UNLIKELY(force == GRAFT__FORCE_MASK))
         return GRAFT_EINVAL;
     graft_runtime *rt = s->rt;
-    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
+    graft__cx cx = graft__cx_make(s, t, input);
     /* The countdown is per thread, shared by every seam the thread calls: a fixed period
      * would alias with a program's call pattern (kvd alternates kv.parse and kv.hash, so
      * every 256th call was always a parse). A jittered period, uniform in [N/2, 3N/2)
@@ -320,8 +370,7 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
         cx.timed = true;
     }
     graft_mode mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
-    graft__inc(cx.sl, cx.shared, GRAFT__C_CALLS, 1);
-    graft__inc(cx.sl, cx.shared, GRAFT__C_BY_MODE + (int)mode, 1);
+    graft__count_call(&cx, mode);
     bool has_key = !(flags & GRAFT_CALL_NO_KEY);
     bool faults = (w & GRAFT__ROUTE_FAULTS) != 0;
 
@@ -331,7 +380,7 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
         /* Forced candidate: the real candidate, no faults, no fallback, no breaker. */
         bool slow = false;
         int rc = graft__run(&cx, GRAFT_IMPL_CANDIDATE, output, false, &slow);
-        graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        graft__count_served(&cx, GRAFT_IMPL_CANDIDATE);
         return rc;
     }
 
@@ -367,42 +416,8 @@ static inline void graft__bump(graft_seam *s, const graft__tls *t, int ctr)
                           memory_order_relaxed);
 }
 
-static graft__cx graft__cx_make(graft_seam *s, const void *input)
-{
-    graft__tls *t = &graft__t;
-    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
-    return cx;
-}
-
-static void graft__count_call(graft__cx *cx, graft_mode mode)
-{
-    graft__inc(cx->sl, cx->shared, GRAFT__C_CALLS, 1);
-    graft__inc(cx->sl, cx->shared, GRAFT__C_BY_MODE + (int)mode, 1);
-}
-
-static void graft__count_ran(graft__cx *cx, int impl, int rc)
-{
-    graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_CALLS), 1);
-    if (rc != GRAFT_OK)
-        graft__inc(cx->sl, cx->shared,
-                   GRAFT__CI(impl, rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS), 1);
-}
-
-/* A short path's legacy run (legacy served) returned a failure. */
-static GRAFT__NOINLINE int graft__short_legacy_failed(graft_seam *s, const void *input,
-                                                      graft_mode mode, int rc)
-{
-    graft__cx cx = graft__cx_make(s, input);
-    graft__count_call(&cx, mode);
-    graft__count_ran(&cx, GRAFT_IMPL_LEGACY, rc);
-    graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_SERVED), 1);
-    if (mode == GRAFT_MODE_SHADOW)
-        graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARE_SKIPPED, 1);
-    return rc;
-}
-
-/* The short paths count their success before calling (keeps the counter's load/store
- * off the return path); when the call fails, this takes it back. */
+/* The short paths count their outcome before calling (keeps the counter's load/store
+ * off the return path); when the run fails, the helper takes it back. */
 static void graft__unbump(graft_seam *s, int ctr)
 {
     graft__tls *t = &graft__t;
@@ -411,38 +426,51 @@ static void graft__unbump(graft_seam *s, int ctr)
                           memory_order_relaxed);
 }
 
-static GRAFT__NOINLINE int graft__fast_legacy_failed(graft_seam *s, const void *input,
-                                                     graft_mode mode, int ctr, int rc)
+/* A short path's serving legacy run failed (bumped: the combined counter to take back,
+ * or -1 when none was bumped yet): account it exactly. */
+static GRAFT__NOINLINE int graft__short_legacy_failed(graft_seam *s, const void *input,
+                                                      graft_mode mode, int bumped, int rc)
 {
-    graft__unbump(s, ctr);
-    return graft__short_legacy_failed(s, input, mode, rc);
+    if (bumped >= 0)
+        graft__unbump(s, bumped);
+    graft__cx cx = graft__cx_make(s, &graft__t, input);
+    graft__count_call(&cx, mode);
+    graft__count_ran(&cx, GRAFT_IMPL_LEGACY, rc);
+    graft__count_served(&cx, GRAFT_IMPL_LEGACY);
+    if (mode == GRAFT_MODE_SHADOW)
+        graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARE_SKIPPED, 1);
+    return rc;
 }
 
-/* A short path's serving candidate run failed: count, tell the breaker, fall back. */
+/* A short path's serving candidate run failed: take the combined counter back, account,
+ * tell the breaker, fall back (not in candidate-only). */
 static GRAFT__NOINLINE int graft__short_candidate_failed(graft_seam *s, const void *input,
-                                                         void *output, graft_mode mode, int rc)
+                                                         void *output, graft_mode mode, int bumped,
+                                                         int rc)
 {
-    graft__cx cx = graft__cx_make(s, input);
+    graft__unbump(s, bumped);
+    graft__cx cx = graft__cx_make(s, &graft__t, input);
     graft__count_call(&cx, mode);
     graft__count_ran(&cx, GRAFT_IMPL_CANDIDATE, rc);
     graft__feedback(&cx, true, false, false, false);
     if (mode == GRAFT_MODE_CANDIDATE_ONLY) {
-        graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        graft__count_served(&cx, GRAFT_IMPL_CANDIDATE);
         return rc;
     }
     graft__inc(cx.sl, cx.shared, GRAFT__C_FALLBACKS, 1);
     return graft__serve_legacy(&cx, output);
 }
 
-/* Shadow short path: the candidate failed, or the outputs differed (crc == OK). */
+/* Shadow short path after both ran: the candidate failed (crc), or the outputs
+ * differed (crc == OK). Nothing was bumped yet. */
 static GRAFT__NOINLINE int graft__short_shadow_slow(graft_seam *s, uint64_t key, bool has_key,
                                                     const void *input, void *output, void *scratch,
                                                     int crc)
 {
-    graft__cx cx = graft__cx_make(s, input);
+    graft__cx cx = graft__cx_make(s, &graft__t, input);
     graft__count_call(&cx, GRAFT_MODE_SHADOW);
     graft__count_ran(&cx, GRAFT_IMPL_LEGACY, GRAFT_OK);
-    graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_SERVED), 1);
+    graft__count_served(&cx, GRAFT_IMPL_LEGACY);
     graft__count_ran(&cx, GRAFT_IMPL_CANDIDATE, crc);
     if (crc != GRAFT_OK) {
         graft__feedback(&cx, true, false, false, false);
@@ -451,29 +479,35 @@ static GRAFT__NOINLINE int graft__short_shadow_slow(graft_seam *s, uint64_t key,
     graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARED, 1);
     graft__inc(cx.sl, cx.shared, GRAFT__C_MISMATCHES, 1);
     graft__on_mismatch(s, key, has_key, input, output, scratch);
-    if (s->def.release)
-        s->def.release(s->ctx, scratch);
+    graft__release(s, scratch);
     graft__feedback(&cx, false, false, true, false);
     return GRAFT_OK;
 }
 
-static GRAFT__NOINLINE int graft__fast_candidate_failed(graft_seam *s, const void *input,
-                                                        void *output, graft_mode mode, int ctr,
-                                                        int rc)
-{
-    graft__unbump(s, ctr);
-    return graft__short_candidate_failed(s, input, output, mode, rc);
-}
-
-static inline int graft__short_candidate(graft_seam *s, graft__tls *t, const void *input,
-                                         void *output, graft_mode mode, int fast_ctr)
+/* The candidate serves (candidate, candidate-only, canary in the buckets): the one
+ * specialisation graft_call and graft__call_short share. */
+static inline __attribute__((always_inline)) int
+graft__short_candidate(graft_seam *s, graft__tls *t, const void *input, void *output,
+                       graft_mode mode, int fast_ctr)
 {
     graft__bump(s, t, fast_ctr);
     int rc = s->candidate(s->ctx, input, output);
     if (GRAFT__LIKELY(rc == GRAFT_OK))
         return GRAFT_OK;
-    graft__unbump(s, fast_ctr);
-    return graft__short_candidate_failed(s, input, output, mode, rc);
+    return graft__short_candidate_failed(s, input, output, mode, fast_ctr, rc);
+}
+
+/* Legacy serves (legacy, canary out of the buckets). */
+static inline __attribute__((always_inline)) int graft__short_legacy(graft_seam *s, graft__tls *t,
+                                                                     const void *input,
+                                                                     void *output, graft_mode mode,
+                                                                     int fast_ctr)
+{
+    graft__bump(s, t, fast_ctr);
+    int rc = s->legacy(s->ctx, input, output);
+    if (GRAFT__LIKELY(rc == GRAFT_OK))
+        return rc;
+    return graft__short_legacy_failed(s, input, mode, fast_ctr, rc);
 }
 
 static inline int graft__short_shadow(graft_seam *s, graft__tls *t, uint64_t key, bool has_key,
@@ -481,20 +515,13 @@ static inline int graft__short_shadow(graft_seam *s, graft__tls *t, uint64_t key
 {
     int rc = s->legacy(s->ctx, input, output);
     if (GRAFT__UNLIKELY(rc != GRAFT_OK))
-        return graft__short_legacy_failed(s, input, GRAFT_MODE_SHADOW, rc);
+        return graft__short_legacy_failed(s, input, GRAFT_MODE_SHADOW, -1, rc);
     int crc = s->candidate(s->ctx, input, scratch);
     if (GRAFT__UNLIKELY(crc != GRAFT_OK))
         return graft__short_shadow_slow(s, key, has_key, input, output, scratch, crc);
-    if (s->def.normalize) {
-        s->def.normalize(s->ctx, input, output);
-        s->def.normalize(s->ctx, input, scratch);
-    }
-    int diff = s->def.compare ? s->def.compare(s->ctx, input, output, scratch)
-                              : memcmp(output, scratch, s->def.output_size);
-    if (GRAFT__UNLIKELY(diff != 0))
+    if (GRAFT__UNLIKELY(graft__outputs_differ(s, input, output, scratch)))
         return graft__short_shadow_slow(s, key, has_key, input, output, scratch, GRAFT_OK);
-    if (s->def.release)
-        s->def.release(s->ctx, scratch);
+    graft__release(s, scratch);
     graft__bump(s, t, GRAFT__C_FAST_SHADOW);
     return GRAFT_OK;
 }
@@ -525,11 +552,7 @@ static GRAFT__NOINLINE int graft__call_short(graft_seam *seam, uint64_t key, uns
                 (flags & GRAFT_CALL_NO_KEY) ? graft__rand(t) : graft__bucket_hash(seam->salt, key);
             if ((uint32_t)(h % GRAFT__BUCKETS) < pct)
                 return graft__short_candidate(seam, t, input, output, mode, GRAFT__C_FAST_CANARY_C);
-            graft__bump(seam, t, GRAFT__C_FAST_CANARY_L);
-            int rc = seam->legacy(seam->ctx, input, output);
-            if (GRAFT__LIKELY(rc == GRAFT_OK))
-                return rc;
-            return graft__fast_legacy_failed(seam, input, mode, GRAFT__C_FAST_CANARY_L, rc);
+            return graft__short_legacy(seam, t, input, output, mode, GRAFT__C_FAST_CANARY_L);
         }
         case GRAFT_MODE_SHADOW:
             if (!scratch)
@@ -560,21 +583,13 @@ int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input
         uint64_t m = w & (GRAFT__ROUTE_MODE_MASK | GRAFT__ROUTE_FLAGS);
         if (GRAFT__LIKELY((w & GRAFT__ROUTE_MODE_MASK) == GRAFT_MODE_LEGACY)) {
             t->countdown = c - 1;
-            graft__bump(seam, t, GRAFT__C_FAST_LEGACY);
-            int rc = seam->legacy(seam->ctx, input, output);
-            if (GRAFT__LIKELY(rc == GRAFT_OK))
-                return rc;
-            return graft__fast_legacy_failed(seam, input, GRAFT_MODE_LEGACY, GRAFT__C_FAST_LEGACY,
-                                             rc);
+            return graft__short_legacy(seam, t, input, output, GRAFT_MODE_LEGACY,
+                                       GRAFT__C_FAST_LEGACY);
         }
         if (m == GRAFT_MODE_CANDIDATE) {
             t->countdown = c - 1;
-            graft__bump(seam, t, GRAFT__C_FAST_CAND);
-            int rc = seam->candidate(seam->ctx, input, output);
-            if (GRAFT__LIKELY(rc == GRAFT_OK))
-                return rc;
-            return graft__fast_candidate_failed(seam, input, output, GRAFT_MODE_CANDIDATE,
-                                                GRAFT__C_FAST_CAND, rc);
+            return graft__short_candidate(seam, t, input, output, GRAFT_MODE_CANDIDATE,
+                                          GRAFT__C_FAST_CAND);
         }
     }
     return graft__call_short(seam, key, flags, input, output, scratch, w);
