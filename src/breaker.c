@@ -20,8 +20,9 @@
 
 void graft_breaker_config_init(graft_breaker_config *cfg)
 {
-    if (!cfg)
+    if (!cfg) {
         return;
+    }
     memset(cfg, 0, sizeof *cfg);
     cfg->enabled = 1;
     cfg->observe_only = 0;
@@ -80,13 +81,17 @@ void graft__breaker_counts(const graft_seam *s, graft__bk_counts *out)
 #undef GRAFT__BK_ROW
 #undef GRAFT__BK_OUTCOME
     uint64_t v[sizeof in / sizeof in[0]] = {0};
-    for (int i = 0; i <= GRAFT__SLOTS; i++)
-        for (size_t k = 0; k < sizeof in / sizeof in[0]; k++)
-            if (in[k].weight)
+    for (int i = 0; i <= GRAFT__SLOTS; i++) {
+        for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
+            if (in[k].weight) {
                 v[k] += atomic_load_explicit(&s->slots[i].c[in[k].ctr], memory_order_relaxed);
+            }
+        }
+    }
     memset(out, 0, sizeof *out);
-    for (size_t k = 0; k < sizeof in / sizeof in[0]; k++)
+    for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
         *(uint64_t *)((char *)out + in[k].field) += v[k] * in[k].weight;
+    }
 }
 
 static void graft__counts_sub(graft__bk_counts *r, const graft__bk_counts *a,
@@ -123,8 +128,9 @@ static void graft__transition(graft_seam *s, uint64_t now, graft_breaker_state t
     s->brk.event_total++;
     s->brk.since_ns = now;
     atomic_fetch_add_explicit(&s->brk.transitions, 1, memory_order_relaxed);
-    if (to == GRAFT_BREAKER_OPEN)
+    if (to == GRAFT_BREAKER_OPEN) {
         atomic_fetch_add_explicit(&s->brk.opens, 1, memory_order_relaxed);
+    }
     atomic_store_explicit(&s->brk.state, to, memory_order_release);
     graft__route_flag(s, GRAFT__ROUTE_BK_ACTIVE,
                       to == GRAFT_BREAKER_OPEN || to == GRAFT_BREAKER_HALF_OPEN);
@@ -141,8 +147,9 @@ static void graft__open(graft_seam *s, uint64_t now, bool backoff, const char *r
         uint64_t max =
             s->brk.cfg.max_cooldown_ns ? s->brk.cfg.max_cooldown_ns : s->brk.base_cooldown_ns;
         uint64_t next = s->brk.cooldown_ns * 2;
-        if (next < s->brk.cooldown_ns || next > max)
+        if (next < s->brk.cooldown_ns || next > max) {
             next = max;
+        }
         s->brk.cooldown_ns = next;
     } else if (s->brk.cooldown_ns == 0) {
         s->brk.cooldown_ns = s->brk.base_cooldown_ns;
@@ -157,8 +164,9 @@ void graft__breaker_reset(graft_seam *seam)
     pthread_mutex_lock(&seam->brk.lock);
     int st = atomic_load_explicit(&seam->brk.state, memory_order_relaxed);
     if (st != GRAFT_BREAKER_DISABLED) {
-        if (st != GRAFT_BREAKER_CLOSED)
+        if (st != GRAFT_BREAKER_CLOSED) {
             graft__transition(seam, graft__now(seam->rt), GRAFT_BREAKER_CLOSED, "reset");
+        }
         seam->brk.cooldown_ns = seam->brk.base_cooldown_ns;
     }
     graft__window_reset(seam);
@@ -193,10 +201,11 @@ void graft__breaker_apply(graft_seam *s, const graft_breaker_config *cfg)
     atomic_store_explicit(&s->brk.next_eval, 0, memory_order_relaxed);
     int st = atomic_load_explicit(&s->brk.state, memory_order_relaxed);
     uint64_t now = graft__now(s->rt);
-    if (!cfg->enabled && st != GRAFT_BREAKER_DISABLED)
+    if (!cfg->enabled && st != GRAFT_BREAKER_DISABLED) {
         graft__transition(s, now, GRAFT_BREAKER_DISABLED, "disabled by configuration");
-    else if (cfg->enabled && st == GRAFT_BREAKER_DISABLED)
+    } else if (cfg->enabled && st == GRAFT_BREAKER_DISABLED) {
         graft__transition(s, now, GRAFT_BREAKER_CLOSED, "enabled by configuration");
+    }
     graft__window_reset(s);
     pthread_mutex_unlock(&s->brk.lock);
 }
@@ -212,8 +221,9 @@ static void graft__eval_closed(graft_seam *s, uint64_t now)
     GRAFT__ASSERT_HELD(&s->brk.lock);
     const graft_breaker_config *b = &s->brk.cfg;
     uint64_t bw = b->window_ns / GRAFT__WINDOW_BUCKETS;
-    if (bw == 0)
+    if (bw == 0) {
         bw = 1;
+    }
     uint64_t cur = now / bw;
     graft__bk_counts c;
     graft__breaker_counts(s, &c);
@@ -221,17 +231,20 @@ static void graft__eval_closed(graft_seam *s, uint64_t now)
     /* Keep the newest entry that left the window as the base; drop older ones. */
     uint64_t first_in = cur >= GRAFT__WINDOW_BUCKETS - 1 ? cur - (GRAFT__WINDOW_BUCKETS - 1) : 0;
     size_t keep_from = 0;
-    for (size_t i = 0; i < s->brk.ring_n; i++)
-        if (s->brk.ring[i].bucket < first_in)
+    for (size_t i = 0; i < s->brk.ring_n; i++) {
+        if (s->brk.ring[i].bucket < first_in) {
             keep_from = i;
+        }
+    }
     if (s->brk.ring_n && s->brk.ring[0].bucket < first_in && keep_from > 0) {
         memmove(s->brk.ring, s->brk.ring + keep_from,
                 (s->brk.ring_n - keep_from) * sizeof s->brk.ring[0]);
         s->brk.ring_n -= keep_from;
     }
     const graft__bk_counts *base = &s->brk.base;
-    if (s->brk.ring_n && s->brk.ring[0].bucket < first_in)
+    if (s->brk.ring_n && s->brk.ring[0].bucket < first_in) {
         base = &s->brk.ring[0].c;
+    }
     graft__bk_counts win;
     graft__counts_sub(&win, &c, base);
 
@@ -249,8 +262,9 @@ static void graft__eval_closed(graft_seam *s, uint64_t now)
     s->brk.last_window = win;
     atomic_store_explicit(&s->brk.next_eval, now + bw, memory_order_relaxed);
 
-    if (win.calls < b->min_calls)
+    if (win.calls < b->min_calls) {
         return;
+    }
     char reason[96];
     uint32_t min_timed = b->min_calls < 8 ? b->min_calls : 8;
     if (graft__rate_at_least(win.failures, win.calls, b->error_rate_bp)) {
@@ -283,21 +297,25 @@ static void graft__half_open(graft_seam *s, uint64_t now)
 void graft__breaker_poll(graft_seam *s, uint64_t now, bool force)
 {
     int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
-    if (st == GRAFT_BREAKER_DISABLED)
+    if (st == GRAFT_BREAKER_DISABLED) {
         return;
+    }
     if (!force && st == GRAFT_BREAKER_CLOSED &&
-        now < atomic_load_explicit(&s->brk.next_eval, memory_order_relaxed))
+        now < atomic_load_explicit(&s->brk.next_eval, memory_order_relaxed)) {
         return;
-    if (pthread_mutex_trylock(&s->brk.lock) != 0)
+    }
+    if (pthread_mutex_trylock(&s->brk.lock) != 0) {
         return;
+    }
     st = atomic_load_explicit(&s->brk.state, memory_order_relaxed);
     switch (st) {
     case GRAFT_BREAKER_CLOSED:
         graft__eval_closed(s, now);
         break;
     case GRAFT_BREAKER_OPEN:
-        if (now >= atomic_load_explicit(&s->brk.until, memory_order_relaxed))
+        if (now >= atomic_load_explicit(&s->brk.until, memory_order_relaxed)) {
             graft__half_open(s, now);
+        }
         break;
     case GRAFT_BREAKER_HALF_OPEN: {
         uint32_t ok = atomic_load_explicit(&s->brk.trial_ok, memory_order_relaxed);

@@ -70,9 +70,10 @@ static inline void graft__count_call(graft__cx *cx, graft_mode mode)
 static void graft__count_ran(graft__cx *cx, graft_impl impl, int rc)
 {
     graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_CALLS), 1);
-    if (rc != GRAFT_OK)
+    if (rc != GRAFT_OK) {
         graft__inc(cx->sl, cx->shared,
                    GRAFT__CI(impl, rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS), 1);
+    }
 }
 
 static inline void graft__count_served(graft__cx *cx, graft_impl impl)
@@ -96,8 +97,9 @@ static inline bool graft__outputs_differ(graft_seam *s, const void *input, void 
 /* The output libgraft does not return (the shadow copy, a compared legacy copy). */
 static inline void graft__release(graft_seam *s, void *out)
 {
-    if (s->def.release)
+    if (s->def.release) {
         s->def.release(s->ctx, out);
+    }
 }
 
 static void graft__record_latency(graft__cx *cx, int impl, uint64_t ns)
@@ -113,8 +115,9 @@ static void graft__record_latency(graft__cx *cx, int impl, uint64_t ns)
     } else {
         uint64_t v = atomic_load_explicit(&sl->hist[impl][b], memory_order_relaxed);
         atomic_store_explicit(&sl->hist[impl][b], v + 1, memory_order_relaxed);
-        if (ns > atomic_load_explicit(&sl->max_ns[impl], memory_order_relaxed))
+        if (ns > atomic_load_explicit(&sl->max_ns[impl], memory_order_relaxed)) {
             atomic_store_explicit(&sl->max_ns[impl], ns, memory_order_relaxed);
+        }
     }
     graft__inc(sl, cx->shared, GRAFT__CI(impl, GRAFT__I_TIMED), 1);
     graft__inc(sl, cx->shared, GRAFT__CI(impl, GRAFT__I_SUM_NS), ns);
@@ -147,21 +150,24 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
         uint32_t r = (uint32_t)(graft__rand(cx->t) % GRAFT__BUCKETS);
         uint32_t e = atomic_load_explicit(&s->fault_error_bp, memory_order_relaxed);
         uint32_t p = atomic_load_explicit(&s->fault_panic_bp, memory_order_relaxed);
-        if (r < e)
+        if (r < e) {
             inject = INJECT_ERROR;
-        else if (r < e + p)
+        } else if (r < e + p) {
             inject = INJECT_PANIC;
+        }
         uint32_t d = atomic_load_explicit(&s->fault_delay_bp, memory_order_relaxed);
         if (d && (uint32_t)(graft__rand(cx->t) % GRAFT__BUCKETS) < d) {
             delay = atomic_load_explicit(&s->fault_delay_ns, memory_order_relaxed);
             timed = true; /* a delayed call is always timed so the breaker sees it */
         }
-        if (inject || delay)
+        if (inject || delay) {
             graft__inc(cx->sl, cx->shared, GRAFT__C_FAULTS, 1);
+        }
     }
     uint64_t t0 = timed ? graft__now(rt) : 0;
-    if (delay)
+    if (delay) {
         graft__sleep(rt, delay);
+    }
     int rc;
     if (inject == INJECT_ERROR) {
         rc = GRAFT_EINJECTED;
@@ -170,8 +176,9 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
             /* The FFI crate's boundary panics for real on this thread's next call. */
             rt->arm_panic();
             rc = s->candidate(s->ctx, cx->input, out);
-            if (rt->disarm_panic && rt->disarm_panic())
+            if (rt->disarm_panic && rt->disarm_panic()) {
                 rc = GRAFT_EPANIC; /* never reached a boundary: still a panic fault */
+            }
         } else {
             rc = GRAFT_EPANIC;
         }
@@ -192,9 +199,10 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
             }
         }
     }
-    if (GRAFT__UNLIKELY(rc != GRAFT_OK))
+    if (GRAFT__UNLIKELY(rc != GRAFT_OK)) {
         graft__inc(cx->sl, cx->shared,
                    GRAFT__CI(impl, rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS), 1);
+    }
     return rc;
 }
 
@@ -219,8 +227,9 @@ static bool graft__compare(graft__cx *cx, uint64_t key, bool has_key, void *lega
 {
     graft_seam *s = cx->s;
     graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARED, 1);
-    if (!graft__outputs_differ(s, cx->input, legacy_out, candidate_out))
+    if (!graft__outputs_differ(s, cx->input, legacy_out, candidate_out)) {
         return false;
+    }
     graft__inc(cx->sl, cx->shared, GRAFT__C_MISMATCHES, 1);
     graft__on_mismatch(s, key, has_key, cx->input, legacy_out, candidate_out);
     return true;
@@ -240,8 +249,9 @@ static void graft__feedback(graft__cx *cx, bool failed, bool slow, bool mismatch
 {
     graft_seam *s = cx->s;
     int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
-    if (st == GRAFT_BREAKER_DISABLED)
+    if (st == GRAFT_BREAKER_DISABLED) {
         return;
+    }
     bool bad = failed || slow || mismatch;
     if (st == GRAFT_BREAKER_HALF_OPEN && trial) {
         graft__breaker_trial_done(s, !bad);
@@ -307,9 +317,10 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
     }
     graft__inc(cx->sl, cx->shared, GRAFT__C_FALLBACKS, 1);
     int lrc = graft__serve_legacy(cx, output);
-    if (graft__log_enabled(s->rt, GRAFT_LOG_DEBUG))
+    if (graft__log_enabled(s->rt, GRAFT_LOG_DEBUG)) {
         graft__log_deferred(s, GRAFT_LOG_DEBUG, "graft.seam", "fallback seam=%s candidate=%s",
                             s->name, graft_status_name(rc) ? graft_status_name(rc) : "?");
+    }
     return lrc;
 }
 
@@ -349,11 +360,13 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
                                                uint64_t w)
 {
     graft__tls *t = &graft__t;
-    if (GRAFT__UNLIKELY(t->slot < 0))
+    if (GRAFT__UNLIKELY(t->slot < 0)) {
         graft__tls_init();
+    }
     unsigned force = flags & GRAFT__FORCE_MASK;
-    if (GRAFT__UNLIKELY(force == GRAFT__FORCE_MASK))
+    if (GRAFT__UNLIKELY(force == GRAFT__FORCE_MASK)) {
         return GRAFT_EINVAL;
+    }
     graft_runtime *rt = s->rt;
     graft__cx cx = graft__cx_make(s, t, input);
     /* The countdown is per thread, shared by every seam the thread calls: a fixed period
@@ -375,8 +388,9 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
     bool faults = (w & GRAFT__ROUTE_FAULTS) != 0;
 
     if (GRAFT__UNLIKELY(force)) {
-        if (force == GRAFT_CALL_FORCE_LEGACY)
+        if (force == GRAFT_CALL_FORCE_LEGACY) {
             return graft__serve_legacy(&cx, output);
+        }
         /* Forced candidate: the real candidate, no faults, no fallback, no breaker. */
         bool slow = false;
         int rc = graft__run(&cx, GRAFT_IMPL_CANDIDATE, output, false, &slow);
@@ -391,8 +405,9 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
         uint32_t pct = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
         uint32_t b = has_key ? (uint32_t)(graft__bucket_hash(s->salt, key) % GRAFT__BUCKETS)
                              : (uint32_t)(graft__rand(t) % GRAFT__BUCKETS);
-        if (b >= pct)
+        if (b >= pct) {
             return graft__serve_legacy(&cx, output);
+        }
         return graft__candidate_route(&cx, key, has_key, output, scratch, true, faults);
     }
     case GRAFT_MODE_CANDIDATE:
@@ -431,14 +446,16 @@ static void graft__unbump(graft_seam *s, int ctr)
 static GRAFT__NOINLINE int graft__short_legacy_failed(graft_seam *s, const void *input,
                                                       graft_mode mode, int bumped, int rc)
 {
-    if (bumped >= 0)
+    if (bumped >= 0) {
         graft__unbump(s, bumped);
+    }
     graft__cx cx = graft__cx_make(s, &graft__t, input);
     graft__count_call(&cx, mode);
     graft__count_ran(&cx, GRAFT_IMPL_LEGACY, rc);
     graft__count_served(&cx, GRAFT_IMPL_LEGACY);
-    if (mode == GRAFT_MODE_SHADOW)
+    if (mode == GRAFT_MODE_SHADOW) {
         graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARE_SKIPPED, 1);
+    }
     return rc;
 }
 
@@ -492,8 +509,9 @@ graft__short_candidate(graft_seam *s, graft__tls *t, const void *input, void *ou
 {
     graft__bump(s, t, fast_ctr);
     int rc = s->candidate(s->ctx, input, output);
-    if (GRAFT__LIKELY(rc == GRAFT_OK))
+    if (GRAFT__LIKELY(rc == GRAFT_OK)) {
         return GRAFT_OK;
+    }
     return graft__short_candidate_failed(s, input, output, mode, fast_ctr, rc);
 }
 
@@ -505,8 +523,9 @@ static inline __attribute__((always_inline)) int graft__short_legacy(graft_seam 
 {
     graft__bump(s, t, fast_ctr);
     int rc = s->legacy(s->ctx, input, output);
-    if (GRAFT__LIKELY(rc == GRAFT_OK))
+    if (GRAFT__LIKELY(rc == GRAFT_OK)) {
         return rc;
+    }
     return graft__short_legacy_failed(s, input, mode, fast_ctr, rc);
 }
 
@@ -514,13 +533,16 @@ static inline int graft__short_shadow(graft_seam *s, graft__tls *t, uint64_t key
                                       const void *input, void *output, void *scratch)
 {
     int rc = s->legacy(s->ctx, input, output);
-    if (GRAFT__UNLIKELY(rc != GRAFT_OK))
+    if (GRAFT__UNLIKELY(rc != GRAFT_OK)) {
         return graft__short_legacy_failed(s, input, GRAFT_MODE_SHADOW, -1, rc);
+    }
     int crc = s->candidate(s->ctx, input, scratch);
-    if (GRAFT__UNLIKELY(crc != GRAFT_OK))
+    if (GRAFT__UNLIKELY(crc != GRAFT_OK)) {
         return graft__short_shadow_slow(s, key, has_key, input, output, scratch, crc);
-    if (GRAFT__UNLIKELY(graft__outputs_differ(s, input, output, scratch)))
+    }
+    if (GRAFT__UNLIKELY(graft__outputs_differ(s, input, output, scratch))) {
         return graft__short_shadow_slow(s, key, has_key, input, output, scratch, GRAFT_OK);
+    }
     graft__release(s, scratch);
     graft__bump(s, t, GRAFT__C_FAST_SHADOW);
     return GRAFT_OK;
@@ -550,13 +572,15 @@ static GRAFT__NOINLINE int graft__call_short(graft_seam *seam, uint64_t key, uns
             uint32_t pct = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
             uint64_t h =
                 (flags & GRAFT_CALL_NO_KEY) ? graft__rand(t) : graft__bucket_hash(seam->salt, key);
-            if ((uint32_t)(h % GRAFT__BUCKETS) < pct)
+            if ((uint32_t)(h % GRAFT__BUCKETS) < pct) {
                 return graft__short_candidate(seam, t, input, output, mode, GRAFT__C_FAST_CANARY_C);
+            }
             return graft__short_legacy(seam, t, input, output, mode, GRAFT__C_FAST_CANARY_L);
         }
         case GRAFT_MODE_SHADOW:
-            if (!scratch)
+            if (!scratch) {
                 break;
+            }
             t->countdown = c - 1;
             return graft__short_shadow(seam, t, key, !(flags & GRAFT_CALL_NO_KEY), input, output,
                                        scratch);
@@ -570,8 +594,9 @@ static GRAFT__NOINLINE int graft__call_short(graft_seam *seam, uint64_t key, uns
 int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input, void *output,
                void *scratch)
 {
-    if (GRAFT__UNLIKELY(!seam || !output))
+    if (GRAFT__UNLIKELY(!seam || !output)) {
         return GRAFT_ENULL;
+    }
     uint64_t w = atomic_load_explicit(&seam->route, memory_order_relaxed);
     graft__tls *t = &graft__t;
     uint32_t c = t->countdown;

@@ -254,18 +254,21 @@ extern const char *const graft__mode_list; /* "legacy, shadow, ..." for messages
 /* Sets or clears a GRAFT__ROUTE_* flag of the route word (mode and percent kept). */
 static inline void graft__route_flag(graft_seam *s, uint64_t flag, bool on)
 {
-    if (on)
+    if (on) {
         atomic_fetch_or_explicit(&s->route, flag, memory_order_acq_rel);
-    else
+    } else {
         atomic_fetch_and_explicit(&s->route, ~flag, memory_order_acq_rel);
+    }
 }
 
 /* The stored configuration set (config.c fills it; runtime.c reads it at registration). */
 static inline graft__seam_conf *graft__conf_find(graft__conf_set *c, const char *name)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->v[i].name, name) == 0)
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->v[i].name, name) == 0) {
             return &c->v[i];
+        }
+    }
     return NULL;
 }
 

@@ -31,8 +31,9 @@ static int graft__slots_next;
 static void graft__slot_release(void *p)
 {
     int idx = (int)(intptr_t)p - 1;
-    if (idx < 0 || idx >= GRAFT__SLOTS)
+    if (idx < 0 || idx >= GRAFT__SLOTS) {
         return;
+    }
     pthread_mutex_lock(&graft__slots_lock);
     graft__slots_free[graft__slots_nfree++] = idx;
     pthread_mutex_unlock(&graft__slots_lock);
@@ -46,15 +47,17 @@ static void graft__slots_setup(void)
 void graft__tls_init(void)
 {
     graft__tls *t = &graft__t;
-    if (t->slot >= 0)
+    if (t->slot >= 0) {
         return;
+    }
     pthread_once(&graft__slots_once, graft__slots_setup);
     int idx = -1;
     pthread_mutex_lock(&graft__slots_lock);
-    if (graft__slots_nfree > 0)
+    if (graft__slots_nfree > 0) {
         idx = graft__slots_free[--graft__slots_nfree];
-    else if (graft__slots_next < GRAFT__SLOTS)
+    } else if (graft__slots_next < GRAFT__SLOTS) {
         idx = graft__slots_next++;
+    }
     pthread_mutex_unlock(&graft__slots_lock);
     if (idx >= 0 && pthread_setspecific(graft__slots_key, (void *)(intptr_t)(idx + 1)) != 0) {
         graft__slot_release((void *)(intptr_t)(idx + 1));
@@ -82,8 +85,9 @@ void graft__tls_init(void)
 
 uint64_t graft__now(const graft_runtime *rt)
 {
-    if (rt->clock)
+    if (rt->clock) {
         return rt->clock(rt->clock_ctx);
+    }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
@@ -111,8 +115,9 @@ size_t graft__strlcpy(char *dst, const char *src, size_t cap)
 
 void graft__seterr(char *err, size_t errlen, const char *fmt, ...)
 {
-    if (!err || errlen == 0)
+    if (!err || errlen == 0) {
         return;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
@@ -124,10 +129,12 @@ void graft__seterr(char *err, size_t errlen, const char *fmt, ...)
 static const char *graft__level_name(int level)
 {
     static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
-    if (level < 0)
+    if (level < 0) {
         level = 0;
-    if (level > 4)
+    }
+    if (level > 4) {
         level = 4;
+    }
     return names[level];
 }
 
@@ -151,25 +158,30 @@ static void graft__emit(graft_runtime *rt, int level, const char *target, const 
     graft__logger *lg;
     for (;;) {
         lg = atomic_load(&rt->logger);
-        if (!lg)
+        if (!lg) {
             break;
+        }
         atomic_fetch_add(&lg->active, 1);
-        if (atomic_load(&rt->logger) == lg)
+        if (atomic_load(&rt->logger) == lg) {
             break;
+        }
         atomic_fetch_sub_explicit(&lg->active, 1, memory_order_release);
     }
-    if (lg && lg->fn)
+    if (lg && lg->fn) {
         lg->fn(lg->ctx, level, target, message);
-    else
+    } else {
         graft__stderr_sink(NULL, level, target, message);
-    if (lg)
+    }
+    if (lg) {
         atomic_fetch_sub_explicit(&lg->active, 1, memory_order_release);
+    }
 }
 
 void graft__log(graft_runtime *rt, int level, const char *target, const char *fmt, ...)
 {
-    if (!graft__log_enabled(rt, level))
+    if (!graft__log_enabled(rt, level)) {
         return;
+    }
     char line[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -185,8 +197,9 @@ static void graft__log_run(graft__report *r)
 
 void graft__log_deferred(graft_seam *s, int level, const char *target, const char *fmt, ...)
 {
-    if (!graft__log_enabled(s->rt, level))
+    if (!graft__log_enabled(s->rt, level)) {
         return;
+    }
     graft__report *r = graft__writer_claim(&s->rt->writer);
     if (!r) {
         atomic_fetch_add_explicit(&s->reports_dropped, 1, memory_order_relaxed);
@@ -206,8 +219,9 @@ void graft__log_deferred(graft_seam *s, int level, const char *target, const cha
 
 void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int level)
 {
-    if (!rt)
+    if (!rt) {
         return;
+    }
     graft__logger *lg = calloc(1, sizeof *lg);
     if (lg) {
         lg->fn = fn;
@@ -227,32 +241,37 @@ void graft_runtime_set_log(graft_runtime *rt, graft_log_fn fn, void *ctx, int le
             }
         }
     }
-    if (level < GRAFT_LOG_ERROR)
+    if (level < GRAFT_LOG_ERROR) {
         level = GRAFT_LOG_ERROR;
-    if (level > GRAFT_LOG_TRACE)
+    }
+    if (level > GRAFT_LOG_TRACE) {
         level = GRAFT_LOG_TRACE;
+    }
     atomic_store_explicit(&rt->log_level, level, memory_order_relaxed);
 }
 
 void graft_runtime_log_sink(void *rt, int level, const char *target, const char *message)
 {
     graft_runtime *r = rt;
-    if (!r || !graft__log_enabled(r, level))
+    if (!r || !graft__log_enabled(r, level)) {
         return;
+    }
     graft__emit(r, level, target ? target : "graft", message ? message : "");
 }
 
 bool graft__valid_name(const char *name)
 {
     size_t n = strlen(name);
-    if (n == 0 || n > GRAFT__NAME_MAX)
+    if (n == 0 || n > GRAFT__NAME_MAX) {
         return false;
+    }
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '.' || c == '_' || c == '-';
-        if (!ok)
+        if (!ok) {
             return false;
+        }
     }
     return true;
 }

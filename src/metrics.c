@@ -21,11 +21,13 @@
  * up share the last bucket. */
 size_t graft__hist_index(uint64_t ns)
 {
-    if (ns < 8)
+    if (ns < 8) {
         return (size_t)ns;
+    }
     unsigned e = 63u - (unsigned)__builtin_clzll(ns);
-    if (e > GRAFT__HIST_MAX_EXP)
+    if (e > GRAFT__HIST_MAX_EXP) {
         return GRAFT__HIST_BUCKETS - 1;
+    }
     unsigned sub = (unsigned)(ns >> (e - GRAFT__HIST_SUB_BITS)) & 7u;
     return (size_t)(e - 2) * 8u + sub;
 }
@@ -33,8 +35,9 @@ size_t graft__hist_index(uint64_t ns)
 /* Largest value that falls in bucket idx. */
 uint64_t graft__hist_upper(size_t idx)
 {
-    if (idx < 8)
+    if (idx < 8) {
         return idx;
+    }
     uint64_t e = idx / 8 + 2, sub = idx % 8;
     uint64_t lo = (1ull << e) + sub * (1ull << (e - 3));
     return lo + (1ull << (e - 3)) - 1;
@@ -43,17 +46,20 @@ uint64_t graft__hist_upper(size_t idx)
 uint64_t graft__slot_sum(const graft_seam *s, int ctr)
 {
     uint64_t sum = 0;
-    for (int i = 0; i <= GRAFT__SLOTS; i++)
+    for (int i = 0; i <= GRAFT__SLOTS; i++) {
         sum += atomic_load_explicit(&s->slots[i].c[ctr], memory_order_relaxed);
+    }
     return sum;
 }
 
 void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
 {
     memset(c, 0, sizeof(uint64_t) * GRAFT__C_COUNT);
-    for (int i = 0; i <= GRAFT__SLOTS; i++)
-        for (int k = 0; k < GRAFT__C_COUNT; k++)
+    for (int i = 0; i <= GRAFT__SLOTS; i++) {
+        for (int k = 0; k < GRAFT__C_COUNT; k++) {
             c[k] += atomic_load_explicit(&s->slots[i].c[k], memory_order_relaxed);
+        }
+    }
     /* Each combined outcome stands for the canonical counters its row names. */
     static const struct {
         int fast;
@@ -69,17 +75,21 @@ void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
     };
     for (size_t f = 0; f < sizeof fold / sizeof fold[0]; f++) {
         uint64_t n = c[fold[f].fast];
-        if (!n)
+        if (!n) {
             continue;
+        }
         c[GRAFT__C_CALLS] += n;
         c[GRAFT__C_BY_MODE + (int)fold[f].mode] += n;
-        if (fold[f].ran_l)
+        if (fold[f].ran_l) {
             c[GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_CALLS)] += n;
-        if (fold[f].ran_c)
+        }
+        if (fold[f].ran_c) {
             c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS)] += n;
+        }
         c[GRAFT__CI(fold[f].served, GRAFT__I_SERVED)] += n;
-        if (fold[f].compared)
+        if (fold[f].compared) {
             c[GRAFT__C_COMPARED] += n;
+        }
     }
 }
 
@@ -97,14 +107,17 @@ static uint64_t graft__hist_sum(const graft_seam *s, int impl, uint64_t h[GRAFT_
             count += v;
         }
         uint64_t m = atomic_load_explicit(&sl->max_ns[impl], memory_order_relaxed);
-        if (m > max)
+        if (m > max) {
             max = m;
+        }
         sum += atomic_load_explicit(&sl->c[GRAFT__CI(impl, GRAFT__I_SUM_NS)], memory_order_relaxed);
     }
-    if (max_ns)
+    if (max_ns) {
         *max_ns = max;
-    if (sum_ns)
+    }
+    if (sum_ns) {
         *sum_ns = sum;
+    }
     return count;
 }
 
@@ -116,14 +129,16 @@ static void graft__percentiles(const uint64_t h[GRAFT__HIST_BUCKETS], uint64_t c
     memset(out, 0, sizeof *out);
     out->count = count;
     out->max_ns = max;
-    if (count == 0)
+    if (count == 0) {
         return;
+    }
     const double qs[3] = {0.50, 0.90, 0.99};
     uint64_t *dst[3] = {&out->p50_ns, &out->p90_ns, &out->p99_ns};
     for (int q = 0; q < 3; q++) {
         uint64_t rank = (uint64_t)(qs[q] * (double)count + 0.999999);
-        if (rank == 0)
+        if (rank == 0) {
             rank = 1;
+        }
         uint64_t acc = 0;
         for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
             acc += h[b];
@@ -167,9 +182,11 @@ static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST
         r->n++;
     }
     size_t base = 0;
-    for (size_t i = 0; i < r->n; i++)
-        if (r->snap[i].mono_ns + GRAFT__RECENT_WINDOW_NS <= now)
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->snap[i].mono_ns + GRAFT__RECENT_WINDOW_NS <= now) {
             base = i;
+        }
+    }
     *window_ns = now - r->snap[base].mono_ns;
     for (int im = 0; im < 2; im++) {
         uint64_t d[GRAFT__HIST_BUCKETS];
@@ -177,8 +194,9 @@ static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST
         for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
             d[b] = h[im][b] - r->snap[base].h[im][b];
             count += d[b];
-            if (d[b])
+            if (d[b]) {
                 top = graft__hist_upper(b);
+            }
         }
         graft__percentiles(d, count, top < max[im] ? top : max[im], &out[im]);
     }
@@ -194,8 +212,9 @@ static void graft__stats(graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
     /* Time-based breaker transitions (cool-down over, half-open deadline passed) are
      * due even when no call arrives to notice them: a snapshot notices them too. */
     int bst = atomic_load_explicit(&s->brk.state, memory_order_acquire);
-    if (bst == GRAFT_BREAKER_OPEN || bst == GRAFT_BREAKER_HALF_OPEN)
+    if (bst == GRAFT_BREAKER_OPEN || bst == GRAFT_BREAKER_HALF_OPEN) {
         graft__breaker_poll(s, graft__now(s->rt), true);
+    }
     memset(st, 0, sizeof *st);
     uint64_t w = atomic_load_explicit(&s->route, memory_order_acquire);
     st->mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
@@ -203,8 +222,9 @@ static void graft__stats(graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
     uint64_t c[GRAFT__C_COUNT];
     graft__counters(s, c);
     st->calls = c[GRAFT__C_CALLS];
-    for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+    for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
         st->calls_by_mode[m] = c[GRAFT__C_BY_MODE + m];
+    }
     for (int i = 0; i < 2; i++) {
         st->impl[i].calls = c[GRAFT__CI(i, GRAFT__I_CALLS)];
         st->impl[i].served = c[GRAFT__CI(i, GRAFT__I_SERVED)];
@@ -228,8 +248,9 @@ static void graft__stats(graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
 
 int graft_seam_stats_get(graft_seam *seam, graft_seam_stats *out)
 {
-    if (!seam || !out)
+    if (!seam || !out) {
         return GRAFT_ENULL;
+    }
     graft_seam_stats st;
     graft__stats(seam, &st, NULL, NULL);
     *out = st;
@@ -258,8 +279,9 @@ static cJSON *graft__seam_to_json(graft_seam *s)
 {
     graft_seam_stats st;
     uint64_t(*hist)[GRAFT__HIST_BUCKETS] = malloc(sizeof(uint64_t[2][GRAFT__HIST_BUCKETS]));
-    if (!hist)
+    if (!hist) {
         return NULL;
+    }
     graft__stats(s, &st, NULL, hist);
     graft_latency recent[2];
     uint64_t recent_ns;
@@ -268,8 +290,9 @@ static cJSON *graft__seam_to_json(graft_seam *s)
                           &recent_ns);
     free(hist);
     cJSON *o = cJSON_CreateObject();
-    if (!o)
+    if (!o) {
         return NULL;
+    }
     cJSON_AddStringToObject(o, "name", s->name);
     cJSON_AddStringToObject(o, "mode", graft_mode_name(st.mode));
     cJSON_AddNumberToObject(o, "percent", graft__pct(st.percent_bp));
@@ -278,8 +301,9 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON *cnt = cJSON_AddObjectToObject(o, "counters");
     cJSON_AddNumberToObject(cnt, "calls", (double)st.calls);
     cJSON *bm = cJSON_AddObjectToObject(cnt, "calls_by_mode");
-    for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+    for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
         cJSON_AddNumberToObject(bm, graft_mode_name(m), (double)st.calls_by_mode[m]);
+    }
     cJSON_AddNumberToObject(cnt, "fallbacks", (double)st.fallbacks);
     cJSON_AddNumberToObject(cnt, "compared", (double)st.compared);
     cJSON_AddNumberToObject(cnt, "mismatches", (double)st.mismatches);
@@ -308,10 +332,11 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddNumberToObject(cmp, "log_per_second", cc.log_per_second);
     cJSON_AddBoolToObject(cmp, "compare_served", cc.compare_served != 0);
     pthread_mutex_lock(&s->cap.lock);
-    if (s->cap.dir[0])
+    if (s->cap.dir[0]) {
         cJSON_AddStringToObject(cmp, "capture_dir", s->cap.dir);
-    else
+    } else {
         cJSON_AddNullToObject(cmp, "capture_dir");
+    }
     pthread_mutex_unlock(&s->cap.lock);
     cJSON_AddNumberToObject(cmp, "capture_max_files", cc.capture_max_files);
     cJSON_AddNumberToObject(cmp, "capture_max_bytes", (double)cc.capture_max_bytes);
@@ -410,8 +435,9 @@ static int graft__json_out(cJSON *root, char **out, size_t *len)
 {
     char *txt = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    if (!txt)
+    if (!txt) {
         return GRAFT_ENOMEM;
+    }
     /* Copy into our own allocation so graft_free pairs with it whatever hooks the host
      * installed in cJSON. */
     size_t n = strlen(txt);
@@ -423,28 +449,33 @@ static int graft__json_out(cJSON *root, char **out, size_t *len)
     memcpy(buf, txt, n + 1);
     cJSON_free(txt);
     *out = buf;
-    if (len)
+    if (len) {
         *len = n;
+    }
     return GRAFT_OK;
 }
 
 int graft_seam_json(graft_seam *seam, char **out, size_t *len)
 {
-    if (!seam || !out)
+    if (!seam || !out) {
         return GRAFT_ENULL;
+    }
     cJSON *o = graft__seam_to_json(seam);
-    if (!o)
+    if (!o) {
         return GRAFT_ENOMEM;
+    }
     return graft__json_out(o, out, len);
 }
 
 int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
 {
-    if (!rt || !out)
+    if (!rt || !out) {
         return GRAFT_ENULL;
+    }
     cJSON *root = cJSON_CreateObject();
-    if (!root)
+    if (!root) {
         return GRAFT_ENOMEM;
+    }
     cJSON_AddStringToObject(root, "version", graft_version());
     cJSON *arr = cJSON_AddArrayToObject(root, "seams");
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
@@ -470,8 +501,9 @@ typedef struct graft__buf {
 static void graft__bprintf(graft__buf *b, const char *fmt, ...) GRAFT__PRINTF(2, 3);
 static void graft__bprintf(graft__buf *b, const char *fmt, ...)
 {
-    if (b->oom)
+    if (b->oom) {
         return;
+    }
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -519,15 +551,18 @@ static void graft__family(graft__buf *b, const char *name, const char *type, con
 
 int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
 {
-    if (!rt || !out)
+    if (!rt || !out) {
         return GRAFT_ENULL;
+    }
     size_t n = 0;
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
-         p = atomic_load_explicit(&p->next, memory_order_acquire))
+         p = atomic_load_explicit(&p->next, memory_order_acquire)) {
         n++;
+    }
     graft__prom_seam *v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
+    if (!v) {
         return GRAFT_ENOMEM;
+    }
     size_t k = 0;
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p && k < n;
          p = atomic_load_explicit(&p->next, memory_order_acquire), k++) {
@@ -556,20 +591,25 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     GRAFT__SEAM_COUNTER("graft_seam_calls_total", "Calls into the seam.", st->calls);
     graft__family(&b, "graft_seam_mode_calls_total", "counter",
                   "Calls into the seam by the mode the seam was in.");
-    for (size_t i = 0; i < n; i++)
-        for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+    for (size_t i = 0; i < n; i++) {
+        for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
             graft__bprintf(&b, "graft_seam_mode_calls_total{seam=\"%s\",mode=\"%s\"} %" PRIu64 "\n",
                            v[i].s->name, graft_mode_name(m), v[i].st.calls_by_mode[m]);
+        }
+    }
     graft__family(&b, "graft_seam_mode", "gauge", "1 for the seam's current mode, 0 otherwise.");
-    for (size_t i = 0; i < n; i++)
-        for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+    for (size_t i = 0; i < n; i++) {
+        for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
             graft__bprintf(&b, "graft_seam_mode{seam=\"%s\",mode=\"%s\"} %d\n", v[i].s->name,
                            graft_mode_name(m), (int)v[i].st.mode == m);
+        }
+    }
     graft__family(&b, "graft_seam_canary_ratio", "gauge",
                   "Share of keys routed to the candidate in canary mode (0..1).");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         graft__bprintf(&b, "graft_seam_canary_ratio{seam=\"%s\"} %.4f\n", v[i].s->name,
                        (double)v[i].st.percent_bp / GRAFT_PERCENT_SCALE);
+    }
     GRAFT__SEAM_COUNTER("graft_seam_fallbacks_total",
                         "Candidate failures answered by the legacy implementation.", st->fallbacks);
     GRAFT__SEAM_COUNTER("graft_seam_compared_total", "Calls whose two outputs were compared.",
@@ -622,11 +662,12 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
             uint64_t acc = 0;
             for (size_t hb = 0; hb < GRAFT__HIST_BUCKETS; hb++) {
                 acc += v[i].hist[im][hb];
-                if (graft__prom_bound(hb))
+                if (graft__prom_bound(hb)) {
                     graft__bprintf(&b,
                                    "graft_impl_latency_seconds_bucket{seam=\"%s\",impl=\"%s\","
                                    "le=\"%.12g\"} %" PRIu64 "\n",
                                    v[i].s->name, in, (double)graft__hist_upper(hb) / 1e9, acc);
+                }
             }
             graft__bprintf(&b,
                            "graft_impl_latency_seconds_bucket{seam=\"%s\",impl=\"%s\","
@@ -641,18 +682,22 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     }
     graft__family(&b, "graft_impl_latency_max_seconds", "gauge",
                   "Slowest sampled run of the implementation.");
-    for (size_t i = 0; i < n; i++)
-        for (int im = 0; im < 2; im++)
+    for (size_t i = 0; i < n; i++) {
+        for (int im = 0; im < 2; im++) {
             graft__bprintf(&b, "graft_impl_latency_max_seconds{seam=\"%s\",impl=\"%s\"} %.9f\n",
                            v[i].s->name, im ? "candidate" : "legacy",
                            (double)v[i].st.impl[im].latency.max_ns / 1e9);
+        }
+    }
 
     graft__family(&b, "graft_breaker_state", "gauge",
                   "1 for the breaker's current state, 0 otherwise.");
-    for (size_t i = 0; i < n; i++)
-        for (int s = 0; s < GRAFT_BREAKER_STATE_COUNT; s++)
+    for (size_t i = 0; i < n; i++) {
+        for (int s = 0; s < GRAFT_BREAKER_STATE_COUNT; s++) {
             graft__bprintf(&b, "graft_breaker_state{seam=\"%s\",state=\"%s\"} %d\n", v[i].s->name,
                            graft_breaker_state_name(s), (int)v[i].st.breaker_state == s);
+        }
+    }
     GRAFT__SEAM_COUNTER("graft_breaker_opens_total", "Times the breaker opened.",
                         st->breaker_opens);
     GRAFT__SEAM_COUNTER("graft_breaker_transitions_total", "Breaker state changes.",
@@ -668,7 +713,8 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
         return GRAFT_ENOMEM;
     }
     *out = b.p;
-    if (len)
+    if (len) {
         *len = b.len;
+    }
     return GRAFT_OK;
 }

@@ -28,19 +28,22 @@ static void graft__describe(graft_seam *s, const void *input, const void *out, c
 {
     if (s->def.describe_output) {
         size_t n = s->def.describe_output(s->ctx, input, out, buf, cap);
-        if (n >= cap)
+        if (n >= cap) {
             buf[cap - 1] = '\0';
-        else
+        } else {
             buf[n] = '\0';
+        }
         return;
     }
     const unsigned char *p = out;
     size_t n = s->def.output_size < 32 ? s->def.output_size : 32;
     size_t o = 0;
-    for (size_t i = 0; i < n && o + 3 < cap; i++)
+    for (size_t i = 0; i < n && o + 3 < cap; i++) {
         o += (size_t)snprintf(buf + o, cap - o, "%02x", p[i]);
-    if (n < s->def.output_size && o + 4 < cap)
+    }
+    if (n < s->def.output_size && o + 4 < cap) {
         snprintf(buf + o, cap - o, "...");
+    }
 }
 
 /* Quotes a description for a key="value" log field. */
@@ -63,22 +66,25 @@ static void graft__quote(const char *in, char *out, size_t cap)
 static bool graft__log_allowed(graft_seam *s, uint64_t now_ns)
 {
     uint32_t per_sec = atomic_load_explicit(&s->mlog.per_second, memory_order_relaxed);
-    if (per_sec == 0)
+    if (per_sec == 0) {
         return false;
+    }
     uint64_t sec = now_ns / 1000000000ull;
     uint64_t cur = atomic_load_explicit(&s->mlog.window, memory_order_relaxed);
     for (;;) {
         uint64_t csec = cur >> 20, cnt = cur & 0xFFFFF;
         uint64_t next;
-        if (csec != (sec & 0xFFFFFFFFFFFull))
+        if (csec != (sec & 0xFFFFFFFFFFFull)) {
             next = ((sec & 0xFFFFFFFFFFFull) << 20) | 1;
-        else if (cnt < per_sec && cnt < 0xFFFFF)
+        } else if (cnt < per_sec && cnt < 0xFFFFF) {
             next = cur + 1;
-        else
+        } else {
             return false;
+        }
         if (atomic_compare_exchange_weak_explicit(&s->mlog.window, &cur, next, memory_order_relaxed,
-                                                  memory_order_relaxed))
+                                                  memory_order_relaxed)) {
             return true;
+        }
     }
 }
 
@@ -115,17 +121,21 @@ static bool graft__capture_write(graft_seam *s, const unsigned char *data, size_
     size_t off = 0;
     while (off < n) {
         ssize_t w = write(fd, data + off, n - off);
-        if (w < 0 && errno == EINTR)
+        if (w < 0 && errno == EINTR) {
             continue;
-        if (w <= 0)
+        }
+        if (w <= 0) {
             break;
+        }
         off += (size_t)w;
     }
     bool ok = off == n;
-    if (close(fd) != 0)
+    if (close(fd) != 0) {
         ok = false;
-    if (ok && rename(tmp, path) != 0)
+    }
+    if (ok && rename(tmp, path) != 0) {
         ok = false;
+    }
     if (!ok) {
         graft__log(s->rt, GRAFT_LOG_WARN, "graft.capture", "capture seam=%s path=%s error=%s",
                    s->name, path, strerror(errno));
@@ -138,8 +148,9 @@ static bool graft__capture_write(graft_seam *s, const unsigned char *data, size_
     done = true;
 out:
     pthread_mutex_unlock(&s->cap.lock);
-    if (!done)
+    if (!done) {
         name[0] = '\0';
+    }
     return done;
 }
 
@@ -153,19 +164,22 @@ static void graft__mismatch_run(graft__report *r)
         const unsigned char *data = graft__writer_payload(&s->rt->writer, r);
         graft__capture_write(s, data, r->capture_len, r->unix_ns, file, sizeof file);
     }
-    if (!r->log)
+    if (!r->log) {
         return;
+    }
     char lq[2 * GRAFT__DESC_MAX + 8], cq[2 * GRAFT__DESC_MAX + 8], keybuf[24], big[96];
     graft__quote(r->legacy, lq, sizeof lq);
     graft__quote(r->candidate, cq, sizeof cq);
-    if (r->has_key)
+    if (r->has_key) {
         snprintf(keybuf, sizeof keybuf, "%llu", (unsigned long long)r->key);
-    else
+    } else {
         snprintf(keybuf, sizeof keybuf, "-");
+    }
     big[0] = '\0';
-    if (r->capture_need)
+    if (r->capture_need) {
         snprintf(big, sizeof big, " capture_dropped=\"input of %zu bytes over the %u-byte limit\"",
                  r->capture_need, GRAFT__CAPTURE_MAX);
+    }
     uint64_t sup = atomic_exchange_explicit(&s->mlog.suppressed, 0, memory_order_relaxed);
     graft__log(s->rt, GRAFT_LOG_WARN, "graft.mismatch",
                "mismatch seam=%s key=%s legacy=\"%s\" candidate=\"%s\"%s%s%s%s suppressed=%llu",
@@ -199,20 +213,24 @@ void graft__on_mismatch(graft_seam *s, uint64_t key, bool has_key, const void *i
     bool want_log = false;
     if (graft__log_enabled(s->rt, GRAFT_LOG_WARN)) {
         want_log = graft__log_allowed(s, unix_ns);
-        if (!want_log)
+        if (!want_log) {
             atomic_fetch_add_explicit(&s->mlog.suppressed, 1, memory_order_relaxed);
+        }
     }
-    if (!want_cap && !want_log)
+    if (!want_cap && !want_log) {
         return;
+    }
     graft__writer *w = &s->rt->writer;
     graft__report *r = graft__writer_claim(w);
     if (!r) {
         /* The writer is behind: drop, and count what was lost. */
         atomic_fetch_add_explicit(&s->reports_dropped, 1, memory_order_relaxed);
-        if (want_cap)
+        if (want_cap) {
             atomic_fetch_add_explicit(&s->cap.dropped, 1, memory_order_relaxed);
-        if (want_log)
+        }
+        if (want_log) {
             atomic_fetch_add_explicit(&s->mlog.suppressed, 1, memory_order_relaxed);
+        }
         return;
     }
     r->run = graft__mismatch_run;
@@ -236,12 +254,13 @@ void graft__on_mismatch(graft_seam *s, uint64_t key, bool has_key, const void *i
             r->capture_need = n;
             atomic_fetch_add_explicit(&s->cap.dropped, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&s->cap.too_large, 1, memory_order_relaxed);
-            if (!atomic_exchange_explicit(&s->cap.too_large_warned, 1, memory_order_relaxed))
+            if (!atomic_exchange_explicit(&s->cap.too_large_warned, 1, memory_order_relaxed)) {
                 graft__log_deferred(s, GRAFT_LOG_WARN, "graft.capture",
                                     "capture seam=%s: an input of %zu bytes is over the %u-byte "
                                     "capture limit and is not captured (counted in "
                                     "capture_too_large; warned once)",
                                     s->name, n, GRAFT__CAPTURE_MAX);
+            }
         } else {
             r->capture_len = n;
         }

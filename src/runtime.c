@@ -20,26 +20,30 @@
 
 void graft_runtime_options_init(graft_runtime_options *opts)
 {
-    if (!opts)
+    if (!opts) {
         return;
+    }
     memset(opts, 0, sizeof *opts);
     opts->log_level = GRAFT_LOG_WARN;
 }
 
 int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
 {
-    if (!out)
+    if (!out) {
         return GRAFT_ENULL;
+    }
     graft_runtime_options def;
     if (!opts) {
         graft_runtime_options_init(&def);
         opts = &def;
     }
-    if (opts->log_level < GRAFT_LOG_ERROR || opts->log_level > GRAFT_LOG_TRACE)
+    if (opts->log_level < GRAFT_LOG_ERROR || opts->log_level > GRAFT_LOG_TRACE) {
         return GRAFT_EINVAL;
+    }
     graft_runtime *rt = calloc(1, sizeof *rt);
-    if (!rt)
+    if (!rt) {
         return GRAFT_ENOMEM;
+    }
     rt->clock = opts->clock;
     rt->clock_ctx = opts->clock_ctx;
     rt->sleep = opts->sleep;
@@ -78,8 +82,9 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
 
 void graft_runtime_free(graft_runtime *rt)
 {
-    if (!rt)
+    if (!rt) {
         return;
+    }
     /* Queued reports name seams and the sink: write them out first. */
     graft__writer_stop(&rt->writer);
     graft_seam *s = atomic_load_explicit(&rt->head, memory_order_acquire);
@@ -102,14 +107,17 @@ void graft_runtime_free(graft_runtime *rt)
 
 int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam **out)
 {
-    if (!rt || !def || !def->name || !def->legacy || !def->candidate)
+    if (!rt || !def || !def->name || !def->legacy || !def->candidate) {
         return GRAFT_ENULL;
-    if (def->output_size == 0 || !graft__valid_name(def->name))
+    }
+    if (def->output_size == 0 || !graft__valid_name(def->name)) {
         return GRAFT_EINVAL;
+    }
     graft_seam *s;
     int rc = graft__seam_new(rt, def, &s);
-    if (rc != GRAFT_OK)
+    if (rc != GRAFT_OK) {
         return rc;
+    }
 
     pthread_mutex_lock(&rt->lock);
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_relaxed); p;
@@ -122,29 +130,34 @@ int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam
     }
     /* Configuration given before the seam existed applies before anyone can call it. */
     const graft__seam_conf *e = graft__conf_find(&rt->conf, s->name);
-    if (e)
+    if (e) {
         graft__seam_apply_conf(s, e);
-    if (rt->tail)
+    }
+    if (rt->tail) {
         atomic_store_explicit(&rt->tail->next, s, memory_order_release);
-    else
+    } else {
         atomic_store_explicit(&rt->head, s, memory_order_release);
+    }
     rt->tail = s;
     rt->nseams++;
     pthread_mutex_unlock(&rt->lock);
     graft__log(rt, GRAFT_LOG_INFO, "graft.seam", "registered seam %s", s->name);
-    if (out)
+    if (out) {
         *out = s;
+    }
     return GRAFT_OK;
 }
 
 graft_seam *graft_seam_find(graft_runtime *rt, const char *name)
 {
-    if (!rt || !name)
+    if (!rt || !name) {
         return NULL;
+    }
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
          p = atomic_load_explicit(&p->next, memory_order_acquire)) {
-        if (strcmp(p->name, name) == 0)
+        if (strcmp(p->name, name) == 0) {
             return p;
+        }
     }
     return NULL;
 }
@@ -152,17 +165,20 @@ graft_seam *graft_seam_find(graft_runtime *rt, const char *name)
 void graft_runtime_foreach_seam(graft_runtime *rt, void (*fn)(void *ctx, graft_seam *seam),
                                 void *ctx)
 {
-    if (!rt || !fn)
+    if (!rt || !fn) {
         return;
+    }
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
-         p = atomic_load_explicit(&p->next, memory_order_acquire))
+         p = atomic_load_explicit(&p->next, memory_order_acquire)) {
         fn(ctx, p);
+    }
 }
 
 void graft_runtime_flush(graft_runtime *rt)
 {
-    if (rt)
+    if (rt) {
         graft__writer_flush(&rt->writer);
+    }
 }
 
 void graft_free(void *p)

@@ -20,8 +20,9 @@ int graft__seam_new(graft_runtime *rt, const graft_seam_def *def, graft_seam **o
 {
     assert(rt && def && def->name && out);
     graft_seam *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
         return GRAFT_ENOMEM;
+    }
     s->slots = aligned_alloc(64, sizeof(graft__slot) * (GRAFT__SLOTS + 1));
     s->recent = malloc(sizeof *s->recent);
     if (!s->slots || !s->recent) {
@@ -88,8 +89,9 @@ uint64_t graft_key_from_bytes(const void *data, size_t len)
 
 uint32_t graft_seam_bucket(const graft_seam *seam, uint64_t key)
 {
-    if (!seam)
+    if (!seam) {
         return 0;
+    }
     return (uint32_t)(graft__bucket_hash(seam->salt, key) % GRAFT__BUCKETS);
 }
 
@@ -97,10 +99,12 @@ uint32_t graft_seam_bucket(const graft_seam *seam, uint64_t key)
 
 int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp)
 {
-    if (!seam)
+    if (!seam) {
         return GRAFT_ENULL;
-    if ((int)mode < 0 || (int)mode >= GRAFT_MODE_COUNT || percent_bp > GRAFT_PERCENT_SCALE)
+    }
+    if ((int)mode < 0 || (int)mode >= GRAFT_MODE_COUNT || percent_bp > GRAFT_PERCENT_SCALE) {
         return GRAFT_EINVAL;
+    }
     /* One atomic word: a call sees the old mode and percentage or the new ones, never a
      * mix. Flags (set by other writers) are preserved by the CAS. */
     uint64_t old = atomic_load_explicit(&seam->route, memory_order_relaxed);
@@ -112,29 +116,34 @@ int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp)
                                                     memory_order_relaxed));
     graft_mode om = (graft_mode)(old & GRAFT__ROUTE_MODE_MASK);
     uint32_t op = (uint32_t)((old >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
-    if (om != mode || op != percent_bp)
+    if (om != mode || op != percent_bp) {
         graft__log(seam->rt, GRAFT_LOG_INFO, "graft.seam",
                    "mode seam=%s from=%s to=%s percent=%u.%02u", seam->name, graft_mode_name(om),
                    graft_mode_name(mode), percent_bp / 100, percent_bp % 100);
+    }
     return GRAFT_OK;
 }
 
 int graft_seam_get_mode(const graft_seam *seam, graft_mode *mode, uint32_t *percent_bp)
 {
-    if (!seam)
+    if (!seam) {
         return GRAFT_ENULL;
+    }
     uint64_t w = atomic_load_explicit(&seam->route, memory_order_acquire);
-    if (mode)
+    if (mode) {
         *mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
-    if (percent_bp)
+    }
+    if (percent_bp) {
         *percent_bp = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
+    }
     return GRAFT_OK;
 }
 
 void graft_compare_config_init(graft_compare_config *cfg)
 {
-    if (!cfg)
+    if (!cfg) {
         return;
+    }
     memset(cfg, 0, sizeof *cfg);
     cfg->sample_every = 1;
     cfg->log_per_second = 10;
@@ -164,22 +173,27 @@ void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg)
 
 int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg)
 {
-    if (!seam || !cfg)
+    if (!seam || !cfg) {
         return GRAFT_ENULL;
-    if (cfg->sample_every == 0)
+    }
+    if (cfg->sample_every == 0) {
         return GRAFT_EINVAL;
-    if (cfg->capture_dir && (cfg->capture_dir[0] == '\0' || strlen(cfg->capture_dir) >= 1024))
+    }
+    if (cfg->capture_dir && (cfg->capture_dir[0] == '\0' || strlen(cfg->capture_dir) >= 1024)) {
         return GRAFT_EINVAL;
+    }
     graft__apply_compare(seam, cfg);
-    if (cfg->capture_dir && !atomic_load_explicit(&seam->cap.on, memory_order_relaxed))
+    if (cfg->capture_dir && !atomic_load_explicit(&seam->cap.on, memory_order_relaxed)) {
         return GRAFT_ENOMEM;
+    }
     return GRAFT_OK;
 }
 
 int graft_seam_get_compare(graft_seam *seam, graft_compare_config *cfg)
 {
-    if (!seam || !cfg)
+    if (!seam || !cfg) {
         return GRAFT_ENULL;
+    }
     graft_seam *s = seam;
     graft_compare_config c;
     memset(&c, 0, sizeof c);
@@ -210,26 +224,31 @@ void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg)
 
 int graft_seam_set_fault(graft_seam *seam, const graft_fault_config *cfg)
 {
-    if (!seam || !cfg)
+    if (!seam || !cfg) {
         return GRAFT_ENULL;
+    }
     if (cfg->error_bp > GRAFT_PERCENT_SCALE || cfg->panic_bp > GRAFT_PERCENT_SCALE ||
-        cfg->delay_bp > GRAFT_PERCENT_SCALE || cfg->error_bp + cfg->panic_bp > GRAFT_PERCENT_SCALE)
+        cfg->delay_bp > GRAFT_PERCENT_SCALE ||
+        cfg->error_bp + cfg->panic_bp > GRAFT_PERCENT_SCALE) {
         return GRAFT_EINVAL;
+    }
     graft__apply_fault(seam, cfg);
-    if (cfg->error_bp || cfg->panic_bp || cfg->delay_bp)
+    if (cfg->error_bp || cfg->panic_bp || cfg->delay_bp) {
         graft__log(seam->rt, GRAFT_LOG_WARN, "graft.fault",
                    "faults seam=%s error=%u.%02u%% panic=%u.%02u%% delay=%u.%02u%% "
                    "delay_ns=%llu",
                    seam->name, cfg->error_bp / 100, cfg->error_bp % 100, cfg->panic_bp / 100,
                    cfg->panic_bp % 100, cfg->delay_bp / 100, cfg->delay_bp % 100,
                    (unsigned long long)cfg->delay_ns);
+    }
     return GRAFT_OK;
 }
 
 int graft_seam_get_fault(const graft_seam *seam, graft_fault_config *cfg)
 {
-    if (!seam || !cfg)
+    if (!seam || !cfg) {
         return GRAFT_ENULL;
+    }
     const graft_seam *s = seam;
     graft_fault_config c;
     c.error_bp = atomic_load_explicit(&s->fault_error_bp, memory_order_relaxed);
@@ -242,18 +261,21 @@ int graft_seam_get_fault(const graft_seam *seam, graft_fault_config *cfg)
 
 int graft_seam_set_breaker(graft_seam *seam, const graft_breaker_config *cfg)
 {
-    if (!seam || !cfg)
+    if (!seam || !cfg) {
         return GRAFT_ENULL;
-    if (!graft__validate_breaker(cfg, NULL, 0))
+    }
+    if (!graft__validate_breaker(cfg, NULL, 0)) {
         return GRAFT_EINVAL;
+    }
     graft__breaker_apply(seam, cfg);
     return GRAFT_OK;
 }
 
 int graft_seam_get_breaker(graft_seam *seam, graft_breaker_config *cfg)
 {
-    if (!seam || !cfg)
+    if (!seam || !cfg) {
         return GRAFT_ENULL;
+    }
     graft_seam *s = seam;
     pthread_mutex_lock(&s->brk.lock);
     *cfg = s->brk.cfg;
@@ -263,8 +285,9 @@ int graft_seam_get_breaker(graft_seam *seam, graft_breaker_config *cfg)
 
 int graft_seam_reset_breaker(graft_seam *seam)
 {
-    if (!seam)
+    if (!seam) {
         return GRAFT_ENULL;
+    }
     graft__breaker_reset(seam);
     return GRAFT_OK;
 }
@@ -284,11 +307,14 @@ void graft__seam_apply_conf(graft_seam *s, const graft__seam_conf *e)
         graft_breaker_config cur;
         graft_seam_get_breaker(s, &cur);
         /* Re-applying an identical breaker would clear its window and state: skip. */
-        if (memcmp(&cur, &e->breaker, sizeof cur) != 0)
+        if (memcmp(&cur, &e->breaker, sizeof cur) != 0) {
             graft__breaker_apply(s, &e->breaker);
+        }
     }
-    if (e->has_fault)
+    if (e->has_fault) {
         graft__apply_fault(s, &e->fault);
-    if (e->has_mode)
+    }
+    if (e->has_mode) {
         graft_seam_set_mode(s, e->mode, e->percent_bp);
+    }
 }
