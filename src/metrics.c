@@ -208,7 +208,7 @@ static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST
 static void graft__stats(graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
                          uint64_t hist[2][GRAFT__HIST_BUCKETS])
 {
-    uint64_t scratch[GRAFT__HIST_BUCKETS];
+    uint64_t scratch[GRAFT__HIST_BUCKETS] = {0};
     /* Time-based breaker transitions (cool-down over, half-open deadline passed) are
      * due even when no call arrives to notice them: a snapshot notices them too. */
     int bst = atomic_load_explicit(&s->brk.state, memory_order_acquire);
