@@ -20,8 +20,9 @@
 
 void graft_breaker_config_init(graft_breaker_config *cfg)
 {
-    if (!cfg)
+    if (!cfg) {
         return;
+    }
     memset(cfg, 0, sizeof *cfg);
     cfg->enabled = 1;
     cfg->observe_only = 0;
@@ -80,13 +81,17 @@ void graft__breaker_counts(const graft_seam *s, graft__bk_counts *out)
 #undef GRAFT__BK_ROW
 #undef GRAFT__BK_OUTCOME
     uint64_t v[sizeof in / sizeof in[0]] = {0};
-    for (int i = 0; i <= GRAFT__SLOTS; i++)
-        for (size_t k = 0; k < sizeof in / sizeof in[0]; k++)
-            if (in[k].weight)
+    for (int i = 0; i <= GRAFT__SLOTS; i++) {
+        for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
+            if (in[k].weight) {
                 v[k] += atomic_load_explicit(&s->slots[i].c[in[k].ctr], memory_order_relaxed);
+            }
+        }
+    }
     memset(out, 0, sizeof *out);
-    for (size_t k = 0; k < sizeof in / sizeof in[0]; k++)
+    for (size_t k = 0; k < sizeof in / sizeof in[0]; k++) {
         *(uint64_t *)((char *)out + in[k].field) += v[k] * in[k].weight;
+    }
 }
 
 static void graft__counts_sub(graft__bk_counts *r, const graft__bk_counts *a,
@@ -100,117 +105,109 @@ static void graft__counts_sub(graft__bk_counts *r, const graft__bk_counts *a,
     r->mismatches = a->mismatches - b->mismatches;
 }
 
-/* Clears the window: the origin is what the slots hold now. bk_lock held. */
+/* Clears the window: the origin is what the slots hold now. */
 static void graft__window_reset(graft_seam *s)
 {
-    s->bk_ring_n = 0;
-    graft__breaker_counts(s, &s->bk_base);
-    memset(&s->bk_last_window, 0, sizeof s->bk_last_window);
+    GRAFT__ASSERT_HELD(&s->brk.lock);
+    s->brk.ring_n = 0;
+    graft__breaker_counts(s, &s->brk.base);
+    memset(&s->brk.last_window, 0, sizeof s->brk.last_window);
 }
 
-static void graft__transition(graft_seam *s, uint64_t now, int to, const char *reason)
+static void graft__transition(graft_seam *s, uint64_t now, graft_breaker_state to,
+                              const char *reason)
 {
-    int from = atomic_load_explicit(&s->bk_state, memory_order_relaxed);
-    graft__bk_event *ev = &s->bk_events[s->bk_event_total % GRAFT__EVENTS];
+    GRAFT__ASSERT_HELD(&s->brk.lock);
+    int from = atomic_load_explicit(&s->brk.state, memory_order_relaxed);
+    graft__bk_event *ev = &s->brk.events[s->brk.event_total % GRAFT__EVENTS];
     ev->mono_ns = now;
     ev->unix_ns = graft__unix_ns();
     ev->from = from;
     ev->to = to;
     graft__strlcpy(ev->reason, reason, sizeof ev->reason);
-    s->bk_event_total++;
-    s->bk_since_ns = now;
-    atomic_fetch_add_explicit(&s->bk_transitions, 1, memory_order_relaxed);
-    if (to == GRAFT_BREAKER_OPEN)
-        atomic_fetch_add_explicit(&s->bk_opens, 1, memory_order_relaxed);
-    atomic_store_explicit(&s->bk_state, to, memory_order_release);
+    s->brk.event_total++;
+    s->brk.since_ns = now;
+    atomic_fetch_add_explicit(&s->brk.transitions, 1, memory_order_relaxed);
+    if (to == GRAFT_BREAKER_OPEN) {
+        atomic_fetch_add_explicit(&s->brk.opens, 1, memory_order_relaxed);
+    }
+    atomic_store_explicit(&s->brk.state, to, memory_order_release);
     graft__route_flag(s, GRAFT__ROUTE_BK_ACTIVE,
                       to == GRAFT_BREAKER_OPEN || to == GRAFT_BREAKER_HALF_OPEN);
     /* Deferred: transitions happen on serving threads (a failed call re-evaluates). */
     graft__log_deferred(s, to == GRAFT_BREAKER_OPEN ? GRAFT_LOG_WARN : GRAFT_LOG_INFO,
                         "graft.breaker", "breaker seam=%s from=%s to=%s reason=\"%s\"%s", s->name,
                         graft_breaker_state_name(from), graft_breaker_state_name(to), reason,
-                        s->bk.observe_only ? " observe_only=1" : "");
+                        s->brk.cfg.observe_only ? " observe_only=1" : "");
 }
 
 static void graft__open(graft_seam *s, uint64_t now, bool backoff, const char *reason)
 {
     if (backoff) {
-        uint64_t max = s->bk.max_cooldown_ns ? s->bk.max_cooldown_ns : s->bk_base_cooldown_ns;
-        uint64_t next = s->bk_cooldown_ns * 2;
-        if (next < s->bk_cooldown_ns || next > max)
+        uint64_t max =
+            s->brk.cfg.max_cooldown_ns ? s->brk.cfg.max_cooldown_ns : s->brk.base_cooldown_ns;
+        uint64_t next = s->brk.cooldown_ns * 2;
+        if (next < s->brk.cooldown_ns || next > max) {
             next = max;
-        s->bk_cooldown_ns = next;
-    } else if (s->bk_cooldown_ns == 0) {
-        s->bk_cooldown_ns = s->bk_base_cooldown_ns;
+        }
+        s->brk.cooldown_ns = next;
+    } else if (s->brk.cooldown_ns == 0) {
+        s->brk.cooldown_ns = s->brk.base_cooldown_ns;
     }
-    atomic_store_explicit(&s->bk_until, now + s->bk_cooldown_ns, memory_order_relaxed);
+    atomic_store_explicit(&s->brk.until, now + s->brk.cooldown_ns, memory_order_relaxed);
     graft__transition(s, now, GRAFT_BREAKER_OPEN, reason);
+}
+
+/* Forces the breaker closed and clears its window. */
+void graft__breaker_reset(graft_seam *seam)
+{
+    pthread_mutex_lock(&seam->brk.lock);
+    int st = atomic_load_explicit(&seam->brk.state, memory_order_relaxed);
+    if (st != GRAFT_BREAKER_DISABLED) {
+        if (st != GRAFT_BREAKER_CLOSED) {
+            graft__transition(seam, graft__now(seam->rt), GRAFT_BREAKER_CLOSED, "reset");
+        }
+        seam->brk.cooldown_ns = seam->brk.base_cooldown_ns;
+    }
+    graft__window_reset(seam);
+    atomic_store_explicit(&seam->brk.next_eval, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&seam->brk.lock);
+}
+
+void graft__breaker_destroy(graft_seam *s)
+{
+    pthread_mutex_destroy(&s->brk.lock);
 }
 
 void graft__breaker_init(graft_seam *s)
 {
     graft_breaker_config cfg;
     graft_breaker_config_init(&cfg);
-    atomic_init(&s->bk_state, GRAFT_BREAKER_CLOSED);
+    pthread_mutex_init(&s->brk.lock, NULL);
+    atomic_init(&s->brk.state, GRAFT_BREAKER_CLOSED);
     graft__breaker_apply(s, &cfg);
 }
 
 void graft__breaker_apply(graft_seam *s, const graft_breaker_config *cfg)
 {
-    pthread_mutex_lock(&s->bk_lock);
-    s->bk = *cfg;
-    s->bk_base_cooldown_ns = cfg->cooldown_ns;
-    s->bk_cooldown_ns = cfg->cooldown_ns;
+    pthread_mutex_lock(&s->brk.lock);
+    s->brk.cfg = *cfg;
+    s->brk.base_cooldown_ns = cfg->cooldown_ns;
+    s->brk.cooldown_ns = cfg->cooldown_ns;
     atomic_store_explicit(&s->slow_call_ns, cfg->enabled ? cfg->slow_call_ns : 0,
                           memory_order_relaxed);
-    atomic_store_explicit(&s->bk_reroute, cfg->enabled && !cfg->observe_only, memory_order_relaxed);
-    atomic_store_explicit(&s->bk_next_eval, 0, memory_order_relaxed);
-    int st = atomic_load_explicit(&s->bk_state, memory_order_relaxed);
+    atomic_store_explicit(&s->brk.reroute, cfg->enabled && !cfg->observe_only,
+                          memory_order_relaxed);
+    atomic_store_explicit(&s->brk.next_eval, 0, memory_order_relaxed);
+    int st = atomic_load_explicit(&s->brk.state, memory_order_relaxed);
     uint64_t now = graft__now(s->rt);
-    if (!cfg->enabled && st != GRAFT_BREAKER_DISABLED)
+    if (!cfg->enabled && st != GRAFT_BREAKER_DISABLED) {
         graft__transition(s, now, GRAFT_BREAKER_DISABLED, "disabled by configuration");
-    else if (cfg->enabled && st == GRAFT_BREAKER_DISABLED)
+    } else if (cfg->enabled && st == GRAFT_BREAKER_DISABLED) {
         graft__transition(s, now, GRAFT_BREAKER_CLOSED, "enabled by configuration");
-    graft__window_reset(s);
-    pthread_mutex_unlock(&s->bk_lock);
-}
-
-int graft_seam_set_breaker(graft_seam *seam, const graft_breaker_config *cfg)
-{
-    if (!seam || !cfg)
-        return GRAFT_ENULL;
-    if (!graft__validate_breaker(cfg, NULL, 0))
-        return GRAFT_EINVAL;
-    graft__breaker_apply(seam, cfg);
-    return GRAFT_OK;
-}
-
-int graft_seam_get_breaker(const graft_seam *seam, graft_breaker_config *cfg)
-{
-    if (!seam || !cfg)
-        return GRAFT_ENULL;
-    graft_seam *s = (graft_seam *)seam;
-    pthread_mutex_lock(&s->bk_lock);
-    *cfg = s->bk;
-    pthread_mutex_unlock(&s->bk_lock);
-    return GRAFT_OK;
-}
-
-int graft_seam_reset_breaker(graft_seam *seam)
-{
-    if (!seam)
-        return GRAFT_ENULL;
-    pthread_mutex_lock(&seam->bk_lock);
-    int st = atomic_load_explicit(&seam->bk_state, memory_order_relaxed);
-    if (st != GRAFT_BREAKER_DISABLED) {
-        if (st != GRAFT_BREAKER_CLOSED)
-            graft__transition(seam, graft__now(seam->rt), GRAFT_BREAKER_CLOSED, "reset");
-        seam->bk_cooldown_ns = seam->bk_base_cooldown_ns;
     }
-    graft__window_reset(seam);
-    atomic_store_explicit(&seam->bk_next_eval, 0, memory_order_relaxed);
-    pthread_mutex_unlock(&seam->bk_lock);
-    return GRAFT_OK;
+    graft__window_reset(s);
+    pthread_mutex_unlock(&s->brk.lock);
 }
 
 static bool graft__rate_at_least(uint64_t num, uint64_t den, uint32_t bp)
@@ -218,13 +215,15 @@ static bool graft__rate_at_least(uint64_t num, uint64_t den, uint32_t bp)
     return bp != 0 && den != 0 && num * GRAFT_PERCENT_SCALE >= (uint64_t)bp * den;
 }
 
-/* Closed: update the window and trip when a threshold is reached. bk_lock held. */
+/* Closed: update the window and trip when a threshold is reached. */
 static void graft__eval_closed(graft_seam *s, uint64_t now)
 {
-    const graft_breaker_config *b = &s->bk;
+    GRAFT__ASSERT_HELD(&s->brk.lock);
+    const graft_breaker_config *b = &s->brk.cfg;
     uint64_t bw = b->window_ns / GRAFT__WINDOW_BUCKETS;
-    if (bw == 0)
+    if (bw == 0) {
         bw = 1;
+    }
     uint64_t cur = now / bw;
     graft__bk_counts c;
     graft__breaker_counts(s, &c);
@@ -232,36 +231,40 @@ static void graft__eval_closed(graft_seam *s, uint64_t now)
     /* Keep the newest entry that left the window as the base; drop older ones. */
     uint64_t first_in = cur >= GRAFT__WINDOW_BUCKETS - 1 ? cur - (GRAFT__WINDOW_BUCKETS - 1) : 0;
     size_t keep_from = 0;
-    for (size_t i = 0; i < s->bk_ring_n; i++)
-        if (s->bk_ring[i].bucket < first_in)
+    for (size_t i = 0; i < s->brk.ring_n; i++) {
+        if (s->brk.ring[i].bucket < first_in) {
             keep_from = i;
-    if (s->bk_ring_n && s->bk_ring[0].bucket < first_in && keep_from > 0) {
-        memmove(s->bk_ring, s->bk_ring + keep_from,
-                (s->bk_ring_n - keep_from) * sizeof s->bk_ring[0]);
-        s->bk_ring_n -= keep_from;
+        }
     }
-    const graft__bk_counts *base = &s->bk_base;
-    if (s->bk_ring_n && s->bk_ring[0].bucket < first_in)
-        base = &s->bk_ring[0].c;
+    if (s->brk.ring_n && s->brk.ring[0].bucket < first_in && keep_from > 0) {
+        memmove(s->brk.ring, s->brk.ring + keep_from,
+                (s->brk.ring_n - keep_from) * sizeof s->brk.ring[0]);
+        s->brk.ring_n -= keep_from;
+    }
+    const graft__bk_counts *base = &s->brk.base;
+    if (s->brk.ring_n && s->brk.ring[0].bucket < first_in) {
+        base = &s->brk.ring[0].c;
+    }
     graft__bk_counts win;
     graft__counts_sub(&win, &c, base);
 
-    if (s->bk_ring_n && s->bk_ring[s->bk_ring_n - 1].bucket == cur) {
-        s->bk_ring[s->bk_ring_n - 1].c = c;
+    if (s->brk.ring_n && s->brk.ring[s->brk.ring_n - 1].bucket == cur) {
+        s->brk.ring[s->brk.ring_n - 1].c = c;
     } else {
-        if (s->bk_ring_n == sizeof s->bk_ring / sizeof s->bk_ring[0]) {
-            memmove(s->bk_ring, s->bk_ring + 1, (s->bk_ring_n - 1) * sizeof s->bk_ring[0]);
-            s->bk_ring_n--;
+        if (s->brk.ring_n == sizeof s->brk.ring / sizeof s->brk.ring[0]) {
+            memmove(s->brk.ring, s->brk.ring + 1, (s->brk.ring_n - 1) * sizeof s->brk.ring[0]);
+            s->brk.ring_n--;
         }
-        s->bk_ring[s->bk_ring_n].bucket = cur;
-        s->bk_ring[s->bk_ring_n].c = c;
-        s->bk_ring_n++;
+        s->brk.ring[s->brk.ring_n].bucket = cur;
+        s->brk.ring[s->brk.ring_n].c = c;
+        s->brk.ring_n++;
     }
-    s->bk_last_window = win;
-    atomic_store_explicit(&s->bk_next_eval, now + bw, memory_order_relaxed);
+    s->brk.last_window = win;
+    atomic_store_explicit(&s->brk.next_eval, now + bw, memory_order_relaxed);
 
-    if (win.calls < b->min_calls)
+    if (win.calls < b->min_calls) {
         return;
+    }
     char reason[96];
     uint32_t min_timed = b->min_calls < 8 ? b->min_calls : 8;
     if (graft__rate_at_least(win.failures, win.calls, b->error_rate_bp)) {
@@ -278,58 +281,62 @@ static void graft__eval_closed(graft_seam *s, uint64_t now)
     } else {
         return;
     }
-    s->bk_cooldown_ns = s->bk_base_cooldown_ns;
+    s->brk.cooldown_ns = s->brk.base_cooldown_ns;
     graft__open(s, now, false, reason);
 }
 
 static void graft__half_open(graft_seam *s, uint64_t now)
 {
-    atomic_store_explicit(&s->bk_trial_ok, 0, memory_order_relaxed);
-    atomic_store_explicit(&s->bk_trial_fail, 0, memory_order_relaxed);
-    atomic_store_explicit(&s->bk_permits, (int)s->bk.half_open_calls, memory_order_relaxed);
-    atomic_store_explicit(&s->bk_until, now + s->bk.half_open_max_ns, memory_order_relaxed);
+    atomic_store_explicit(&s->brk.trial_ok, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->brk.trial_fail, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->brk.permits, (int)s->brk.cfg.half_open_calls, memory_order_relaxed);
+    atomic_store_explicit(&s->brk.until, now + s->brk.cfg.half_open_max_ns, memory_order_relaxed);
     graft__transition(s, now, GRAFT_BREAKER_HALF_OPEN, "cool-down elapsed");
 }
 
 void graft__breaker_poll(graft_seam *s, uint64_t now, bool force)
 {
-    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
-    if (st == GRAFT_BREAKER_DISABLED)
+    int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
+    if (st == GRAFT_BREAKER_DISABLED) {
         return;
+    }
     if (!force && st == GRAFT_BREAKER_CLOSED &&
-        now < atomic_load_explicit(&s->bk_next_eval, memory_order_relaxed))
+        now < atomic_load_explicit(&s->brk.next_eval, memory_order_relaxed)) {
         return;
-    if (pthread_mutex_trylock(&s->bk_lock) != 0)
+    }
+    if (pthread_mutex_trylock(&s->brk.lock) != 0) {
         return;
-    st = atomic_load_explicit(&s->bk_state, memory_order_relaxed);
+    }
+    st = atomic_load_explicit(&s->brk.state, memory_order_relaxed);
     switch (st) {
     case GRAFT_BREAKER_CLOSED:
         graft__eval_closed(s, now);
         break;
     case GRAFT_BREAKER_OPEN:
-        if (now >= atomic_load_explicit(&s->bk_until, memory_order_relaxed))
+        if (now >= atomic_load_explicit(&s->brk.until, memory_order_relaxed)) {
             graft__half_open(s, now);
+        }
         break;
     case GRAFT_BREAKER_HALF_OPEN: {
-        uint32_t ok = atomic_load_explicit(&s->bk_trial_ok, memory_order_relaxed);
-        uint32_t fail = atomic_load_explicit(&s->bk_trial_fail, memory_order_relaxed);
+        uint32_t ok = atomic_load_explicit(&s->brk.trial_ok, memory_order_relaxed);
+        uint32_t fail = atomic_load_explicit(&s->brk.trial_fail, memory_order_relaxed);
         uint32_t n = ok + fail;
         char reason[96];
-        if (n >= s->bk.half_open_calls) {
-            uint32_t bp = s->bk.error_rate_bp ? s->bk.error_rate_bp : 5000;
+        if (n >= s->brk.cfg.half_open_calls) {
+            uint32_t bp = s->brk.cfg.error_rate_bp ? s->brk.cfg.error_rate_bp : 5000;
             snprintf(reason, sizeof reason, "%u of %u trial calls failed", fail, n);
             if (graft__rate_at_least(fail, n, bp)) {
                 graft__open(s, now, true, reason);
             } else {
-                s->bk_cooldown_ns = s->bk_base_cooldown_ns;
+                s->brk.cooldown_ns = s->brk.base_cooldown_ns;
                 graft__window_reset(s);
-                atomic_store_explicit(&s->bk_next_eval, 0, memory_order_relaxed);
+                atomic_store_explicit(&s->brk.next_eval, 0, memory_order_relaxed);
                 graft__transition(s, now, GRAFT_BREAKER_CLOSED, reason);
             }
-        } else if (now >= atomic_load_explicit(&s->bk_until, memory_order_relaxed)) {
+        } else if (now >= atomic_load_explicit(&s->brk.until, memory_order_relaxed)) {
             /* Not enough trials in time: do not stay half-open forever. */
             snprintf(reason, sizeof reason, "half-open timed out after %u of %u trial calls", n,
-                     s->bk.half_open_calls);
+                     s->brk.cfg.half_open_calls);
             graft__open(s, now, false, reason);
         }
         break;
@@ -337,18 +344,18 @@ void graft__breaker_poll(graft_seam *s, uint64_t now, bool force)
     default:
         break;
     }
-    pthread_mutex_unlock(&s->bk_lock);
+    pthread_mutex_unlock(&s->brk.lock);
 }
 
 bool graft__breaker_admit(graft_seam *s, uint64_t *now, bool *trial)
 {
     *trial = false;
-    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
     if (st == GRAFT_BREAKER_OPEN || st == GRAFT_BREAKER_HALF_OPEN) {
         graft__breaker_poll(s, *now, true);
-        st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+        st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
     }
-    bool reroute = atomic_load_explicit(&s->bk_reroute, memory_order_relaxed);
+    bool reroute = atomic_load_explicit(&s->brk.reroute, memory_order_relaxed);
     switch (st) {
     case GRAFT_BREAKER_OPEN:
         return !reroute;
@@ -357,9 +364,9 @@ bool graft__breaker_admit(graft_seam *s, uint64_t *now, bool *trial)
             *trial = true;
             return true;
         }
-        int p = atomic_load_explicit(&s->bk_permits, memory_order_relaxed);
+        int p = atomic_load_explicit(&s->brk.permits, memory_order_relaxed);
         while (p > 0) {
-            if (atomic_compare_exchange_weak_explicit(&s->bk_permits, &p, p - 1,
+            if (atomic_compare_exchange_weak_explicit(&s->brk.permits, &p, p - 1,
                                                       memory_order_acq_rel, memory_order_relaxed)) {
                 *trial = true;
                 return true;
@@ -374,5 +381,5 @@ bool graft__breaker_admit(graft_seam *s, uint64_t *now, bool *trial)
 
 void graft__breaker_trial_done(graft_seam *s, bool ok)
 {
-    atomic_fetch_add_explicit(ok ? &s->bk_trial_ok : &s->bk_trial_fail, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(ok ? &s->brk.trial_ok : &s->brk.trial_fail, 1, memory_order_relaxed);
 }

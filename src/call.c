@@ -1,7 +1,16 @@
 /*
- * call.c: graft_call, the hot path, with routing (modes, sticky buckets, per-request
- * overrides), fallback, comparison, fault injection and latency sampling; and the
- * setters of mode, comparison and faults that the call path reads atomically.
+ * call.c: graft_call, the hot path. Every call is one pipeline:
+ *
+ *   route   (mode, sticky bucket, override, breaker admission: who runs, who serves)
+ *   run     (graft__run: faults, sampled timing, counting the run and its failure)
+ *   compare (graft__outputs_differ: normalise, compare; a mismatch is reported)
+ *   account (counters, the breaker's feedback, fallback)
+ *
+ * The general path (graft__call_general) does each stage explicitly. The short paths
+ * are the same pipeline specialised for the common outcome of a mode: route from the
+ * route word alone, run, compare inline, and account with one combined counter (a row
+ * of GRAFT__OUTCOME_MAP) bumped before the run; when the run fails or the outputs
+ * differ, one out-of-line helper takes the counter back and accounts exactly.
  *
  * Cost model: legacy mode is one relaxed load of the route word, one thread-local
  * countdown and one per-thread counter update around the call. The common outcome of
@@ -11,33 +20,13 @@
  * delay fault fires.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "internal.h"
-
-/* ------------------------------------------------------------------ hashing */
-
-uint64_t graft_key_from_bytes(const void *data, size_t len)
-{
-    /* FNV-1a 64: stable, documented, and good enough to spread ids before mixing. */
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-uint32_t graft_seam_bucket(const graft_seam *seam, uint64_t key)
-{
-    if (!seam)
-        return 0;
-    return (uint32_t)(graft__bucket_hash(seam->salt, key) % GRAFT__BUCKETS);
-}
 
 static inline uint64_t graft__rand(graft__tls *t)
 {
@@ -63,6 +52,56 @@ typedef struct graft__cx {
     const void *input;
 } graft__cx;
 
+/* The context of one call on this thread's slot. */
+static inline graft__cx graft__cx_make(graft_seam *s, graft__tls *t, const void *input)
+{
+    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
+    return cx;
+}
+
+/* account: one call, in the mode the seam was in. */
+static inline void graft__count_call(graft__cx *cx, graft_mode mode)
+{
+    graft__inc(cx->sl, cx->shared, GRAFT__C_CALLS, 1);
+    graft__inc(cx->sl, cx->shared, GRAFT__C_BY_MODE + (int)mode, 1);
+}
+
+/* account: a run that happened outside graft__run (a short path's). */
+static void graft__count_ran(graft__cx *cx, graft_impl impl, int rc)
+{
+    graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_CALLS), 1);
+    if (rc != GRAFT_OK) {
+        graft__inc(cx->sl, cx->shared,
+                   GRAFT__CI(impl, rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS), 1);
+    }
+}
+
+static inline void graft__count_served(graft__cx *cx, graft_impl impl)
+{
+    graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_SERVED), 1);
+}
+
+/* compare: normalises both outputs, then the seam's compare (default memcmp). */
+static inline bool graft__outputs_differ(graft_seam *s, const void *input, void *legacy_out,
+                                         void *candidate_out)
+{
+    if (s->def.normalize) {
+        s->def.normalize(s->ctx, input, legacy_out);
+        s->def.normalize(s->ctx, input, candidate_out);
+    }
+    int diff = s->def.compare ? s->def.compare(s->ctx, input, legacy_out, candidate_out)
+                              : memcmp(legacy_out, candidate_out, s->def.output_size);
+    return diff != 0;
+}
+
+/* The output libgraft does not return (the shadow copy, a compared legacy copy). */
+static inline void graft__release(graft_seam *s, void *out)
+{
+    if (s->def.release) {
+        s->def.release(s->ctx, out);
+    }
+}
+
 static void graft__record_latency(graft__cx *cx, int impl, uint64_t ns)
 {
     graft__slot *sl = cx->sl;
@@ -76,8 +115,9 @@ static void graft__record_latency(graft__cx *cx, int impl, uint64_t ns)
     } else {
         uint64_t v = atomic_load_explicit(&sl->hist[impl][b], memory_order_relaxed);
         atomic_store_explicit(&sl->hist[impl][b], v + 1, memory_order_relaxed);
-        if (ns > atomic_load_explicit(&sl->max_ns[impl], memory_order_relaxed))
+        if (ns > atomic_load_explicit(&sl->max_ns[impl], memory_order_relaxed)) {
             atomic_store_explicit(&sl->max_ns[impl], ns, memory_order_relaxed);
+        }
     }
     graft__inc(sl, cx->shared, GRAFT__CI(impl, GRAFT__I_TIMED), 1);
     graft__inc(sl, cx->shared, GRAFT__CI(impl, GRAFT__I_SUM_NS), ns);
@@ -101,38 +141,44 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
     graft_seam *s = cx->s;
     graft_runtime *rt = s->rt;
     graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_CALLS), 1);
-    int inject = 0; /* 1 error, 2 panic */
+    enum { INJECT_NONE, INJECT_ERROR, INJECT_PANIC } inject = INJECT_NONE;
+    assert(impl == GRAFT_IMPL_LEGACY || impl == GRAFT_IMPL_CANDIDATE);
+    assert(!faults || impl == GRAFT_IMPL_CANDIDATE); /* faults hit routed candidate runs */
     uint64_t delay = 0;
     bool timed = cx->timed;
     if (faults) {
         uint32_t r = (uint32_t)(graft__rand(cx->t) % GRAFT__BUCKETS);
         uint32_t e = atomic_load_explicit(&s->fault_error_bp, memory_order_relaxed);
         uint32_t p = atomic_load_explicit(&s->fault_panic_bp, memory_order_relaxed);
-        if (r < e)
-            inject = 1;
-        else if (r < e + p)
-            inject = 2;
+        if (r < e) {
+            inject = INJECT_ERROR;
+        } else if (r < e + p) {
+            inject = INJECT_PANIC;
+        }
         uint32_t d = atomic_load_explicit(&s->fault_delay_bp, memory_order_relaxed);
         if (d && (uint32_t)(graft__rand(cx->t) % GRAFT__BUCKETS) < d) {
             delay = atomic_load_explicit(&s->fault_delay_ns, memory_order_relaxed);
             timed = true; /* a delayed call is always timed so the breaker sees it */
         }
-        if (inject || delay)
+        if (inject || delay) {
             graft__inc(cx->sl, cx->shared, GRAFT__C_FAULTS, 1);
+        }
     }
     uint64_t t0 = timed ? graft__now(rt) : 0;
-    if (delay)
+    if (delay) {
         graft__sleep(rt, delay);
+    }
     int rc;
-    if (inject == 1) {
+    if (inject == INJECT_ERROR) {
         rc = GRAFT_EINJECTED;
-    } else if (inject == 2) {
+    } else if (inject == INJECT_PANIC) {
         if (rt->arm_panic) {
             /* The FFI crate's boundary panics for real on this thread's next call. */
             rt->arm_panic();
             rc = s->candidate(s->ctx, cx->input, out);
-            if (rt->disarm_panic && rt->disarm_panic())
+            if (rt->disarm_panic && rt->disarm_panic()) {
                 rc = GRAFT_EPANIC; /* never reached a boundary: still a panic fault */
+            }
         } else {
             rc = GRAFT_EPANIC;
         }
@@ -153,9 +199,10 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
             }
         }
     }
-    if (GRAFT__UNLIKELY(rc != GRAFT_OK))
+    if (GRAFT__UNLIKELY(rc != GRAFT_OK)) {
         graft__inc(cx->sl, cx->shared,
                    GRAFT__CI(impl, rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS), 1);
+    }
     return rc;
 }
 
@@ -163,7 +210,7 @@ static int graft__serve_legacy(graft__cx *cx, void *output)
 {
     bool slow = false;
     int rc = graft__run(cx, GRAFT_IMPL_LEGACY, output, false, &slow);
-    graft__inc(cx->sl, cx->shared, GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_SERVED), 1);
+    graft__count_served(cx, GRAFT_IMPL_LEGACY);
     return rc;
 }
 
@@ -173,20 +220,16 @@ static bool graft__sampled(graft__cx *cx)
     return n <= 1 || (++cx->t->compare_tick % n) == 0;
 }
 
-/* Compares two successful outputs; returns true on a mismatch (already reported). */
+/* compare (general path): counts the comparison; returns true on a mismatch, which is
+ * counted and reported. */
 static bool graft__compare(graft__cx *cx, uint64_t key, bool has_key, void *legacy_out,
                            void *candidate_out)
 {
     graft_seam *s = cx->s;
     graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARED, 1);
-    if (s->def.normalize) {
-        s->def.normalize(s->ctx, cx->input, legacy_out);
-        s->def.normalize(s->ctx, cx->input, candidate_out);
-    }
-    int diff = s->def.compare ? s->def.compare(s->ctx, cx->input, legacy_out, candidate_out)
-                              : memcmp(legacy_out, candidate_out, s->def.output_size);
-    if (diff == 0)
+    if (!graft__outputs_differ(s, cx->input, legacy_out, candidate_out)) {
         return false;
+    }
     graft__inc(cx->sl, cx->shared, GRAFT__C_MISMATCHES, 1);
     graft__on_mismatch(s, key, has_key, cx->input, legacy_out, candidate_out);
     return true;
@@ -205,9 +248,10 @@ static uint64_t graft__cx_now(graft__cx *cx)
 static void graft__feedback(graft__cx *cx, bool failed, bool slow, bool mismatch, bool trial)
 {
     graft_seam *s = cx->s;
-    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
-    if (st == GRAFT_BREAKER_DISABLED)
+    int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
+    if (st == GRAFT_BREAKER_DISABLED) {
         return;
+    }
     bool bad = failed || slow || mismatch;
     if (st == GRAFT_BREAKER_HALF_OPEN && trial) {
         graft__breaker_trial_done(s, !bad);
@@ -225,7 +269,7 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
 {
     graft_seam *s = cx->s;
     bool trial = false;
-    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
     if (GRAFT__UNLIKELY(st == GRAFT_BREAKER_OPEN || st == GRAFT_BREAKER_HALF_OPEN)) {
         uint64_t now = graft__cx_now(cx);
         if (fallback) {
@@ -236,8 +280,8 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
         } else {
             /* candidate-only has no legacy to send traffic to: the breaker observes. */
             graft__breaker_poll(s, now, true);
-            trial =
-                atomic_load_explicit(&s->bk_state, memory_order_acquire) == GRAFT_BREAKER_HALF_OPEN;
+            trial = atomic_load_explicit(&s->brk.state, memory_order_acquire) ==
+                    GRAFT_BREAKER_HALF_OPEN;
         }
         cx->timed = true; /* trials are timed: slow trials count */
         cx->have_now = false;
@@ -245,7 +289,7 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
     bool slow = false;
     int rc = graft__run(cx, GRAFT_IMPL_CANDIDATE, output, faults, &slow);
     if (rc == GRAFT_OK) {
-        graft__inc(cx->sl, cx->shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        graft__count_served(cx, GRAFT_IMPL_CANDIDATE);
         bool mismatch = false;
         if (atomic_load_explicit(&s->compare_served, memory_order_relaxed)) {
             if (!scratch || !graft__sampled(cx)) {
@@ -256,8 +300,7 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
                 cx->timed = false;
                 if (graft__run(cx, GRAFT_IMPL_LEGACY, scratch, false, &ls) == GRAFT_OK) {
                     mismatch = graft__compare(cx, key, has_key, scratch, output);
-                    if (s->def.release)
-                        s->def.release(s->ctx, scratch);
+                    graft__release(s, scratch);
                 } else {
                     graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARE_SKIPPED, 1);
                 }
@@ -269,14 +312,15 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
     }
     graft__feedback(cx, true, slow, false, trial);
     if (!fallback) {
-        graft__inc(cx->sl, cx->shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        graft__count_served(cx, GRAFT_IMPL_CANDIDATE);
         return rc;
     }
     graft__inc(cx->sl, cx->shared, GRAFT__C_FALLBACKS, 1);
     int lrc = graft__serve_legacy(cx, output);
-    if (graft__log_enabled(s->rt, GRAFT_LOG_DEBUG))
+    if (graft__log_enabled(s->rt, GRAFT_LOG_DEBUG)) {
         graft__log_deferred(s, GRAFT_LOG_DEBUG, "graft.seam", "fallback seam=%s candidate=%s",
                             s->name, graft_status_name(rc) ? graft_status_name(rc) : "?");
+    }
     return lrc;
 }
 
@@ -290,7 +334,7 @@ static int graft__shadow(graft__cx *cx, uint64_t key, bool has_key, void *output
         return rc;
     }
     bool trial = false;
-    int st = atomic_load_explicit(&s->bk_state, memory_order_acquire);
+    int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
     if (GRAFT__UNLIKELY(st == GRAFT_BREAKER_OPEN || st == GRAFT_BREAKER_HALF_OPEN)) {
         uint64_t now = graft__cx_now(cx);
         if (!graft__breaker_admit(s, &now, &trial)) {
@@ -305,8 +349,7 @@ static int graft__shadow(graft__cx *cx, uint64_t key, bool has_key, void *output
     bool mismatch = false;
     if (crc == GRAFT_OK) {
         mismatch = graft__compare(cx, key, has_key, output, scratch);
-        if (s->def.release)
-            s->def.release(s->ctx, scratch);
+        graft__release(s, scratch);
     }
     graft__feedback(cx, crc != GRAFT_OK, slow, mismatch, trial);
     return rc;
@@ -317,13 +360,15 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
                                                uint64_t w)
 {
     graft__tls *t = &graft__t;
-    if (GRAFT__UNLIKELY(t->slot < 0))
+    if (GRAFT__UNLIKELY(t->slot < 0)) {
         graft__tls_init();
+    }
     unsigned force = flags & GRAFT__FORCE_MASK;
-    if (GRAFT__UNLIKELY(force == GRAFT__FORCE_MASK))
+    if (GRAFT__UNLIKELY(force == GRAFT__FORCE_MASK)) {
         return GRAFT_EINVAL;
+    }
     graft_runtime *rt = s->rt;
-    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
+    graft__cx cx = graft__cx_make(s, t, input);
     /* The countdown is per thread, shared by every seam the thread calls: a fixed period
      * would alias with a program's call pattern (kvd alternates kv.parse and kv.hash, so
      * every 256th call was always a parse). A jittered period, uniform in [N/2, 3N/2)
@@ -338,18 +383,18 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
         cx.timed = true;
     }
     graft_mode mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
-    graft__inc(cx.sl, cx.shared, GRAFT__C_CALLS, 1);
-    graft__inc(cx.sl, cx.shared, GRAFT__C_BY_MODE + (int)mode, 1);
+    graft__count_call(&cx, mode);
     bool has_key = !(flags & GRAFT_CALL_NO_KEY);
     bool faults = (w & GRAFT__ROUTE_FAULTS) != 0;
 
     if (GRAFT__UNLIKELY(force)) {
-        if (force == GRAFT_CALL_FORCE_LEGACY)
+        if (force == GRAFT_CALL_FORCE_LEGACY) {
             return graft__serve_legacy(&cx, output);
+        }
         /* Forced candidate: the real candidate, no faults, no fallback, no breaker. */
         bool slow = false;
         int rc = graft__run(&cx, GRAFT_IMPL_CANDIDATE, output, false, &slow);
-        graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        graft__count_served(&cx, GRAFT_IMPL_CANDIDATE);
         return rc;
     }
 
@@ -360,8 +405,9 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
         uint32_t pct = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
         uint32_t b = has_key ? (uint32_t)(graft__bucket_hash(s->salt, key) % GRAFT__BUCKETS)
                              : (uint32_t)(graft__rand(t) % GRAFT__BUCKETS);
-        if (b >= pct)
+        if (b >= pct) {
             return graft__serve_legacy(&cx, output);
+        }
         return graft__candidate_route(&cx, key, has_key, output, scratch, true, faults);
     }
     case GRAFT_MODE_CANDIDATE:
@@ -385,42 +431,8 @@ static inline void graft__bump(graft_seam *s, const graft__tls *t, int ctr)
                           memory_order_relaxed);
 }
 
-static graft__cx graft__cx_make(graft_seam *s, const void *input)
-{
-    graft__tls *t = &graft__t;
-    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
-    return cx;
-}
-
-static void graft__count_call(graft__cx *cx, graft_mode mode)
-{
-    graft__inc(cx->sl, cx->shared, GRAFT__C_CALLS, 1);
-    graft__inc(cx->sl, cx->shared, GRAFT__C_BY_MODE + (int)mode, 1);
-}
-
-static void graft__count_ran(graft__cx *cx, int impl, int rc)
-{
-    graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_CALLS), 1);
-    if (rc != GRAFT_OK)
-        graft__inc(cx->sl, cx->shared,
-                   GRAFT__CI(impl, rc == GRAFT_EPANIC ? GRAFT__I_PANICS : GRAFT__I_ERRORS), 1);
-}
-
-/* A short path's legacy run (legacy served) returned a failure. */
-static GRAFT__NOINLINE int graft__short_legacy_failed(graft_seam *s, const void *input,
-                                                      graft_mode mode, int rc)
-{
-    graft__cx cx = graft__cx_make(s, input);
-    graft__count_call(&cx, mode);
-    graft__count_ran(&cx, GRAFT_IMPL_LEGACY, rc);
-    graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_SERVED), 1);
-    if (mode == GRAFT_MODE_SHADOW)
-        graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARE_SKIPPED, 1);
-    return rc;
-}
-
-/* The short paths count their success before calling (keeps the counter's load/store
- * off the return path); when the call fails, this takes it back. */
+/* The short paths count their outcome before calling (keeps the counter's load/store
+ * off the return path); when the run fails, the helper takes it back. */
 static void graft__unbump(graft_seam *s, int ctr)
 {
     graft__tls *t = &graft__t;
@@ -429,38 +441,53 @@ static void graft__unbump(graft_seam *s, int ctr)
                           memory_order_relaxed);
 }
 
-static GRAFT__NOINLINE int graft__fast_legacy_failed(graft_seam *s, const void *input,
-                                                     graft_mode mode, int ctr, int rc)
+/* A short path's serving legacy run failed (bumped: the combined counter to take back,
+ * or -1 when none was bumped yet): account it exactly. */
+static GRAFT__NOINLINE int graft__short_legacy_failed(graft_seam *s, const void *input,
+                                                      graft_mode mode, int bumped, int rc)
 {
-    graft__unbump(s, ctr);
-    return graft__short_legacy_failed(s, input, mode, rc);
+    if (bumped >= 0) {
+        graft__unbump(s, bumped);
+    }
+    graft__cx cx = graft__cx_make(s, &graft__t, input);
+    graft__count_call(&cx, mode);
+    graft__count_ran(&cx, GRAFT_IMPL_LEGACY, rc);
+    graft__count_served(&cx, GRAFT_IMPL_LEGACY);
+    if (mode == GRAFT_MODE_SHADOW) {
+        graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARE_SKIPPED, 1);
+    }
+    return rc;
 }
 
-/* A short path's serving candidate run failed: count, tell the breaker, fall back. */
+/* A short path's serving candidate run failed: take the combined counter back, account,
+ * tell the breaker, fall back (not in candidate-only). */
 static GRAFT__NOINLINE int graft__short_candidate_failed(graft_seam *s, const void *input,
-                                                         void *output, graft_mode mode, int rc)
+                                                         void *output, graft_mode mode, int bumped,
+                                                         int rc)
 {
-    graft__cx cx = graft__cx_make(s, input);
+    graft__unbump(s, bumped);
+    graft__cx cx = graft__cx_make(s, &graft__t, input);
     graft__count_call(&cx, mode);
     graft__count_ran(&cx, GRAFT_IMPL_CANDIDATE, rc);
     graft__feedback(&cx, true, false, false, false);
     if (mode == GRAFT_MODE_CANDIDATE_ONLY) {
-        graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_SERVED), 1);
+        graft__count_served(&cx, GRAFT_IMPL_CANDIDATE);
         return rc;
     }
     graft__inc(cx.sl, cx.shared, GRAFT__C_FALLBACKS, 1);
     return graft__serve_legacy(&cx, output);
 }
 
-/* Shadow short path: the candidate failed, or the outputs differed (crc == OK). */
+/* Shadow short path after both ran: the candidate failed (crc), or the outputs
+ * differed (crc == OK). Nothing was bumped yet. */
 static GRAFT__NOINLINE int graft__short_shadow_slow(graft_seam *s, uint64_t key, bool has_key,
                                                     const void *input, void *output, void *scratch,
                                                     int crc)
 {
-    graft__cx cx = graft__cx_make(s, input);
+    graft__cx cx = graft__cx_make(s, &graft__t, input);
     graft__count_call(&cx, GRAFT_MODE_SHADOW);
     graft__count_ran(&cx, GRAFT_IMPL_LEGACY, GRAFT_OK);
-    graft__inc(cx.sl, cx.shared, GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_SERVED), 1);
+    graft__count_served(&cx, GRAFT_IMPL_LEGACY);
     graft__count_ran(&cx, GRAFT_IMPL_CANDIDATE, crc);
     if (crc != GRAFT_OK) {
         graft__feedback(&cx, true, false, false, false);
@@ -469,50 +496,54 @@ static GRAFT__NOINLINE int graft__short_shadow_slow(graft_seam *s, uint64_t key,
     graft__inc(cx.sl, cx.shared, GRAFT__C_COMPARED, 1);
     graft__inc(cx.sl, cx.shared, GRAFT__C_MISMATCHES, 1);
     graft__on_mismatch(s, key, has_key, input, output, scratch);
-    if (s->def.release)
-        s->def.release(s->ctx, scratch);
+    graft__release(s, scratch);
     graft__feedback(&cx, false, false, true, false);
     return GRAFT_OK;
 }
 
-static GRAFT__NOINLINE int graft__fast_candidate_failed(graft_seam *s, const void *input,
-                                                        void *output, graft_mode mode, int ctr,
-                                                        int rc)
-{
-    graft__unbump(s, ctr);
-    return graft__short_candidate_failed(s, input, output, mode, rc);
-}
-
-static inline int graft__short_candidate(graft_seam *s, graft__tls *t, const void *input,
-                                         void *output, graft_mode mode, int fast_ctr)
+/* The candidate serves (candidate, candidate-only, canary in the buckets): the one
+ * specialisation graft_call and graft__call_short share. */
+static inline __attribute__((always_inline)) int
+graft__short_candidate(graft_seam *s, graft__tls *t, const void *input, void *output,
+                       graft_mode mode, int fast_ctr)
 {
     graft__bump(s, t, fast_ctr);
     int rc = s->candidate(s->ctx, input, output);
-    if (GRAFT__LIKELY(rc == GRAFT_OK))
+    if (GRAFT__LIKELY(rc == GRAFT_OK)) {
         return GRAFT_OK;
-    graft__unbump(s, fast_ctr);
-    return graft__short_candidate_failed(s, input, output, mode, rc);
+    }
+    return graft__short_candidate_failed(s, input, output, mode, fast_ctr, rc);
+}
+
+/* Legacy serves (legacy, canary out of the buckets). */
+static inline __attribute__((always_inline)) int graft__short_legacy(graft_seam *s, graft__tls *t,
+                                                                     const void *input,
+                                                                     void *output, graft_mode mode,
+                                                                     int fast_ctr)
+{
+    graft__bump(s, t, fast_ctr);
+    int rc = s->legacy(s->ctx, input, output);
+    if (GRAFT__LIKELY(rc == GRAFT_OK)) {
+        return rc;
+    }
+    return graft__short_legacy_failed(s, input, mode, fast_ctr, rc);
 }
 
 static inline int graft__short_shadow(graft_seam *s, graft__tls *t, uint64_t key, bool has_key,
                                       const void *input, void *output, void *scratch)
 {
     int rc = s->legacy(s->ctx, input, output);
-    if (GRAFT__UNLIKELY(rc != GRAFT_OK))
-        return graft__short_legacy_failed(s, input, GRAFT_MODE_SHADOW, rc);
-    int crc = s->candidate(s->ctx, input, scratch);
-    if (GRAFT__UNLIKELY(crc != GRAFT_OK))
-        return graft__short_shadow_slow(s, key, has_key, input, output, scratch, crc);
-    if (s->def.normalize) {
-        s->def.normalize(s->ctx, input, output);
-        s->def.normalize(s->ctx, input, scratch);
+    if (GRAFT__UNLIKELY(rc != GRAFT_OK)) {
+        return graft__short_legacy_failed(s, input, GRAFT_MODE_SHADOW, -1, rc);
     }
-    int diff = s->def.compare ? s->def.compare(s->ctx, input, output, scratch)
-                              : memcmp(output, scratch, s->def.output_size);
-    if (GRAFT__UNLIKELY(diff != 0))
+    int crc = s->candidate(s->ctx, input, scratch);
+    if (GRAFT__UNLIKELY(crc != GRAFT_OK)) {
+        return graft__short_shadow_slow(s, key, has_key, input, output, scratch, crc);
+    }
+    if (GRAFT__UNLIKELY(graft__outputs_differ(s, input, output, scratch))) {
         return graft__short_shadow_slow(s, key, has_key, input, output, scratch, GRAFT_OK);
-    if (s->def.release)
-        s->def.release(s->ctx, scratch);
+    }
+    graft__release(s, scratch);
     graft__bump(s, t, GRAFT__C_FAST_SHADOW);
     return GRAFT_OK;
 }
@@ -541,17 +572,15 @@ static GRAFT__NOINLINE int graft__call_short(graft_seam *seam, uint64_t key, uns
             uint32_t pct = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
             uint64_t h =
                 (flags & GRAFT_CALL_NO_KEY) ? graft__rand(t) : graft__bucket_hash(seam->salt, key);
-            if ((uint32_t)(h % GRAFT__BUCKETS) < pct)
+            if ((uint32_t)(h % GRAFT__BUCKETS) < pct) {
                 return graft__short_candidate(seam, t, input, output, mode, GRAFT__C_FAST_CANARY_C);
-            graft__bump(seam, t, GRAFT__C_FAST_CANARY_L);
-            int rc = seam->legacy(seam->ctx, input, output);
-            if (GRAFT__LIKELY(rc == GRAFT_OK))
-                return rc;
-            return graft__fast_legacy_failed(seam, input, mode, GRAFT__C_FAST_CANARY_L, rc);
+            }
+            return graft__short_legacy(seam, t, input, output, mode, GRAFT__C_FAST_CANARY_L);
         }
         case GRAFT_MODE_SHADOW:
-            if (!scratch)
+            if (!scratch) {
                 break;
+            }
             t->countdown = c - 1;
             return graft__short_shadow(seam, t, key, !(flags & GRAFT_CALL_NO_KEY), input, output,
                                        scratch);
@@ -565,8 +594,9 @@ static GRAFT__NOINLINE int graft__call_short(graft_seam *seam, uint64_t key, uns
 int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input, void *output,
                void *scratch)
 {
-    if (GRAFT__UNLIKELY(!seam || !output))
+    if (GRAFT__UNLIKELY(!seam || !output)) {
         return GRAFT_ENULL;
+    }
     uint64_t w = atomic_load_explicit(&seam->route, memory_order_relaxed);
     graft__tls *t = &graft__t;
     uint32_t c = t->countdown;
@@ -578,177 +608,14 @@ int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input
         uint64_t m = w & (GRAFT__ROUTE_MODE_MASK | GRAFT__ROUTE_FLAGS);
         if (GRAFT__LIKELY((w & GRAFT__ROUTE_MODE_MASK) == GRAFT_MODE_LEGACY)) {
             t->countdown = c - 1;
-            graft__bump(seam, t, GRAFT__C_FAST_LEGACY);
-            int rc = seam->legacy(seam->ctx, input, output);
-            if (GRAFT__LIKELY(rc == GRAFT_OK))
-                return rc;
-            return graft__fast_legacy_failed(seam, input, GRAFT_MODE_LEGACY, GRAFT__C_FAST_LEGACY,
-                                             rc);
+            return graft__short_legacy(seam, t, input, output, GRAFT_MODE_LEGACY,
+                                       GRAFT__C_FAST_LEGACY);
         }
         if (m == GRAFT_MODE_CANDIDATE) {
             t->countdown = c - 1;
-            graft__bump(seam, t, GRAFT__C_FAST_CAND);
-            int rc = seam->candidate(seam->ctx, input, output);
-            if (GRAFT__LIKELY(rc == GRAFT_OK))
-                return rc;
-            return graft__fast_candidate_failed(seam, input, output, GRAFT_MODE_CANDIDATE,
-                                                GRAFT__C_FAST_CAND, rc);
+            return graft__short_candidate(seam, t, input, output, GRAFT_MODE_CANDIDATE,
+                                          GRAFT__C_FAST_CAND);
         }
     }
     return graft__call_short(seam, key, flags, input, output, scratch, w);
-}
-
-/* ------------------------------------------------------------------ settings */
-
-void graft__route_flag(graft_seam *s, uint64_t flag, bool on)
-{
-    if (on)
-        atomic_fetch_or_explicit(&s->route, flag, memory_order_acq_rel);
-    else
-        atomic_fetch_and_explicit(&s->route, ~flag, memory_order_acq_rel);
-}
-
-int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp)
-{
-    if (!seam)
-        return GRAFT_ENULL;
-    if ((int)mode < 0 || (int)mode >= GRAFT_MODE_COUNT || percent_bp > GRAFT_PERCENT_SCALE)
-        return GRAFT_EINVAL;
-    /* One atomic word: a call sees the old mode and percentage or the new ones, never a
-     * mix. Flags (set by other writers) are preserved by the CAS. */
-    uint64_t old = atomic_load_explicit(&seam->route, memory_order_relaxed);
-    uint64_t w;
-    do {
-        w = (old & GRAFT__ROUTE_FLAGS) | (uint64_t)mode |
-            ((uint64_t)percent_bp << GRAFT__ROUTE_PCT_SHIFT);
-    } while (!atomic_compare_exchange_weak_explicit(&seam->route, &old, w, memory_order_acq_rel,
-                                                    memory_order_relaxed));
-    graft_mode om = (graft_mode)(old & GRAFT__ROUTE_MODE_MASK);
-    uint32_t op = (uint32_t)((old >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
-    if (om != mode || op != percent_bp)
-        graft__log(seam->rt, GRAFT_LOG_INFO, "graft.seam",
-                   "mode seam=%s from=%s to=%s percent=%u.%02u", seam->name, graft_mode_name(om),
-                   graft_mode_name(mode), percent_bp / 100, percent_bp % 100);
-    return GRAFT_OK;
-}
-
-int graft_seam_get_mode(const graft_seam *seam, graft_mode *mode, uint32_t *percent_bp)
-{
-    if (!seam)
-        return GRAFT_ENULL;
-    uint64_t w = atomic_load_explicit(&seam->route, memory_order_acquire);
-    if (mode)
-        *mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
-    if (percent_bp)
-        *percent_bp = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
-    return GRAFT_OK;
-}
-
-void graft_compare_config_init(graft_compare_config *cfg)
-{
-    if (!cfg)
-        return;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->sample_every = 1;
-    cfg->log_per_second = 10;
-    cfg->capture_dir = NULL;
-    cfg->capture_max_files = 1000;
-    cfg->capture_max_bytes = 64ull * 1024 * 1024;
-    cfg->compare_served = 0;
-}
-
-void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg)
-{
-    atomic_store_explicit(&s->sample_every, cfg->sample_every ? cfg->sample_every : 1,
-                          memory_order_relaxed);
-    atomic_store_explicit(&s->log_per_second, cfg->log_per_second, memory_order_relaxed);
-    atomic_store_explicit(&s->compare_served, cfg->compare_served ? 1 : 0, memory_order_relaxed);
-    graft__route_flag(s, GRAFT__ROUTE_CMP_SERVED, cfg->compare_served != 0);
-    graft__route_flag(s, GRAFT__ROUTE_SAMPLED, cfg->sample_every > 1);
-    bool on =
-        cfg->capture_dir && cfg->capture_dir[0] && graft__writer_reserve_payload(&s->rt->writer);
-    pthread_mutex_lock(&s->cap_lock);
-    graft__strlcpy(s->capture_dir, cfg->capture_dir ? cfg->capture_dir : "", sizeof s->capture_dir);
-    s->capture_max_files = cfg->capture_max_files;
-    s->capture_max_bytes = cfg->capture_max_bytes;
-    atomic_store_explicit(&s->capture_on, on ? 1 : 0, memory_order_relaxed);
-    pthread_mutex_unlock(&s->cap_lock);
-}
-
-int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg)
-{
-    if (!seam || !cfg)
-        return GRAFT_ENULL;
-    if (cfg->sample_every == 0)
-        return GRAFT_EINVAL;
-    if (cfg->capture_dir && (cfg->capture_dir[0] == '\0' || strlen(cfg->capture_dir) >= 1024))
-        return GRAFT_EINVAL;
-    graft__apply_compare(seam, cfg);
-    if (cfg->capture_dir && !atomic_load_explicit(&seam->capture_on, memory_order_relaxed))
-        return GRAFT_ENOMEM;
-    return GRAFT_OK;
-}
-
-int graft_seam_get_compare(const graft_seam *seam, graft_compare_config *cfg)
-{
-    if (!seam || !cfg)
-        return GRAFT_ENULL;
-    graft_seam *s = (graft_seam *)seam;
-    graft_compare_config c;
-    memset(&c, 0, sizeof c);
-    c.sample_every = atomic_load_explicit(&s->sample_every, memory_order_relaxed);
-    c.log_per_second = atomic_load_explicit(&s->log_per_second, memory_order_relaxed);
-    c.compare_served = atomic_load_explicit(&s->compare_served, memory_order_relaxed);
-    pthread_mutex_lock(&s->cap_lock);
-    c.capture_dir = s->capture_dir[0] ? s->capture_dir : NULL;
-    c.capture_max_files = s->capture_max_files;
-    c.capture_max_bytes = s->capture_max_bytes;
-    pthread_mutex_unlock(&s->cap_lock);
-    *cfg = c;
-    return GRAFT_OK;
-}
-
-void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg)
-{
-    pthread_mutex_lock(&s->cfg_lock);
-    atomic_store_explicit(&s->fault_error_bp, cfg->error_bp, memory_order_relaxed);
-    atomic_store_explicit(&s->fault_panic_bp, cfg->panic_bp, memory_order_relaxed);
-    atomic_store_explicit(&s->fault_delay_bp, cfg->delay_ns ? cfg->delay_bp : 0,
-                          memory_order_relaxed);
-    atomic_store_explicit(&s->fault_delay_ns, cfg->delay_ns, memory_order_relaxed);
-    bool on = cfg->error_bp || cfg->panic_bp || (cfg->delay_bp && cfg->delay_ns);
-    graft__route_flag(s, GRAFT__ROUTE_FAULTS, on);
-    pthread_mutex_unlock(&s->cfg_lock);
-}
-
-int graft_seam_set_fault(graft_seam *seam, const graft_fault_config *cfg)
-{
-    if (!seam || !cfg)
-        return GRAFT_ENULL;
-    if (cfg->error_bp > GRAFT_PERCENT_SCALE || cfg->panic_bp > GRAFT_PERCENT_SCALE ||
-        cfg->delay_bp > GRAFT_PERCENT_SCALE || cfg->error_bp + cfg->panic_bp > GRAFT_PERCENT_SCALE)
-        return GRAFT_EINVAL;
-    graft__apply_fault(seam, cfg);
-    if (cfg->error_bp || cfg->panic_bp || cfg->delay_bp)
-        graft__log(seam->rt, GRAFT_LOG_WARN, "graft.fault",
-                   "faults seam=%s error=%u.%02u%% panic=%u.%02u%% delay=%u.%02u%% "
-                   "delay_ns=%llu",
-                   seam->name, cfg->error_bp / 100, cfg->error_bp % 100, cfg->panic_bp / 100,
-                   cfg->panic_bp % 100, cfg->delay_bp / 100, cfg->delay_bp % 100,
-                   (unsigned long long)cfg->delay_ns);
-    return GRAFT_OK;
-}
-
-int graft_seam_get_fault(const graft_seam *seam, graft_fault_config *cfg)
-{
-    if (!seam || !cfg)
-        return GRAFT_ENULL;
-    graft_seam *s = (graft_seam *)seam;
-    graft_fault_config c;
-    c.error_bp = atomic_load_explicit(&s->fault_error_bp, memory_order_relaxed);
-    c.panic_bp = atomic_load_explicit(&s->fault_panic_bp, memory_order_relaxed);
-    c.delay_bp = atomic_load_explicit(&s->fault_delay_bp, memory_order_relaxed);
-    c.delay_ns = atomic_load_explicit(&s->fault_delay_ns, memory_order_relaxed);
-    *cfg = c;
-    return GRAFT_OK;
 }

@@ -25,13 +25,15 @@
 
 static bool graft__parse_u64(const char *v, uint64_t *out)
 {
-    if (!isdigit((unsigned char)v[0]))
+    if (!isdigit((unsigned char)v[0])) {
         return false;
+    }
     errno = 0;
     char *end;
     unsigned long long x = strtoull(v, &end, 10);
-    if (errno || *end)
+    if (errno || *end) {
         return false;
+    }
     *out = x;
     return true;
 }
@@ -39,8 +41,9 @@ static bool graft__parse_u64(const char *v, uint64_t *out)
 static bool graft__parse_u32(const char *v, uint32_t *out)
 {
     uint64_t x;
-    if (!graft__parse_u64(v, &x) || x > UINT32_MAX)
+    if (!graft__parse_u64(v, &x) || x > UINT32_MAX) {
         return false;
+    }
     *out = (uint32_t)x;
     return true;
 }
@@ -50,8 +53,9 @@ static bool graft__parse_percent(const char *v, uint32_t *bp);
 
 int graft_percent_parse(const char *text, uint32_t *bp)
 {
-    if (!text || !bp)
+    if (!text || !bp) {
         return GRAFT_ENULL;
+    }
     return graft__parse_percent(text, bp) ? GRAFT_OK : GRAFT_EINVAL;
 }
 
@@ -64,26 +68,32 @@ static bool graft__parse_percent(const char *v, uint32_t *bp)
         whole = whole * 10 + (uint64_t)(*p++ - '0');
         nd++;
     }
-    if (nd == 0)
+    if (nd == 0) {
         return false;
+    }
     if (*p == '.') {
         p++;
         while (isdigit((unsigned char)*p) && nf < 3) {
             frac = frac * 10 + (uint64_t)(*p++ - '0');
             nf++;
         }
-        if (nf == 0 || nf > 2)
+        if (nf == 0 || nf > 2) {
             return false;
-        if (nf == 1)
+        }
+        if (nf == 1) {
             frac *= 10;
+        }
     }
-    if (*p == '%')
+    if (*p == '%') {
         p++;
-    if (*p)
+    }
+    if (*p) {
         return false;
+    }
     uint64_t r = whole * 100 + frac;
-    if (r > GRAFT_PERCENT_SCALE)
+    if (r > GRAFT_PERCENT_SCALE) {
         return false;
+    }
     *bp = (uint32_t)r;
     return true;
 }
@@ -95,30 +105,34 @@ static bool graft__parse_duration(const char *v, uint64_t *ns)
         *ns = 0;
         return true;
     }
-    if (!isdigit((unsigned char)v[0]))
+    if (!isdigit((unsigned char)v[0])) {
         return false;
+    }
     errno = 0;
     char *end;
     unsigned long long x = strtoull(v, &end, 10);
-    if (errno)
+    if (errno) {
         return false;
+    }
     uint64_t mul;
-    if (strcmp(end, "ns") == 0)
+    if (strcmp(end, "ns") == 0) {
         mul = 1;
-    else if (strcmp(end, "us") == 0)
+    } else if (strcmp(end, "us") == 0) {
         mul = 1000ull;
-    else if (strcmp(end, "ms") == 0)
+    } else if (strcmp(end, "ms") == 0) {
         mul = 1000000ull;
-    else if (strcmp(end, "s") == 0)
+    } else if (strcmp(end, "s") == 0) {
         mul = 1000000000ull;
-    else if (strcmp(end, "m") == 0)
+    } else if (strcmp(end, "m") == 0) {
         mul = 60ull * 1000000000ull;
-    else if (strcmp(end, "h") == 0)
+    } else if (strcmp(end, "h") == 0) {
         mul = 3600ull * 1000000000ull;
-    else
+    } else {
         return false;
-    if (x > UINT64_MAX / mul)
+    }
+    if (x > UINT64_MAX / mul) {
         return false;
+    }
     *ns = x * mul;
     return true;
 }
@@ -126,26 +140,31 @@ static bool graft__parse_duration(const char *v, uint64_t *ns)
 /* "1048576", "64K", "16M", "1G" (binary multiples). */
 static bool graft__parse_size(const char *v, uint64_t *out)
 {
-    if (!isdigit((unsigned char)v[0]))
+    if (!isdigit((unsigned char)v[0])) {
         return false;
+    }
     errno = 0;
     char *end;
     unsigned long long x = strtoull(v, &end, 10);
-    if (errno)
+    if (errno) {
         return false;
+    }
     uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k')
+    if (*end == 'K' || *end == 'k') {
         mul = 1024ull;
-    else if (*end == 'M' || *end == 'm')
+    } else if (*end == 'M' || *end == 'm') {
         mul = 1024ull * 1024;
-    else if (*end == 'G' || *end == 'g')
+    } else if (*end == 'G' || *end == 'g') {
         mul = 1024ull * 1024 * 1024;
-    else if (*end)
+    } else if (*end) {
         return false;
-    if (*end && end[1] && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0)
+    }
+    if (*end && end[1] && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0) {
         return false;
-    if (x > UINT64_MAX / mul)
+    }
+    if (x > UINT64_MAX / mul) {
         return false;
+    }
     *out = x * mul;
     return true;
 }
@@ -181,32 +200,18 @@ static bool graft__parse_level(const char *v, int *out)
     return false;
 }
 
-/* ------------------------------------------------------------------ sets */
-
-void graft__conf_free(graft__conf_set *c)
-{
-    free(c->v);
-    memset(c, 0, sizeof *c);
-}
-
-static graft__seam_conf *graft__conf_find(graft__conf_set *c, const char *name)
-{
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->v[i].name, name) == 0)
-            return &c->v[i];
-    return NULL;
-}
-
 static graft__seam_conf *graft__conf_add(graft__conf_set *c, const char *name)
 {
     graft__seam_conf *e = graft__conf_find(c, name);
-    if (e)
+    if (e) {
         return e;
+    }
     if (c->n == c->cap) {
         size_t ncap = c->cap ? c->cap * 2 : 8;
         graft__seam_conf *nv = realloc(c->v, ncap * sizeof *nv);
-        if (!nv)
+        if (!nv) {
             return NULL;
+        }
         c->v = nv;
         c->cap = ncap;
     }
@@ -237,8 +242,9 @@ static bool graft__conf_merge(graft__conf_set *dst, const graft__conf_set *src)
     for (size_t i = 0; i < src->n; i++) {
         const graft__seam_conf *s = &src->v[i];
         graft__seam_conf *d = graft__conf_add(dst, s->name);
-        if (!d)
+        if (!d) {
             return false;
+        }
         if (s->has_mode) {
             d->has_mode = true;
             d->mode = s->mode;
@@ -269,34 +275,6 @@ static bool graft__conf_copy(graft__conf_set *dst, const graft__conf_set *src)
 {
     memset(dst, 0, sizeof *dst);
     return graft__conf_merge(dst, src);
-}
-
-static void graft__apply_entry(graft_seam *s, const graft__seam_conf *e)
-{
-    if (e->has_compare) {
-        graft_compare_config cc = e->compare;
-        cc.capture_dir = e->capture_dir[0] ? e->capture_dir : NULL;
-        graft__apply_compare(s, &cc);
-    }
-    if (e->has_breaker) {
-        graft_breaker_config cur;
-        graft_seam_get_breaker(s, &cur);
-        /* Re-applying an identical breaker would clear its window and state: skip. */
-        if (memcmp(&cur, &e->breaker, sizeof cur) != 0)
-            graft__breaker_apply(s, &e->breaker);
-    }
-    if (e->has_fault)
-        graft__apply_fault(s, &e->fault);
-    if (e->has_mode)
-        graft_seam_set_mode(s, e->mode, e->percent_bp);
-}
-
-/* rt->lock held. */
-void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s)
-{
-    graft__seam_conf *e = graft__conf_find(&rt->conf, s->name);
-    if (e)
-        graft__apply_entry(s, e);
 }
 
 /* Makes `parsed` the running configuration: merge into the stored set, then apply to
@@ -330,11 +308,13 @@ static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const
     }
     for (size_t i = 0; i < parsed->n; i++) {
         graft_seam *s = graft_seam_find(rt, parsed->v[i].name);
-        if (s)
-            graft__apply_entry(s, &parsed->v[i]);
+        if (s) {
+            graft__seam_apply_conf(s, &parsed->v[i]);
+        }
     }
-    if (parsed->has_log_level)
+    if (parsed->has_log_level) {
         atomic_store_explicit(&rt->log_level, parsed->log_level, memory_order_relaxed);
+    }
     pthread_mutex_unlock(&rt->lock);
     return GRAFT_OK;
 }
@@ -356,13 +336,16 @@ static int graft__parse_spec(const char *spec, const char *origin, graft__conf_s
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         item++;
-        while (isspace((unsigned char)*tok))
+        while (isspace((unsigned char)*tok)) {
             tok++;
+        }
         char *e = tok + strlen(tok);
-        while (e > tok && isspace((unsigned char)e[-1]))
+        while (e > tok && isspace((unsigned char)e[-1])) {
             *--e = '\0';
-        if (!*tok)
+        }
+        if (!*tok) {
             continue;
+        }
         char orig[160];
         graft__strlcpy(orig, tok, sizeof orig);
         char *eq = strchr(tok, '=');
@@ -375,10 +358,12 @@ static int graft__parse_spec(const char *spec, const char *origin, graft__conf_s
         *eq = '\0';
         char *name = tok, *mode = eq + 1;
         char *ne = eq;
-        while (ne > name && isspace((unsigned char)ne[-1]))
+        while (ne > name && isspace((unsigned char)ne[-1])) {
             *--ne = '\0';
-        while (isspace((unsigned char)*mode))
+        }
+        while (isspace((unsigned char)*mode)) {
             mode++;
+        }
         if (!graft__valid_name(name)) {
             graft__seterr(err, errlen,
                           "%s: item %d \"%s\": invalid seam name (1-64 of A-Z a-z 0-9 . _ -)",
@@ -387,8 +372,9 @@ static int graft__parse_spec(const char *spec, const char *origin, graft__conf_s
             break;
         }
         char *colon = strchr(mode, ':');
-        if (colon)
+        if (colon) {
             *colon = '\0';
+        }
         graft_mode m;
         if (graft_mode_parse(mode, &m) != GRAFT_OK) {
             graft__seterr(err, errlen, "%s: item %d \"%s\": unknown mode \"%s\" (%s)", origin, item,
@@ -428,12 +414,14 @@ static int graft__parse_spec(const char *spec, const char *origin, graft__conf_s
 
 int graft_config_apply_spec(graft_runtime *rt, const char *spec, char *err, size_t errlen)
 {
-    if (!rt || !spec)
+    if (!rt || !spec) {
         return GRAFT_ENULL;
+    }
     graft__conf_set parsed = {0};
     int rc = graft__parse_spec(spec, "spec", &parsed, err, errlen);
-    if (rc == GRAFT_OK)
+    if (rc == GRAFT_OK) {
         rc = graft__commit(rt, &parsed, NULL, err, errlen);
+    }
     graft__conf_free(&parsed);
     return rc;
 }
@@ -457,10 +445,12 @@ static char *graft__ini_reader(char *str, int num, void *stream)
 {
     graft__ini *p = stream;
     char *r = fgets(str, num, p->fp);
-    if (!r)
+    if (!r) {
         return NULL;
-    if (p->at_newline)
+    }
+    if (p->at_newline) {
         p->line++;
+    }
     size_t n = strlen(r);
     p->at_newline = n > 0 && r[n - 1] == '\n';
     return r;
@@ -478,8 +468,9 @@ static char *graft__ini_reader(char *str, int num, void *stream)
 
 static int graft__ini_section(graft__ini *p, const char *section)
 {
-    if (strcmp(section, p->section) == 0 && (p->cur || p->in_graft))
+    if (strcmp(section, p->section) == 0 && (p->cur || p->in_graft)) {
         return 1;
+    }
     graft__strlcpy(p->section, section, sizeof p->section);
     p->cur = NULL;
     p->in_graft = false;
@@ -490,22 +481,26 @@ static int graft__ini_section(graft__ini *p, const char *section)
     if (strncmp(section, "seam ", 5) == 0) {
         char name[GRAFT__NAME_MAX + 8];
         const char *n = section + 5;
-        while (*n == ' ')
+        while (*n == ' ') {
             n++;
+        }
         graft__strlcpy(name, n, sizeof name);
         size_t l = strlen(name);
         if (l >= 2 && name[0] == '"' && name[l - 1] == '"') {
             memmove(name, name + 1, l - 2);
             name[l - 2] = '\0';
         }
-        if (!graft__valid_name(name))
+        if (!graft__valid_name(name)) {
             GRAFT__INI_FAIL("section [%s]: invalid seam name (1-64 of A-Z a-z 0-9 . _ -)", section);
+        }
         bool fresh = graft__conf_find(p->set, name) == NULL;
         p->cur = graft__conf_add(p->set, name);
-        if (!p->cur)
+        if (!p->cur) {
             GRAFT__INI_FAIL("out of memory");
-        if (fresh)
+        }
+        if (fresh) {
             graft__conf_defaults(p->cur);
+        }
         return 1;
     }
     GRAFT__INI_FAIL("unknown section [%s] (expected [graft] or [seam NAME])", section);
@@ -570,9 +565,11 @@ static const graft__ini_key graft__ini_keys[] = {
 
 static const graft__ini_key *graft__ini_key_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof graft__ini_keys / sizeof graft__ini_keys[0]; i++)
-        if (strcmp(graft__ini_keys[i].name, name) == 0)
+    for (size_t i = 0; i < sizeof graft__ini_keys / sizeof graft__ini_keys[0]; i++) {
+        if (strcmp(graft__ini_keys[i].name, name) == 0) {
             return &graft__ini_keys[i];
+        }
+    }
     return NULL;
 }
 
@@ -586,8 +583,9 @@ static bool graft__ini_parse_value(graft__ini_kind kind, const char *value, void
     case GRAFT__KEY_U32:
         return graft__parse_u32(value, dst);
     case GRAFT__KEY_U32_POS:
-        if (!graft__parse_u32(value, &u32) || u32 == 0)
+        if (!graft__parse_u32(value, &u32) || u32 == 0) {
             return false;
+        }
         *(uint32_t *)dst = u32;
         return true;
     case GRAFT__KEY_BOOL:
@@ -603,15 +601,18 @@ static bool graft__ini_parse_value(graft__ini_kind kind, const char *value, void
 static int graft__ini_handler(void *user, const char *section, const char *name, const char *value)
 {
     graft__ini *p = user;
-    if (!graft__ini_section(p, section))
+    if (!graft__ini_section(p, section)) {
         return 0;
-    if (!value)
+    }
+    if (!value) {
         GRAFT__INI_FAIL("key \"%s\" has no value", name);
+    }
     if (p->in_graft) {
         if (strcmp(name, "log_level") == 0) {
-            if (!graft__parse_level(value, &p->set->log_level))
+            if (!graft__parse_level(value, &p->set->log_level)) {
                 GRAFT__INI_FAIL("log_level: \"%s\" is not error, warn, info, debug or trace",
                                 value);
+            }
             p->set->has_log_level = true;
             return 1;
         }
@@ -619,8 +620,9 @@ static int graft__ini_handler(void *user, const char *section, const char *name,
     }
     graft__seam_conf *e = p->cur;
     if (strcmp(name, "mode") == 0) {
-        if (graft_mode_parse(value, &e->mode) != GRAFT_OK)
+        if (graft_mode_parse(value, &e->mode) != GRAFT_OK) {
             GRAFT__INI_FAIL("mode: unknown mode \"%s\" (%s)", value, graft__mode_list);
+        }
         return 1;
     }
     if (strcmp(name, "capture.dir") == 0) {
@@ -631,19 +633,23 @@ static int graft__ini_handler(void *user, const char *section, const char *name,
             memmove(v, v + 1, l - 2);
             v[l - 2] = '\0';
         }
-        if (!v[0] || strlen(value) >= sizeof e->capture_dir)
+        if (!v[0] || strlen(value) >= sizeof e->capture_dir) {
             GRAFT__INI_FAIL("capture.dir: empty or longer than 1023 bytes");
+        }
         graft__strlcpy(e->capture_dir, v, sizeof e->capture_dir);
         return 1;
     }
     const graft__ini_key *k = graft__ini_key_find(name);
-    if (!k)
+    if (!k) {
         GRAFT__INI_FAIL("unknown key \"%s\" in [%s]", name, section);
+    }
     void *dst = (char *)e + k->offset;
-    if (!graft__ini_parse_value(k->kind, value, dst))
+    if (!graft__ini_parse_value(k->kind, value, dst)) {
         GRAFT__INI_FAIL("%s: \"%s\" is not %s", name, value, graft__ini_kind_text[k->kind]);
-    if (e->fault.error_bp + e->fault.panic_bp > GRAFT_PERCENT_SCALE)
+    }
+    if (e->fault.error_bp + e->fault.panic_bp > GRAFT_PERCENT_SCALE) {
         GRAFT__INI_FAIL("%s: fault.error and fault.panic together exceed 100%%", name);
+    }
     return 1;
 }
 
@@ -684,8 +690,9 @@ static int graft__parse_file(const char *path, graft__conf_set *out, char *err, 
         rc = GRAFT_EIO;
     }
     free(p);
-    if (rc != GRAFT_OK)
+    if (rc != GRAFT_OK) {
         return rc;
+    }
     /* Cross-key checks, named by section. */
     for (size_t i = 0; i < out->n; i++) {
         graft__seam_conf *e = &out->v[i];
@@ -700,15 +707,18 @@ static int graft__parse_file(const char *path, graft__conf_set *out, char *err, 
 
 int graft_config_load_file(graft_runtime *rt, const char *path, char *err, size_t errlen)
 {
-    if (!rt || !path)
+    if (!rt || !path) {
         return GRAFT_ENULL;
+    }
     graft__conf_set parsed = {0};
     int rc = graft__parse_file(path, &parsed, err, errlen);
-    if (rc == GRAFT_OK)
+    if (rc == GRAFT_OK) {
         rc = graft__commit(rt, &parsed, path, err, errlen);
+    }
     graft__conf_free(&parsed);
-    if (rc == GRAFT_OK)
+    if (rc == GRAFT_OK) {
         graft__log(rt, GRAFT_LOG_INFO, "graft.config", "loaded %s", path);
+    }
     return rc;
 }
 
@@ -717,8 +727,9 @@ static int graft__load_env_like(graft_runtime *rt, const char *path, char *err, 
 {
     graft__conf_set parsed = {0};
     int rc = GRAFT_OK;
-    if (path && *path)
+    if (path && *path) {
         rc = graft__parse_file(path, &parsed, err, errlen);
+    }
     const char *spec = getenv("GRAFT_SEAMS");
     if (rc == GRAFT_OK && spec && *spec) {
         graft__conf_set sp = {0};
@@ -729,27 +740,31 @@ static int graft__load_env_like(graft_runtime *rt, const char *path, char *err, 
         }
         graft__conf_free(&sp);
     }
-    if (rc == GRAFT_OK)
+    if (rc == GRAFT_OK) {
         rc = graft__commit(rt, &parsed, path && *path ? path : NULL, err, errlen);
+    }
     graft__conf_free(&parsed);
     return rc;
 }
 
 int graft_runtime_configure_from_env(graft_runtime *rt, char *err, size_t errlen)
 {
-    if (!rt)
+    if (!rt) {
         return GRAFT_ENULL;
+    }
     return graft__load_env_like(rt, getenv("GRAFT_CONFIG"), err, errlen);
 }
 
 int graft_config_reload(graft_runtime *rt, char *err, size_t errlen)
 {
-    if (!rt)
+    if (!rt) {
         return GRAFT_ENULL;
+    }
     char *path = NULL;
     pthread_mutex_lock(&rt->lock);
-    if (rt->config_path)
+    if (rt->config_path) {
         path = strdup(rt->config_path);
+    }
     bool oom = rt->config_path && !path;
     pthread_mutex_unlock(&rt->lock);
     if (oom) {
@@ -757,9 +772,10 @@ int graft_config_reload(graft_runtime *rt, char *err, size_t errlen)
         return GRAFT_ENOMEM;
     }
     int rc = graft__load_env_like(rt, path, err, errlen);
-    if (rc == GRAFT_OK)
+    if (rc == GRAFT_OK) {
         graft__log(rt, GRAFT_LOG_INFO, "graft.config", "reloaded%s%s", path ? " " : "",
                    path ? path : "");
+    }
     free(path);
     return rc;
 }

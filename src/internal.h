@@ -9,13 +9,20 @@
 #ifndef GRAFT_INTERNAL_H
 #define GRAFT_INTERNAL_H
 
+#include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "graft/graft.h"
+#include "breaker.h"
+#include "metrics.h"
+#include "mismatch.h"
 #include "writer.h"
 
 #if defined(__GNUC__)
@@ -40,18 +47,6 @@
  * reads cost ~51 ns here, so 1 in 256 amortises to ~0.2 ns per call. */
 #define GRAFT__TIME_SAMPLE_DEFAULT 256u
 #define GRAFT__NAME_MAX 64
-/* Log-linear histogram: 8 linear sub-buckets per power of two, up to 2^37 ns. */
-#define GRAFT__HIST_SUB_BITS 3
-#define GRAFT__HIST_MAX_EXP 36
-#define GRAFT__HIST_BUCKETS (((GRAFT__HIST_MAX_EXP)-1) * 8 + 8)
-#define GRAFT__SAMPLES 16        /* recent mismatch samples kept per seam */
-#define GRAFT__EVENTS 16         /* recent breaker transitions kept per seam */
-#define GRAFT__DESC_MAX 160      /* bytes of an output description kept/logged */
-#define GRAFT__WINDOW_BUCKETS 10 /* breaker window granularity */
-/* Recent-window latency (JSON snapshot): one kept histogram per step, a window long. */
-#define GRAFT__RECENT_WINDOW_NS (60ull * 1000000000ull)
-#define GRAFT__RECENT_STEP_NS (5ull * 1000000000ull)
-#define GRAFT__RECENT_SNAPS (GRAFT__RECENT_WINDOW_NS / GRAFT__RECENT_STEP_NS + 2)
 
 /* Route word: mode in bits 0..2, percent_bp in bits 8..21, and flags that send calls
  * to the general path: faults on, compare-when-served on, comparison sampled (1 in N
@@ -145,40 +140,6 @@ typedef struct graft__tls {
 extern _Thread_local graft__tls graft__t GRAFT__TLS_FAST;
 void graft__tls_init(void);
 
-/* Cumulative candidate outcomes read from slots, for the breaker window. */
-typedef struct graft__bk_counts {
-    uint64_t calls, failures, timed, slow, compared, mismatches;
-} graft__bk_counts;
-
-typedef struct graft__bk_entry {
-    uint64_t bucket; /* time bucket index (now / bucket width) */
-    graft__bk_counts c;
-} graft__bk_entry;
-
-typedef struct graft__bk_event {
-    uint64_t mono_ns, unix_ns;
-    int from, to;
-    char reason[96];
-} graft__bk_event;
-
-typedef struct graft__sample {
-    uint64_t unix_ns;
-    uint64_t key;
-    bool has_key;
-    char legacy[GRAFT__DESC_MAX];
-    char candidate[GRAFT__DESC_MAX];
-} graft__sample;
-
-/* Cumulative latency histograms kept for the recent-window percentiles (metrics.c). */
-typedef struct graft__recent {
-    pthread_mutex_t lock;
-    size_t n;
-    struct {
-        uint64_t mono_ns;
-        uint64_t h[2][GRAFT__HIST_BUCKETS];
-    } snap[GRAFT__RECENT_SNAPS];
-} graft__recent;
-
 typedef struct graft__logger {
     graft_log_fn fn;
     void *ctx;
@@ -210,20 +171,21 @@ typedef struct graft__conf_set {
     int log_level;
 } graft__conf_set;
 
+/* A seam: the state the call path reads (first), then one sub-struct per owner,
+ * defined beside the file that owns it. */
 struct graft_seam {
     /* hot, read-mostly */
-    _Atomic uint64_t route;
-    _Atomic int bk_state;   /* graft_breaker_state */
-    _Atomic int bk_reroute; /* 1 when the breaker's state changes routing (not observe-only) */
+    _Atomic uint64_t route; /* mode, percent and GRAFT__ROUTE_* flags */
     graft_impl_fn legacy, candidate;
     void *ctx;
     uint64_t salt;
     graft_runtime *rt;
     graft__slot *slots; /* GRAFT__SLOTS + 1 */
+    /* comparison sampling (call.c reads; seam.c sets) */
     _Atomic uint32_t sample_every;
-    _Atomic uint32_t log_per_second;
     _Atomic int compare_served;
-    _Atomic uint64_t slow_call_ns;
+    _Atomic uint64_t slow_call_ns; /* breaker's slow threshold, 0 when disabled */
+    /* fault injection (call.c reads; seam.c sets) */
     _Atomic uint32_t fault_error_bp, fault_panic_bp, fault_delay_bp;
     _Atomic uint64_t fault_delay_ns;
 
@@ -232,44 +194,12 @@ struct graft_seam {
     struct graft_seam *_Atomic next;
     pthread_mutex_t cfg_lock; /* writers of route word and configs */
 
-    /* mismatch logging rate limit: (second << 20) | count in that second */
-    _Atomic uint64_t log_window;
-    _Atomic uint64_t log_suppressed;
-
-    /* capture (files written by the background writer) */
-    pthread_mutex_t cap_lock; /* writer thread and setters; never the call path */
-    char capture_dir[1024];
-    uint32_t capture_max_files;
-    uint64_t capture_max_bytes;
-    _Atomic int capture_on; /* capture_dir set and payload buffers exist */
-    _Atomic uint64_t captures, capture_bytes, capture_seq, capture_dropped;
-    _Atomic uint64_t capture_too_large; /* inputs over GRAFT__CAPTURE_MAX */
-    _Atomic int capture_too_large_warned;
-    _Atomic uint64_t reports_dropped; /* writer ring full: log line or capture lost */
-
-    graft__recent *recent; /* snapshot side only */
-
-    /* mismatch samples (ring), try-locked */
-    pthread_mutex_t sample_lock;
-    graft__sample samples[GRAFT__SAMPLES];
-    uint64_t sample_total;
-
-    /* breaker (slow path), try-locked from the call path */
-    pthread_mutex_t bk_lock;
-    graft_breaker_config bk;
-    uint64_t bk_base_cooldown_ns, bk_cooldown_ns;
-    uint64_t bk_since_ns;      /* time of the last transition */
-    _Atomic uint64_t bk_until; /* open: when to half-open; half-open: deadline */
-    _Atomic uint64_t bk_next_eval;
-    _Atomic int bk_permits;
-    _Atomic uint32_t bk_trial_ok, bk_trial_fail;
-    graft__bk_entry bk_ring[GRAFT__WINDOW_BUCKETS + 4];
-    size_t bk_ring_n;
-    graft__bk_counts bk_base; /* counts at the last reset (window origin) */
-    graft__bk_counts bk_last_window;
-    graft__bk_event bk_events[GRAFT__EVENTS];
-    uint64_t bk_event_total;
-    _Atomic uint64_t bk_opens, bk_transitions;
+    graft__mlog mlog;                 /* mismatch.c */
+    graft__capture cap;               /* mismatch.c; files written by the background writer */
+    graft__samples samples;           /* mismatch.c */
+    _Atomic uint64_t reports_dropped; /* writer ring full: a log line or capture lost */
+    graft__recent *recent;            /* metrics.c, snapshot side only */
+    graft__breaker brk;               /* breaker.c */
 };
 
 struct graft_runtime {
@@ -293,7 +223,7 @@ struct graft_runtime {
     graft__writer writer; /* mismatch reports and deferred log lines */
 };
 
-/* runtime.c */
+/* log.c */
 uint64_t graft__now(const graft_runtime *rt);
 uint64_t graft__unix_ns(void);
 void graft__log(graft_runtime *rt, int level, const char *target, const char *fmt, ...)
@@ -305,42 +235,48 @@ void graft__log_deferred(graft_seam *s, int level, const char *target, const cha
     GRAFT__PRINTF(4, 5);
 size_t graft__strlcpy(char *dst, const char *src, size_t cap);
 void graft__seterr(char *err, size_t errlen, const char *fmt, ...) GRAFT__PRINTF(3, 4);
-
-/* call.c */
-void graft__route_flag(graft_seam *s, uint64_t flag, bool on);
-void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg);
-void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
 bool graft__valid_name(const char *name);
 
-/* mismatch.c */
-void graft__on_mismatch(graft_seam *s, uint64_t key, bool has_key, const void *input,
-                        const void *legacy_out, const void *candidate_out);
-
-/* breaker.c */
-void graft__breaker_init(graft_seam *s);
-void graft__breaker_apply(graft_seam *s, const graft_breaker_config *cfg);
-void graft__breaker_poll(graft_seam *s, uint64_t now, bool force);
-/* Whether the candidate may run for a routed call; counts half-open permits. */
-bool graft__breaker_admit(graft_seam *s, uint64_t *now, bool *trial);
-void graft__breaker_trial_done(graft_seam *s, bool ok);
-void graft__breaker_counts(const graft_seam *s, graft__bk_counts *out);
-
-/* metrics.c */
-uint64_t graft__slot_sum(const graft_seam *s, int ctr);
-/* Sums every slot and folds the FAST_* counters into the canonical ones. */
+/* metrics.c (beside metrics.h's): sums every slot and folds the combined outcomes
+ * into the canonical counters. */
 void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT]);
-size_t graft__hist_index(uint64_t ns);
-uint64_t graft__hist_upper(size_t idx);
-void graft__recent_init(graft__recent *r, uint64_t now);
-void graft__recent_destroy(graft__recent *r);
+
+/* seam.c */
+int graft__seam_new(graft_runtime *rt, const graft_seam_def *def, graft_seam **out);
+void graft__seam_free(graft_seam *s);
+void graft__seam_apply_conf(graft_seam *s, const graft__seam_conf *e);
+void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg);
+void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
 
 /* status.c */
 extern const char *const graft__mode_list; /* "legacy, shadow, ..." for messages */
 
-/* config.c */
-void graft__conf_apply_to_seam(graft_runtime *rt, graft_seam *s);
-void graft__conf_free(graft__conf_set *c);
-bool graft__validate_breaker(const graft_breaker_config *b, char *err, size_t errlen);
+/* Sets or clears a GRAFT__ROUTE_* flag of the route word (mode and percent kept). */
+static inline void graft__route_flag(graft_seam *s, uint64_t flag, bool on)
+{
+    if (on) {
+        atomic_fetch_or_explicit(&s->route, flag, memory_order_acq_rel);
+    } else {
+        atomic_fetch_and_explicit(&s->route, ~flag, memory_order_acq_rel);
+    }
+}
+
+/* The stored configuration set (config.c fills it; runtime.c reads it at registration). */
+static inline graft__seam_conf *graft__conf_find(graft__conf_set *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->v[i].name, name) == 0) {
+            return &c->v[i];
+        }
+    }
+    return NULL;
+}
+
+static inline void graft__conf_free(graft__conf_set *c)
+{
+    free(c->v);
+    memset(c, 0, sizeof *c);
+}
 
 /* splitmix64's finaliser over key XOR salt: a bijection with full avalanche, so
  * consecutive ids spread evenly and each seam (salt) orders keys differently. The
@@ -353,9 +289,14 @@ static inline uint64_t graft__bucket_hash(uint64_t salt, uint64_t key)
     return z ^ (z >> 31);
 }
 
+/* Precondition "this mutex is held (by this thread, in practice)", checked in debug and
+ * sanitizer builds: a mutex nobody holds would be taken by the trylock, and fail. */
+#define GRAFT__ASSERT_HELD(m) assert(pthread_mutex_trylock(m) == EBUSY)
+
 /* Counter increments. Own slot: relaxed load + store (single writer). Overflow: add. */
 static inline void graft__inc(graft__slot *sl, bool shared, int ctr, uint64_t by)
 {
+    assert(ctr >= 0 && ctr < GRAFT__C_COUNT);
     if (GRAFT__UNLIKELY(shared)) {
         atomic_fetch_add_explicit(&sl->c[ctr], by, memory_order_relaxed);
     } else {

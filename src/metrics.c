@@ -21,11 +21,13 @@
  * up share the last bucket. */
 size_t graft__hist_index(uint64_t ns)
 {
-    if (ns < 8)
+    if (ns < 8) {
         return (size_t)ns;
+    }
     unsigned e = 63u - (unsigned)__builtin_clzll(ns);
-    if (e > GRAFT__HIST_MAX_EXP)
+    if (e > GRAFT__HIST_MAX_EXP) {
         return GRAFT__HIST_BUCKETS - 1;
+    }
     unsigned sub = (unsigned)(ns >> (e - GRAFT__HIST_SUB_BITS)) & 7u;
     return (size_t)(e - 2) * 8u + sub;
 }
@@ -33,8 +35,9 @@ size_t graft__hist_index(uint64_t ns)
 /* Largest value that falls in bucket idx. */
 uint64_t graft__hist_upper(size_t idx)
 {
-    if (idx < 8)
+    if (idx < 8) {
         return idx;
+    }
     uint64_t e = idx / 8 + 2, sub = idx % 8;
     uint64_t lo = (1ull << e) + sub * (1ull << (e - 3));
     return lo + (1ull << (e - 3)) - 1;
@@ -43,17 +46,20 @@ uint64_t graft__hist_upper(size_t idx)
 uint64_t graft__slot_sum(const graft_seam *s, int ctr)
 {
     uint64_t sum = 0;
-    for (int i = 0; i <= GRAFT__SLOTS; i++)
+    for (int i = 0; i <= GRAFT__SLOTS; i++) {
         sum += atomic_load_explicit(&s->slots[i].c[ctr], memory_order_relaxed);
+    }
     return sum;
 }
 
 void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
 {
     memset(c, 0, sizeof(uint64_t) * GRAFT__C_COUNT);
-    for (int i = 0; i <= GRAFT__SLOTS; i++)
-        for (int k = 0; k < GRAFT__C_COUNT; k++)
+    for (int i = 0; i <= GRAFT__SLOTS; i++) {
+        for (int k = 0; k < GRAFT__C_COUNT; k++) {
             c[k] += atomic_load_explicit(&s->slots[i].c[k], memory_order_relaxed);
+        }
+    }
     /* Each combined outcome stands for the canonical counters its row names. */
     static const struct {
         int fast;
@@ -69,17 +75,21 @@ void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
     };
     for (size_t f = 0; f < sizeof fold / sizeof fold[0]; f++) {
         uint64_t n = c[fold[f].fast];
-        if (!n)
+        if (!n) {
             continue;
+        }
         c[GRAFT__C_CALLS] += n;
         c[GRAFT__C_BY_MODE + (int)fold[f].mode] += n;
-        if (fold[f].ran_l)
+        if (fold[f].ran_l) {
             c[GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_CALLS)] += n;
-        if (fold[f].ran_c)
+        }
+        if (fold[f].ran_c) {
             c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS)] += n;
+        }
         c[GRAFT__CI(fold[f].served, GRAFT__I_SERVED)] += n;
-        if (fold[f].compared)
+        if (fold[f].compared) {
             c[GRAFT__C_COMPARED] += n;
+        }
     }
 }
 
@@ -97,14 +107,17 @@ static uint64_t graft__hist_sum(const graft_seam *s, int impl, uint64_t h[GRAFT_
             count += v;
         }
         uint64_t m = atomic_load_explicit(&sl->max_ns[impl], memory_order_relaxed);
-        if (m > max)
+        if (m > max) {
             max = m;
+        }
         sum += atomic_load_explicit(&sl->c[GRAFT__CI(impl, GRAFT__I_SUM_NS)], memory_order_relaxed);
     }
-    if (max_ns)
+    if (max_ns) {
         *max_ns = max;
-    if (sum_ns)
+    }
+    if (sum_ns) {
         *sum_ns = sum;
+    }
     return count;
 }
 
@@ -116,14 +129,16 @@ static void graft__percentiles(const uint64_t h[GRAFT__HIST_BUCKETS], uint64_t c
     memset(out, 0, sizeof *out);
     out->count = count;
     out->max_ns = max;
-    if (count == 0)
+    if (count == 0) {
         return;
+    }
     const double qs[3] = {0.50, 0.90, 0.99};
     uint64_t *dst[3] = {&out->p50_ns, &out->p90_ns, &out->p99_ns};
     for (int q = 0; q < 3; q++) {
         uint64_t rank = (uint64_t)(qs[q] * (double)count + 0.999999);
-        if (rank == 0)
+        if (rank == 0) {
             rank = 1;
+        }
         uint64_t acc = 0;
         for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
             acc += h[b];
@@ -150,19 +165,6 @@ static void graft__latency(const graft_seam *s, int impl, graft_latency *out, ui
  * kept at most one per GRAFT__RECENT_STEP_NS, taken when a snapshot is asked for (the
  * dashboard polls), and the recent histogram is "now minus the newest kept one at least
  * a window old" (or the oldest kept, when the process or the polling is younger). */
-void graft__recent_init(graft__recent *r, uint64_t now)
-{
-    pthread_mutex_init(&r->lock, NULL);
-    memset(r->snap, 0, sizeof r->snap);
-    r->snap[0].mono_ns = now; /* registration: all zero */
-    r->n = 1;
-}
-
-void graft__recent_destroy(graft__recent *r)
-{
-    pthread_mutex_destroy(&r->lock);
-}
-
 /* h: the current cumulative histograms (both impls); fills out[2] and *window_ns. */
 static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST_BUCKETS],
                                   const uint64_t max[2], graft_latency out[2], uint64_t *window_ns)
@@ -180,9 +182,11 @@ static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST
         r->n++;
     }
     size_t base = 0;
-    for (size_t i = 0; i < r->n; i++)
-        if (r->snap[i].mono_ns + GRAFT__RECENT_WINDOW_NS <= now)
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->snap[i].mono_ns + GRAFT__RECENT_WINDOW_NS <= now) {
             base = i;
+        }
+    }
     *window_ns = now - r->snap[base].mono_ns;
     for (int im = 0; im < 2; im++) {
         uint64_t d[GRAFT__HIST_BUCKETS];
@@ -190,8 +194,9 @@ static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST
         for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
             d[b] = h[im][b] - r->snap[base].h[im][b];
             count += d[b];
-            if (d[b])
+            if (d[b]) {
                 top = graft__hist_upper(b);
+            }
         }
         graft__percentiles(d, count, top < max[im] ? top : max[im], &out[im]);
     }
@@ -200,15 +205,16 @@ static void graft__recent_latency(graft_seam *s, const uint64_t h[2][GRAFT__HIST
 
 /* ------------------------------------------------------------------ stats */
 
-static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
+static void graft__stats(graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
                          uint64_t hist[2][GRAFT__HIST_BUCKETS])
 {
-    uint64_t scratch[GRAFT__HIST_BUCKETS];
+    uint64_t scratch[GRAFT__HIST_BUCKETS] = {0};
     /* Time-based breaker transitions (cool-down over, half-open deadline passed) are
      * due even when no call arrives to notice them: a snapshot notices them too. */
-    int bst = atomic_load_explicit(&s->bk_state, memory_order_acquire);
-    if (bst == GRAFT_BREAKER_OPEN || bst == GRAFT_BREAKER_HALF_OPEN)
-        graft__breaker_poll((graft_seam *)s, graft__now(s->rt), true);
+    int bst = atomic_load_explicit(&s->brk.state, memory_order_acquire);
+    if (bst == GRAFT_BREAKER_OPEN || bst == GRAFT_BREAKER_HALF_OPEN) {
+        graft__breaker_poll(s, graft__now(s->rt), true);
+    }
     memset(st, 0, sizeof *st);
     uint64_t w = atomic_load_explicit(&s->route, memory_order_acquire);
     st->mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
@@ -216,8 +222,9 @@ static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sum
     uint64_t c[GRAFT__C_COUNT];
     graft__counters(s, c);
     st->calls = c[GRAFT__C_CALLS];
-    for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+    for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
         st->calls_by_mode[m] = c[GRAFT__C_BY_MODE + m];
+    }
     for (int i = 0; i < 2; i++) {
         st->impl[i].calls = c[GRAFT__CI(i, GRAFT__I_CALLS)];
         st->impl[i].served = c[GRAFT__CI(i, GRAFT__I_SERVED)];
@@ -230,19 +237,20 @@ static void graft__stats(const graft_seam *s, graft_seam_stats *st, uint64_t sum
     st->compared = c[GRAFT__C_COMPARED];
     st->mismatches = c[GRAFT__C_MISMATCHES];
     st->compare_skipped = c[GRAFT__C_COMPARE_SKIPPED];
-    st->captures = atomic_load_explicit(&s->captures, memory_order_relaxed);
+    st->captures = atomic_load_explicit(&s->cap.files, memory_order_relaxed);
     st->breaker_state =
-        (graft_breaker_state)atomic_load_explicit(&s->bk_state, memory_order_acquire);
-    st->breaker_opens = atomic_load_explicit(&s->bk_opens, memory_order_relaxed);
-    st->breaker_transitions = atomic_load_explicit(&s->bk_transitions, memory_order_relaxed);
+        (graft_breaker_state)atomic_load_explicit(&s->brk.state, memory_order_acquire);
+    st->breaker_opens = atomic_load_explicit(&s->brk.opens, memory_order_relaxed);
+    st->breaker_transitions = atomic_load_explicit(&s->brk.transitions, memory_order_relaxed);
     st->breaker_rejected = c[GRAFT__C_BREAKER_REJECTED];
     st->faults_injected = c[GRAFT__C_FAULTS];
 }
 
-int graft_seam_stats_get(const graft_seam *seam, graft_seam_stats *out)
+int graft_seam_stats_get(graft_seam *seam, graft_seam_stats *out)
 {
-    if (!seam || !out)
+    if (!seam || !out) {
         return GRAFT_ENULL;
+    }
     graft_seam_stats st;
     graft__stats(seam, &st, NULL, NULL);
     *out = st;
@@ -271,8 +279,9 @@ static cJSON *graft__seam_to_json(graft_seam *s)
 {
     graft_seam_stats st;
     uint64_t(*hist)[GRAFT__HIST_BUCKETS] = malloc(sizeof(uint64_t[2][GRAFT__HIST_BUCKETS]));
-    if (!hist)
+    if (!hist) {
         return NULL;
+    }
     graft__stats(s, &st, NULL, hist);
     graft_latency recent[2];
     uint64_t recent_ns;
@@ -281,8 +290,9 @@ static cJSON *graft__seam_to_json(graft_seam *s)
                           &recent_ns);
     free(hist);
     cJSON *o = cJSON_CreateObject();
-    if (!o)
+    if (!o) {
         return NULL;
+    }
     cJSON_AddStringToObject(o, "name", s->name);
     cJSON_AddStringToObject(o, "mode", graft_mode_name(st.mode));
     cJSON_AddNumberToObject(o, "percent", graft__pct(st.percent_bp));
@@ -291,8 +301,9 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON *cnt = cJSON_AddObjectToObject(o, "counters");
     cJSON_AddNumberToObject(cnt, "calls", (double)st.calls);
     cJSON *bm = cJSON_AddObjectToObject(cnt, "calls_by_mode");
-    for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+    for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
         cJSON_AddNumberToObject(bm, graft_mode_name(m), (double)st.calls_by_mode[m]);
+    }
     cJSON_AddNumberToObject(cnt, "fallbacks", (double)st.fallbacks);
     cJSON_AddNumberToObject(cnt, "compared", (double)st.compared);
     cJSON_AddNumberToObject(cnt, "mismatches", (double)st.mismatches);
@@ -320,26 +331,26 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddNumberToObject(cmp, "sample_every", cc.sample_every);
     cJSON_AddNumberToObject(cmp, "log_per_second", cc.log_per_second);
     cJSON_AddBoolToObject(cmp, "compare_served", cc.compare_served != 0);
-    pthread_mutex_lock(&s->cap_lock);
-    if (s->capture_dir[0])
-        cJSON_AddStringToObject(cmp, "capture_dir", s->capture_dir);
-    else
+    pthread_mutex_lock(&s->cap.lock);
+    if (s->cap.dir[0]) {
+        cJSON_AddStringToObject(cmp, "capture_dir", s->cap.dir);
+    } else {
         cJSON_AddNullToObject(cmp, "capture_dir");
-    pthread_mutex_unlock(&s->cap_lock);
+    }
+    pthread_mutex_unlock(&s->cap.lock);
     cJSON_AddNumberToObject(cmp, "capture_max_files", cc.capture_max_files);
     cJSON_AddNumberToObject(cmp, "capture_max_bytes", (double)cc.capture_max_bytes);
     cJSON_AddNumberToObject(cmp, "captured_files",
-                            (double)atomic_load_explicit(&s->captures, memory_order_relaxed));
+                            (double)atomic_load_explicit(&s->cap.files, memory_order_relaxed));
     cJSON_AddNumberToObject(cmp, "captured_bytes",
-                            (double)atomic_load_explicit(&s->capture_bytes, memory_order_relaxed));
+                            (double)atomic_load_explicit(&s->cap.bytes, memory_order_relaxed));
+    cJSON_AddNumberToObject(cmp, "capture_dropped",
+                            (double)atomic_load_explicit(&s->cap.dropped, memory_order_relaxed));
     cJSON_AddNumberToObject(
-        cmp, "capture_dropped",
-        (double)atomic_load_explicit(&s->capture_dropped, memory_order_relaxed));
-    cJSON_AddNumberToObject(cmp, "log_suppressed",
-                            (double)atomic_load_explicit(&s->log_suppressed, memory_order_relaxed));
-    cJSON_AddNumberToObject(
-        cmp, "capture_too_large",
-        (double)atomic_load_explicit(&s->capture_too_large, memory_order_relaxed));
+        cmp, "log_suppressed",
+        (double)atomic_load_explicit(&s->mlog.suppressed, memory_order_relaxed));
+    cJSON_AddNumberToObject(cmp, "capture_too_large",
+                            (double)atomic_load_explicit(&s->cap.too_large, memory_order_relaxed));
     cJSON_AddNumberToObject(
         cmp, "reports_dropped",
         (double)atomic_load_explicit(&s->reports_dropped, memory_order_relaxed));
@@ -349,8 +360,8 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddNumberToObject(bk, "opens", (double)st.breaker_opens);
     cJSON_AddNumberToObject(bk, "transitions", (double)st.breaker_transitions);
     cJSON_AddNumberToObject(bk, "rejected", (double)st.breaker_rejected);
-    pthread_mutex_lock(&s->bk_lock);
-    graft_breaker_config b = s->bk;
+    pthread_mutex_lock(&s->brk.lock);
+    graft_breaker_config b = s->brk.cfg;
     cJSON *bc = cJSON_AddObjectToObject(bk, "config");
     cJSON_AddBoolToObject(bc, "enabled", b.enabled != 0);
     cJSON_AddBoolToObject(bc, "observe_only", b.observe_only != 0);
@@ -364,19 +375,19 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddNumberToObject(bc, "max_cooldown_ns", (double)b.max_cooldown_ns);
     cJSON_AddNumberToObject(bc, "half_open_calls", b.half_open_calls);
     cJSON_AddNumberToObject(bc, "half_open_max_ns", (double)b.half_open_max_ns);
-    cJSON_AddNumberToObject(bk, "current_cooldown_ns", (double)s->bk_cooldown_ns);
+    cJSON_AddNumberToObject(bk, "current_cooldown_ns", (double)s->brk.cooldown_ns);
     cJSON *win = cJSON_AddObjectToObject(bk, "window");
-    cJSON_AddNumberToObject(win, "calls", (double)s->bk_last_window.calls);
-    cJSON_AddNumberToObject(win, "failures", (double)s->bk_last_window.failures);
-    cJSON_AddNumberToObject(win, "timed", (double)s->bk_last_window.timed);
-    cJSON_AddNumberToObject(win, "slow", (double)s->bk_last_window.slow);
-    cJSON_AddNumberToObject(win, "compared", (double)s->bk_last_window.compared);
-    cJSON_AddNumberToObject(win, "mismatches", (double)s->bk_last_window.mismatches);
+    cJSON_AddNumberToObject(win, "calls", (double)s->brk.last_window.calls);
+    cJSON_AddNumberToObject(win, "failures", (double)s->brk.last_window.failures);
+    cJSON_AddNumberToObject(win, "timed", (double)s->brk.last_window.timed);
+    cJSON_AddNumberToObject(win, "slow", (double)s->brk.last_window.slow);
+    cJSON_AddNumberToObject(win, "compared", (double)s->brk.last_window.compared);
+    cJSON_AddNumberToObject(win, "mismatches", (double)s->brk.last_window.mismatches);
     cJSON *evs = cJSON_AddArrayToObject(bk, "events");
-    uint64_t total = s->bk_event_total;
+    uint64_t total = s->brk.event_total;
     uint64_t first = total > GRAFT__EVENTS ? total - GRAFT__EVENTS : 0;
     for (uint64_t k = first; k < total; k++) {
-        const graft__bk_event *ev = &s->bk_events[k % GRAFT__EVENTS];
+        const graft__bk_event *ev = &s->brk.events[k % GRAFT__EVENTS];
         cJSON *e = cJSON_CreateObject();
         cJSON_AddNumberToObject(e, "mono_ns", (double)ev->mono_ns);
         cJSON_AddNumberToObject(e, "unix_ms", (double)(ev->unix_ns / 1000000ull));
@@ -385,7 +396,7 @@ static cJSON *graft__seam_to_json(graft_seam *s)
         cJSON_AddStringToObject(e, "reason", ev->reason);
         cJSON_AddItemToArray(evs, e);
     }
-    pthread_mutex_unlock(&s->bk_lock);
+    pthread_mutex_unlock(&s->brk.lock);
 
     graft_fault_config f;
     graft_seam_get_fault(s, &f);
@@ -397,11 +408,11 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddNumberToObject(fo, "injected", (double)st.faults_injected);
 
     cJSON *ms = cJSON_AddArrayToObject(o, "mismatch_samples");
-    pthread_mutex_lock(&s->sample_lock);
-    uint64_t stot = s->sample_total;
+    pthread_mutex_lock(&s->samples.lock);
+    uint64_t stot = s->samples.total;
     uint64_t sfirst = stot > GRAFT__SAMPLES ? stot - GRAFT__SAMPLES : 0;
     for (uint64_t k = sfirst; k < stot; k++) {
-        const graft__sample *sm = &s->samples[k % GRAFT__SAMPLES];
+        const graft__sample *sm = &s->samples.ring[k % GRAFT__SAMPLES];
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "seam", s->name);
         if (sm->has_key) {
@@ -416,7 +427,7 @@ static cJSON *graft__seam_to_json(graft_seam *s)
         cJSON_AddNumberToObject(e, "unix_ms", (double)(sm->unix_ns / 1000000ull));
         cJSON_AddItemToArray(ms, e);
     }
-    pthread_mutex_unlock(&s->sample_lock);
+    pthread_mutex_unlock(&s->samples.lock);
     return o;
 }
 
@@ -424,8 +435,9 @@ static int graft__json_out(cJSON *root, char **out, size_t *len)
 {
     char *txt = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    if (!txt)
+    if (!txt) {
         return GRAFT_ENOMEM;
+    }
     /* Copy into our own allocation so graft_free pairs with it whatever hooks the host
      * installed in cJSON. */
     size_t n = strlen(txt);
@@ -437,28 +449,33 @@ static int graft__json_out(cJSON *root, char **out, size_t *len)
     memcpy(buf, txt, n + 1);
     cJSON_free(txt);
     *out = buf;
-    if (len)
+    if (len) {
         *len = n;
+    }
     return GRAFT_OK;
 }
 
 int graft_seam_json(graft_seam *seam, char **out, size_t *len)
 {
-    if (!seam || !out)
+    if (!seam || !out) {
         return GRAFT_ENULL;
+    }
     cJSON *o = graft__seam_to_json(seam);
-    if (!o)
+    if (!o) {
         return GRAFT_ENOMEM;
+    }
     return graft__json_out(o, out, len);
 }
 
 int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
 {
-    if (!rt || !out)
+    if (!rt || !out) {
         return GRAFT_ENULL;
+    }
     cJSON *root = cJSON_CreateObject();
-    if (!root)
+    if (!root) {
         return GRAFT_ENOMEM;
+    }
     cJSON_AddStringToObject(root, "version", graft_version());
     cJSON *arr = cJSON_AddArrayToObject(root, "seams");
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
@@ -484,8 +501,9 @@ typedef struct graft__buf {
 static void graft__bprintf(graft__buf *b, const char *fmt, ...) GRAFT__PRINTF(2, 3);
 static void graft__bprintf(graft__buf *b, const char *fmt, ...)
 {
-    if (b->oom)
+    if (b->oom) {
         return;
+    }
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -533,15 +551,18 @@ static void graft__family(graft__buf *b, const char *name, const char *type, con
 
 int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
 {
-    if (!rt || !out)
+    if (!rt || !out) {
         return GRAFT_ENULL;
+    }
     size_t n = 0;
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
-         p = atomic_load_explicit(&p->next, memory_order_acquire))
+         p = atomic_load_explicit(&p->next, memory_order_acquire)) {
         n++;
+    }
     graft__prom_seam *v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
+    if (!v) {
         return GRAFT_ENOMEM;
+    }
     size_t k = 0;
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p && k < n;
          p = atomic_load_explicit(&p->next, memory_order_acquire), k++) {
@@ -570,20 +591,25 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     GRAFT__SEAM_COUNTER("graft_seam_calls_total", "Calls into the seam.", st->calls);
     graft__family(&b, "graft_seam_mode_calls_total", "counter",
                   "Calls into the seam by the mode the seam was in.");
-    for (size_t i = 0; i < n; i++)
-        for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+    for (size_t i = 0; i < n; i++) {
+        for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
             graft__bprintf(&b, "graft_seam_mode_calls_total{seam=\"%s\",mode=\"%s\"} %" PRIu64 "\n",
                            v[i].s->name, graft_mode_name(m), v[i].st.calls_by_mode[m]);
+        }
+    }
     graft__family(&b, "graft_seam_mode", "gauge", "1 for the seam's current mode, 0 otherwise.");
-    for (size_t i = 0; i < n; i++)
-        for (int m = 0; m < GRAFT_MODE_COUNT; m++)
+    for (size_t i = 0; i < n; i++) {
+        for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
             graft__bprintf(&b, "graft_seam_mode{seam=\"%s\",mode=\"%s\"} %d\n", v[i].s->name,
                            graft_mode_name(m), (int)v[i].st.mode == m);
+        }
+    }
     graft__family(&b, "graft_seam_canary_ratio", "gauge",
                   "Share of keys routed to the candidate in canary mode (0..1).");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         graft__bprintf(&b, "graft_seam_canary_ratio{seam=\"%s\"} %.4f\n", v[i].s->name,
                        (double)v[i].st.percent_bp / GRAFT_PERCENT_SCALE);
+    }
     GRAFT__SEAM_COUNTER("graft_seam_fallbacks_total",
                         "Candidate failures answered by the legacy implementation.", st->fallbacks);
     GRAFT__SEAM_COUNTER("graft_seam_compared_total", "Calls whose two outputs were compared.",
@@ -601,11 +627,11 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     GRAFT__SEAM_COUNTER("graft_seam_capture_dropped_total",
                         "Mismatch inputs not captured (bounds, I/O errors, over the size limit, "
                         "writer behind).",
-                        atomic_load_explicit(&v[i].s->capture_dropped, memory_order_relaxed));
+                        atomic_load_explicit(&v[i].s->cap.dropped, memory_order_relaxed));
     GRAFT__SEAM_COUNTER("graft_seam_capture_too_large_total",
                         "Mismatch inputs not captured because they serialise to more than the "
                         "capture limit.",
-                        atomic_load_explicit(&v[i].s->capture_too_large, memory_order_relaxed));
+                        atomic_load_explicit(&v[i].s->cap.too_large, memory_order_relaxed));
     GRAFT__SEAM_COUNTER("graft_seam_reports_dropped_total",
                         "Mismatch reports and deferred log lines dropped because the background "
                         "writer's ring was full.",
@@ -636,11 +662,12 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
             uint64_t acc = 0;
             for (size_t hb = 0; hb < GRAFT__HIST_BUCKETS; hb++) {
                 acc += v[i].hist[im][hb];
-                if (graft__prom_bound(hb))
+                if (graft__prom_bound(hb)) {
                     graft__bprintf(&b,
                                    "graft_impl_latency_seconds_bucket{seam=\"%s\",impl=\"%s\","
                                    "le=\"%.12g\"} %" PRIu64 "\n",
                                    v[i].s->name, in, (double)graft__hist_upper(hb) / 1e9, acc);
+                }
             }
             graft__bprintf(&b,
                            "graft_impl_latency_seconds_bucket{seam=\"%s\",impl=\"%s\","
@@ -655,18 +682,22 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     }
     graft__family(&b, "graft_impl_latency_max_seconds", "gauge",
                   "Slowest sampled run of the implementation.");
-    for (size_t i = 0; i < n; i++)
-        for (int im = 0; im < 2; im++)
+    for (size_t i = 0; i < n; i++) {
+        for (int im = 0; im < 2; im++) {
             graft__bprintf(&b, "graft_impl_latency_max_seconds{seam=\"%s\",impl=\"%s\"} %.9f\n",
                            v[i].s->name, im ? "candidate" : "legacy",
                            (double)v[i].st.impl[im].latency.max_ns / 1e9);
+        }
+    }
 
     graft__family(&b, "graft_breaker_state", "gauge",
                   "1 for the breaker's current state, 0 otherwise.");
-    for (size_t i = 0; i < n; i++)
-        for (int s = 0; s < GRAFT_BREAKER_STATE_COUNT; s++)
+    for (size_t i = 0; i < n; i++) {
+        for (int s = 0; s < GRAFT_BREAKER_STATE_COUNT; s++) {
             graft__bprintf(&b, "graft_breaker_state{seam=\"%s\",state=\"%s\"} %d\n", v[i].s->name,
                            graft_breaker_state_name(s), (int)v[i].st.breaker_state == s);
+        }
+    }
     GRAFT__SEAM_COUNTER("graft_breaker_opens_total", "Times the breaker opened.",
                         st->breaker_opens);
     GRAFT__SEAM_COUNTER("graft_breaker_transitions_total", "Breaker state changes.",
@@ -682,7 +713,8 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
         return GRAFT_ENOMEM;
     }
     *out = b.p;
-    if (len)
+    if (len) {
         *len = b.len;
+    }
     return GRAFT_OK;
 }

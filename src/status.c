@@ -27,15 +27,17 @@ _Static_assert(0 GRAFT_STATUS_MAP(GRAFT__STATUS_ONE) == GRAFT_STATUS_MAX + 1,
 
 const char *graft_strerror(int status)
 {
-    if (status < 0 || status > GRAFT_STATUS_MAX)
+    if (status < 0 || status > GRAFT_STATUS_MAX) {
         return "unknown status";
+    }
     return graft__status_text[status];
 }
 
 const char *graft_status_name(int status)
 {
-    if (status < 0 || status > GRAFT_STATUS_MAX)
+    if (status < 0 || status > GRAFT_STATUS_MAX) {
         return NULL;
+    }
     return graft__status_names[status];
 }
 
@@ -63,15 +65,17 @@ const char *const graft__mode_list = (GRAFT_MODE_MAP(GRAFT__MODE_LIST_ITEM)) + 2
 
 const char *graft_mode_name(int mode)
 {
-    if (mode < 0 || mode >= GRAFT_MODE_COUNT)
+    if (mode < 0 || mode >= GRAFT_MODE_COUNT) {
         return NULL;
+    }
     return graft__mode_names[mode];
 }
 
 int graft_mode_parse(const char *name, graft_mode *out)
 {
-    if (!name || !out)
+    if (!name || !out) {
         return GRAFT_ENULL;
+    }
     for (int i = 0; i < GRAFT_MODE_COUNT; i++) {
         if (strcmp(name, graft__mode_names[i]) == 0) {
             *out = (graft_mode)i;
@@ -97,7 +101,8 @@ _Static_assert(0 GRAFT_BREAKER_STATE_MAP(GRAFT__BREAKER_STATE_ONE) == GRAFT_BREA
 
 const char *graft_breaker_state_name(int state)
 {
-    if (state < 0 || state >= GRAFT_BREAKER_STATE_COUNT)
+    if (state < 0 || state >= GRAFT_BREAKER_STATE_COUNT) {
         return NULL;
+    }
     return graft__breaker_state_names[state];
 }

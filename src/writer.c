@@ -43,8 +43,9 @@ graft__report *graft__writer_claim(graft__writer *w)
 unsigned char *graft__writer_payload(graft__writer *w, const graft__report *r)
 {
     unsigned char *p = atomic_load_explicit(&w->payload, memory_order_acquire);
-    if (!p)
+    if (!p) {
         return NULL;
+    }
     return p + (size_t)(r - w->ring) * GRAFT__CAPTURE_MAX;
 }
 
@@ -54,20 +55,23 @@ void graft__writer_publish(graft__writer *w, graft__report *r)
     /* seq_cst store and load pair with the writer's store of `sleeping` and load of
      * `seq`: either it sees this report before sleeping or we see it asleep. */
     atomic_store(&r->seq, r->pos + 1);
-    if (atomic_load(&w->sleeping) && atomic_exchange(&w->sleeping, 0))
+    if (atomic_load(&w->sleeping) && atomic_exchange(&w->sleeping, 0)) {
         sem_post(&w->wake);
+    }
 }
 
 bool graft__writer_reserve_payload(graft__writer *w)
 {
-    if (atomic_load_explicit(&w->payload, memory_order_acquire))
+    if (atomic_load_explicit(&w->payload, memory_order_acquire)) {
         return true;
+    }
     pthread_mutex_lock(&w->payload_lock);
     unsigned char *p = atomic_load_explicit(&w->payload, memory_order_relaxed);
     if (!p) {
         p = malloc((size_t)GRAFT__WRITER_SLOTS * GRAFT__CAPTURE_MAX);
-        if (p)
+        if (p) {
             atomic_store_explicit(&w->payload, p, memory_order_release);
+        }
     }
     pthread_mutex_unlock(&w->payload_lock);
     return p != NULL;
@@ -77,8 +81,9 @@ bool graft__writer_reserve_payload(graft__writer *w)
 static bool graft__writer_step(graft__writer *w)
 {
     graft__report *r = &w->ring[w->tail & (GRAFT__WRITER_SLOTS - 1)];
-    if (atomic_load(&r->seq) != w->tail + 1)
+    if (atomic_load(&r->seq) != w->tail + 1) {
         return false;
+    }
     r->run(r);
     atomic_store_explicit(&r->seq, w->tail + GRAFT__WRITER_SLOTS, memory_order_release);
     w->tail++;
@@ -95,8 +100,9 @@ static void *graft__writer_main(void *arg)
     for (;;) {
         while (graft__writer_step(w))
             ;
-        if (atomic_load(&w->stop))
+        if (atomic_load(&w->stop)) {
             break;
+        }
         atomic_store(&w->sleeping, 1);
         if (graft__writer_step(w) || atomic_load(&w->stop)) {
             atomic_store(&w->sleeping, 0);
@@ -120,14 +126,16 @@ static void *graft__writer_main(void *arg)
 int graft__writer_start(graft__writer *w)
 {
     memset(w, 0, sizeof *w);
-    for (uint64_t i = 0; i < GRAFT__WRITER_SLOTS; i++)
+    for (uint64_t i = 0; i < GRAFT__WRITER_SLOTS; i++) {
         atomic_init(&w->ring[i].seq, i);
+    }
     atomic_init(&w->payload, NULL);
     atomic_init(&w->head, 0);
     atomic_init(&w->sleeping, 0);
     atomic_init(&w->stop, false);
-    if (sem_init(&w->wake, 0, 0) != 0)
+    if (sem_init(&w->wake, 0, 0) != 0) {
         return -1;
+    }
     pthread_mutex_init(&w->payload_lock, NULL);
     pthread_mutex_init(&w->done_lock, NULL);
     pthread_cond_init(&w->done_cond, NULL);
@@ -145,18 +153,21 @@ int graft__writer_start(graft__writer *w)
 void graft__writer_flush(graft__writer *w)
 {
     uint64_t target = atomic_load(&w->head);
-    if (atomic_exchange(&w->sleeping, 0))
+    if (atomic_exchange(&w->sleeping, 0)) {
         sem_post(&w->wake);
+    }
     pthread_mutex_lock(&w->done_lock);
-    while (w->done < target)
+    while (w->done < target) {
         pthread_cond_wait(&w->done_cond, &w->done_lock);
+    }
     pthread_mutex_unlock(&w->done_lock);
 }
 
 void graft__writer_stop(graft__writer *w)
 {
-    if (!w->running)
+    if (!w->running) {
         return;
+    }
     atomic_store(&w->stop, true);
     sem_post(&w->wake);
     pthread_join(w->thread, NULL);

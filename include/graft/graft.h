@@ -244,9 +244,10 @@ typedef struct graft_fault_config {
 int graft_seam_set_fault(graft_seam *seam, const graft_fault_config *cfg);
 
 /* Current settings of a seam (capture_dir in *cfg points into the seam and stays valid
- * until the next graft_seam_set_compare; copy it if you keep it). */
-int graft_seam_get_compare(const graft_seam *seam, graft_compare_config *cfg);
-int graft_seam_get_breaker(const graft_seam *seam, graft_breaker_config *cfg);
+ * until the next graft_seam_set_compare; copy it if you keep it). The compare and
+ * breaker getters take the seam's settings locks briefly, so the seam is not const. */
+int graft_seam_get_compare(graft_seam *seam, graft_compare_config *cfg);
+int graft_seam_get_breaker(graft_seam *seam, graft_breaker_config *cfg);
 int graft_seam_get_fault(const graft_seam *seam, graft_fault_config *cfg);
 
 /* ------------------------------------------------------------------ metrics */
@@ -282,7 +283,10 @@ typedef struct graft_seam_stats {
     uint64_t faults_injected;
 } graft_seam_stats;
 
-int graft_seam_stats_get(const graft_seam *seam, graft_seam_stats *out);
+/* A snapshot also performs the breaker's due time-based transitions (cool-down over,
+ * half-open deadline passed) that no call has noticed yet, so it may change the
+ * breaker's state (and log the transition): the seam is not const. */
+int graft_seam_stats_get(graft_seam *seam, graft_seam_stats *out);
 
 /* Calls fn for every seam, in registration order. */
 void graft_runtime_foreach_seam(graft_runtime *rt, void (*fn)(void *ctx, graft_seam *seam),

@@ -89,7 +89,7 @@ pub fn rate_limit_panic_hook() {
 /// threads that may panic run. Idempotent.
 #[no_mangle]
 pub extern "C" fn graft_ffi_rate_limit_panic_hook() {
-    internal_unit(|| {
+    crate::boundary::internal_unit(|| {
         rate_limit_panic_hook();
         Ok(())
     })
