@@ -65,6 +65,7 @@ static int run_plan(const char *out, ...)
         argv[argc++] = (char *)a;
     va_end(ap);
     argv[argc++] = "-q";
+    argv[argc++] = "--no-history";
     if (out) {
         argv[argc++] = "-o";
         argv[argc++] = (char *)out;
@@ -88,6 +89,7 @@ static cJSON *plan_json(int *rc, ...)
     argv[argc++] = "--format";
     argv[argc++] = "json";
     argv[argc++] = "-q";
+    argv[argc++] = "--no-history"; /* the fixtures live in graft's own repository */
     argv[argc++] = "-o";
     argv[argc++] = out;
     argv[argc] = NULL;
@@ -163,11 +165,11 @@ static void expect_signals(const cJSON *comp, const char *fn, const char *want)
     free(got);
 }
 
-static void expect_counts(const cJSON *comp, int mem, int ptr, int vcast, int alloc, int fr,
-                          int idx, int input, int gw, int thr)
+/* Signal counts in PL_SIGNALS order: memory, pointer_arith, void_cast, alloc, free,
+ * index_write, untrusted_input, global_write, thread, size_arith, parse, data_size. */
+static void expect_counts(const cJSON *comp, const int want[PL_SIG_COUNT])
 {
     const cJSON *s = get(comp, "signals");
-    int want[] = {mem, ptr, vcast, alloc, fr, idx, input, gw, thr};
     for (int k = 0; k < PL_SIG_COUNT; k++) {
         if ((int)num(s, pl_sig_names[k]) != want[k])
             fail_msg("%s: %s is %d, want %d", str(comp, "name"), pl_sig_names[k],
@@ -221,19 +223,19 @@ static void basic_fixture_exact(void **state)
     const cJSON *app = component(p, "app"), *util = component(p, "util");
     const cJSON *ca = component(p, "cyc_a"), *cb = component(p, "cyc_b");
     const cJSON *bad = component(p, "bad");
-    expect_counts(net, 1, 0, 0, 0, 0, 0, 1, 0, 0);
+    expect_counts(net, (int[]){1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0});
     expect_signals(net, "net_serve", "untrusted_input recv @12:17; memory memcpy @15:5");
-    expect_counts(proto, 0, 2, 0, 0, 0, 2, 0, 0, 0);
+    expect_counts(proto, (int[]){0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0});
     expect_signals(proto, "proto_parse",
                    "pointer_arith pointer + @7:23; index_write key[...] = @10:9; "
                    "pointer_arith pointer ++ @10:26; index_write key[...] = @12:5");
-    expect_counts(app, 0, 0, 1, 1, 1, 0, 2, 1, 2);
+    expect_counts(app, (int[]){0, 0, 1, 1, 1, 0, 2, 1, 2, 0, 1, 0});
     expect_signals(app, "main",
                    "untrusted_input getenv @12:21; void_cast implicit (char *) from void * "
                    "@14:21; alloc malloc @14:21; free free @15:5; thread pthread_mutex_lock "
                    "@16:5; global_write runs @17:5; thread pthread_mutex_unlock @18:5; "
-                   "untrusted_input argv @19:27");
-    expect_counts(util, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                   "parse atoi @19:22; untrusted_input argv @19:27");
+    expect_counts(util, (int[]){0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
     assert_int_equal((int)num(proto, "max_complexity"), 5);
     assert_int_equal((int)num(app, "max_complexity"), 3);
     assert_int_equal((int)num(util, "max_complexity"), 2);
@@ -292,13 +294,23 @@ static void basic_fixture_exact(void **state)
     assert_int_equal((int)num(ca, "cycle"), 0);
     assert_true(cJSON_IsNull(get(util, "cycle")));
 
-    /* the order and scores (docs/PLAN.md formula, computed by hand):
-     * benefit app = 1+1+1+0.5+2*0.5 + 2*2 = 8.5; net = 3 + 2 = 5;
-     * proto = (2*2 + 2*2) / (1 + 0.5*1) = 5.33; isolation = 1/(1+boundary/8), halved in a
-     * cycle; size = 1/(1+lines/1000); score = 100 (0.1 + 0.9 b/max b) isolation size:
-     * proto = 100 * (0.1 + 0.9*5.33/8.5) * 1/(1+2/8) * 1/(1+15/1000) = 52.39 */
+    /* taint: net_serve reads (0), proto_parse is passed the bytes (1), main's reads are
+     * getenv and argv, a weaker source (2) */
+    const cJSON *f0 = cJSON_GetArrayItem(get(proto, "function_list"), 0);
+    assert_int_equal((int)num(f0, "taint"), 1);
+    assert_int_equal((int)num(cJSON_GetArrayItem(get(net, "function_list"), 0), "taint"), 0);
+    assert_int_equal((int)num(cJSON_GetArrayItem(get(app, "function_list"), 0), "taint"), 2);
+
+    /* the order and scores (docs/PLAN.md, computed by hand): benefit = risk x 1/(1 +
+     * 0.25 taint) + 2 per read: app = (1+1+1+1) / 1.5 + 2*2 = 6.67, proto = (2*2 + 2*2) /
+     * 1.25 = 6.4, net = 3 + 2 = 5; effort = (1 + lines/1000)(1 + boundary/8), doubled in
+     * a cycle: proto = 1.015 * 1.25 = 1.27; score = 100 b / effort: proto = 100 * 0.96 /
+     * 1.27 = 75.67. Tiers split at the medians of the risky components (benefit 6.4):
+     * app and proto are tier 1, net (5 < 6.4) tier 3, the rest have no signal (tier 4,
+     * cheapest first). */
     const char *want_order[] = {"app", "proto", "net", "util", "bad", "cyc_a", "cyc_b"};
-    const double want_score[] = {78.43, 52.39, 44.97, 9.92, 9.9, 3.97, 3.97};
+    const double want_score[] = {78.43, 75.67, 53.58, 0, 0, 0, 0};
+    const int want_tier[] = {1, 1, 3, 4, 4, 4, 4};
     const cJSON *order = get(p, "order");
     assert_int_equal(cJSON_GetArraySize(order), 7);
     for (int i = 0; i < 7; i++) {
@@ -306,14 +318,20 @@ static void basic_fixture_exact(void **state)
         assert_int_equal((int)num(o, "rank"), i + 1);
         assert_string_equal(str(o, "component"), want_order[i]);
         assert_float_equal(num(o, "score"), want_score[i], 1e-9);
+        assert_int_equal((int)num(o, "tier"), want_tier[i]);
         assert_true(strlen(str(o, "reason")) > 20);
     }
-    assert_float_equal(num(get(proto, "score"), "benefit"), 5.33, 1e-9);
+    assert_float_equal(num(get(proto, "score"), "benefit"), 6.4, 1e-9);
     assert_float_equal(num(get(proto, "score"), "isolation"), 0.8, 1e-9);
+    assert_float_equal(num(get(proto, "score"), "effort"), 1.27, 1e-9);
+    /* the plan names no absolute path: the root is ".", files are root-relative */
+    assert_string_equal(str(p, "root"), ".");
+    const cJSON *fl;
+    cJSON_ArrayForEach(fl, get(p, "files")) assert_true(str(fl, "file")[0] != '/');
     assert_non_null(strstr(str(cJSON_GetArrayItem(order, 2), "reason"),
                            "reads untrusted input (1 read, first: recv at net/net.c:12)"));
     assert_non_null(strstr(str(cJSON_GetArrayItem(order, 1), "reason"),
-                           "1 call from code reading untrusted input"));
+                           "untrusted data reaches it through 1 call"));
 
     /* seams of the top three: proto's inbound parser and the type it exports */
     const cJSON *pseam = get(cJSON_GetArrayItem(order, 1), "seam");
@@ -364,7 +382,7 @@ static void hooks_fixture_indirect_calls(void **state)
     assert_string_equal(str(cJSON_GetArrayItem(order, 1), "component"), "reader");
     assert_string_equal(str(cJSON_GetArrayItem(order, 2), "component"), "hook");
     assert_non_null(strstr(str(cJSON_GetArrayItem(order, 2), "reason"),
-                           "called from code reading untrusted input through forwarders"));
+                           "untrusted data reaches it through forwarders"));
     cJSON_Delete(p);
 }
 
@@ -421,7 +439,7 @@ static void other_formats(void **state)
     free(t);
     assert_int_equal(run_plan(out, "-p", PLAN_CCDB, "--format", "md", NULL), 3);
     t = slurp(out);
-    assert_non_null(strstr(t, "| 1 | app | 78.4 |"));
+    assert_non_null(strstr(t, "| 1 | app | 1 | 1.00 | 1.3 | 78.4 |"));
     assert_non_null(strstr(t, "Cycle 0: cyc_a, cyc_b"));
     assert_non_null(strstr(t, "| inbound | call | proto_parse | int proto_parse(const char "
                               "\\*buf, size_t len, struct proto_msg \\*out) | net (1) |"));
