@@ -643,6 +643,10 @@ static void on_declref(actx *x, CXCursor c)
     enum CXCursorKind k = clang_getCursorKind(ref);
     if (is_func_kind(k) && !x->in_callee) {
         char *name = cx_take(clang_getCursorSpelling(ref));
+        if (!strncmp(name, "operator", 8) && !isalnum((unsigned char)name[8]) && name[8] != '_') {
+            free(name); /* an overloaded operator's own name in its call, not a reference */
+            return;
+        }
         add_use(x, PL_USE_REF, ref, name, c, 0);
         free(name);
     } else if (k == CXCursor_VarDecl && is_global_var(ref)) {
@@ -1121,6 +1125,8 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, pl_file *out)
         out->head = pl_xstrdup("");
     }
     out->cxx = pl_unit_is_cxx(u);
+    for (int i = 0; i < u->nargs; i++)
+        out->no_exceptions |= !strcmp(u->args[i], "-fno-exceptions");
 
     actx x = {.tu = tu, .out = out};
     clang_visitChildren(clang_getTranslationUnitCursor(tu), top_cb, &x);

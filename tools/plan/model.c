@@ -68,8 +68,10 @@ static void add_crossing(pl_model *m, pl_strmap *edge_ix, pl_strmap *sym_ix, int
     char *sk = pl_xasprintf("%d|%d|%s", e, (int)u->kind, u->usr);
     int s = pl_strmap_get(sym_ix, sk);
     if (s < 0) {
+        /* a defined function by its qualified name (C++ methods: Class::method) */
+        const char *nm = target_func >= 0 ? m->funcs[target_func].f->name : u->name;
         pl_sym ns = {.kind = u->kind,
-                     .name = pl_xstrdup(u->name),
+                     .name = pl_xstrdup(nm),
                      .from_func = from_func,
                      .line = u->line,
                      .col = u->col,
@@ -380,7 +382,8 @@ static void make_reason(pl_model *m, pl_comp *c)
     append(&s, &len, &cap, "%s; ", pl_tier_name(c->tier));
     /* where untrusted input is */
     const pl_signal *in = NULL;
-    int in_file = -1, taint_min = -1;
+    const char *in_file = NULL;
+    int taint_min = -1;
     for (size_t i = 0; i < c->nfuncs; i++) {
         const pl_mfunc *mf = &m->funcs[c->funcs[i]];
         if (mf->taint >= 0 && (taint_min < 0 || mf->taint < taint_min))
@@ -388,14 +391,14 @@ static void make_reason(pl_model *m, pl_comp *c)
         for (size_t j = 0; j < mf->f->nsigs && !in; j++) {
             if (mf->f->sigs[j].kind == PL_SIG_INPUT) {
                 in = &mf->f->sigs[j];
-                in_file = mf->file;
+                in_file = mf->f->header ? mf->f->header : m->rel[mf->file];
             }
         }
     }
     if (in)
         append(&s, &len, &cap, "reads untrusted input (%d read%s, first: %s at %s:%u)",
                c->sigs[PL_SIG_INPUT], c->sigs[PL_SIG_INPUT] == 1 ? "" : "s", in->what,
-               m->rel[in_file], in->line);
+               in_file, in->line);
     else if (taint_min == 0)
         append(&s, &len, &cap, "untrusted data reaches it through forwarders");
     else if (taint_min > 0)
@@ -634,6 +637,7 @@ static void relativize(pl_model *m, const char *ccdb_rel)
         for (size_t j = 0; j < f->nfuncs; j++) {
             pl_func *fn = &f->funcs[j];
             replace_all(&fn->sig, prefix, "");
+            replace_all(&fn->header, prefix, "");
             replace_all(&fn->ftype, prefix, "");
             for (size_t k = 0; k < fn->nuses; k++)
                 replace_all(&fn->uses[k].name, prefix, "");

@@ -203,6 +203,7 @@ typedef struct pl_file {
     char **taken; /* USRs of functions whose address a file-scope initializer takes */
     size_t ntaken, takencap;
     int cxx;          /* parsed as C++ */
+    int no_exceptions; /* compiled with -fno-exceptions */
     char *holders;    /* copyright holders named in the licence header, '\n'-separated */
     char *head;       /* the first 4 KiB of the source: its licence header */
     int public_domain; /* the header says the file is in the public domain */

@@ -35,6 +35,7 @@ typedef struct seam_item {
     const char *name;
     const char *sig; /* calls and refs: signature of the defined function */
     const pl_func *fn; /* calls and refs: the defined function */
+    int no_exceptions; /* its unit is compiled with -fno-exceptions */
     char *others;    /* the other components, comma separated */
     int count;
 } seam_item;
@@ -75,6 +76,7 @@ static void seam_build(const pl_model *m, int c, seam *s)
                 if (y->target_func >= 0) {
                     it.sig = m->funcs[y->target_func].f->sig;
                     it.fn = m->funcs[y->target_func].f;
+                    it.no_exceptions = m->files[m->funcs[y->target_func].file].no_exceptions;
                 }
                 it.others = pl_xstrdup(m->comps[other].name);
                 PL_PUSH(s->items, s->n, s->cap, it);
@@ -166,7 +168,9 @@ static char *cxx_abi(const seam_item *it)
         ADD("references: passed as non-null pointers");
     if (strstr(sig, "operator"))
         ADD("operator: exported under a plain name");
-    if (!it->fn || !it->fn->noexcept_)
+    if (it->no_exceptions)
+        ADD("built with -fno-exceptions: nothing throws across the seam");
+    else if (!it->fn || !it->fn->noexcept_)
         ADD("may throw: catch every exception at the boundary and return a status (cxx: "
             "Result<T>); none may unwind into Rust or C");
     if (!len)
@@ -185,7 +189,7 @@ static cJSON *signals_json(const pl_model *m, const pl_mfunc *mf)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "kind", pl_sig_names[s->kind]);
         cJSON_AddStringToObject(o, "what", s->what);
-        cJSON_AddStringToObject(o, "file", m->rel[mf->file]);
+        cJSON_AddStringToObject(o, "file", mf->f->header ? mf->f->header : m->rel[mf->file]);
         cJSON_AddNumberToObject(o, "line", s->line);
         cJSON_AddNumberToObject(o, "col", s->col);
         cJSON_AddItemToArray(arr, o);
@@ -256,7 +260,7 @@ static cJSON *model_json(const pl_model *m)
     cJSON *errs = cJSON_AddArrayToObject(root, "errors");
     for (size_t i = 0; i < m->nwarnings; i++) {
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "file", m->ccdb_path);
+        cJSON_AddStringToObject(e, "file", m->ccdb_rel);
         cJSON_AddStringToObject(e, "status", "skipped");
         cJSON_AddStringToObject(e, "message", m->warnings[i]);
         cJSON_AddItemToArray(errs, e);
@@ -342,7 +346,7 @@ static cJSON *model_json(const pl_model *m)
             cJSON *f = cJSON_CreateObject();
             cJSON_AddStringToObject(f, "name", mf->f->name);
             cJSON_AddStringToObject(f, "signature", mf->f->sig);
-            cJSON_AddStringToObject(f, "file", m->rel[mf->file]);
+            cJSON_AddStringToObject(f, "file", mf->f->header ? mf->f->header : m->rel[mf->file]);
             cJSON_AddNumberToObject(f, "line", mf->f->line);
             cJSON_AddNumberToObject(f, "lines", mf->f->end_line - mf->f->line + 1);
             cJSON_AddNumberToObject(f, "complexity", mf->f->complexity);
@@ -402,7 +406,8 @@ static cJSON *model_json(const pl_model *m)
             cJSON_AddStringToObject(s, "kind", use_names[y->kind]);
             cJSON_AddStringToObject(s, "name", y->name);
             cJSON_AddNumberToObject(s, "count", y->count);
-            char *at = pl_xasprintf("%s:%u:%u", m->rel[user->file], y->line, y->col);
+            char *at = pl_xasprintf("%s:%u:%u", user->f->header ? user->f->header : m->rel[user->file],
+                                    y->line, y->col);
             cJSON_AddStringToObject(s, "first_use", at);
             free(at);
             cJSON_AddItemToArray(syms, s);
@@ -946,7 +951,8 @@ static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg
                 sl += strlen(one);
                 free(one);
             }
-            em_row(e, S("%s", mf->f->name), S("%s:%u", m->rel[mf->file], mf->f->line),
+            em_row(e, S("%s", mf->f->name),
+                   S("%s:%u", mf->f->header ? mf->f->header : m->rel[mf->file], mf->f->line),
                    S("%u", mf->f->end_line - mf->f->line + 1), S("%d", mf->f->complexity),
                    dist_str(mf->dist), dist_str(mf->taint), S("%.1f", mf->risk),
                    sigs ? sigs : S("-"));
@@ -960,7 +966,7 @@ static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg
         if (!any)
             em_table(e, 3, "file", "status", "message");
         any = 1;
-        em_row(e, S("%s", m->ccdb_path), S("skipped"), S("%s", m->warnings[i]));
+        em_row(e, S("%s", m->ccdb_rel), S("skipped"), S("%s", m->warnings[i]));
     }
     for (size_t i = 0; i < m->nfiles; i++) {
         const pl_file *f = &m->files[i];
