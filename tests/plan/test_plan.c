@@ -712,9 +712,10 @@ static void flat_layout_and_third_party(void **state)
                " * Redistribution and use in source and binary forms... */\n"
                "#include <string.h>\nvoid lzf_copy(char *d, const char *s, unsigned n)\n{\n"
                "    memcpy(d, s, n);\n}\n");
-    write_file(dir, "deps/zlib/inflate.c",
-               "/* inflate.c -- zlib decompression */\n#include <string.h>\n"
-               "void inflate_copy(char *d, const char *s, unsigned n)\n{\n    memcpy(d, s, n);\n}\n");
+    write_file(
+        dir, "deps/zlib/inflate.c",
+        "/* inflate.c -- zlib decompression */\n#include <string.h>\n"
+        "void inflate_copy(char *d, const char *s, unsigned n)\n{\n    memcpy(d, s, n);\n}\n");
     fprintf(dbf,
             ", {\"directory\": \"%s\", \"file\": \"src/util.c\", \"command\": \"cc -c src/util.c\"}"
             ", {\"directory\": \"%s\", \"file\": \"src/lzf.c\", \"command\": \"cc -c src/lzf.c\"}"
@@ -831,8 +832,9 @@ static void plans_are_reproducible(void **state)
     for (int k = 0; k < 2; k++) {
         char *dir = tmp_path(k ? "copy-b/deeper/basic" : "copy-a/basic");
         char *cmd = NULL;
-        if (asprintf(&cmd, "mkdir -p '%s' && cp -r '%s'/basic/. '%s'/ && sed 's#@FIX@#%s#g' "
-                           "'%s'/basic.json.in > '%s'/compile_commands.json",
+        if (asprintf(&cmd,
+                     "mkdir -p '%s' && cp -r '%s'/basic/. '%s'/ && sed 's#@FIX@#%s#g' "
+                     "'%s'/basic.json.in > '%s'/compile_commands.json",
                      dir, PLAN_FIXTURES, dir, dir, PLAN_FIXTURES, dir) < 0)
             abort();
         assert_int_equal(system(cmd), 0);
@@ -870,8 +872,10 @@ static void git_history(void **state)
 {
     (void)state;
     char *dir = tmp_path("hist");
-    write_file(dir, "a.c", "#include <string.h>\nvoid a(char *d, const char *s) { strcpy(d, s); }\n");
-    write_file(dir, "b.c", "#include <string.h>\nvoid b(char *d, const char *s) { strcpy(d, s); }\n");
+    write_file(dir, "a.c",
+               "#include <string.h>\nvoid a(char *d, const char *s) { strcpy(d, s); }\n");
+    write_file(dir, "b.c",
+               "#include <string.h>\nvoid b(char *d, const char *s) { strcpy(d, s); }\n");
     char *cmd = NULL;
     if (asprintf(&cmd,
                  "cd '%s' && git init -q . && git -c user.name=t -c user.email=t@t add a.c b.c && "

@@ -47,24 +47,27 @@ static const char *const input_fns[] = {
     "getchar", "getline",  "getdelim",       "scanf", "fscanf", "vscanf",  "vfscanf",
     "gets",    "getenv",   "secure_getenv",  NULL};
 /* Parsing helpers: where a function scans or converts bytes itself. */
-static const char *const parse_fns[] = {
-    "strtol", "strtoul", "strtoll", "strtoull", "strtod", "strtof", "strtold", "strtoimax",
-    "strtoumax", "atoi", "atol", "atoll", "atof", "memchr", "memrchr", "strchr", "strrchr",
-    "strstr", "strpbrk", "strspn", "strcspn", "memmem", "strsep", "strtok_r", NULL};
+static const char *const parse_fns[] = {"strtol",  "strtoul", "strtoll",   "strtoull",  "strtod",
+                                        "strtof",  "strtold", "strtoimax", "strtoumax", "atoi",
+                                        "atol",    "atoll",   "atof",      "memchr",    "memrchr",
+                                        "strchr",  "strrchr", "strstr",    "strpbrk",   "strspn",
+                                        "strcspn", "memmem",  "strsep",    "strtok_r",  NULL};
 /* Calls whose size or length argument (index) is where integer overflow turns into a
  * heap overflow: allocation sizes and copy lengths. -1 ends the list of arguments. */
 typedef struct size_fn {
     const char *name;
     int args[3];
 } size_fn;
-static const size_fn size_fns[] = {
-    {"malloc", {0, -1}},      {"calloc", {0, 1, -1}},  {"realloc", {1, -1}},
-    {"reallocarray", {1, 2, -1}}, {"aligned_alloc", {1, -1}}, {"alloca", {0, -1}},
-    {"memcpy", {2, -1}},      {"memmove", {2, -1}},    {"memset", {2, -1}},
-    {"strncpy", {2, -1}},     {"strncat", {2, -1}},    {"snprintf", {1, -1}},
-    {"vsnprintf", {1, -1}},   {"memcmp", {2, -1}},     {"strndup", {1, -1}},
-    {"read", {2, -1}},        {"recv", {2, -1}},       {"fread", {1, 2, -1}},
-    {"pread", {2, -1}},       {NULL, {-1}}};
+static const size_fn size_fns[] = {{"malloc", {0, -1}},        {"calloc", {0, 1, -1}},
+                                   {"realloc", {1, -1}},       {"reallocarray", {1, 2, -1}},
+                                   {"aligned_alloc", {1, -1}}, {"alloca", {0, -1}},
+                                   {"memcpy", {2, -1}},        {"memmove", {2, -1}},
+                                   {"memset", {2, -1}},        {"strncpy", {2, -1}},
+                                   {"strncat", {2, -1}},       {"snprintf", {1, -1}},
+                                   {"vsnprintf", {1, -1}},     {"memcmp", {2, -1}},
+                                   {"strndup", {1, -1}},       {"read", {2, -1}},
+                                   {"recv", {2, -1}},          {"fread", {1, 2, -1}},
+                                   {"pread", {2, -1}},         {NULL, {-1}}};
 static const char *const thread_prefixes[] = {"pthread_",      "thrd_",   "mtx_",      "cnd_",
                                               "sem_",          "atomic_", "__atomic_", "__sync_",
                                               "__c11_atomic_", NULL};
@@ -83,8 +86,8 @@ typedef struct actx {
     CXCursor argv;
     int has_argv;
     int in_callee;
-    int depth;     /* nesting of walk(): bounded so deep expressions cannot overflow */
-    int char_cmps; /* character literals compared against (a byte-level parser) */
+    int depth;         /* nesting of walk(): bounded so deep expressions cannot overflow */
+    int char_cmps;     /* character literals compared against (a byte-level parser) */
     CXCursor *tainted; /* local variables that hold data derived from parameters */
     size_t ntainted, taintcap;
     int truncated; /* the current function had subtrees deeper than MAX_DEPTH */
@@ -327,8 +330,7 @@ static int has_arith(const actx *x, CXCursor e, int depth)
     if (k == CXCursor_BinaryOperator && ch.n == 2) {
         const char *op = op_after(x, ch.c[0]);
         if ((!strcmp(op, "+") || !strcmp(op, "-") || !strcmp(op, "*") || !strcmp(op, "<<")) &&
-            !(is_constant(ch.c[0]) && is_constant(ch.c[1])) &&
-            !type_is_ptr(clang_getCursorType(e)))
+            !(is_constant(ch.c[0]) && is_constant(ch.c[1])) && !type_is_ptr(clang_getCursorType(e)))
             return expr_tainted(x, e, 0) ? 2 : 1;
     }
     if (k == CXCursor_CallExpr || k == CXCursor_UnaryExpr)

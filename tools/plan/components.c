@@ -30,13 +30,13 @@
 #define FLAT_MIN_LINES 10000
 #define FLAT_MIN_SHARE 0.5
 #define MERGE_COUPLING 0.4
-#define MERGE_CAP_MIN 3000    /* lines */
-#define MERGE_CAP_SHARE 0.05  /* of the directory's lines */
+#define MERGE_CAP_MIN 3000   /* lines */
+#define MERGE_CAP_SHARE 0.05 /* of the directory's lines */
 #define PROJECT_HOLDER_SHARE 0.15
 
-static const char *const vendor_dirs[] = {"deps",   "third_party", "third-party", "thirdparty",
-                                          "3rdparty", "vendor",    "vendored",    "external",
-                                          NULL};
+static const char *const vendor_dirs[] = {"deps",       "third_party", "third-party",
+                                          "thirdparty", "3rdparty",    "vendor",
+                                          "vendored",   "external",    NULL};
 
 /* "deps/lua" for "deps/lua/src/lapi.c"; NULL when the path is not vendored. */
 char *pl_vendor_component(const char *rel)
@@ -112,7 +112,7 @@ static char *first_holder(const char *holders)
 /* ---- flat layouts: agglomerative clustering of one directory's files ---- */
 
 typedef struct cl_unit {
-    int rep;       /* representative file (largest) */
+    int rep; /* representative file (largest) */
     unsigned lines;
     int alive;
     int *members;

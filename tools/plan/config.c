@@ -115,8 +115,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             else if (strcmp(value, "auto") == 0)
                 x->c->directories = 0;
             else
-                x->error = pl_xasprintf("[plan] layout must be auto or directories, got '%s'",
-                                        value);
+                x->error =
+                    pl_xasprintf("[plan] layout must be auto or directories, got '%s'", value);
         } else if (strcmp(name, "history") == 0) {
             if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
                 x->c->history = strcmp(value, "yes") == 0;

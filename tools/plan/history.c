@@ -20,9 +20,9 @@ extern char **environ;
 
 enum { MAX_COMMITS = 20000 }; /* the most recent ones: bounded time on huge histories */
 
-static const char *const fix_words[] = {"fix",      "bug",     "crash",    "overflow", "cve-",
-                                        "security", "corrupt", "leak",     "oob",      "out of bound",
-                                        "use after", "use-after", "segfault", "asan",  NULL};
+static const char *const fix_words[] = {
+    "fix", "bug",          "crash",     "overflow",  "cve-",     "security", "corrupt", "leak",
+    "oob", "out of bound", "use after", "use-after", "segfault", "asan",     NULL};
 
 static int is_fix(const char *subject)
 {
@@ -45,9 +45,9 @@ int pl_history(const char *root, char *const *rel, size_t n, pl_fstat *fstat)
     posix_spawn_file_actions_addclose(&fa, pipefd[1]);
     char limit[32];
     snprintf(limit, sizeof(limit), "-n%d", MAX_COMMITS);
-    char *argv[] = {"git",         "-C",           (char *)root,  "log",
-                    "--relative",  "--no-merges",  "--no-renames", "--numstat",
-                    "--format=%x01%s", limit, NULL};
+    char *argv[] = {
+        "git",          "-C",        (char *)root,      "log", "--relative", "--no-merges",
+        "--no-renames", "--numstat", "--format=%x01%s", limit, NULL};
     pid_t pid;
     int sr = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);

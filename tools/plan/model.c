@@ -14,17 +14,17 @@
 #include <unistd.h>
 
 /* Score weights (docs/PLAN.md, "Benefit, effort and the order"). */
-#define INPUT_READ_BONUS 2.0    /* benefit per untrusted-input read */
-#define TAINT_STEP 0.25         /* proximity = 1 / (1 + TAINT_STEP x calls untrusted data took) */
-#define NEAR_PROXIMITY 0.15     /* near untrusted input by calls, but no data flows there */
+#define INPUT_READ_BONUS 2.0     /* benefit per untrusted-input read */
+#define TAINT_STEP 0.25          /* proximity = 1 / (1 + TAINT_STEP x calls untrusted data took) */
+#define NEAR_PROXIMITY 0.15      /* near untrusted input by calls, but no data flows there */
 #define UNREACHED_PROXIMITY 0.05 /* proximity of code no untrusted input reaches */
-#define HISTORY_WEIGHT 0.5      /* benefit x (1 + HISTORY_WEIGHT log2(1 + bug-fix commits)) */
-#define BOUNDARY_HALF 8.0       /* boundary symbols at which isolation halves */
-#define SIZE_HALF 1000.0        /* lines at which the size factor halves */
-#define CYCLE_PENALTY 0.5       /* isolation factor for components in a cycle */
-#define COMPLEXITY_FREE 5       /* cyclomatic complexity that adds no risk */
-#define MAX_INDIRECT_TARGETS 32 /* more same-typed candidates: too ambiguous to link */
-#define MAX_TAINT_TARGETS 4096  /* dispatch tables: data flows to every handler */
+#define HISTORY_WEIGHT 0.5       /* benefit x (1 + HISTORY_WEIGHT log2(1 + bug-fix commits)) */
+#define BOUNDARY_HALF 8.0        /* boundary symbols at which isolation halves */
+#define SIZE_HALF 1000.0         /* lines at which the size factor halves */
+#define CYCLE_PENALTY 0.5        /* isolation factor for components in a cycle */
+#define COMPLEXITY_FREE 5        /* cyclomatic complexity that adds no risk */
+#define MAX_INDIRECT_TARGETS 32  /* more same-typed candidates: too ambiguous to link */
+#define MAX_TAINT_TARGETS 4096   /* dispatch tables: data flows to every handler */
 
 static int comp_of_name(pl_model *m, pl_strmap *names, const char *name)
 {
@@ -373,8 +373,9 @@ static void make_reason(pl_model *m, pl_comp *c)
     size_t len = 0, cap = 0;
     append(&s, &len, &cap, "%s", "");
     if (c->third_party) {
-        append(&s, &len, &cap, "third-party code (%s): replace it with an existing crate rather "
-                               "than port it; %u lines",
+        append(&s, &len, &cap,
+               "third-party code (%s): replace it with an existing crate rather "
+               "than port it; %u lines",
                c->vendor_why, c->lines);
         c->reason = s;
         return;
@@ -397,8 +398,8 @@ static void make_reason(pl_model *m, pl_comp *c)
     }
     if (in)
         append(&s, &len, &cap, "reads untrusted input (%d read%s, first: %s at %s:%u)",
-               c->sigs[PL_SIG_INPUT], c->sigs[PL_SIG_INPUT] == 1 ? "" : "s", in->what,
-               in_file, in->line);
+               c->sigs[PL_SIG_INPUT], c->sigs[PL_SIG_INPUT] == 1 ? "" : "s", in->what, in_file,
+               in->line);
     else if (taint_min == 0)
         append(&s, &len, &cap, "untrusted data reaches it through forwarders");
     else if (taint_min > 0)
@@ -752,8 +753,9 @@ void pl_model_build(pl_model *m, const pl_config *cfg, const char *root, const c
             if (files[i].status == PL_FILE_FAILED)
                 continue;
             const char *dot = strrchr(files[i].path, '.');
-            char *stem = pl_xasprintf("%.*s", (int)(dot ? dot - files[i].path : (long)strlen(files[i].path)),
-                                      files[i].path);
+            char *stem =
+                pl_xasprintf("%.*s", (int)(dot ? dot - files[i].path : (long)strlen(files[i].path)),
+                             files[i].path);
             if (pl_strmap_get(&srcstem, stem) < 0)
                 pl_strmap_put(&srcstem, stem, (int)i);
             free(stem);
@@ -834,8 +836,8 @@ void pl_model_build(pl_model *m, const pl_config *cfg, const char *root, const c
             m->files_partial++;
         /* its header joins it: "dir/stem" of the source names the component */
         const char *dot = strrchr(m->rel[i], '.');
-        char *stem = pl_xasprintf("%.*s", (int)(dot ? dot - m->rel[i] : (long)strlen(m->rel[i])),
-                                  m->rel[i]);
+        char *stem =
+            pl_xasprintf("%.*s", (int)(dot ? dot - m->rel[i] : (long)strlen(m->rel[i])), m->rel[i]);
         if (pl_strmap_get(&stems, stem) < 0)
             pl_strmap_put(&stems, stem, c);
         free(stem);

@@ -92,8 +92,8 @@ typedef struct pl_config {
     size_t nexclude, ecap;
     char **third; /* globs of third-party files beyond the recognised vendoring dirs */
     size_t nthird, tcap;
-    char *root; /* project root; NULL: common directory of all sources */
-    int seams;  /* how many top components get a proposed seam */
+    char *root;      /* project root; NULL: common directory of all sources */
+    int seams;       /* how many top components get a proposed seam */
     int directories; /* layout = directories: never split a flat directory */
     int history;     /* read git history when the root is a repository (default 1) */
 } pl_config;
@@ -124,11 +124,13 @@ char *pl_config_group(const pl_config *c, const char *rel);
     X(INPUT, "untrusted_input", 0.0, "reads untrusted input: recv/read/fread/getenv/argv")         \
     X(GLOBAL_WRITE, "global_write", 0.0, "a global (or static) variable is written")               \
     X(THREAD, "thread", 0.0, "threads, locks, atomics")                                            \
-    X(SIZE_ARITH, "size_arith", 3.0, "integer arithmetic in an allocation size, copy length "      \
-                                     "or index")                                                   \
-    X(PARSE, "parse", 1.0, "byte-level parsing: character comparisons, strtol/memchr...")        \
-    X(DATA_SIZE, "data_size", 6.0, "an allocation size, copy length or index computed from the "   \
-                                   "function's parameters (data its callers pass in)")
+    X(SIZE_ARITH, "size_arith", 3.0,                                                               \
+      "integer arithmetic in an allocation size, copy length "                                     \
+      "or index")                                                                                  \
+    X(PARSE, "parse", 1.0, "byte-level parsing: character comparisons, strtol/memchr...")          \
+    X(DATA_SIZE, "data_size", 6.0,                                                                 \
+      "an allocation size, copy length or index computed from the "                                \
+      "function's parameters (data its callers pass in)")
 
 typedef enum pl_sig_kind {
 #define PL_SIG_ENUM(e, name, weight, what) PL_SIG_##e,
@@ -202,10 +204,10 @@ typedef struct pl_file {
     size_t ngvars, gvarcap;
     char **taken; /* USRs of functions whose address a file-scope initializer takes */
     size_t ntaken, takencap;
-    int cxx;          /* parsed as C++ */
+    int cxx;           /* parsed as C++ */
     int no_exceptions; /* compiled with -fno-exceptions */
-    char *holders;    /* copyright holders named in the licence header, '\n'-separated */
-    char *head;       /* the first 4 KiB of the source: its licence header */
+    char *holders;     /* copyright holders named in the licence header, '\n'-separated */
+    char *head;        /* the first 4 KiB of the source: its licence header */
     int public_domain; /* the header says the file is in the public domain */
 } pl_file;
 
@@ -224,8 +226,9 @@ typedef struct pl_fedge {
 } pl_fedge;
 
 /* Names the component of every file (project: the project's name, e.g. "redis", which
- * a file's licence header mentions when the file is the project's own) (comp_name[i], allocated; NULL for failed files)
- * and says why a file is third-party (vendor_why[i], allocated, else NULL). */
+ * a file's licence header mentions when the file is the project's own) (comp_name[i], allocated;
+ * NULL for failed files) and says why a file is third-party (vendor_why[i], allocated, else NULL).
+ */
 /* "deps/lua" for "deps/lua/src/lapi.c"; NULL when rel is not under a vendoring dir. */
 char *pl_vendor_component(const char *rel);
 void pl_components_assign(const pl_config *cfg, const char *project, const pl_file *files,
@@ -286,12 +289,12 @@ typedef struct pl_comp {
     int boundary; /* distinct symbols crossing its boundary, both directions */
     int cycle;    /* id of its cycle (strongly connected group), -1 none */
     double benefit, benefit_norm, isolation, size_factor, score;
-    double effort; /* (1 + lines/1000) (1 + boundary/8), doubled in a cycle */
-    int has_risk;  /* any memory-safety signal (not only globals or threads) */
-    int tier;      /* 1 high benefit/low effort, 2 high/high, 3 low benefit, 4 no risk */
-    int third_party; /* vendored code: reported apart, not ranked */
+    double effort;    /* (1 + lines/1000) (1 + boundary/8), doubled in a cycle */
+    int has_risk;     /* any memory-safety signal (not only globals or threads) */
+    int tier;         /* 1 high benefit/low effort, 2 high/high, 3 low benefit, 4 no risk */
+    int third_party;  /* vendored code: reported apart, not ranked */
     char *vendor_why; /* why it is third-party */
-    int rank; /* 1-based position in the migration order; 0 for third-party code */
+    int rank;         /* 1-based position in the migration order; 0 for third-party code */
     char *reason;
 } pl_comp;
 
@@ -299,8 +302,8 @@ typedef struct pl_comp {
  * the git history when the root is a git repository. */
 typedef struct pl_fstat {
     double benefit;
-    int complexity; /* total cyclomatic complexity of its functions */
-    int rank;       /* by benefit among the project's own files; 0: third-party/failed */
+    int complexity;            /* total cyclomatic complexity of its functions */
+    int rank;                  /* by benefit among the project's own files; 0: third-party/failed */
     int commits, fixes, churn; /* git history (-1 commits: not a git repository) */
 } pl_fstat;
 
@@ -319,7 +322,7 @@ typedef struct pl_model {
     pl_edge *edges;
     size_t nedges, edgecap;
     int ncycles;
-    int *order; /* component indexes in migration order (third-party ones last) */
+    int *order;     /* component indexes in migration order (third-party ones last) */
     size_t nranked; /* components in the order that are not third-party */
     pl_fstat *fstat;
     int history; /* git history was read */

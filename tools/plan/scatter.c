@@ -78,8 +78,9 @@ char *pl_render_scatter(const pl_model *m)
         "%d\" font-family=\"Helvetica,sans-serif\" font-size=\"11\">\n",
         W, H, W, H);
     put(&b, "<title>graft plan: benefit against effort</title>\n");
-    put(&b, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"#fafafa\" "
-            "stroke=\"#888\"/>\n",
+    put(&b,
+        "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"#fafafa\" "
+        "stroke=\"#888\"/>\n",
         ML, MT, pw, ph);
     /* axes: effort decades, benefit quarters */
     for (int d = (int)floor(lx0); d <= (int)ceil(lx1); d++) {
@@ -88,8 +89,8 @@ char *pl_render_scatter(const pl_model *m)
             if (log10(v) < lx0 || log10(v) > lx1)
                 continue;
             double x = X(v);
-            put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#e4e4e4\"/>\n",
-                x, MT, x, MT + ph);
+            put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#e4e4e4\"/>\n", x,
+                MT, x, MT + ph);
             put(&b, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%g</text>\n", x,
                 MT + ph + 15, v);
         }
@@ -98,14 +99,16 @@ char *pl_render_scatter(const pl_model *m)
         double bn = q / 4.0;
         put(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n", ML,
             Y(bn), ML + pw, Y(bn));
-        put(&b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n", ML - 5,
-            Y(bn) + 4, bn);
+        put(&b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n", ML - 5, Y(bn) + 4,
+            bn);
     }
-    put(&b, "<text x=\"%.0f\" y=\"%d\" text-anchor=\"middle\">effort: (1 + lines/1000) x (1 + "
-            "boundary/8), x2 in a cycle (log scale)</text>\n",
+    put(&b,
+        "<text x=\"%.0f\" y=\"%d\" text-anchor=\"middle\">effort: (1 + lines/1000) x (1 + "
+        "boundary/8), x2 in a cycle (log scale)</text>\n",
         ML + pw / 2, H - 20);
-    put(&b, "<text transform=\"translate(16,%.0f) rotate(-90)\" text-anchor=\"middle\">security "
-            "benefit, relative (square-root scale)</text>\n",
+    put(&b,
+        "<text transform=\"translate(16,%.0f) rotate(-90)\" text-anchor=\"middle\">security "
+        "benefit, relative (square-root scale)</text>\n",
         MT + ph / 2);
     /* the medians that split the tiers */
     double bmin = -1, emed = -1;
@@ -117,19 +120,22 @@ char *pl_render_scatter(const pl_model *m)
             emed = c->effort;
     }
     if (bmin >= 0)
-        put(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#555\" "
-                "stroke-dasharray=\"4 3\"/>\n",
+        put(&b,
+            "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#555\" "
+            "stroke-dasharray=\"4 3\"/>\n",
             ML, Y(bmin), ML + pw, Y(bmin));
     if (emed > 0)
-        put(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#555\" "
-                "stroke-dasharray=\"4 3\"/>\n",
+        put(&b,
+            "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#555\" "
+            "stroke-dasharray=\"4 3\"/>\n",
             X(emed), MT, X(emed), MT + ph);
     /* dots, last-ranked first so the first ones are drawn on top */
     for (size_t r = m->nranked; r-- > 0;) {
         const pl_comp *c = &m->comps[m->order[r]];
         double x = X(c->effort), y = Y(c->benefit_norm);
-        put(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\" stroke=\"#333\" "
-                "stroke-width=\"0.6\"><title>#%d ",
+        put(&b,
+            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\" stroke=\"#333\" "
+            "stroke-width=\"0.6\"><title>#%d ",
             x, y, r < (size_t)LABELLED ? 5 : 3, tier_colors[c->tier], c->rank);
         put_text(&b, c->name);
         put(&b, ": benefit %.2f, effort %.1f, %s</title></circle>\n", c->benefit_norm, c->effort,
@@ -143,8 +149,9 @@ char *pl_render_scatter(const pl_model *m)
     /* legend */
     for (int t = 1; t <= 4; t++) {
         double lx = ML + 10 + (t - 1) * 170.0, ly = H - 6;
-        put(&b, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"5\" fill=\"%s\" stroke=\"#333\" "
-                "stroke-width=\"0.6\"/><text x=\"%.0f\" y=\"%.0f\">%d: %s</text>\n",
+        put(&b,
+            "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"5\" fill=\"%s\" stroke=\"#333\" "
+            "stroke-width=\"0.6\"/><text x=\"%.0f\" y=\"%.0f\">%d: %s</text>\n",
             lx, ly - 4, tier_colors[t], lx + 9, ly, t, pl_tier_name(t));
     }
     put(&b, "</svg>\n");
