@@ -23,6 +23,7 @@
 #define SIZE_HALF 1000.0         /* lines at which the size factor halves */
 #define CYCLE_PENALTY 0.5        /* isolation factor for components in a cycle */
 #define COMPLEXITY_FREE 5        /* cyclomatic complexity that adds no risk */
+#define COMPLEXITY_WEIGHT 0.25   /* risk per point of complexity above COMPLEXITY_FREE */
 #define MAX_INDIRECT_TARGETS 32  /* more same-typed candidates: too ambiguous to link */
 #define MAX_TAINT_TARGETS 4096   /* dispatch tables: data flows to every handler */
 
@@ -481,7 +482,7 @@ static void score(pl_model *m)
         for (int k = 0; k < PL_SIG_COUNT; k++)
             r += pl_sig_weights[k] * counts[k];
         if (mf->f->complexity > COMPLEXITY_FREE)
-            r += 0.5 * (mf->f->complexity - COMPLEXITY_FREE);
+            r += COMPLEXITY_WEIGHT * (mf->f->complexity - COMPLEXITY_FREE);
         mf->risk = r;
         /* each function by how directly untrusted data reaches it */
         double prox = mf->taint >= 0  ? 1.0 / (1.0 + TAINT_STEP * mf->taint)

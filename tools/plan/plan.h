@@ -116,7 +116,7 @@ char *pl_config_group(const pl_config *c, const char *rel);
  * taint that scales everything else. */
 #define PL_SIGNALS(X)                                                                              \
     X(MEMORY, "memory", 3.0, "memcpy/strcpy/sprintf/gets and friends")                             \
-    X(PTR_ARITH, "pointer_arith", 2.0, "+ - += -= ++ -- on a pointer")                             \
+    X(PTR_ARITH, "pointer_arith", 3.0, "+ - += -= ++ -- on a pointer")                             \
     X(VOID_CAST, "void_cast", 1.0, "conversion from void * to another pointer type")               \
     X(ALLOC, "alloc", 1.0, "malloc/calloc/realloc/strdup/new")                                     \
     X(FREE, "free", 1.0, "free/delete")                                                            \
@@ -127,7 +127,7 @@ char *pl_config_group(const pl_config *c, const char *rel);
     X(SIZE_ARITH, "size_arith", 3.0,                                                               \
       "integer arithmetic in an allocation size, copy length "                                     \
       "or index")                                                                                  \
-    X(PARSE, "parse", 1.0, "byte-level parsing: character comparisons, strtol/memchr...")          \
+    X(PARSE, "parse", 0.25, "byte-level parsing: character comparisons, strtol/memchr...")         \
     X(DATA_SIZE, "data_size", 6.0,                                                                 \
       "an allocation size, copy length or index computed from the "                                \
       "function's parameters (data its callers pass in)")

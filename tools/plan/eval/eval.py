@@ -10,6 +10,7 @@ files: lines of code, and total cyclomatic complexity. Fails (exit 1) when the p
 not beat both baselines on recall@20% and median rank, or falls below a project's floors.
 
 usage: eval.py [--ext DIR] [--graft PATH] [--before PATH] [--only NAME] [--json OUT]
+       eval.py --fetch NAME [--ext DIR]    (fetch and build only; prints tree and database)
   --ext     where sources are fetched and built (default $PLAN_EVAL_EXT or build/plan-eval)
   --before  a graft binary of an earlier version to report beside (files as components)
 """
@@ -172,15 +173,21 @@ def main():
     ap.add_argument("--before")
     ap.add_argument("--only")
     ap.add_argument("--json")
+    ap.add_argument("--fetch", metavar="NAME", help="only fetch and build NAME; print its tree and database")
     a = ap.parse_args()
     cfg = configparser.ConfigParser(inline_comment_prefixes=(";",))
     cfg.read(os.path.join(HERE, "projects.ini"))
     ext = os.path.abspath(a.ext)
     work = os.path.join(ext, "out")
     os.makedirs(work, exist_ok=True)
+    if a.fetch:
+        p = dict(cfg[a.fetch])
+        tree = fetch(ext, p)
+        print(tree, build(tree, p))
+        return 0
     results, fail = {}, []
     for name in cfg.sections():
-        if a.only and name != a.only:
+        if (a.only and name != a.only) or cfg[name].get("evaluate", "yes") == "no":
             continue
         p = dict(cfg[name])
         r = evaluate(name, p, ext, os.path.abspath(a.graft), a.before and os.path.abspath(a.before), work)
