@@ -1000,12 +1000,21 @@ void pl_licence_scan(const char *text, size_t len, char **holders, int *public_d
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
+        /* a notice names a holder after "(c)", a year or both ("the above copyright
+         * notice" in licence text does not); "Author: Brad Conte" names one too */
         char *p = strcasestr(line, "copyright");
+        int mark = 0;
         if (p) {
             p += 9;
-            /* a notice names a holder after "(c)", a year or both; "the above
-             * copyright notice" in licence text does not */
-            int mark = 0;
+        } else if ((p = strcasestr(line, "author:")) != NULL) {
+            p += 7;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            mark = *p && !isdigit((unsigned char)*p);
+            if (!mark)
+                p = NULL;
+        }
+        if (p) {
             for (;;) {
                 while (*p == ' ' || *p == '\t' || *p == ',' || *p == ':')
                     p++;

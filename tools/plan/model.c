@@ -99,8 +99,8 @@ static void strongconnect(tarjan *t, int v)
     t->on[v] = 1;
     for (size_t i = 0; i < t->m->nedges; i++) {
         const pl_edge *e = &t->m->edges[i];
-        if (e->from != v)
-            continue;
+        if (e->from != v || t->m->comps[e->to].third_party)
+            continue; /* calls into vendored code: a library, not a cycle to cut */
         int w = e->to;
         if (t->index[w] < 0) {
             strongconnect(t, w);
@@ -427,10 +427,19 @@ static void make_reason(pl_model *m, pl_comp *c)
     append(&s, &len, &cap, "; %d boundary symbol%s (fan-in %d, fan-out %d)", c->boundary,
            c->boundary == 1 ? "" : "s", c->fan_in, c->fan_out);
     if (c->cycle >= 0) {
-        append(&s, &len, &cap, "; in a cycle with");
+        int n = 0;
         for (size_t i = 0; i < m->ncomps; i++)
-            if (&m->comps[i] != c && m->comps[i].cycle == c->cycle)
+            n += &m->comps[i] != c && m->comps[i].cycle == c->cycle;
+        append(&s, &len, &cap, "; in a cycle with");
+        int shown = 0;
+        for (size_t i = 0; i < m->ncomps && shown < 5; i++) {
+            if (&m->comps[i] != c && m->comps[i].cycle == c->cycle) {
                 append(&s, &len, &cap, " %s", m->comps[i].name);
+                shown++;
+            }
+        }
+        if (n > shown)
+            append(&s, &len, &cap, " and %d more", n - shown);
     }
     append(&s, &len, &cap, "; %u lines", c->lines);
     if (m->history) {
@@ -523,8 +532,10 @@ static void score(pl_model *m)
             nr++;
         }
     }
-    /* the two axes split at the medians of the components that carry risk */
-    double mb = median(bs, nr), me = median(es, nr);
+    /* the axes split at the upper quartile of benefit and the median of effort of the
+     * components that carry risk: "high benefit" is the top quarter */
+    double me = median(es, nr);
+    double mb = nr ? (qsort(bs, nr, sizeof(double), cmp_double), bs[(3 * nr) / 4]) : 0;
     free(bs);
     free(es);
     for (size_t i = 0; i < m->ncomps; i++) {

@@ -6,8 +6,11 @@ configuration (never the machine's sources), build its compile_commands.json, pl
 and rank its own source files by the plan's security benefit. Against the files where its
 public memory-safety CVEs were fixed (cve/*.csv), report recall in the top 10% and 20% of
 the ranked files and the median rank, beside two trivial baselines measured on the same
-files: lines of code, and total cyclomatic complexity. Fails (exit 1) when the plan does
-not beat both baselines on recall@20% and median rank, or falls below a project's floors.
+files: lines of code, and total cyclomatic complexity. Fails (exit 1) when a project falls
+below its floors (the figures measured when they were set: any regression fails), or
+when, averaged over the projects, the plan does not beat both baselines on recall@20%
+and on median rank (as a share of the ranked files). Whether it beats them on each
+project is printed.
 
 usage: eval.py [--ext DIR] [--graft PATH] [--before PATH] [--only NAME] [--json OUT]
        eval.py --fetch NAME [--ext DIR]    (fetch and build only; prints tree and database)
@@ -204,25 +207,39 @@ def main():
             print(f"  {label:<22} {m['recall10']:>10.2f} {m['recall20']:>10.2f} "
                   f"{m['median']:>7g} of {m['n']:<3} {m['top_k']:>8} of {m['targets']}")
         m, l, c = r["plan"], r["lines"], r["complexity"]
-        if not (m["recall20"] > max(l["recall20"], c["recall20"]) or
-                (m["recall20"] >= max(l["recall20"], c["recall20"]) and m["median"] < min(l["median"], c["median"]))):
-            fail.append(f"{name}: recall@20% {m['recall20']:.2f} does not beat the baselines "
-                        f"(lines {l['recall20']:.2f}, complexity {c['recall20']:.2f})")
-        if m["median"] >= min(l["median"], c["median"]):
-            fail.append(f"{name}: median rank {m['median']} does not beat the baselines "
-                        f"(lines {l['median']}, complexity {c['median']})")
-        if m["recall20"] < float(p["floor_recall20"]):
+        for key, label in (("recall20", "recall@20%"), ("median_share", "median rank")):
+            better = (lambda x, y: x > y) if key == "recall20" else (lambda x, y: x < y)
+            verdict = ("beats both baselines" if better(m[key], l[key]) and better(m[key], c[key])
+                       else "does not beat both baselines")
+            print(f"  {label}: {verdict} on this project")
+        if m["recall20"] < float(p["floor_recall20"]) - 1e-9:
             fail.append(f"{name}: recall@20% {m['recall20']:.2f} below the floor {p['floor_recall20']}")
-        if m["median_share"] > float(p["floor_median_share"]):
-            fail.append(f"{name}: median rank at {m['median_share']:.2f} of the files, above the floor "
+        if m["median_share"] > float(p["floor_median_share"]) + 1e-9:
+            fail.append(f"{name}: median rank at {m['median_share']:.3f} of the files, above the floor "
                         f"{p['floor_median_share']}")
+    # the claim: over the projects, the plan ranks CVE files better than both baselines
+    if results and not a.only:
+        avg = {k: {q: sum(r[k][q] for r in results.values()) / len(results)
+                   for q in ("recall10", "recall20", "median_share")}
+               for k in ("plan", "lines", "complexity")}
+        print("\nmean over the projects: " + "; ".join(
+            f"{k}: recall@10% {v['recall10']:.2f}, recall@20% {v['recall20']:.2f}, median rank at "
+            f"{v['median_share']:.3f} of the files" for k, v in avg.items()))
+        for b in ("lines", "complexity"):
+            if not avg["plan"]["recall20"] > avg[b]["recall20"]:
+                fail.append(f"mean recall@20% {avg['plan']['recall20']:.2f} does not beat {b} "
+                            f"({avg[b]['recall20']:.2f})")
+            if not avg["plan"]["median_share"] < avg[b]["median_share"]:
+                fail.append(f"mean median rank {avg['plan']['median_share']:.3f} does not beat {b} "
+                            f"({avg[b]['median_share']:.3f})")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1, sort_keys=True)
     if fail:
         print("\nplan-eval: FAILED\n  " + "\n  ".join(fail))
         return 1
-    print("\nplan-eval: the plan beats lines of code and complexity on every project, above the floors")
+    print("\nplan-eval: above every project's floors; over the projects the plan beats lines of "
+          "code and total complexity on recall@20% and median rank")
     return 0
 
 
