@@ -305,13 +305,13 @@ static void basic_fixture_exact(void **state)
      * 0.25 taint) + 2 per read: proto = (2*3 + 2*2) / 1.25 = 8, app = (1+1+1+0.25) / 1.5
      * + 2*2 = 6.17, net = 3 + 2 = 5; effort = (1 + lines/1000)(1 + boundary/8), doubled
      * in a cycle: proto = 1.015 * 1.25 = 1.27; score = 100 b / effort: proto = 100 / 1.27
-     * = 78.82, app = 100 * 0.771 / 1.275 = 60.46. Benefit splits at the upper quartile of
-     * the risky components (8: only proto is "high"), effort at their median (1.27):
-     * proto is tier 1, app and net tier 3, the rest have no signal (tier 4, cheapest
-     * first). */
+     * = 78.82, app = 100 * 0.771 / 1.275 = 60.46. Benefit splits at the median of the
+     * risky components (6.17, above a fifth of the highest), effort at their median
+     * (1.27): proto and app are tier 1, net tier 3, the rest have no signal (tier 4,
+     * cheapest first). */
     const char *want_order[] = {"proto", "app", "net", "util", "bad", "cyc_a", "cyc_b"};
     const double want_score[] = {78.82, 60.46, 44.65, 0, 0, 0, 0};
-    const int want_tier[] = {1, 3, 3, 4, 4, 4, 4};
+    const int want_tier[] = {1, 1, 3, 4, 4, 4, 4};
     const cJSON *order = get(p, "order");
     assert_int_equal(cJSON_GetArraySize(order), 7);
     for (int i = 0; i < 7; i++) {

@@ -19,6 +19,7 @@
 #define NEAR_PROXIMITY 0.15      /* near untrusted input by calls, but no data flows there */
 #define UNREACHED_PROXIMITY 0.05 /* proximity of code no untrusted input reaches */
 #define HISTORY_WEIGHT 0.5       /* benefit x (1 + HISTORY_WEIGHT log2(1 + bug-fix commits)) */
+#define HIGH_BENEFIT_SHARE 0.2   /* "high benefit": at least this share of the highest too */
 #define BOUNDARY_HALF 8.0        /* boundary symbols at which isolation halves */
 #define SIZE_HALF 1000.0         /* lines at which the size factor halves */
 #define CYCLE_PENALTY 0.5        /* isolation factor for components in a cycle */
@@ -532,10 +533,12 @@ static void score(pl_model *m)
             nr++;
         }
     }
-    /* the axes split at the upper quartile of benefit and the median of effort of the
-     * components that carry risk: "high benefit" is the top quarter */
-    double me = median(es, nr);
-    double mb = nr ? (qsort(bs, nr, sizeof(double), cmp_double), bs[(3 * nr) / 4]) : 0;
+    /* the axes split at the medians of the components that carry risk; "high benefit"
+     * also needs a fifth of the highest, so that in a project of many small leaf files
+     * the median alone does not make them all "high" */
+    double me = median(es, nr), mb = median(bs, nr);
+    if (mb < HIGH_BENEFIT_SHARE * maxb)
+        mb = HIGH_BENEFIT_SHARE * maxb;
     free(bs);
     free(es);
     for (size_t i = 0; i < m->ncomps; i++) {
