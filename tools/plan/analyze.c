@@ -874,7 +874,8 @@ static void analyze_function(actx *x, CXCursor c)
     f.usr = cx_take(clang_getCursorUSR(c));
     f.sig = signature(c);
     f.ftype = cx_take(clang_getTypeSpelling(clang_getCanonicalType(clang_getCursorType(c))));
-    f.is_static = clang_Cursor_getStorageClass(c) == CX_SC_Static;
+    f.is_static = clang_Cursor_getStorageClass(c) == CX_SC_Static ||
+                  (clang_getCursorKind(c) == CXCursor_CXXMethod && clang_CXXMethod_isStatic(c));
     int es = clang_getCursorExceptionSpecificationType(c);
     f.noexcept_ = es == CXCursor_ExceptionSpecificationKind_BasicNoexcept ||
                   es == CXCursor_ExceptionSpecificationKind_ComputedNoexcept ||
