@@ -448,9 +448,20 @@ static void other_formats(void **state)
     assert_int_equal(run_plan(out, "-p", PLAN_CCDB, "--format", "html", NULL), 3);
     t = slurp(out);
     assert_non_null(strstr(t, "<!DOCTYPE html>"));
-    assert_non_null(strstr(t, "<div class=\"graph\"><svg")); /* graphviz rendered inline */
+    assert_non_null(strstr(t, "<div class=\"graph\"><svg"));   /* graphviz rendered inline */
+    assert_non_null(strstr(t, "<div class=\"scatter\"><svg")); /* benefit against effort */
     assert_non_null(strstr(t, "<td>proto_parse</td>"));
     assert_non_null(strstr(t, "</html>"));
+    free(t);
+    /* svg: the scatter alone, one dot per ranked component, the first ones labelled */
+    assert_int_equal(run_plan(out, "-p", PLAN_CCDB, "--format", "svg", NULL), 3);
+    t = slurp(out);
+    assert_non_null(strstr(t, "<?xml version=\"1.0\""));
+    int dots = 0;
+    for (const char *c = t; (c = strstr(c, "<circle cx=")) != NULL; c++)
+        dots++;
+    assert_int_equal(dots, 7 + 4); /* 7 components and the 4 tiers of the legend */
+    assert_non_null(strstr(t, ">1 proto</text>"));
     free(t);
     free(out);
 }
@@ -880,7 +891,7 @@ static void git_history(void **state)
     char *cmd = NULL;
     if (asprintf(&cmd,
                  "cd '%s' && git init -q . && git -c user.name=t -c user.email=t@t add a.c b.c && "
-                 "git -c user.name=t -c user.email=t@t commit -qm 'add a and b' && "
+                 "git -c user.name=t -c user.email=t@t commit -qm 'add a and b, prefix b' && "
                  "echo '/* bounds */' >> a.c && git -c user.name=t -c user.email=t@t commit "
                  "-qam 'Fix overflow in a' && echo '[{\"directory\": \"%s\", \"file\": \"a.c\", "
                  "\"command\": \"cc -c a.c\"}, {\"directory\": \"%s\", \"file\": \"b.c\", "

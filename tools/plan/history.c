@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "plan.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -24,11 +25,13 @@ static const char *const fix_words[] = {
     "fix", "bug",          "crash",     "overflow",  "cve-",     "security", "corrupt", "leak",
     "oob", "out of bound", "use after", "use-after", "segfault", "asan",     NULL};
 
+/* A fix word at the start of a word: "Fix overflow", "bugfix" no, "prefix" no. */
 static int is_fix(const char *subject)
 {
     for (const char *const *w = fix_words; *w; w++)
-        if (strcasestr(subject, *w))
-            return 1;
+        for (const char *p = subject; (p = strcasestr(p, *w)) != NULL; p++)
+            if (p == subject || !isalpha((unsigned char)p[-1]))
+                return 1;
     return 0;
 }
 
