@@ -987,6 +987,17 @@ static int has_prefix_ci(const char *s, const char *p)
     return strncasecmp(s, p, strlen(p)) == 0;
 }
 
+char *pl_licence_head(const char *text, size_t len)
+{
+    /* the first 4 KiB: the licence comment, and the includes after it (a file that
+     * includes "memcached.h" was written for memcached, whoever holds its copyright) */
+    size_t n = len < 4096 ? len : 4096;
+    char *h = pl_xmalloc(n + 1);
+    memcpy(h, text, n);
+    h[n] = '\0';
+    return h;
+}
+
 void pl_licence_scan(const char *text, size_t len, char **holders, int *public_domain)
 {
     /* the licence header: the first 4 KiB is enough for every header seen in practice */
@@ -1128,10 +1139,7 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, pl_file *out)
     out->lines = lines;
     if (text) {
         pl_licence_scan(text, size, &out->holders, &out->public_domain);
-        size_t hn = size < 4096 ? size : 4096;
-        out->head = pl_xmalloc(hn + 1);
-        memcpy(out->head, text, hn);
-        out->head[hn] = '\0';
+        out->head = pl_licence_head(text, size);
     } else {
         out->holders = pl_xstrdup("");
         out->head = pl_xstrdup("");

@@ -244,9 +244,7 @@ static void cluster_dir(const pl_file *files, char *const *rel, const int *idx, 
     free(local);
 }
 
-/* 1 when text names the project as a word ("Neither the name of Redis", not
- * "Redistribution"). */
-static int mentions(const char *text, const char *word)
+int pl_mentions_word(const char *text, const char *word)
 {
     size_t n = strlen(word);
     if (n < 3 || !text)
@@ -325,7 +323,7 @@ void pl_components_assign(const pl_config *cfg, const char *project, const pl_fi
         const char *h = files[i].holders ? files[i].holders : "";
         int named = h[0] != '\0';
         int own = (named && each_holder(h, is_project_holder, &hc)) ||
-                  mentions(files[i].head, project_name);
+                  pl_mentions_word(files[i].head, project_name);
         if (with_holders >= 3 && !own && (named || files[i].public_domain)) {
             /* another project's file copied in: one component per file */
             const char *dot = strrchr(rel[i], '.');

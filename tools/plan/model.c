@@ -710,6 +710,36 @@ static char *project_name(const char *root)
     return pl_xasprintf("%.*s", (int)n, b);
 }
 
+/* A project header (relative path, as relativize() left it) is third-party when it lies
+ * under a vendoring directory, or its licence header names holders or the public domain
+ * and not the project. Read once per header. */
+static int header_is_foreign(pl_strmap *cache, const char *root, const char *project,
+                             const char *header)
+{
+    int v = pl_strmap_get(cache, header);
+    if (v >= 0)
+        return v;
+    char *vc = pl_vendor_component(header);
+    int foreign = vc != NULL;
+    free(vc);
+    char *path = pl_path_join(root, header);
+    FILE *f = foreign ? NULL : fopen(path, "rb");
+    free(path);
+    if (f) {
+        char buf[4096];
+        size_t n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        char *head = pl_licence_head(buf, n), *holders = NULL;
+        int pd = 0;
+        pl_licence_scan(head, strlen(head), &holders, &pd);
+        foreign = (holders[0] || pd) && !pl_mentions_word(head, project);
+        free(holders);
+        free(head);
+    }
+    pl_strmap_put(cache, header, foreign);
+    return foreign;
+}
+
 void pl_model_build(pl_model *m, const pl_config *cfg, const char *root, const char *ccdb_path,
                     pl_file *files, size_t nfiles)
 {
@@ -745,13 +775,19 @@ void pl_model_build(pl_model *m, const pl_config *cfg, const char *root, const c
     }
     relativize(m, m->ccdb_rel);
     /* functions first (by file), so the call graph can shape the components */
+    char *project = project_name(root);
+    pl_strmap foreign_hdr; /* header path -> 1 third-party, 0 the project's */
+    pl_strmap_init(&foreign_hdr);
     for (size_t i = 0; i < nfiles; i++) {
         pl_file *f = &files[i];
         if (f->status == PL_FILE_FAILED)
             continue;
         for (size_t j = 0; j < f->nfuncs; j++) {
-            /* a header's inline function, seen by every unit that includes it: once */
-            if (f->funcs[j].header && pl_strmap_get(&usr_func, f->funcs[j].usr) >= 0)
+            /* a header's inline function, seen by every unit that includes it: once;
+             * none from a third-party header (a vendored xxhash.h is not the project) */
+            if (f->funcs[j].header &&
+                (pl_strmap_get(&usr_func, f->funcs[j].usr) >= 0 ||
+                 header_is_foreign(&foreign_hdr, root, project, f->funcs[j].header)))
                 continue;
             pl_mfunc mf = {.f = &f->funcs[j], .file = (int)i, .comp = -1, .dist = -1};
             PL_PUSH(m->funcs, m->nfuncs, m->funccap, mf);
@@ -821,9 +857,9 @@ void pl_model_build(pl_model *m, const pl_config *cfg, const char *root, const c
     }
     char **cname = pl_xcalloc(nfiles ? nfiles : 1, sizeof(char *));
     char **vwhy = pl_xcalloc(nfiles ? nfiles : 1, sizeof(char *));
-    char *project = project_name(root);
     pl_components_assign(cfg, project, files, m->rel, nfiles, fe, nfe, cname, vwhy);
     free(project);
+    pl_strmap_free(&foreign_hdr);
     free(fe);
     for (size_t i = 0; i < nfiles; i++) {
         pl_file *f = &files[i];

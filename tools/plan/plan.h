@@ -216,6 +216,10 @@ void pl_analyze(const pl_unit *units, size_t n, int jobs, pl_file *files);
 /* Copyright holders and public-domain notice from the leading comments of a source text
  * (exposed for tests). Caller frees *holders. */
 void pl_licence_scan(const char *text, size_t len, char **holders, int *public_domain);
+/* The licence header of a source text: its first 4 KiB (caller frees). */
+char *pl_licence_head(const char *text, size_t len);
+/* 1 when text names word as a word ("Neither the name of Redis", not "Redistribution"). */
+int pl_mentions_word(const char *text, const char *word);
 void pl_file_free(pl_file *f);
 
 /* ---- components without a groups file (components.c) ---- */
