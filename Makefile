@@ -75,3 +75,11 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz target
+
+# graft plan against real codebases (Debian source packages fetched through a private apt
+# configuration into $(BUILD)/plan-eval, or PLAN_EVAL_EXT): recall of CVE-fixing files,
+# beside lines-of-code and complexity baselines, with floors (docs/PLAN.md, "Evaluation").
+# Not part of `make test`: it downloads sources and builds them.
+.PHONY: plan-eval
+plan-eval: build
+	python3 tools/plan/eval/eval.py --graft $(BUILD)/tools/plan/graft --ext $${PLAN_EVAL_EXT:-$(BUILD)/plan-eval}

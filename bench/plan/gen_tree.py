@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates a synthetic C project of about N lines (default 100k) for the graft plan
+"""Generates a synthetic C project of about N lines (default 1M) for the graft plan
 benchmark: components (directories) of files whose functions loop, branch, copy memory,
 walk pointers, call into other components and read from sockets, plus its
 compile_commands.json. Deterministic (fixed seed) so runs are comparable."""
@@ -10,9 +10,11 @@ import sys
 
 def main():
     out = os.path.abspath(sys.argv[1])
-    target = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
+    target = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
     rng = random.Random(8)
-    ncomp, files_per = 20, 10
+    # about 5,000 lines per component (10 files of 500): 200 directories for 1M lines
+    files_per = 10
+    ncomp = max(2, target // 5000)
     os.makedirs(out, exist_ok=True)
     comps = [f"comp{c:02d}" for c in range(ncomp)]
     per_file = target // (ncomp * files_per)

@@ -65,6 +65,7 @@ static int run_plan(const char *out, ...)
         argv[argc++] = (char *)a;
     va_end(ap);
     argv[argc++] = "-q";
+    argv[argc++] = "--no-history";
     if (out) {
         argv[argc++] = "-o";
         argv[argc++] = (char *)out;
@@ -88,6 +89,7 @@ static cJSON *plan_json(int *rc, ...)
     argv[argc++] = "--format";
     argv[argc++] = "json";
     argv[argc++] = "-q";
+    argv[argc++] = "--no-history"; /* the fixtures live in graft's own repository */
     argv[argc++] = "-o";
     argv[argc++] = out;
     argv[argc] = NULL;
@@ -163,11 +165,11 @@ static void expect_signals(const cJSON *comp, const char *fn, const char *want)
     free(got);
 }
 
-static void expect_counts(const cJSON *comp, int mem, int ptr, int vcast, int alloc, int fr,
-                          int idx, int input, int gw, int thr)
+/* Signal counts in PL_SIGNALS order: memory, pointer_arith, void_cast, alloc, free,
+ * index_write, untrusted_input, global_write, thread, size_arith, parse, data_size. */
+static void expect_counts(const cJSON *comp, const int want[PL_SIG_COUNT])
 {
     const cJSON *s = get(comp, "signals");
-    int want[] = {mem, ptr, vcast, alloc, fr, idx, input, gw, thr};
     for (int k = 0; k < PL_SIG_COUNT; k++) {
         if ((int)num(s, pl_sig_names[k]) != want[k])
             fail_msg("%s: %s is %d, want %d", str(comp, "name"), pl_sig_names[k],
@@ -221,19 +223,19 @@ static void basic_fixture_exact(void **state)
     const cJSON *app = component(p, "app"), *util = component(p, "util");
     const cJSON *ca = component(p, "cyc_a"), *cb = component(p, "cyc_b");
     const cJSON *bad = component(p, "bad");
-    expect_counts(net, 1, 0, 0, 0, 0, 0, 1, 0, 0);
+    expect_counts(net, (int[]){1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0});
     expect_signals(net, "net_serve", "untrusted_input recv @12:17; memory memcpy @15:5");
-    expect_counts(proto, 0, 2, 0, 0, 0, 2, 0, 0, 0);
+    expect_counts(proto, (int[]){0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0});
     expect_signals(proto, "proto_parse",
                    "pointer_arith pointer + @7:23; index_write key[...] = @10:9; "
                    "pointer_arith pointer ++ @10:26; index_write key[...] = @12:5");
-    expect_counts(app, 0, 0, 1, 1, 1, 0, 2, 1, 2);
+    expect_counts(app, (int[]){0, 0, 1, 1, 1, 0, 2, 1, 2, 0, 1, 0});
     expect_signals(app, "main",
                    "untrusted_input getenv @12:21; void_cast implicit (char *) from void * "
                    "@14:21; alloc malloc @14:21; free free @15:5; thread pthread_mutex_lock "
                    "@16:5; global_write runs @17:5; thread pthread_mutex_unlock @18:5; "
-                   "untrusted_input argv @19:27");
-    expect_counts(util, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                   "parse atoi @19:22; untrusted_input argv @19:27");
+    expect_counts(util, (int[]){0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
     assert_int_equal((int)num(proto, "max_complexity"), 5);
     assert_int_equal((int)num(app, "max_complexity"), 3);
     assert_int_equal((int)num(util, "max_complexity"), 2);
@@ -292,13 +294,24 @@ static void basic_fixture_exact(void **state)
     assert_int_equal((int)num(ca, "cycle"), 0);
     assert_true(cJSON_IsNull(get(util, "cycle")));
 
-    /* the order and scores (docs/PLAN.md formula, computed by hand):
-     * benefit app = 1+1+1+0.5+2*0.5 + 2*2 = 8.5; net = 3 + 2 = 5;
-     * proto = (2*2 + 2*2) / (1 + 0.5*1) = 5.33; isolation = 1/(1+boundary/8), halved in a
-     * cycle; size = 1/(1+lines/1000); score = 100 (0.1 + 0.9 b/max b) isolation size:
-     * proto = 100 * (0.1 + 0.9*5.33/8.5) * 1/(1+2/8) * 1/(1+15/1000) = 52.39 */
-    const char *want_order[] = {"app", "proto", "net", "util", "bad", "cyc_a", "cyc_b"};
-    const double want_score[] = {78.43, 52.39, 44.97, 9.92, 9.9, 3.97, 3.97};
+    /* taint: net_serve reads (0), proto_parse is passed the bytes (1), main's reads are
+     * getenv and argv, a weaker source (2) */
+    const cJSON *f0 = cJSON_GetArrayItem(get(proto, "function_list"), 0);
+    assert_int_equal((int)num(f0, "taint"), 1);
+    assert_int_equal((int)num(cJSON_GetArrayItem(get(net, "function_list"), 0), "taint"), 0);
+    assert_int_equal((int)num(cJSON_GetArrayItem(get(app, "function_list"), 0), "taint"), 2);
+
+    /* the order and scores (docs/PLAN.md, computed by hand): benefit = risk x 1/(1 +
+     * 0.25 taint) + 2 per read: proto = (2*3 + 2*2) / 1.25 = 8, app = (1+1+1+0.25) / 1.5
+     * + 2*2 = 6.17, net = 3 + 2 = 5; effort = (1 + lines/1000)(1 + boundary/8), doubled
+     * in a cycle: proto = 1.015 * 1.25 = 1.27; score = 100 b / effort: proto = 100 / 1.27
+     * = 78.82, app = 100 * 0.771 / 1.275 = 60.46. Benefit splits at the median of the
+     * risky components (6.17, above a fifth of the highest), effort at their median
+     * (1.27): proto and app are tier 1, net tier 3, the rest have no signal (tier 4,
+     * cheapest first). */
+    const char *want_order[] = {"proto", "app", "net", "util", "bad", "cyc_a", "cyc_b"};
+    const double want_score[] = {78.82, 60.46, 44.65, 0, 0, 0, 0};
+    const int want_tier[] = {1, 1, 3, 4, 4, 4, 4};
     const cJSON *order = get(p, "order");
     assert_int_equal(cJSON_GetArraySize(order), 7);
     for (int i = 0; i < 7; i++) {
@@ -306,17 +319,23 @@ static void basic_fixture_exact(void **state)
         assert_int_equal((int)num(o, "rank"), i + 1);
         assert_string_equal(str(o, "component"), want_order[i]);
         assert_float_equal(num(o, "score"), want_score[i], 1e-9);
+        assert_int_equal((int)num(o, "tier"), want_tier[i]);
         assert_true(strlen(str(o, "reason")) > 20);
     }
-    assert_float_equal(num(get(proto, "score"), "benefit"), 5.33, 1e-9);
+    assert_float_equal(num(get(proto, "score"), "benefit"), 8, 1e-9);
     assert_float_equal(num(get(proto, "score"), "isolation"), 0.8, 1e-9);
+    assert_float_equal(num(get(proto, "score"), "effort"), 1.27, 1e-9);
+    /* the plan names no absolute path: the root is ".", files are root-relative */
+    assert_string_equal(str(p, "root"), ".");
+    const cJSON *fl;
+    cJSON_ArrayForEach(fl, get(p, "files")) assert_true(str(fl, "file")[0] != '/');
     assert_non_null(strstr(str(cJSON_GetArrayItem(order, 2), "reason"),
                            "reads untrusted input (1 read, first: recv at net/net.c:12)"));
-    assert_non_null(strstr(str(cJSON_GetArrayItem(order, 1), "reason"),
-                           "1 call from code reading untrusted input"));
+    assert_non_null(strstr(str(cJSON_GetArrayItem(order, 0), "reason"),
+                           "untrusted data reaches it through 1 call"));
 
     /* seams of the top three: proto's inbound parser and the type it exports */
-    const cJSON *pseam = get(cJSON_GetArrayItem(order, 1), "seam");
+    const cJSON *pseam = get(cJSON_GetArrayItem(order, 0), "seam");
     const cJSON *in = get(pseam, "inbound");
     assert_int_equal(cJSON_GetArraySize(in), 1);
     assert_string_equal(str(cJSON_GetArrayItem(in, 0), "name"), "proto_parse");
@@ -364,7 +383,7 @@ static void hooks_fixture_indirect_calls(void **state)
     assert_string_equal(str(cJSON_GetArrayItem(order, 1), "component"), "reader");
     assert_string_equal(str(cJSON_GetArrayItem(order, 2), "component"), "hook");
     assert_non_null(strstr(str(cJSON_GetArrayItem(order, 2), "reason"),
-                           "called from code reading untrusted input through forwarders"));
+                           "untrusted data reaches it through forwarders"));
     cJSON_Delete(p);
 }
 
@@ -421,7 +440,7 @@ static void other_formats(void **state)
     free(t);
     assert_int_equal(run_plan(out, "-p", PLAN_CCDB, "--format", "md", NULL), 3);
     t = slurp(out);
-    assert_non_null(strstr(t, "| 1 | app | 78.4 |"));
+    assert_non_null(strstr(t, "| 1 | proto | 1 | 1.00 | 1.3 | 78.8 |"));
     assert_non_null(strstr(t, "Cycle 0: cyc_a, cyc_b"));
     assert_non_null(strstr(t, "| inbound | call | proto_parse | int proto_parse(const char "
                               "\\*buf, size_t len, struct proto_msg \\*out) | net (1) |"));
@@ -429,9 +448,20 @@ static void other_formats(void **state)
     assert_int_equal(run_plan(out, "-p", PLAN_CCDB, "--format", "html", NULL), 3);
     t = slurp(out);
     assert_non_null(strstr(t, "<!DOCTYPE html>"));
-    assert_non_null(strstr(t, "<div class=\"graph\"><svg")); /* graphviz rendered inline */
+    assert_non_null(strstr(t, "<div class=\"graph\"><svg"));   /* graphviz rendered inline */
+    assert_non_null(strstr(t, "<div class=\"scatter\"><svg")); /* benefit against effort */
     assert_non_null(strstr(t, "<td>proto_parse</td>"));
     assert_non_null(strstr(t, "</html>"));
+    free(t);
+    /* svg: the scatter alone, one dot per ranked component, the first ones labelled */
+    assert_int_equal(run_plan(out, "-p", PLAN_CCDB, "--format", "svg", NULL), 3);
+    t = slurp(out);
+    assert_non_null(strstr(t, "<?xml version=\"1.0\""));
+    int dots = 0;
+    for (const char *c = t; (c = strstr(c, "<circle cx=")) != NULL; c++)
+        dots++;
+    assert_int_equal(dots, 7 + 4); /* 7 components and the 4 tiers of the legend */
+    assert_non_null(strstr(t, ">1 proto</text>"));
     free(t);
     free(out);
 }
@@ -566,6 +596,340 @@ static void command_splitting(void **state)
     free(n);
 }
 
+/* C++: methods, constructors, operators, a template counted once, a lambda inside its
+ * function, namespaces, inline methods of a header, virtual dispatch as an indirect call,
+ * new/delete/std::memcpy/pointer arithmetic as signals, standard headers parsed with
+ * libclang's builtin headers (<atomic>, <cstddef>), and the seam's C ABI mapping. */
+static void cxx_fixture(void **state)
+{
+    (void)state;
+    int rc = -1;
+    cJSON *p = plan_json(&rc, "-p", PLAN_CXX_CCDB, NULL);
+    assert_non_null(p);
+    assert_int_equal(rc, 0); /* every file parsed cleanly */
+    assert_int_equal((int)num(get(p, "summary"), "functions"), 8);
+    const cJSON *geo = component(p, "geo");
+    expect_signals(geo, "copy_name",
+                   "pointer_arith pointer + @28:17; memory memcpy @29:5; data_size memcpy "
+                   "length from parameters @29:5; alloc new @30:19; size_arith new[] size "
+                   "@30:19; free delete @32:5; pointer_arith pointer - @33:26");
+    expect_signals(geo, "make_circle", "parse strtod @20:16; alloc new @23:12");
+    expect_signals(geo, "Circle::Circle", "");
+    expect_signals(geo, "Vec::operator+", "");
+    const cJSON *f;
+    int twice = 0;
+    cJSON_ArrayForEach(f, get(geo, "function_list"))
+    {
+        twice += !strcmp(str(f, "name"), "twice");
+        if (!strcmp(str(f, "name"), "Vec::operator+"))
+            assert_string_equal(str(f, "file"), "geo/shape.h"); /* inline in the header */
+    }
+    assert_int_equal(twice, 1); /* used with int and double, analysed once */
+    /* the virtual call s->area() reaches the override */
+    const cJSON *e = cJSON_GetArrayItem(get(p, "edges"), 0);
+    char syms[512] = "";
+    const cJSON *y;
+    cJSON_ArrayForEach(y, get(e, "symbols"))
+    {
+        strcat(syms, str(y, "kind"));
+        strcat(syms, " ");
+        strcat(syms, str(y, "name"));
+        strcat(syms, "; ");
+    }
+    assert_string_equal(syms, "type class geo::Shape; call make_circle; type struct geo::Vec; "
+                              "call Vec::operator+; call copy_name; indirect call "
+                              "Circle::area; ");
+    /* the seam says how each inbound function maps to a C ABI */
+    const cJSON *order = get(p, "order");
+    assert_string_equal(str(cJSON_GetArrayItem(order, 0), "component"), "geo");
+    const cJSON *in;
+    int checked = 0;
+    cJSON_ArrayForEach(in, get(get(cJSON_GetArrayItem(order, 0), "seam"), "inbound"))
+    {
+        const char *abi = str(in, "c_abi");
+        assert_non_null(strstr(abi, "-fno-exceptions"));
+        if (!strcmp(str(in, "name"), "make_circle")) {
+            assert_non_null(strstr(abi, "std::string: by const& or value as a view"));
+            checked++;
+        }
+        if (!strcmp(str(in, "name"), "Circle::area")) {
+            assert_non_null(strstr(abi, "opaque `Circle *` first argument"));
+            checked++;
+        }
+    }
+    assert_int_equal(checked, 2);
+    cJSON_Delete(p);
+}
+
+static void write_file(const char *dir, const char *rel, const char *text)
+{
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s", dir, rel) < 0)
+        abort();
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    char *cmd = NULL;
+    if (asprintf(&cmd, "mkdir -p '%s'", path) < 0)
+        abort();
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    *slash = '/';
+    spit(path, text);
+    free(path);
+}
+
+/* A flat layout (one directory of 18 sources, over 10,000 lines) is split into units
+ * from the code: tightly coupled files merge, a utility every file calls stays alone;
+ * vendored code (deps/) and a file under another project's licence are set apart. */
+static void flat_layout_and_third_party(void **state)
+{
+    (void)state;
+    char *dir = tmp_path("flat");
+    static const char *const licence =
+        "/* Copyright (c) 2020, Flat Project authors. Part of flat, BSD licence. */\n";
+    char *pad = calloc(1, 64 * 700 + 1);
+    for (int i = 0; i < 700; i++)
+        strcat(pad, "/* padding to make the directory a large flat one.  */\n");
+    char *db = NULL;
+    size_t dl = 0;
+    FILE *dbf = open_memstream(&db, &dl);
+    fprintf(dbf, "[");
+    for (int i = 0; i < 18; i++) {
+        char name[32], text[4096];
+        snprintf(name, sizeof(name), "src/m%02d.c", i);
+        /* m00 and m01 call each other all the time; everyone calls util */
+        snprintf(text, sizeof(text),
+                 "%s#include <string.h>\nint util_len(const char *s);\n"
+                 "int m%02d_f(const char *s, char *d, unsigned n);\n"
+                 "int m%02d_f(const char *s, char *d, unsigned n)\n{\n"
+                 "    memcpy(d, s, n + 1);\n    return util_len(s)%s;\n}\n",
+                 licence, (i ^ 1) < 2 ? i ^ 1 : i, i,
+                 i < 2 ? (i == 0 ? " + m01_f(s, d, n) + m01_f(s, d, 1) + m01_f(s, d, 2)"
+                                 : " + m00_f(s, d, n) + m00_f(s, d, 1) + m00_f(s, d, 2)")
+                       : "");
+        char *full = NULL;
+        if (asprintf(&full, "%s%s", text, pad) < 0)
+            abort();
+        write_file(dir, name, full);
+        free(full);
+        fprintf(dbf, "%s{\"directory\": \"%s\", \"file\": \"%s\", \"command\": \"cc -c %s\"}",
+                i ? ", " : "", dir, name, name);
+    }
+    write_file(dir, "src/util.c",
+               "/* Copyright (c) 2020, Flat Project authors. */\n"
+               "int util_len(const char *s)\n{\n    int n = 0;\n    while (s[n])\n"
+               "        n++;\n    return n;\n}\n");
+    write_file(dir, "src/lzf.c",
+               "/* Copyright (c) 2000-2010 Marc Alexander Lehmann <schmorp@schmorp.de>\n"
+               " * Redistribution and use in source and binary forms... */\n"
+               "#include <string.h>\nvoid lzf_copy(char *d, const char *s, unsigned n)\n{\n"
+               "    memcpy(d, s, n);\n}\n");
+    write_file(
+        dir, "deps/zlib/inflate.c",
+        "/* inflate.c -- zlib decompression */\n#include <string.h>\n"
+        "void inflate_copy(char *d, const char *s, unsigned n)\n{\n    memcpy(d, s, n);\n}\n");
+    fprintf(dbf,
+            ", {\"directory\": \"%s\", \"file\": \"src/util.c\", \"command\": \"cc -c src/util.c\"}"
+            ", {\"directory\": \"%s\", \"file\": \"src/lzf.c\", \"command\": \"cc -c src/lzf.c\"}"
+            ", {\"directory\": \"%s\", \"file\": \"deps/zlib/inflate.c\", \"command\": \"cc -c "
+            "deps/zlib/inflate.c\"}]",
+            dir, dir, dir);
+    fclose(dbf);
+    char *dbpath = tmp_path("flat/compile_commands.json");
+    spit(dbpath, db);
+    free(db);
+    free(pad);
+    int rc = -1;
+    cJSON *p = plan_json(&rc, "-p", dbpath, NULL);
+    assert_non_null(p);
+    assert_int_equal(rc, 0);
+    /* m00+m01 merged, util alone, each other file its own unit; lzf and deps/zlib apart */
+    const cJSON *pair = component(p, "src/m00+m01");
+    assert_int_equal(cJSON_GetArraySize(get(pair, "files")), 2);
+    assert_int_equal(cJSON_GetArraySize(get(component(p, "src/util"), "files")), 1);
+    assert_int_equal(cJSON_GetArraySize(get(component(p, "src/m07"), "files")), 1);
+    assert_int_equal((int)num(get(p, "summary"), "components"), 17 + 1 + 2);
+    const cJSON *third = get(p, "third_party");
+    assert_int_equal(cJSON_GetArraySize(third), 2);
+    assert_string_equal(str(cJSON_GetArrayItem(third, 0), "component"), "deps/zlib");
+    assert_string_equal(str(cJSON_GetArrayItem(third, 0), "why"), "vendored under deps/zlib/");
+    assert_string_equal(str(cJSON_GetArrayItem(third, 1), "component"), "src/lzf");
+    assert_string_equal(str(cJSON_GetArrayItem(third, 1), "why"),
+                        "licence header names marc alexander lehmann");
+    assert_string_equal(str(cJSON_GetArrayItem(third, 1), "advice"),
+                        "replace with an existing crate");
+    /* third-party code is not ranked */
+    const cJSON *o;
+    cJSON_ArrayForEach(o, get(p, "order"))
+    {
+        assert_true(strcmp(str(o, "component"), "src/lzf") != 0);
+        assert_true(strcmp(str(o, "component"), "deps/zlib") != 0);
+    }
+    assert_int_equal((int)num(component(p, "deps/zlib"), "rank"), 0);
+    cJSON_Delete(p);
+    /* layout = directories keeps the directory whole; the groups file still wins */
+    p = plan_json(&rc, "-p", dbpath, "--layout", "directories", NULL);
+    assert_int_equal(cJSON_GetArraySize(get(component(p, "src"), "files")), 19);
+    cJSON_Delete(p);
+    char *ini = tmp_path("flat/groups.ini");
+    spit(ini, "[components]\nlzf = src/lzf.c\nmost = src/m0*\n");
+    p = plan_json(&rc, "-p", dbpath, "--config", ini, NULL);
+    assert_int_equal(cJSON_GetArraySize(get(component(p, "most"), "files")), 10);
+    assert_false(cJSON_IsTrue(get(component(p, "lzf"), "third_party")));
+    cJSON_Delete(p);
+    free(ini);
+    free(dbpath);
+    char *rm = NULL;
+    if (asprintf(&rm, "rm -rf '%s'", dir) < 0)
+        abort();
+    assert_int_equal(system(rm), 0);
+    free(rm);
+    free(dir);
+}
+
+/* Allocation sizes, copy lengths and indices computed from parameters (data_size), from
+ * locals (size_arith), and byte-level parsing (parse). */
+static void size_and_parse_signals(void **state)
+{
+    (void)state;
+    char *dir = tmp_path("sizes");
+    write_file(dir, "s.c",
+               "#include <stdlib.h>\n#include <string.h>\n"
+               "char *f(size_t n, const char *s)\n{\n"
+               "    char *p = malloc(n * 2);\n"
+               "    memcpy(p, s, n);\n"
+               "    size_t k = n + 1;\n"
+               "    char *q = malloc(k + 4);\n"
+               "    int z = 3;\n"
+               "    char *r = malloc(z * 8);\n"
+               "    p[n - 1] = s[0] == ' ' || s[0] == ':';\n"
+               "    free(q);\n    free(r);\n    return p;\n}\n");
+    char *db = tmp_path("sizes/compile_commands.json");
+    char *text = NULL;
+    if (asprintf(&text, "[{\"directory\": \"%s\", \"file\": \"s.c\", \"command\": \"cc -c s.c\"}]",
+                 dir) < 0)
+        abort();
+    spit(db, text);
+    free(text);
+    int rc = -1;
+    cJSON *p = plan_json(&rc, "-p", db, NULL);
+    assert_non_null(p);
+    expect_signals(cJSON_GetArrayItem(get(p, "components"), 0), "f",
+                   "void_cast implicit (char *) from void * @5:15; alloc malloc @5:15; "
+                   "data_size malloc size from parameters @5:15; memory memcpy @6:5; "
+                   "data_size memcpy length from parameters @6:5; void_cast implicit (char *) "
+                   "from void * @8:15; alloc malloc @8:15; data_size malloc size from "
+                   "parameters @8:15; void_cast implicit (char *) from void * @10:15; alloc "
+                   "malloc @10:15; size_arith malloc size @10:15; data_size index from "
+                   "parameters @11:5; free free @12:5; free free @13:5; parse character "
+                   "comparison @3:7; parse character comparison @3:7");
+    cJSON_Delete(p);
+    unlink(db);
+    free(db);
+    char *rm = NULL;
+    if (asprintf(&rm, "rm -rf '%s'", dir) < 0)
+        abort();
+    assert_int_equal(system(rm), 0);
+    free(rm);
+    free(dir);
+}
+
+/* The same project at two absolute paths, planned with -j1 and -j2: byte-identical
+ * plans (paths are relative to the root; the root is not recorded). */
+static void plans_are_reproducible(void **state)
+{
+    (void)state;
+    const char *fmts[] = {"json", "md", "svg", "dot"};
+    char *out[2][4];
+    for (int k = 0; k < 2; k++) {
+        char *dir = tmp_path(k ? "copy-b/deeper/basic" : "copy-a/basic");
+        char *cmd = NULL;
+        if (asprintf(&cmd,
+                     "mkdir -p '%s' && cp -r '%s'/basic/. '%s'/ && sed 's#@FIX@#%s#g' "
+                     "'%s'/basic.json.in > '%s'/compile_commands.json",
+                     dir, PLAN_FIXTURES, dir, dir, PLAN_FIXTURES, dir) < 0)
+            abort();
+        assert_int_equal(system(cmd), 0);
+        free(cmd);
+        char *db = NULL;
+        if (asprintf(&db, "%s/compile_commands.json", dir) < 0)
+            abort();
+        for (int f = 0; f < 4; f++) {
+            char *o = tmp_path("repro.out");
+            assert_int_equal(run_plan(o, "-p", db, "--root", dir, "--format", fmts[f], "-j",
+                                      k ? "2" : "1", NULL),
+                             3);
+            out[k][f] = slurp(o);
+            unlink(o);
+            free(o);
+            assert_null(strstr(out[k][f], tmpdir)); /* no absolute path anywhere */
+        }
+        free(db);
+        free(dir);
+    }
+    for (int f = 0; f < 4; f++) {
+        assert_string_equal(out[0][f], out[1][f]);
+        free(out[0][f]);
+        free(out[1][f]);
+    }
+    char *rm = NULL;
+    if (asprintf(&rm, "rm -rf '%s/copy-a' '%s/copy-b'", tmpdir, tmpdir) < 0)
+        abort();
+    assert_int_equal(system(rm), 0);
+    free(rm);
+}
+
+/* git history: bug-fix commits and churn per file, and the benefit they add. */
+static void git_history(void **state)
+{
+    (void)state;
+    char *dir = tmp_path("hist");
+    write_file(dir, "a.c",
+               "#include <string.h>\nvoid a(char *d, const char *s) { strcpy(d, s); }\n");
+    write_file(dir, "b.c",
+               "#include <string.h>\nvoid b(char *d, const char *s) { strcpy(d, s); }\n");
+    char *cmd = NULL;
+    if (asprintf(&cmd,
+                 "cd '%s' && git init -q . && git -c user.name=t -c user.email=t@t add a.c b.c && "
+                 "git -c user.name=t -c user.email=t@t commit -qm 'add a and b, prefix b' && "
+                 "echo '/* bounds */' >> a.c && git -c user.name=t -c user.email=t@t commit "
+                 "-qam 'Fix overflow in a' && echo '[{\"directory\": \"%s\", \"file\": \"a.c\", "
+                 "\"command\": \"cc -c a.c\"}, {\"directory\": \"%s\", \"file\": \"b.c\", "
+                 "\"command\": \"cc -c b.c\"}]' > compile_commands.json",
+                 dir, dir, dir) < 0)
+        abort();
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    char *db = tmp_path("hist/compile_commands.json");
+    char *argv[] = {"plan", "-p", db, "--format", "json", "-q", "-o", NULL, NULL};
+    char *out = tmp_path("hist.json");
+    argv[7] = out;
+    assert_int_equal(graft_plan_main(8, argv), 0);
+    char *t = slurp(out);
+    cJSON *p = cJSON_Parse(t);
+    free(t);
+    assert_true(cJSON_IsTrue(get(get(p, "summary"), "git_history")));
+    const cJSON *fa = cJSON_GetArrayItem(get(p, "files"), 0);
+    const cJSON *fb = cJSON_GetArrayItem(get(p, "files"), 1);
+    assert_string_equal(str(fa, "file"), "a.c");
+    assert_int_equal((int)num(get(fa, "history"), "commits"), 2);
+    assert_int_equal((int)num(get(fa, "history"), "fixes"), 1);
+    assert_int_equal((int)num(get(fa, "history"), "churn"), 3);
+    assert_int_equal((int)num(get(fb, "history"), "fixes"), 0);
+    /* same code, one fix: benefit x (1 + 0.5 log2(1 + 1)) = 1.5 */
+    assert_float_equal(num(fa, "benefit"), 1.5 * num(fb, "benefit"), 0.011);
+    assert_int_equal((int)num(fa, "benefit_rank"), 1);
+    cJSON_Delete(p);
+    unlink(out);
+    free(out);
+    free(db);
+    if (asprintf(&cmd, "rm -rf '%s'", dir) < 0)
+        abort();
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(dir);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -602,6 +966,11 @@ int main(void)
         cmocka_unit_test(pathological_sources),
         cmocka_unit_test(bad_options_and_config),
         cmocka_unit_test(command_splitting),
+        cmocka_unit_test(cxx_fixture),
+        cmocka_unit_test(flat_layout_and_third_party),
+        cmocka_unit_test(size_and_parse_signals),
+        cmocka_unit_test(plans_are_reproducible),
+        cmocka_unit_test(git_history),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,21 +15,22 @@
 #include "plan.h"
 
 #include <clang-c/Index.h>
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *const pl_sig_names[PL_SIG_COUNT] = {"memory",          "pointer_arith", "void_cast",
-                                                "alloc",           "free",          "index_write",
-                                                "untrusted_input", "global_write",  "thread"};
-
-/* Weights of each signal in a function's risk (docs/PLAN.md). Untrusted input is not
- * weighted here: it sets the distance that scales everything else. */
-const double pl_sig_weights[PL_SIG_COUNT] = {3.0, 2.0, 1.0, 1.0, 1.0, 2.0, 0.0, 0.5, 0.5};
+#define PL_SIG_NAME(e, name, weight, what) name,
+const char *const pl_sig_names[PL_SIG_COUNT] = {PL_SIGNALS(PL_SIG_NAME)};
+#undef PL_SIG_NAME
+#define PL_SIG_WEIGHT(e, name, weight, what) weight,
+const double pl_sig_weights[PL_SIG_COUNT] = {PL_SIGNALS(PL_SIG_WEIGHT)};
+#undef PL_SIG_WEIGHT
 
 /* Library functions by signal; a name may appear in several lists (gets). */
 static const char *const memory_fns[] = {
@@ -45,6 +46,28 @@ static const char *const input_fns[] = {
     "preadv",  "fread",    "fread_unlocked", "fgets", "fgetc",  "getc",    "getc_unlocked",
     "getchar", "getline",  "getdelim",       "scanf", "fscanf", "vscanf",  "vfscanf",
     "gets",    "getenv",   "secure_getenv",  NULL};
+/* Parsing helpers: where a function scans or converts bytes itself. */
+static const char *const parse_fns[] = {"strtol",  "strtoul", "strtoll",   "strtoull",  "strtod",
+                                        "strtof",  "strtold", "strtoimax", "strtoumax", "atoi",
+                                        "atol",    "atoll",   "atof",      "memchr",    "memrchr",
+                                        "strchr",  "strrchr", "strstr",    "strpbrk",   "strspn",
+                                        "strcspn", "memmem",  "strsep",    "strtok_r",  NULL};
+/* Calls whose size or length argument (index) is where integer overflow turns into a
+ * heap overflow: allocation sizes and copy lengths. -1 ends the list of arguments. */
+typedef struct size_fn {
+    const char *name;
+    int args[3];
+} size_fn;
+static const size_fn size_fns[] = {{"malloc", {0, -1}},        {"calloc", {0, 1, -1}},
+                                   {"realloc", {1, -1}},       {"reallocarray", {1, 2, -1}},
+                                   {"aligned_alloc", {1, -1}}, {"alloca", {0, -1}},
+                                   {"memcpy", {2, -1}},        {"memmove", {2, -1}},
+                                   {"memset", {2, -1}},        {"strncpy", {2, -1}},
+                                   {"strncat", {2, -1}},       {"snprintf", {1, -1}},
+                                   {"vsnprintf", {1, -1}},     {"memcmp", {2, -1}},
+                                   {"strndup", {1, -1}},       {"read", {2, -1}},
+                                   {"recv", {2, -1}},          {"fread", {1, 2, -1}},
+                                   {"pread", {2, -1}},         {NULL, {-1}}};
 static const char *const thread_prefixes[] = {"pthread_",      "thrd_",   "mtx_",      "cnd_",
                                               "sem_",          "atomic_", "__atomic_", "__sync_",
                                               "__c11_atomic_", NULL};
@@ -63,7 +86,10 @@ typedef struct actx {
     CXCursor argv;
     int has_argv;
     int in_callee;
-    int depth;     /* nesting of walk(): bounded so deep expressions cannot overflow */
+    int depth;         /* nesting of walk(): bounded so deep expressions cannot overflow */
+    int char_cmps;     /* character literals compared against (a byte-level parser) */
+    CXCursor *tainted; /* local variables that hold data derived from parameters */
+    size_t ntainted, taintcap;
     int truncated; /* the current function had subtrees deeper than MAX_DEPTH */
 } actx;
 
@@ -198,6 +224,19 @@ static int is_global_var(CXCursor v)
     return pk == CXCursor_TranslationUnit || clang_Cursor_getStorageClass(v) == CX_SC_Static;
 }
 
+static int is_func_kind(enum CXCursorKind k)
+{
+    return k == CXCursor_FunctionDecl || k == CXCursor_CXXMethod || k == CXCursor_Constructor ||
+           k == CXCursor_Destructor || k == CXCursor_ConversionFunction ||
+           k == CXCursor_FunctionTemplate;
+}
+
+static int is_record_kind(enum CXCursorKind k)
+{
+    return k == CXCursor_StructDecl || k == CXCursor_UnionDecl || k == CXCursor_ClassDecl ||
+           k == CXCursor_ClassTemplate || k == CXCursor_ClassTemplatePartialSpecialization;
+}
+
 /* Index of the first token at or after byte offset off. */
 static const pl_tok *tok_at(const actx *x, unsigned off)
 {
@@ -226,6 +265,90 @@ static const char *op_at_start(const actx *x, CXCursor c)
     loc_of(clang_getRangeStart(clang_getCursorExtent(c)), NULL, NULL, &off);
     const pl_tok *t = tok_at(x, off);
     return t && t->off == off ? t->op : "";
+}
+
+static int is_constant(CXCursor e)
+{
+    enum CXCursorKind k = clang_getCursorKind(strip(e));
+    return k == CXCursor_IntegerLiteral || k == CXCursor_CharacterLiteral ||
+           k == CXCursor_UnaryExpr /* sizeof, alignof */;
+}
+
+enum { MAX_TAINTED_LOCALS = 256 };
+
+static int local_tainted(const actx *x, CXCursor v)
+{
+    for (size_t i = 0; i < x->ntainted; i++)
+        if (clang_equalCursors(x->tainted[i], v))
+            return 1;
+    return 0;
+}
+
+static void taint_local(actx *x, CXCursor v)
+{
+    if (clang_getCursorKind(v) != CXCursor_VarDecl || is_global_var(v) || local_tainted(x, v) ||
+        x->ntainted >= MAX_TAINTED_LOCALS)
+        return;
+    PL_PUSH(x->tainted, x->ntainted, x->taintcap, v);
+}
+
+/* 1 when the expression reads a parameter, or a local that holds data derived from one:
+ * the data callers pass in (and, for the functions the taint reaches, untrusted data). */
+static int expr_tainted(const actx *x, CXCursor e, int depth)
+{
+    if (depth > 24)
+        return 0;
+    enum CXCursorKind k = clang_getCursorKind(e);
+    if (k == CXCursor_DeclRefExpr) {
+        CXCursor r = clang_getCursorReferenced(e);
+        enum CXCursorKind rk = clang_getCursorKind(r);
+        if (rk == CXCursor_ParmDecl)
+            return 1;
+        if (rk == CXCursor_VarDecl && local_tainted(x, r))
+            return 1;
+        return 0;
+    }
+    if (k == CXCursor_UnaryExpr) /* sizeof */
+        return 0;
+    kids ch = children(e);
+    for (int i = 0; i < ch.n; i++)
+        if (clang_isExpression(clang_getCursorKind(ch.c[i])) && expr_tainted(x, ch.c[i], depth + 1))
+            return 1;
+    return 0;
+}
+
+/* 1 when the expression computes with + - * or << on a non-constant operand: where an
+ * unchecked integer overflow becomes a short allocation or a long copy; 2 when an
+ * operand is derived from the function's parameters. */
+static int has_arith(const actx *x, CXCursor e, int depth)
+{
+    e = strip(e);
+    if (depth > 16)
+        return 0;
+    enum CXCursorKind k = clang_getCursorKind(e);
+    kids ch = children(e);
+    if (k == CXCursor_BinaryOperator && ch.n == 2) {
+        const char *op = op_after(x, ch.c[0]);
+        if ((!strcmp(op, "+") || !strcmp(op, "-") || !strcmp(op, "*") || !strcmp(op, "<<")) &&
+            !(is_constant(ch.c[0]) && is_constant(ch.c[1])) && !type_is_ptr(clang_getCursorType(e)))
+            return expr_tainted(x, e, 0) ? 2 : 1;
+    }
+    if (k == CXCursor_CallExpr || k == CXCursor_UnaryExpr)
+        return 0; /* a call's own arguments are its business; sizeof computes nothing */
+    int best = 0;
+    for (int i = 0; i < ch.n && best < 2; i++) {
+        if (clang_isExpression(clang_getCursorKind(ch.c[i]))) {
+            int r = has_arith(x, ch.c[i], depth + 1);
+            best = r > best ? r : best;
+        }
+    }
+    return best;
+}
+
+static int is_compare(const char *op)
+{
+    return !strcmp(op, "==") || !strcmp(op, "!=") || !strcmp(op, "<") || !strcmp(op, ">") ||
+           !strcmp(op, "<=") || !strcmp(op, ">=");
 }
 
 static char *ref_name(CXCursor e)
@@ -284,10 +407,82 @@ static void on_write(actx *x, CXCursor lhs)
     }
 }
 
+/* Arithmetic in the size and length arguments of allocations and copies. Project
+ * allocators (names with "alloc", e.g. zmalloc, xrealloc) are checked on every argument. */
+static void size_signal(actx *x, CXCursor c, const char *name, int arith, int tainted)
+{
+    if (arith == 2 || (!arith && tainted)) {
+        char *what = pl_xasprintf("%s %s from parameters", name, arith ? "size" : "length");
+        add_signal(x, PL_SIG_DATA_SIZE, what, c);
+        free(what);
+    } else if (arith) {
+        char *what = pl_xasprintf("%s size", name);
+        add_signal(x, PL_SIG_SIZE_ARITH, what, c);
+        free(what);
+    }
+}
+
+static void check_size_args(actx *x, CXCursor c, const char *name, int system)
+{
+    int nargs = clang_Cursor_getNumArguments(c);
+    if (nargs <= 0)
+        return;
+    if (system) {
+        for (const size_fn *f = size_fns; f->name; f++) {
+            if (strcmp(f->name, name))
+                continue;
+            int arith = 0, tainted = 0;
+            for (int i = 0; i < 3 && f->args[i] >= 0; i++) {
+                if (f->args[i] >= nargs)
+                    continue;
+                CXCursor a = clang_Cursor_getArgument(c, (unsigned)f->args[i]);
+                int r = has_arith(x, a, 0);
+                arith = r > arith ? r : arith;
+                tainted |= !is_constant(a) && expr_tainted(x, strip(a), 0);
+            }
+            size_signal(x, c, name, arith, tainted);
+            return;
+        }
+        return;
+    }
+    if (!strcasestr(name, "alloc"))
+        return;
+    int arith = 0;
+    for (int i = 0; i < nargs; i++) {
+        CXCursor a = clang_Cursor_getArgument(c, (unsigned)i);
+        CXType t = clang_getCanonicalType(clang_getCursorType(a));
+        if (t.kind >= CXType_FirstBuiltin && t.kind <= CXType_LastBuiltin) {
+            int r = has_arith(x, a, 0);
+            arith = r > arith ? r : arith;
+        }
+    }
+    size_signal(x, c, name, arith, 0);
+}
+
+/* A call given parameter-derived data and &local writes the local from that data
+ * (Redis parses a command argument with getLongLongFromObject(c->argv[2], &count)). */
+static void taint_out_params(actx *x, CXCursor c)
+{
+    int n = clang_Cursor_getNumArguments(c), any = 0;
+    for (int i = 0; i < n && !any; i++)
+        any = expr_tainted(x, clang_Cursor_getArgument(c, (unsigned)i), 0);
+    if (!any)
+        return;
+    for (int i = 0; i < n; i++) {
+        CXCursor a = strip(clang_Cursor_getArgument(c, (unsigned)i));
+        if (clang_getCursorKind(a) != CXCursor_UnaryOperator || strcmp(op_at_start(x, a), "&"))
+            continue;
+        kids k = children(a);
+        if (k.n == 1 && clang_getCursorKind(strip(k.c[0])) == CXCursor_DeclRefExpr)
+            taint_local(x, clang_getCursorReferenced(strip(k.c[0])));
+    }
+}
+
 static void on_call(actx *x, CXCursor c)
 {
     CXCursor ref = clang_getCursorReferenced(c);
-    if (clang_Cursor_isNull(ref) || clang_getCursorKind(ref) != CXCursor_FunctionDecl) {
+    enum CXCursorKind rk = clang_getCursorKind(ref);
+    if (clang_Cursor_isNull(ref) || !is_func_kind(rk)) {
         /* a call through a pointer: remember the function type; the model links it to
          * the address-taken functions of that type */
         kids k = children(c);
@@ -300,6 +495,7 @@ static void on_call(actx *x, CXCursor c)
             return;
         char *ts = cx_take(clang_getTypeSpelling(t));
         pl_use u = {.kind = PL_USE_INDIRECT, .name = ts, .usr = pl_xstrdup(ts)};
+        u.nargs = clang_Cursor_getNumArguments(c);
         loc_of(clang_getCursorLocation(c), &u.line, &u.col, NULL);
         PL_PUSH(x->fn->uses, x->fn->nuses, x->fn->usecap, u);
         return;
@@ -308,7 +504,8 @@ static void on_call(actx *x, CXCursor c)
     CXSourceLocation dl = clang_getCursorLocation(ref);
     CXFile df = NULL;
     clang_getFileLocation(dl, &df, NULL, NULL, NULL);
-    if (clang_Location_isInSystemHeader(dl) || !df) {
+    int system = clang_Location_isInSystemHeader(dl) || !df;
+    if (system) {
         if (in_list(name, memory_fns))
             add_signal(x, PL_SIG_MEMORY, name, c);
         if (in_list(name, alloc_fns))
@@ -317,6 +514,8 @@ static void on_call(actx *x, CXCursor c)
             add_signal(x, PL_SIG_FREE, name, c);
         if (in_list(name, input_fns))
             add_signal(x, PL_SIG_INPUT, name, c);
+        if (in_list(name, parse_fns))
+            add_signal(x, PL_SIG_PARSE, name, c);
         for (const char *const *p = thread_prefixes; *p; p++) {
             if (strncmp(name, *p, strlen(*p)) == 0) {
                 add_signal(x, PL_SIG_THREAD, name, c);
@@ -324,7 +523,14 @@ static void on_call(actx *x, CXCursor c)
             }
         }
     }
+    check_size_args(x, c, name, system);
+    taint_out_params(x, c);
     add_use(x, PL_USE_CALL, ref, name, c, 0);
+    pl_use *u = &x->fn->uses[x->fn->nuses - 1];
+    int n = clang_Cursor_getNumArguments(c);
+    /* a method also receives its object: data reaches it through `this` */
+    u->nargs = (n > 0 ? n : 0) + (rk == CXCursor_CXXMethod && !clang_CXXMethod_isStatic(ref));
+    u->virt = rk == CXCursor_CXXMethod && clang_CXXMethod_isVirtual(ref);
     free(name);
 }
 
@@ -341,6 +547,12 @@ static void on_binop(actx *x, CXCursor c)
             free(what);
         }
     }
+    if (is_compare(op) && (clang_getCursorKind(strip(k.c[0])) == CXCursor_CharacterLiteral ||
+                           clang_getCursorKind(strip(k.c[1])) == CXCursor_CharacterLiteral))
+        x->char_cmps++;
+    if (op[0] && op[strlen(op) - 1] == '=' && !is_compare(op) &&
+        clang_getCursorKind(strip(k.c[0])) == CXCursor_DeclRefExpr && expr_tainted(x, k.c[1], 0))
+        taint_local(x, clang_getCursorReferenced(strip(k.c[0])));
     size_t n = strlen(op);
     if (n >= 1 && op[n - 1] == '=' && strcmp(op, "==") && strcmp(op, "!=") && strcmp(op, "<=") &&
         strcmp(op, ">="))
@@ -416,7 +628,7 @@ static void on_memberref(actx *x, CXCursor c)
         return;
     CXCursor rec = clang_getCursorSemanticParent(field);
     enum CXCursorKind rk = clang_getCursorKind(rec);
-    if (rk != CXCursor_StructDecl && rk != CXCursor_UnionDecl)
+    if (!is_record_kind(rk))
         return;
     if (clang_Location_isInSystemHeader(clang_getCursorLocation(rec)))
         return;
@@ -431,8 +643,12 @@ static void on_declref(actx *x, CXCursor c)
     if (clang_Cursor_isNull(ref))
         return;
     enum CXCursorKind k = clang_getCursorKind(ref);
-    if (k == CXCursor_FunctionDecl && !x->in_callee) {
+    if (is_func_kind(k) && !x->in_callee) {
         char *name = cx_take(clang_getCursorSpelling(ref));
+        if (!strncmp(name, "operator", 8) && !isalnum((unsigned char)name[8]) && name[8] != '_') {
+            free(name); /* an overloaded operator's own name in its call, not a reference */
+            return;
+        }
         add_use(x, PL_USE_REF, ref, name, c, 0);
         free(name);
     } else if (k == CXCursor_VarDecl && is_global_var(ref)) {
@@ -445,6 +661,19 @@ static void on_declref(actx *x, CXCursor c)
 }
 
 static void walk(actx *x, CXCursor c);
+
+/* C++ new: manual lifetime like malloc; `new T[n * m]` is a computed allocation size. */
+static void on_new(actx *x, CXCursor c)
+{
+    add_signal(x, PL_SIG_ALLOC, "new", c);
+    kids k = children(c);
+    for (int i = 0; i < k.n; i++) {
+        if (clang_isExpression(clang_getCursorKind(k.c[i])) && has_arith(x, k.c[i], 0)) {
+            add_signal(x, PL_SIG_SIZE_ARITH, "new[] size", c);
+            break;
+        }
+    }
+}
 
 typedef struct walker {
     actx *x;
@@ -502,6 +731,33 @@ static void walk(actx *x, CXCursor c)
     case CXCursor_UnexposedExpr:
         on_cast(x, c, 0);
         break;
+    case CXCursor_CXXNewExpr:
+        on_new(x, c);
+        break;
+    case CXCursor_CXXDeleteExpr:
+        add_signal(x, PL_SIG_FREE, "delete", c);
+        break;
+    case CXCursor_ArraySubscriptExpr: {
+        kids k = children(c);
+        int r = k.n == 2 ? has_arith(x, k.c[1], 0) : 0;
+        if (r)
+            add_signal(x, r == 2 ? PL_SIG_DATA_SIZE : PL_SIG_SIZE_ARITH,
+                       r == 2 ? "index from parameters" : "index", c);
+        break;
+    }
+    case CXCursor_VarDecl: {
+        kids k = children(c);
+        for (int i = 0; i < k.n; i++)
+            if (clang_isExpression(clang_getCursorKind(k.c[i])) && expr_tainted(x, k.c[i], 0))
+                taint_local(x, c);
+        break;
+    }
+    case CXCursor_CaseStmt: {
+        kids k = children(c);
+        if (k.n >= 1 && clang_getCursorKind(strip(k.c[0])) == CXCursor_CharacterLiteral)
+            x->char_cmps++;
+        break;
+    }
     default:
         break;
     }
@@ -594,14 +850,43 @@ static int complexity(const actx *x)
     return cc;
 }
 
+/* A method's name with its classes (not namespaces): "DBImpl::Get", "Arena::Arena". */
+static char *qualified_name(CXCursor c)
+{
+    char *name = cx_take(clang_getCursorSpelling(c));
+    for (CXCursor p = clang_getCursorSemanticParent(c); is_record_kind(clang_getCursorKind(p));
+         p = clang_getCursorSemanticParent(p)) {
+        char *cls = cx_take(clang_getCursorSpelling(p));
+        char *q = pl_xasprintf("%s::%s", cls[0] ? cls : "(anonymous)", name);
+        free(cls);
+        free(name);
+        name = q;
+    }
+    return name;
+}
+
+enum { MAX_CHAR_CMPS = 16 }; /* parse signals per function: a lexer is one parser */
+
 static void analyze_function(actx *x, CXCursor c)
 {
     pl_func f = {0};
-    f.name = cx_take(clang_getCursorSpelling(c));
+    f.name = qualified_name(c);
     f.usr = cx_take(clang_getCursorUSR(c));
     f.sig = signature(c);
     f.ftype = cx_take(clang_getTypeSpelling(clang_getCanonicalType(clang_getCursorType(c))));
-    f.is_static = clang_Cursor_getStorageClass(c) == CX_SC_Static;
+    f.is_static = clang_Cursor_getStorageClass(c) == CX_SC_Static ||
+                  (clang_getCursorKind(c) == CXCursor_CXXMethod && clang_CXXMethod_isStatic(c));
+    int es = clang_getCursorExceptionSpecificationType(c);
+    f.noexcept_ = es == CXCursor_ExceptionSpecificationKind_BasicNoexcept ||
+                  es == CXCursor_ExceptionSpecificationKind_ComputedNoexcept ||
+                  es == CXCursor_ExceptionSpecificationKind_DynamicNone;
+    CXCursor *ov = NULL;
+    unsigned nov = 0;
+    clang_getOverriddenCursors(c, &ov, &nov);
+    for (unsigned i = 0; i < nov; i++)
+        PL_PUSH(f.overrides, f.noverrides, f.ovcap, cx_take(clang_getCursorUSR(ov[i])));
+    if (ov)
+        clang_disposeOverriddenCursors(ov);
     CXSourceRange r = clang_getCursorExtent(c);
     loc_of(clang_getRangeStart(r), &f.line, NULL, NULL);
     loc_of(clang_getRangeEnd(r), &f.end_line, NULL, NULL);
@@ -618,8 +903,14 @@ static void analyze_function(actx *x, CXCursor c)
     x->in_callee = 0;
     x->depth = 0;
     x->truncated = 0;
+    x->char_cmps = 0;
+    x->ntainted = 0;
     walker w = {.x = x, .idx = 0, .call = 0};
     clang_visitChildren(c, walk_cb, &w);
+    int nparse = x->char_cmps < MAX_CHAR_CMPS ? x->char_cmps : MAX_CHAR_CMPS;
+    if (x->char_cmps >= 2) /* one comparison is a check; two or more scan a format */
+        for (int i = 0; i < nparse; i++)
+            add_signal(x, PL_SIG_PARSE, "character comparison", c);
     if (x->truncated) {
         /* a partial result, said so: the plan lists it under Errors */
         x->out->status = PL_FILE_PARTIAL;
@@ -647,13 +938,35 @@ static enum CXChildVisitResult taken_cb(CXCursor c, CXCursor parent, CXClientDat
     return CXChildVisit_Recurse;
 }
 
+/* Inline functions defined in the project's headers (static inline helpers, C++ class
+ * bodies) carry calls the plan needs, e.g. Redis's connRead() forwarding to the socket
+ * layer: they are analysed in every unit that includes them and merged once, by USR,
+ * in model.c. */
+static enum CXChildVisitResult header_cb(CXCursor c, CXCursor parent, CXClientData d)
+{
+    actx *x = d;
+    CXSourceLocation l = clang_getCursorLocation(c);
+    if (clang_Location_isInSystemHeader(l) || clang_Location_isFromMainFile(l))
+        return CXChildVisit_Continue;
+    enum CXCursorKind k = clang_getCursorKind(c);
+    if (is_func_kind(k) && clang_isCursorDefinition(c) &&
+        (clang_Cursor_isFunctionInlined(c) || k != CXCursor_FunctionDecl)) {
+        analyze_function(x, c);
+        pl_func *f = &x->out->funcs[x->out->nfuncs - 1];
+        f->header = decl_file(c);
+    } else if (k == CXCursor_Namespace || k == CXCursor_LinkageSpec || is_record_kind(k)) {
+        clang_visitChildren(c, header_cb, x);
+    }
+    return CXChildVisit_Continue;
+}
+
 static enum CXChildVisitResult top_cb(CXCursor c, CXCursor parent, CXClientData d)
 {
     actx *x = d;
     if (!clang_Location_isFromMainFile(clang_getCursorLocation(c)))
-        return CXChildVisit_Continue;
+        return header_cb(c, parent, d);
     enum CXCursorKind k = clang_getCursorKind(c);
-    if (k == CXCursor_FunctionDecl && clang_isCursorDefinition(c)) {
+    if (is_func_kind(k) && clang_isCursorDefinition(c)) {
         analyze_function(x, c);
     } else if (k == CXCursor_VarDecl && clang_Cursor_getStorageClass(c) != CX_SC_Extern) {
         pl_gvar g = {.name = cx_take(clang_getCursorSpelling(c)),
@@ -661,8 +974,105 @@ static enum CXChildVisitResult top_cb(CXCursor c, CXCursor parent, CXClientData 
         PL_PUSH(x->out->gvars, x->out->ngvars, x->out->gvarcap, g);
         /* functions stored in globals (hooks, dispatch tables) are indirect-call targets */
         clang_visitChildren(c, taken_cb, x->out);
+    } else if (k == CXCursor_Namespace || k == CXCursor_LinkageSpec || is_record_kind(k)) {
+        /* C++: functions inside namespaces, extern "C" blocks and class bodies; a
+         * template is analysed once, as written (its instantiations are not cursors) */
+        clang_visitChildren(c, top_cb, x);
     }
     return CXChildVisit_Continue;
+}
+
+static int has_prefix_ci(const char *s, const char *p)
+{
+    return strncasecmp(s, p, strlen(p)) == 0;
+}
+
+char *pl_licence_head(const char *text, size_t len)
+{
+    /* the first 4 KiB: the licence comment, and the includes after it (a file that
+     * includes "memcached.h" was written for memcached, whoever holds its copyright) */
+    size_t n = len < 4096 ? len : 4096;
+    char *h = pl_xmalloc(n + 1);
+    memcpy(h, text, n);
+    h[n] = '\0';
+    return h;
+}
+
+void pl_licence_scan(const char *text, size_t len, char **holders, int *public_domain)
+{
+    /* the licence header: the first 4 KiB is enough for every header seen in practice */
+    size_t n = len < 4096 ? len : 4096;
+    char *head = pl_xmalloc(n + 1);
+    memcpy(head, text, n);
+    head[n] = '\0';
+    *public_domain = strcasestr(head, "public domain") != NULL;
+    size_t cap = 0, hl = 0;
+    char *out = NULL;
+    for (char *line = head; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        /* a notice names a holder after "(c)", a year or both ("the above copyright
+         * notice" in licence text does not); "Author: Brad Conte" names one too */
+        char *p = strcasestr(line, "copyright");
+        int mark = 0;
+        if (p) {
+            p += 9;
+        } else if ((p = strcasestr(line, "author:")) != NULL) {
+            p += 7;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            mark = *p && !isdigit((unsigned char)*p);
+            if (!mark)
+                p = NULL;
+        }
+        if (p) {
+            for (;;) {
+                while (*p == ' ' || *p == '\t' || *p == ',' || *p == ':')
+                    p++;
+                if (has_prefix_ci(p, "(c)")) {
+                    p += 3;
+                    mark = 1;
+                } else if (!strncmp(p, "\xc2\xa9", 2)) {
+                    p += 2;
+                    mark = 1;
+                } else if (*p >= '0' && *p <= '9') {
+                    while ((*p >= '0' && *p <= '9') || *p == '-' || *p == ',' || *p == ' ')
+                        p++;
+                    mark = 1;
+                } else {
+                    break;
+                }
+            }
+            if (has_prefix_ci(p, "by "))
+                p += 3;
+            char name[48];
+            size_t o = 0;
+            for (; *p && o + 1 < sizeof(name); p++) {
+                if (strchr("<(,.*/\"", *p) || has_prefix_ci(p, "all rights"))
+                    break;
+                char ch = (char)tolower((unsigned char)*p);
+                if (ch == '\t')
+                    ch = ' ';
+                if (ch == ' ' && (o == 0 || name[o - 1] == ' '))
+                    continue;
+                name[o++] = ch;
+            }
+            while (o && name[o - 1] == ' ')
+                o--;
+            name[o] = '\0';
+            if (mark && o >= 3) {
+                pl_grow((void **)&out, &cap, hl + o + 2, 1);
+                memcpy(out + hl, name, o);
+                hl += o;
+                out[hl++] = '\n';
+                out[hl] = '\0';
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(head);
+    *holders = out ? out : pl_xstrdup("");
 }
 
 static void add_error(pl_file *f, char *msg)
@@ -727,9 +1137,20 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, pl_file *out)
     if (text && size && text[size - 1] != '\n')
         lines++;
     out->lines = lines;
+    if (text) {
+        pl_licence_scan(text, size, &out->holders, &out->public_domain);
+        out->head = pl_licence_head(text, size);
+    } else {
+        out->holders = pl_xstrdup("");
+        out->head = pl_xstrdup("");
+    }
+    out->cxx = pl_unit_is_cxx(u);
+    for (int i = 0; i < u->nargs; i++)
+        out->no_exceptions |= !strcmp(u->args[i], "-fno-exceptions");
 
     actx x = {.tu = tu, .out = out};
     clang_visitChildren(clang_getTranslationUnitCursor(tu), top_cb, &x);
+    free(x.tainted);
     clang_disposeTranslationUnit(tu);
 }
 
@@ -754,6 +1175,10 @@ void pl_file_free(pl_file *f)
             free(fn->uses[j].decl_file);
         }
         free(fn->uses);
+        for (size_t j = 0; j < fn->noverrides; j++)
+            free(fn->overrides[j]);
+        free(fn->overrides);
+        free(fn->header);
     }
     free(f->funcs);
     for (size_t i = 0; i < f->ngvars; i++) {
@@ -764,6 +1189,8 @@ void pl_file_free(pl_file *f)
     for (size_t i = 0; i < f->ntaken; i++)
         free(f->taken[i]);
     free(f->taken);
+    free(f->holders);
+    free(f->head);
     memset(f, 0, sizeof(*f));
 }
 

@@ -78,10 +78,46 @@ static int in_list(const char *s, const char *const *list)
     return 0;
 }
 
+int pl_unit_is_cxx(const pl_unit *u)
+{
+    for (int i = 0; i < u->nargs; i++) {
+        const char *a = u->args[i];
+        if (!strcmp(a, "-x") && i + 1 < u->nargs)
+            return !strncmp(u->args[i + 1], "c++", 3);
+        if (!strncmp(a, "-std=c++", 8) || !strncmp(a, "-std=gnu++", 10))
+            return 1;
+    }
+    const char *dot = strrchr(u->file, '.');
+    static const char *const exts[] = {".cc", ".cpp", ".cxx", ".c++", ".C", ".cp", NULL};
+    return dot && in_list(dot, exts);
+}
+
 static void unit_from_argv(pl_unit *u, char **argv, int argc, const char *given_file)
 {
     size_t n = 0, cap = 0;
     char **out = NULL;
+    /* libclang finds its builtin headers (stddef.h, stdatomic.h...) in its resource
+     * directory; say where it is unless the entry does, so a libclang whose own guess
+     * fails (another prefix, a copied .so) still parses C++ standard headers */
+    int has_resdir = 0, has_x = 0;
+    for (int i = 1; i < argc; i++) {
+        has_resdir |= !strcmp(argv[i], "-resource-dir") || !strncmp(argv[i], "-resource-dir=", 14);
+        has_x |= !strncmp(argv[i], "-x", 2);
+    }
+#ifdef PL_CLANG_RESOURCE_DIR
+    struct stat rst;
+    if (!has_resdir && stat(PL_CLANG_RESOURCE_DIR "/include", &rst) == 0) {
+        PL_PUSH(out, n, cap, pl_xstrdup("-resource-dir"));
+        PL_PUSH(out, n, cap, pl_xstrdup(PL_CLANG_RESOURCE_DIR));
+    }
+#endif
+    /* a C++ compiler (c++, g++, clang++) on a file without a C++ extension */
+    const char *cc = strrchr(argv[0], '/');
+    cc = cc ? cc + 1 : argv[0];
+    if (!has_x && strstr(cc, "++")) {
+        PL_PUSH(out, n, cap, pl_xstrdup("-x"));
+        PL_PUSH(out, n, cap, pl_xstrdup("c++"));
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (in_list(a, drop_with_value)) {

@@ -25,6 +25,7 @@ void pl_config_init(pl_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->seams = 3;
+    c->history = 1;
 }
 
 void pl_config_free(pl_config *c)
@@ -40,6 +41,9 @@ void pl_config_free(pl_config *c)
     for (size_t i = 0; i < c->nexclude; i++)
         free(c->exclude[i]);
     free(c->exclude);
+    for (size_t i = 0; i < c->nthird; i++)
+        free(c->third[i]);
+    free(c->third);
     free(c->root);
     memset(c, 0, sizeof(*c));
 }
@@ -72,6 +76,11 @@ static void add_exclude(pl_config *c, const char *w, const char *unused)
     PL_PUSH(c->exclude, c->nexclude, c->ecap, pl_xstrdup(w));
 }
 
+static void add_third(pl_config *c, const char *w, const char *unused)
+{
+    PL_PUSH(c->third, c->nthird, c->tcap, pl_xstrdup(w));
+}
+
 static void add_group(pl_config *c, const char *w, const char *name)
 {
     pl_group g = {.glob = pl_xstrdup(w), .component = pl_xstrdup(name)};
@@ -98,9 +107,25 @@ static int on_entry(void *user, const char *section, const char *name, const cha
                 x->error = pl_xasprintf("[plan] seams must be a number 0..1000, got '%s'", value);
             else
                 x->c->seams = (int)v;
+        } else if (strcmp(name, "third_party") == 0) {
+            each_word(value, add_third, x->c, NULL);
+        } else if (strcmp(name, "layout") == 0) {
+            if (strcmp(value, "directories") == 0)
+                x->c->directories = 1;
+            else if (strcmp(value, "auto") == 0)
+                x->c->directories = 0;
+            else
+                x->error =
+                    pl_xasprintf("[plan] layout must be auto or directories, got '%s'", value);
+        } else if (strcmp(name, "history") == 0) {
+            if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
+                x->c->history = strcmp(value, "yes") == 0;
+            else
+                x->error = pl_xasprintf("[plan] history must be yes or no, got '%s'", value);
         } else {
-            x->error =
-                pl_xasprintf("unknown key '%s' in [plan] (root, include, exclude, seams)", name);
+            x->error = pl_xasprintf("unknown key '%s' in [plan] (root, include, exclude, seams, "
+                                    "third_party, layout, history)",
+                                    name);
         }
     } else if (strcmp(section, "components") == 0) {
         if (!*value)
@@ -151,6 +176,14 @@ int pl_config_selected(const pl_config *c, const char *rel)
         if (fnmatch(c->exclude[i], rel, 0) == 0)
             return 0;
     return 1;
+}
+
+char *pl_config_group(const pl_config *c, const char *rel)
+{
+    for (size_t i = 0; i < c->ngroups; i++)
+        if (fnmatch(c->groups[i].glob, rel, 0) == 0)
+            return pl_xstrdup(c->groups[i].component);
+    return NULL;
 }
 
 char *pl_config_component(const pl_config *c, const char *rel)

@@ -16,9 +16,9 @@
 static void usage(FILE *o)
 {
     fputs("usage: graft plan [-p compile_commands.json|build-dir] [--config groups.ini]\n"
-          "                  [--format md|json|html|dot] [-o out] [-j N]\n"
+          "                  [--format md|json|html|dot|svg] [-o out] [-j N]\n"
           "                  [--root DIR] [--include GLOB]... [--exclude GLOB]... [--seams N]\n"
-          "                  [-q]\n"
+          "                  [--layout auto|directories] [--no-history] [-q]\n"
           "\n"
           "Reads a compilation database, parses every source with libclang and writes a\n"
           "migration plan: components, what crosses between them, risk signals, distance\n"
@@ -26,7 +26,8 @@ static void usage(FILE *o)
           "\n"
           "  -p PATH        compile_commands.json or the directory holding it (default .)\n"
           "  --config FILE  INI: [plan] root/include/exclude/seams, [components] name = globs\n"
-          "  --format FMT   md (default), json, html (graph embedded as SVG) or dot\n"
+          "  --format FMT   md (default), json, html (graphs embedded as SVG), dot, or svg\n"
+          "                 (the benefit/effort scatter)\n"
           "  -o FILE        output file (default stdout)\n"
           "  -j N           parser threads (default: number of CPUs)\n"
           "  --root DIR     project root; components and globs are relative to it\n"
@@ -34,6 +35,9 @@ static void usage(FILE *o)
           "  --include GLOB plan only sources matching GLOB (repeatable)\n"
           "  --exclude GLOB leave out sources matching GLOB (repeatable)\n"
           "  --seams N      propose seams for the first N components (default 3)\n"
+          "  --layout L     auto (default: a flat directory is split by call-graph\n"
+          "                 coupling) or directories (every directory is a component)\n"
+          "  --no-history   do not read git history even when the root is a repository\n"
           "  -q             no progress summary on stderr\n"
           "\n"
           "Exit status: 0 plan written, 3 plan written but some sources could not be\n"
@@ -75,7 +79,16 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-enum { OPT_CONFIG = 256, OPT_FORMAT, OPT_ROOT, OPT_INCLUDE, OPT_EXCLUDE, OPT_SEAMS };
+enum {
+    OPT_CONFIG = 256,
+    OPT_FORMAT,
+    OPT_ROOT,
+    OPT_INCLUDE,
+    OPT_EXCLUDE,
+    OPT_SEAMS,
+    OPT_LAYOUT,
+    OPT_NO_HISTORY
+};
 
 int graft_plan_main(int argc, char **argv)
 {
@@ -85,11 +98,13 @@ int graft_plan_main(int argc, char **argv)
                                              {"include", required_argument, NULL, OPT_INCLUDE},
                                              {"exclude", required_argument, NULL, OPT_EXCLUDE},
                                              {"seams", required_argument, NULL, OPT_SEAMS},
+                                             {"layout", required_argument, NULL, OPT_LAYOUT},
+                                             {"no-history", no_argument, NULL, OPT_NO_HISTORY},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *ccdb_arg = ".", *config_path = NULL, *out_path = NULL, *root_arg = NULL;
     pl_format fmt = PL_FMT_MD;
-    int jobs = 0, seams = -1, quiet = 0;
+    int jobs = 0, seams = -1, quiet = 0, layout = -1, no_history = 0;
     warn_list incl = {0}, excl = {0};
     int rc = 2;
 
@@ -127,8 +142,11 @@ int graft_plan_main(int argc, char **argv)
                 fmt = PL_FMT_HTML;
             else if (!strcmp(optarg, "dot"))
                 fmt = PL_FMT_DOT;
+            else if (!strcmp(optarg, "svg"))
+                fmt = PL_FMT_SVG;
             else {
-                fprintf(stderr, "graft plan: unknown format '%s' (md, json, html, dot)\n", optarg);
+                fprintf(stderr, "graft plan: unknown format '%s' (md, json, html, dot, svg)\n",
+                        optarg);
                 goto out;
             }
             break;
@@ -147,6 +165,18 @@ int graft_plan_main(int argc, char **argv)
                 fprintf(stderr, "graft plan: --seams wants a number 0..1000, got '%s'\n", optarg);
                 goto out;
             }
+            break;
+        case OPT_LAYOUT:
+            if (!strcmp(optarg, "auto") || !strcmp(optarg, "directories")) {
+                layout = !strcmp(optarg, "directories");
+            } else {
+                fprintf(stderr, "graft plan: --layout wants auto or directories, got '%s'\n",
+                        optarg);
+                goto out;
+            }
+            break;
+        case OPT_NO_HISTORY:
+            no_history = 1;
             break;
         case 'h':
             usage(stdout);
@@ -179,6 +209,10 @@ int graft_plan_main(int argc, char **argv)
         PL_PUSH(cfg.exclude, cfg.nexclude, cfg.ecap, pl_xstrdup(excl.items[i]));
     if (seams >= 0)
         cfg.seams = seams;
+    if (layout >= 0)
+        cfg.directories = layout;
+    if (no_history)
+        cfg.history = 0;
     if (root_arg) {
         free(cfg.root);
         char *cwd = getcwd(NULL, 0);
@@ -223,6 +257,7 @@ int graft_plan_main(int argc, char **argv)
         pl_model_build(&m, &cfg, root, db.path, files, nsel);
         m.warnings = warns.items;
         m.nwarnings = warns.n;
+        pl_model_relativize_warnings(&m);
         FILE *out = out_path ? fopen(out_path, "w") : stdout;
         if (!out) {
             fprintf(stderr, "graft plan: error: cannot write %s\n", out_path);
@@ -230,6 +265,7 @@ int graft_plan_main(int argc, char **argv)
             int wr = fmt == PL_FMT_JSON   ? pl_write_json(&m, out)
                      : fmt == PL_FMT_DOT  ? pl_write_dot(&m, out)
                      : fmt == PL_FMT_HTML ? pl_write_html(&m, out)
+                     : fmt == PL_FMT_SVG  ? pl_write_svg(&m, out)
                                           : pl_write_md(&m, out);
             int cl;
             if (out == stdout)

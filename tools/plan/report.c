@@ -33,8 +33,10 @@ typedef struct seam_item {
     char dir; /* 'i': used by other components, 'o': used from other components */
     pl_use_kind kind;
     const char *name;
-    const char *sig; /* calls and refs: signature of the defined function */
-    char *others;    /* the other components, comma separated */
+    const char *sig;   /* calls and refs: signature of the defined function */
+    const pl_func *fn; /* calls and refs: the defined function */
+    int no_exceptions; /* its unit is compiled with -fno-exceptions */
+    char *others;      /* the other components, comma separated */
     int count;
 } seam_item;
 
@@ -71,8 +73,11 @@ static void seam_build(const pl_model *m, int c, seam *s)
             int k = pl_strmap_get(&ix, key);
             if (k < 0) {
                 seam_item it = {.dir = dir, .kind = kind, .name = y->name};
-                if (y->target_func >= 0)
+                if (y->target_func >= 0) {
                     it.sig = m->funcs[y->target_func].f->sig;
+                    it.fn = m->funcs[y->target_func].f;
+                    it.no_exceptions = m->files[m->funcs[y->target_func].file].no_exceptions;
+                }
                 it.others = pl_xstrdup(m->comps[other].name);
                 PL_PUSH(s->items, s->n, s->cap, it);
                 k = (int)s->n - 1;
@@ -98,6 +103,85 @@ static void seam_free(seam *s)
     free(s->items);
 }
 
+/* 1 when a component has C++ sources: its seam needs a C ABI mapping. */
+static int comp_is_cxx(const pl_model *m, int c)
+{
+    for (size_t i = 0; i < m->comps[c].nfiles; i++)
+        if (m->files[m->comps[c].files[i]].cxx)
+            return 1;
+    return 0;
+}
+
+/* How an inbound C++ function crosses a C ABI, in the model of the cxx crate: what the
+ * signature carries (classes, std::string, std::vector, smart pointers, references,
+ * exceptions) and the C form each takes. Returns an allocated sentence. */
+static char *cxx_abi(const seam_item *it)
+{
+    const char *sig = it->sig ? it->sig : it->name;
+    char *s = NULL;
+    size_t len = 0, cap = 0;
+#define ADD(str)                                                                                   \
+    do {                                                                                           \
+        const char *a_ = (str);                                                                    \
+        size_t l_ = strlen(a_);                                                                    \
+        pl_grow((void **)&s, &cap, len + l_ + 3, 1);                                               \
+        if (len) {                                                                                 \
+            memcpy(s + len, "; ", 2);                                                              \
+            len += 2;                                                                              \
+        }                                                                                          \
+        memcpy(s + len, a_, l_ + 1);                                                               \
+        len += l_;                                                                                 \
+    } while (0)
+    const char *sep = strstr(it->name, "::") ? strrchr(it->name, ':') : NULL;
+    if (sep) {
+        char *cls = pl_xasprintf("%.*s", (int)(sep - 1 - it->name), it->name);
+        const char *meth = sep + 1;
+        const char *shortc = strrchr(cls, ':') ? strrchr(cls, ':') + 1 : cls;
+        char *one;
+        if (!strcmp(meth, shortc))
+            one = pl_xasprintf("constructor of %s: an exported `%s *new_...()` returning an "
+                               "opaque handle (cxx: UniquePtr<%s>)",
+                               cls, cls, cls);
+        else if (it->fn && it->fn->is_static)
+            one =
+                pl_xasprintf("static method of %s: a plain C function (cxx: a free function)", cls);
+        else if (meth[0] == '~')
+            one = pl_xasprintf("destructor of %s: an exported `void free_...(%s *)` that "
+                               "deletes the handle",
+                               cls, cls);
+        else
+            one = pl_xasprintf("method of %s: a C function taking the object as an opaque "
+                               "`%s *` first argument (cxx: a method on an opaque type)",
+                               cls, cls);
+        ADD(one);
+        free(one);
+        free(cls);
+    }
+    if (strstr(sig, "std::string") || strstr(sig, "basic_string"))
+        ADD("std::string: by const& or value as a view `const char *, size_t` (cxx: "
+            "&CxxString / &str), returned as an owned buffer the caller frees (cxx: "
+            "UniquePtr<CxxString>)");
+    if (strstr(sig, "std::vector"))
+        ADD("std::vector: as `T *, size_t` (cxx: CxxVector<T> / slices); no ownership "
+            "crosses");
+    if (strstr(sig, "unique_ptr") || strstr(sig, "shared_ptr"))
+        ADD("smart pointer: ownership moves across as an opaque handle with an exported "
+            "release function (cxx: UniquePtr / SharedPtr)");
+    if (strchr(sig, '&'))
+        ADD("references: passed as non-null pointers");
+    if (strstr(sig, "operator"))
+        ADD("operator: exported under a plain name");
+    if (it->no_exceptions)
+        ADD("built with -fno-exceptions: nothing throws across the seam");
+    else if (!it->fn || !it->fn->noexcept_)
+        ADD("may throw: catch every exception at the boundary and return a status (cxx: "
+            "Result<T>); none may unwind into Rust or C");
+    if (!len)
+        ADD("plain C types: crosses as declared");
+#undef ADD
+    return s;
+}
+
 /* ---- JSON ---- */
 
 static cJSON *signals_json(const pl_model *m, const pl_mfunc *mf)
@@ -108,7 +192,7 @@ static cJSON *signals_json(const pl_model *m, const pl_mfunc *mf)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "kind", pl_sig_names[s->kind]);
         cJSON_AddStringToObject(o, "what", s->what);
-        cJSON_AddStringToObject(o, "file", m->rel[mf->file]);
+        cJSON_AddStringToObject(o, "file", mf->f->header ? mf->f->header : m->rel[mf->file]);
         cJSON_AddNumberToObject(o, "line", s->line);
         cJSON_AddNumberToObject(o, "col", s->col);
         cJSON_AddItemToArray(arr, o);
@@ -120,6 +204,7 @@ static cJSON *seam_json(const pl_model *m, int c)
 {
     seam s;
     seam_build(m, c, &s);
+    int cxx = comp_is_cxx(m, c);
     cJSON *o = cJSON_CreateObject();
     cJSON *in = cJSON_AddArrayToObject(o, "inbound");
     cJSON *out = cJSON_AddArrayToObject(o, "outbound");
@@ -133,6 +218,11 @@ static cJSON *seam_json(const pl_model *m, int c)
             cJSON_AddStringToObject(j, "signature", it->sig);
         cJSON_AddStringToObject(j, it->dir == 'i' ? "used_by" : "defined_in", it->others);
         cJSON_AddNumberToObject(j, "uses", it->count);
+        if (cxx && it->dir == 'i' && (it->kind == PL_USE_CALL || it->kind == PL_USE_INDIRECT)) {
+            char *abi = cxx_abi(it);
+            cJSON_AddStringToObject(j, "c_abi", abi);
+            free(abi);
+        }
         if (it->kind == PL_USE_TYPE || it->kind == PL_USE_VAR)
             cJSON_AddStringToObject(j, "direction", it->dir == 'i' ? "exported" : "imported");
         cJSON *dst = it->kind == PL_USE_TYPE  ? types
@@ -149,9 +239,9 @@ static cJSON *model_json(const pl_model *m)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "tool", "graft plan");
-    cJSON_AddNumberToObject(root, "format_version", 1);
-    cJSON_AddStringToObject(root, "root", m->root);
-    cJSON_AddStringToObject(root, "compile_commands", m->ccdb_path);
+    cJSON_AddNumberToObject(root, "format_version", 2);
+    cJSON_AddStringToObject(root, "root", ".");
+    cJSON_AddStringToObject(root, "compile_commands", m->ccdb_rel);
     cJSON *sum = cJSON_AddObjectToObject(root, "summary");
     cJSON_AddNumberToObject(sum, "files", (double)m->nfiles);
     cJSON_AddNumberToObject(sum, "files_failed", (double)m->files_failed);
@@ -159,12 +249,14 @@ static cJSON *model_json(const pl_model *m)
     cJSON_AddNumberToObject(sum, "functions", (double)m->nfuncs);
     cJSON_AddNumberToObject(sum, "lines", m->total_lines);
     cJSON_AddNumberToObject(sum, "components", (double)m->ncomps);
+    cJSON_AddNumberToObject(sum, "third_party_components", (double)(m->ncomps - m->nranked));
     cJSON_AddNumberToObject(sum, "cycles", m->ncycles);
+    cJSON_AddBoolToObject(sum, "git_history", m->history);
 
     cJSON *errs = cJSON_AddArrayToObject(root, "errors");
     for (size_t i = 0; i < m->nwarnings; i++) {
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "file", m->ccdb_path);
+        cJSON_AddStringToObject(e, "file", m->ccdb_rel);
         cJSON_AddStringToObject(e, "status", "skipped");
         cJSON_AddStringToObject(e, "message", m->warnings[i]);
         cJSON_AddItemToArray(errs, e);
@@ -182,16 +274,31 @@ static cJSON *model_json(const pl_model *m)
     }
 
     cJSON *order = cJSON_AddArrayToObject(root, "order");
-    for (size_t r = 0; r < m->ncomps; r++) {
+    for (size_t r = 0; r < m->nranked; r++) {
         const pl_comp *c = &m->comps[m->order[r]];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rank", c->rank);
         cJSON_AddStringToObject(o, "component", c->name);
+        cJSON_AddNumberToObject(o, "tier", c->tier);
+        cJSON_AddStringToObject(o, "tier_name", pl_tier_name(c->tier));
+        cJSON_AddNumberToObject(o, "benefit", round2(c->benefit_norm));
+        cJSON_AddNumberToObject(o, "effort", round2(c->effort));
         cJSON_AddNumberToObject(o, "score", round2(c->score));
         cJSON_AddStringToObject(o, "reason", c->reason);
         if ((int)r < m->seams)
             cJSON_AddItemToObject(o, "seam", seam_json(m, m->order[r]));
         cJSON_AddItemToArray(order, o);
+    }
+    cJSON *third = cJSON_AddArrayToObject(root, "third_party");
+    for (size_t r = m->nranked; r < m->ncomps; r++) {
+        const pl_comp *c = &m->comps[m->order[r]];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "component", c->name);
+        cJSON_AddStringToObject(o, "why", c->vendor_why);
+        cJSON_AddNumberToObject(o, "files", (double)c->nfiles);
+        cJSON_AddNumberToObject(o, "lines", c->lines);
+        cJSON_AddStringToObject(o, "advice", "replace with an existing crate");
+        cJSON_AddItemToArray(third, o);
     }
 
     cJSON *comps = cJSON_AddArrayToObject(root, "components");
@@ -200,6 +307,8 @@ static cJSON *model_json(const pl_model *m)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", c->name);
         cJSON_AddNumberToObject(o, "rank", c->rank);
+        cJSON_AddBoolToObject(o, "third_party", c->third_party);
+        cJSON_AddNumberToObject(o, "tier", c->tier);
         cJSON *files = cJSON_AddArrayToObject(o, "files");
         for (size_t i = 0; i < c->nfiles; i++)
             cJSON_AddItemToArray(files, cJSON_CreateString(m->rel[c->files[i]]));
@@ -223,6 +332,7 @@ static cJSON *model_json(const pl_model *m)
         cJSON *sc = cJSON_AddObjectToObject(o, "score");
         cJSON_AddNumberToObject(sc, "benefit", round2(c->benefit));
         cJSON_AddNumberToObject(sc, "benefit_norm", round2(c->benefit_norm));
+        cJSON_AddNumberToObject(sc, "effort", round2(c->effort));
         cJSON_AddNumberToObject(sc, "isolation", round2(c->isolation));
         cJSON_AddNumberToObject(sc, "size", round2(c->size_factor));
         cJSON_AddNumberToObject(sc, "total", round2(c->score));
@@ -232,7 +342,7 @@ static cJSON *model_json(const pl_model *m)
             cJSON *f = cJSON_CreateObject();
             cJSON_AddStringToObject(f, "name", mf->f->name);
             cJSON_AddStringToObject(f, "signature", mf->f->sig);
-            cJSON_AddStringToObject(f, "file", m->rel[mf->file]);
+            cJSON_AddStringToObject(f, "file", mf->f->header ? mf->f->header : m->rel[mf->file]);
             cJSON_AddNumberToObject(f, "line", mf->f->line);
             cJSON_AddNumberToObject(f, "lines", mf->f->end_line - mf->f->line + 1);
             cJSON_AddNumberToObject(f, "complexity", mf->f->complexity);
@@ -240,11 +350,38 @@ static cJSON *model_json(const pl_model *m)
                 cJSON_AddNumberToObject(f, "untrusted_distance", mf->dist);
             else
                 cJSON_AddNullToObject(f, "untrusted_distance");
+            if (mf->taint >= 0)
+                cJSON_AddNumberToObject(f, "taint", mf->taint);
+            else
+                cJSON_AddNullToObject(f, "taint");
             cJSON_AddNumberToObject(f, "risk", round2(mf->risk));
             cJSON_AddItemToObject(f, "signals", signals_json(m, mf));
             cJSON_AddItemToArray(fns, f);
         }
         cJSON_AddItemToArray(comps, o);
+    }
+
+    cJSON *fl = cJSON_AddArrayToObject(root, "files");
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const pl_fstat *fs = &m->fstat[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "file", m->rel[i]);
+        if (m->file_comp[i] >= 0)
+            cJSON_AddStringToObject(o, "component", m->comps[m->file_comp[i]].name);
+        else
+            cJSON_AddNullToObject(o, "component");
+        cJSON_AddNumberToObject(o, "lines", m->files[i].lines);
+        cJSON_AddNumberToObject(o, "functions", (double)m->files[i].nfuncs);
+        cJSON_AddNumberToObject(o, "complexity", fs->complexity);
+        cJSON_AddNumberToObject(o, "benefit", round2(fs->benefit));
+        cJSON_AddNumberToObject(o, "benefit_rank", fs->rank);
+        if (m->history) {
+            cJSON *h = cJSON_AddObjectToObject(o, "history");
+            cJSON_AddNumberToObject(h, "commits", fs->commits);
+            cJSON_AddNumberToObject(h, "fixes", fs->fixes);
+            cJSON_AddNumberToObject(h, "churn", fs->churn);
+        }
+        cJSON_AddItemToArray(fl, o);
     }
 
     cJSON *edges = cJSON_AddArrayToObject(root, "edges");
@@ -265,7 +402,9 @@ static cJSON *model_json(const pl_model *m)
             cJSON_AddStringToObject(s, "kind", use_names[y->kind]);
             cJSON_AddStringToObject(s, "name", y->name);
             cJSON_AddNumberToObject(s, "count", y->count);
-            char *at = pl_xasprintf("%s:%u:%u", m->rel[user->file], y->line, y->col);
+            char *at =
+                pl_xasprintf("%s:%u:%u", user->f->header ? user->f->header : m->rel[user->file],
+                             y->line, y->col);
             cJSON_AddStringToObject(s, "first_use", at);
             free(at);
             cJSON_AddItemToArray(syms, s);
@@ -318,7 +457,9 @@ int pl_write_dot(const pl_model *m, FILE *o)
                "  edge [fontname=\"Helvetica\", fontsize=9];\n");
     for (size_t i = 0; i < m->ncomps; i++) {
         const pl_comp *c = &m->comps[i];
-        const char *fill = c->rank <= m->seams ? "#ffd27f" : "#e8eef7";
+        const char *fill = c->third_party                        ? "#dddddd"
+                           : c->rank >= 1 && c->rank <= m->seams ? "#ffd27f"
+                                                                 : "#e8eef7";
         fprintf(o, "  ");
         dot_id(o, c->name);
         fprintf(o, " [label=\"");
@@ -327,8 +468,11 @@ int pl_write_dot(const pl_model *m, FILE *o)
                 fputc('\\', o);
             fputc(*p, o);
         }
-        fprintf(o, "\\n#%d  score %.1f\\n%u lines, %zu functions", c->rank, c->score, c->lines,
-                c->nfuncs);
+        if (c->third_party)
+            fprintf(o, "\\nthird-party\\n%u lines, %zu functions", c->lines, c->nfuncs);
+        else
+            fprintf(o, "\\n#%d  score %.1f\\n%u lines, %zu functions", c->rank, c->score, c->lines,
+                    c->nfuncs);
         if (c->sigs[PL_SIG_INPUT])
             fprintf(o, "\\nreads untrusted input");
         fprintf(o, "\", fillcolor=\"%s\"", fill);
@@ -588,23 +732,74 @@ static char *dist_str(int d)
 static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg_err)
 {
     em_p(e,
-         "Generated by graft plan from %s (project root %s): %zu files (%zu failed, %zu "
-         "parsed with errors), %zu functions, %u lines, %zu components, %d cycle%s.",
-         m->ccdb_path, m->root, m->nfiles, m->files_failed, m->files_partial, m->nfuncs,
-         m->total_lines, m->ncomps, m->ncycles, m->ncycles == 1 ? "" : "s");
-    em_p(e, "Score = 100 x (0.1 + 0.9 benefit) x isolation x size: the expected security "
-            "benefit per unit of migration effort; see docs/PLAN.md for the formula and the "
-            "meaning of every signal.");
+         "Generated by graft plan from %s (paths relative to the project root): %zu files "
+         "(%zu failed, %zu parsed with errors), %zu functions, %u lines, %zu components "
+         "(%zu third-party), %d cycle%s%s.",
+         m->ccdb_rel, m->nfiles, m->files_failed, m->files_partial, m->nfuncs, m->total_lines,
+         m->ncomps, m->ncomps - m->nranked, m->ncycles, m->ncycles == 1 ? "" : "s",
+         m->history ? "; git history read" : "");
+    em_p(e, "Benefit is the security benefit of porting the component (memory-unsafe patterns "
+            "weighted by how directly untrusted data reaches them), relative to the highest; "
+            "effort is (1 + lines/1000) x (1 + boundary symbols/8), doubled in a cycle. The "
+            "order: high benefit and low effort first, then high benefit and high effort, "
+            "then lower benefit, then components with no memory-safety signal; within a tier "
+            "by score = 100 x benefit / effort. docs/PLAN.md explains every signal.");
 
     em_h(e, 2, "Migration order");
-    em_table(e, 7, "rank", "component", "score", "benefit", "isolation", "size", "reason");
-    for (size_t r = 0; r < m->ncomps; r++) {
+    em_table(e, 7, "rank", "component", "tier", "benefit", "effort", "score", "reason");
+    for (size_t r = 0; r < m->nranked; r++) {
         const pl_comp *c = &m->comps[m->order[r]];
-        em_row(e, S("%d", c->rank), S("%s", c->name), S("%.1f", c->score),
-               S("%.2f", c->benefit_norm), S("%.2f", c->isolation), S("%.2f", c->size_factor),
-               S("%s", c->reason));
+        em_row(e, S("%d", c->rank), S("%s", c->name), S("%d", c->tier), S("%.2f", c->benefit_norm),
+               S("%.1f", c->effort), S("%.1f", c->score), S("%s", c->reason));
     }
     em_table_end(e);
+
+    em_h(e, 2, "Benefit and effort");
+    if (e->html) {
+        char *sc = pl_render_scatter(m);
+        fprintf(e->o, "<div class=\"scatter\">%s</div>\n", sc);
+        free(sc);
+    } else {
+        em_p(e, "The scatter of benefit against effort is in the SVG output (graft plan "
+                "--format svg); the HTML report embeds it.");
+    }
+
+    em_h(e, 2, "Third-party code");
+    if (m->nranked == m->ncomps) {
+        em_p(e, "None recognised.");
+    } else {
+        em_p(e, "Vendored or copied-in code is not ranked for porting: replace it with an "
+                "existing crate (or keep the C library behind its own API).");
+        em_table(e, 4, "component", "files", "lines", "why");
+        for (size_t r = m->nranked; r < m->ncomps; r++) {
+            const pl_comp *c = &m->comps[m->order[r]];
+            em_row(e, S("%s", c->name), S("%zu", c->nfiles), S("%u", c->lines),
+                   S("%s", c->vendor_why));
+        }
+        em_table_end(e);
+    }
+
+    em_h(e, 2, "Files by security benefit");
+    {
+        int *fo = pl_xcalloc(m->nfiles ? m->nfiles : 1, sizeof(int));
+        size_t nf = 0;
+        for (size_t i = 0; i < m->nfiles; i++)
+            if (m->fstat[i].rank > 0)
+                fo[m->fstat[i].rank - 1] = (int)i, nf++;
+        em_p(e,
+             "The security criterion alone, per file (the first %d of %zu): where a review "
+             "or a port buys the most memory safety.",
+             nf < 25 ? (int)nf : 25, nf);
+        em_table(e, 6, "rank", "file", "component", "benefit", "lines", "complexity");
+        for (size_t r = 0; r < nf && r < 25; r++) {
+            int i = fo[r];
+            em_row(e, S("%d", m->fstat[i].rank), S("%s", m->rel[i]),
+                   S("%s", m->comps[m->file_comp[i]].name), S("%.1f", m->fstat[i].benefit),
+                   S("%u", m->files[i].lines), S("%d", m->fstat[i].complexity));
+        }
+        em_table_end(e);
+        free(fo);
+    }
 
     em_h(e, 2, "Proposed seams");
     em_p(e,
@@ -613,12 +808,13 @@ static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg
          "components (the Rust side implements them); outbound functions are called from "
          "this component into others (the Rust side calls back into C).",
          m->seams);
-    for (size_t r = 0; r < m->ncomps && (int)r < m->seams; r++) {
+    for (size_t r = 0; r < m->nranked && (int)r < m->seams; r++) {
         int ci = m->order[r];
         const pl_comp *c = &m->comps[ci];
         em_h(e, 3, "%d. %s", c->rank, c->name);
         seam s;
         seam_build(m, ci, &s);
+        int cxx = comp_is_cxx(m, ci);
         if (s.n == 0) {
             em_p(e, "No symbol crosses this component's boundary: it is self-contained; its "
                     "entry points are the functions called from outside the planned sources.");
@@ -635,6 +831,19 @@ static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg
                        S("%s", it->sig ? it->sig : ""), S("%s (%d)", it->others, it->count));
             }
             em_table_end(e);
+            if (cxx) {
+                em_p(e, "C++ component: what crosses the seam and how it maps to a C ABI "
+                        "(the cxx crate's model: opaque C++ types behind handles, strings "
+                        "and vectors as views, no exception crossing):");
+                em_table(e, 2, "inbound", "C ABI");
+                for (size_t i = 0; i < s.n; i++) {
+                    const seam_item *it = &s.items[i];
+                    if (it->dir != 'i' || (it->kind != PL_USE_CALL && it->kind != PL_USE_INDIRECT))
+                        continue;
+                    em_row(e, S("%s", it->name), cxx_abi(it));
+                }
+                em_table_end(e);
+            }
         }
         seam_free(&s);
     }
@@ -710,7 +919,7 @@ static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg
     }
 
     em_h(e, 2, "Risk signals");
-    for (size_t r = 0; r < m->ncomps; r++) {
+    for (size_t r = 0; r < m->nranked; r++) {
         const pl_comp *c = &m->comps[m->order[r]];
         em_h(e, 3, "%s", c->name);
         size_t len = 0, cap = 0;
@@ -724,8 +933,8 @@ static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg
         }
         em_p(e, "Signals: %s.", counts ? counts : "");
         free(counts);
-        em_table(e, 7, "function", "location", "lines", "complexity", "untrusted distance", "risk",
-                 "signals (line:col)");
+        em_table(e, 8, "function", "location", "lines", "complexity", "untrusted distance", "taint",
+                 "risk", "signals (line:col)");
         for (size_t i = 0; i < c->nfuncs; i++) {
             const pl_mfunc *mf = &m->funcs[c->funcs[i]];
             size_t sl = 0, sc = 0;
@@ -739,9 +948,11 @@ static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg
                 sl += strlen(one);
                 free(one);
             }
-            em_row(e, S("%s", mf->f->name), S("%s:%u", m->rel[mf->file], mf->f->line),
+            em_row(e, S("%s", mf->f->name),
+                   S("%s:%u", mf->f->header ? mf->f->header : m->rel[mf->file], mf->f->line),
                    S("%u", mf->f->end_line - mf->f->line + 1), S("%d", mf->f->complexity),
-                   dist_str(mf->dist), S("%.1f", mf->risk), sigs ? sigs : S("-"));
+                   dist_str(mf->dist), dist_str(mf->taint), S("%.1f", mf->risk),
+                   sigs ? sigs : S("-"));
         }
         em_table_end(e);
     }
@@ -752,7 +963,7 @@ static void write_doc(const pl_model *m, em *e, const char *svg, const char *svg
         if (!any)
             em_table(e, 3, "file", "status", "message");
         any = 1;
-        em_row(e, S("%s", m->ccdb_path), S("skipped"), S("%s", m->warnings[i]));
+        em_row(e, S("%s", m->ccdb_rel), S("skipped"), S("%s", m->warnings[i]));
     }
     for (size_t i = 0; i < m->nfiles; i++) {
         const pl_file *f = &m->files[i];
@@ -793,7 +1004,7 @@ int pl_write_html(const pl_model *m, FILE *out)
                  "table{border-collapse:collapse;margin:1em 0;font-size:13px}\n"
                  "th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;"
                  "vertical-align:top}\nth{background:#eef}\n"
-                 ".graph svg{max-width:100%%;height:auto}\n</style>\n</head>\n<body>\n"
+                 ".graph svg,.scatter svg{max-width:100%%;height:auto}\n</style>\n</head>\n<body>\n"
                  "<h1>Migration plan</h1>\n");
     write_doc(m, &e, svg, err);
     fprintf(out, "</body>\n</html>\n");
