@@ -43,8 +43,8 @@ except ImportError:  # Python < 3.11
 
 REGISTRY = "/usr/share/cargo/registry"
 STD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-RUSTUP = {"cargo", "rustc", "rustup", "rustfmt", "cargo-fmt", "cargo-clippy", "clippy-driver",
-          "rustdoc", "rust-gdb", "rust-lldb"}
+RUSTUP = {"cargo", "rustc", "rustup", "rust-analyzer", "rustfmt", "cargo-fmt", "cargo-clippy",
+          "clippy-driver", "rustdoc", "rust-gdb", "rust-lldb"}
 # Which list a dependency belongs in, by the first path prefix of the file that uses it.
 AREAS = [
     ("src/admin", "admin"), ("tests/admin", "admin"), ("tests/browser", "admin"),
