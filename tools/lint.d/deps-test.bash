@@ -48,7 +48,7 @@ p1=$!
   expect_fail no-server-tools "$d" \
     "program memcached: /usr/bin/memcached is in memcached" "add memcached to deps/server.list" \
     "pkg-config inih:" "add libinih-dev to deps/runtime.list" \
-    "program curl: /usr/bin/curl is in curl" "add curl to deps/admin.list"
+    "program curl: /usr/bin/curl is in curl" "add curl to deps/"
   exit $fail
 ) >"$tmp/case2" 2>&1 &
 p2=$!
