@@ -22,27 +22,12 @@
 #include <time.h>
 
 #include "graft/graft.h"
+#include "bench_util.h"
 #include "kv_rs.h"
 
 #define NKEYS 8192
 #define ROUNDS 15
 #define REPS 100
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint32_t rnd(uint32_t n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static int by_value(const void *a, const void *b)
 {

@@ -22,6 +22,7 @@
 #include "graft/graft_ffi.h"
 #include "kv_graft.h"
 #include "kv_proto.h"
+#include "bench_util.h"
 #include "kv_rs.h"
 
 /* The optimisation levels the C-versus-Rust ratios compare (bench/CMakeLists.txt). */
@@ -31,22 +32,6 @@
 
 #define NREQ 8192
 #define ROUNDS 7
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint32_t rnd(uint32_t n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static size_t key(char *p)
 {
