@@ -217,8 +217,9 @@ struct graft_runtime {
     struct graft_seam *tail;
     size_t nseams;
 
-    graft__conf_set conf; /* applied configuration, also for seams not yet registered */
-    char *config_path;    /* last file loaded, for reload */
+    graft__conf_set conf;       /* applied configuration, also for seams not yet registered */
+    char *config_path;          /* last file loaded, for reload */
+    struct graft__watch *watch; /* watch.c: reloads config_path on change, or NULL */
 
     graft__writer writer; /* mismatch reports and deferred log lines */
 };
