@@ -21,6 +21,7 @@
 
 #include "graft/graft.h"
 #include "breaker.h"
+#include "history.h"
 #include "metrics.h"
 #include "mismatch.h"
 #include "writer.h"
@@ -200,6 +201,8 @@ struct graft_seam {
     _Atomic uint64_t reports_dropped; /* writer ring full: a log line or capture lost */
     graft__recent *recent;            /* metrics.c, snapshot side only */
     graft__breaker brk;               /* breaker.c */
+    graft__history hist;              /* history.c: stage history */
+    pthread_mutex_t mode_lock;        /* seam.c: orders mode changes with their records */
 };
 
 struct graft_runtime {
@@ -247,6 +250,9 @@ void graft__seam_free(graft_seam *s);
 void graft__seam_apply_conf(graft_seam *s, const graft__seam_conf *e);
 void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg);
 void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
+/* graft_seam_set_mode with its cause (any cause; the public one refuses the runtime's). */
+int graft__seam_set_mode(graft_seam *s, graft_mode mode, uint32_t percent_bp,
+                         graft_change_cause by);
 
 /* status.c */
 extern const char *const graft__mode_list; /* "legacy, shadow, ..." for messages */

@@ -275,6 +275,28 @@ static double graft__pct(uint32_t bp)
     return (double)bp / 100.0;
 }
 
+/* "history": the stage history, oldest first; "history_total": changes since
+ * registration (more than the array holds once the ring has wrapped). */
+static void graft__json_history(cJSON *o, const graft_seam *s)
+{
+    graft_mode_change h[GRAFT_SEAM_HISTORY_CAP];
+    size_t n = 0;
+    uint64_t total = 0;
+    graft_seam_history(s, h, GRAFT_SEAM_HISTORY_CAP, &n, &total);
+    cJSON *arr = cJSON_AddArrayToObject(o, "history");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "mode", graft_mode_name(h[i].mode));
+        cJSON_AddNumberToObject(e, "percent", graft__pct(h[i].percent_bp));
+        cJSON_AddNumberToObject(e, "unix_ms", (double)(h[i].unix_ns / 1000000ull));
+        cJSON_AddNumberToObject(e, "mono_ns", (double)h[i].mono_ns);
+        cJSON_AddStringToObject(e, "by", graft_change_cause_name(h[i].by));
+        cJSON_AddStringToObject(e, "breaker", graft_breaker_state_name(h[i].breaker));
+        cJSON_AddItemToArray(arr, e);
+    }
+    cJSON_AddNumberToObject(o, "history_total", (double)total);
+}
+
 static cJSON *graft__seam_to_json(graft_seam *s)
 {
     graft_seam_stats st;
@@ -297,6 +319,7 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     cJSON_AddStringToObject(o, "mode", graft_mode_name(st.mode));
     cJSON_AddNumberToObject(o, "percent", graft__pct(st.percent_bp));
     cJSON_AddNumberToObject(o, "percent_bp", st.percent_bp);
+    graft__json_history(o, s);
 
     cJSON *cnt = cJSON_AddObjectToObject(o, "counters");
     cJSON_AddNumberToObject(cnt, "calls", (double)st.calls);
@@ -602,6 +625,37 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
         for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
             graft__bprintf(&b, "graft_seam_mode{seam=\"%s\",mode=\"%s\"} %d\n", v[i].s->name,
                            graft_mode_name(m), (int)v[i].st.mode == m);
+        }
+    }
+    graft__family(&b, "graft_seam_mode_since_seconds", "gauge",
+                  "Unix time the seam entered the mode it serves in (its last stage change).");
+    for (size_t i = 0; i < n; i++) {
+        graft_mode_change last[GRAFT_SEAM_HISTORY_CAP];
+        size_t hn = 0;
+        graft_seam_history(v[i].s, last, GRAFT_SEAM_HISTORY_CAP, &hn, NULL);
+        if (hn > 0) {
+            graft__bprintf(&b, "graft_seam_mode_since_seconds{seam=\"%s\",mode=\"%s\"} %.3f\n",
+                           v[i].s->name, graft_mode_name(last[hn - 1].mode),
+                           (double)last[hn - 1].unix_ns / 1e9);
+        }
+    }
+    graft__family(&b, "graft_seam_mode_changes_total", "counter",
+                  "Stage changes of the seam by the mode entered and their cause (start, "
+                  "config, api, breaker, plan).");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t ch[GRAFT_MODE_COUNT][GRAFT_CHANGE_CAUSE_COUNT];
+        graft__history_changes(v[i].s, ch);
+        for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
+            for (int c = 0; c < GRAFT_CHANGE_CAUSE_COUNT; c++) {
+                if (ch[m][c] == 0) {
+                    continue;
+                }
+                graft__bprintf(&b,
+                               "graft_seam_mode_changes_total{seam=\"%s\",mode=\"%s\",by=\"%s\"} "
+                               "%" PRIu64 "\n",
+                               v[i].s->name, graft_mode_name(m), graft_change_cause_name(c),
+                               ch[m][c]);
+            }
         }
     }
     graft__family(&b, "graft_seam_canary_ratio", "gauge",

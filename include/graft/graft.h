@@ -232,6 +232,60 @@ int graft_seam_set_breaker(graft_seam *seam, const graft_breaker_config *cfg);
 /* Forces the breaker closed and clears its window. */
 int graft_seam_reset_breaker(graft_seam *seam);
 
+/* ------------------------------------------------------------------ stage history */
+
+/* The one list of the causes of a mode change: XX(SUFFIX, number, "name", "meaning"). */
+#define GRAFT_CHANGE_CAUSE_MAP(XX)                                                                 \
+    XX(START, 0, "start", "the seam was registered (in legacy mode)")                              \
+    XX(CONFIG, 1, "config", "GRAFT_SEAMS, GRAFT_CONFIG, graft_config_* or a reload")               \
+    XX(API, 2, "api", "graft_seam_set_mode: the admin endpoint, graftctl or the host")             \
+    XX(BREAKER, 3, "breaker", "the breaker opened (legacy serves) or closed (the mode again)")     \
+    XX(PLAN, 4, "plan", "a step of a rollout plan (graft_seam_set_mode_by)")
+
+typedef enum graft_change_cause {
+#define GRAFT__CAUSE_ENUM(suffix, number, name, meaning) GRAFT_BY_##suffix = number,
+    GRAFT_CHANGE_CAUSE_MAP(GRAFT__CAUSE_ENUM)
+#undef GRAFT__CAUSE_ENUM
+} graft_change_cause;
+#define GRAFT_CHANGE_CAUSE_COUNT 5 /* entries of GRAFT_CHANGE_CAUSE_MAP (checked in libgraft) */
+
+/* "start", "config", "api", "breaker", "plan"; NULL if unknown. */
+const char *graft_change_cause_name(int by);
+
+/* Changes kept per seam (a ring: older ones are overwritten; the totals keep counting). */
+#define GRAFT_SEAM_HISTORY_CAP 32
+
+/* One entry of a seam's stage history: the mode serving calls from then on. */
+typedef struct graft_mode_change {
+    graft_mode mode;     /* by BREAKER and the breaker opened: GRAFT_MODE_LEGACY */
+    uint32_t percent_bp; /* canary percentage (basis points), 0 for the other modes */
+    graft_change_cause by;
+    /* by BREAKER: the state entered (GRAFT_BREAKER_OPEN, or GRAFT_BREAKER_CLOSED when it
+     * gave the traffic back); other causes: the breaker's state at the time. */
+    graft_breaker_state breaker;
+    uint64_t unix_ns; /* wall clock */
+    uint64_t mono_ns; /* the runtime's clock (graft_runtime_options.clock) */
+} graft_mode_change;
+
+/*
+ * Copies the seam's most recent changes, oldest first: at most `cap` (and at most
+ * GRAFT_SEAM_HISTORY_CAP) into out[0..*n). *total (may be NULL) receives the number of
+ * changes since registration, the first being the GRAFT_BY_START entry. Only real
+ * changes are recorded (setting the mode a seam is already in records nothing), where
+ * the mode is stored: graft_seam_set_mode, configuration, a breaker transition that
+ * reroutes (opened, or closed after opening; observe-only breakers record nothing).
+ * Never on the call path's success, and lock-free for its writers: a reader racing a
+ * change may see it in *total before it is copied (it is then left out).
+ */
+int graft_seam_history(const graft_seam *seam, graft_mode_change *out, size_t cap, size_t *n,
+                       uint64_t *total);
+
+/* graft_seam_set_mode naming its cause: GRAFT_BY_API, GRAFT_BY_CONFIG or GRAFT_BY_PLAN
+ * (GRAFT_BY_START and GRAFT_BY_BREAKER are the runtime's own: GRAFT_EINVAL).
+ * graft_seam_set_mode(s, m, p) is graft_seam_set_mode_by(s, m, p, GRAFT_BY_API). */
+int graft_seam_set_mode_by(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
+                           graft_change_cause by);
+
 /* ------------------------------------------------------------------ faults */
 
 typedef struct graft_fault_config {
