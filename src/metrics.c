@@ -234,6 +234,7 @@ static void graft__stats(graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
                        hist ? hist[i] : scratch);
     }
     st->fallbacks = c[GRAFT__C_FALLBACKS];
+    st->failure_outputs = c[GRAFT__C_FAIL_OUTPUTS];
     st->compared = c[GRAFT__C_COMPARED];
     st->mismatches = c[GRAFT__C_MISMATCHES];
     st->compare_skipped = c[GRAFT__C_COMPARE_SKIPPED];
@@ -317,6 +318,8 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     }
     cJSON_AddStringToObject(o, "name", s->name);
     cJSON_AddStringToObject(o, "mode", graft_mode_name(st.mode));
+    cJSON_AddStringToObject(o, "candidate_only_failure",
+                            graft_on_failure_name(s->def.candidate_only_failure));
     cJSON_AddNumberToObject(o, "percent", graft__pct(st.percent_bp));
     cJSON_AddNumberToObject(o, "percent_bp", st.percent_bp);
     graft__json_history(o, s);
@@ -328,6 +331,7 @@ static cJSON *graft__seam_to_json(graft_seam *s)
         cJSON_AddNumberToObject(bm, graft_mode_name(m), (double)st.calls_by_mode[m]);
     }
     cJSON_AddNumberToObject(cnt, "fallbacks", (double)st.fallbacks);
+    cJSON_AddNumberToObject(cnt, "failure_outputs", (double)st.failure_outputs);
     cJSON_AddNumberToObject(cnt, "compared", (double)st.compared);
     cJSON_AddNumberToObject(cnt, "mismatches", (double)st.mismatches);
     cJSON_AddNumberToObject(cnt, "compare_skipped", (double)st.compare_skipped);
@@ -490,6 +494,22 @@ int graft_seam_json(graft_seam *seam, char **out, size_t *len)
     return graft__json_out(o, out, len);
 }
 
+/* One element of "unmatched_config": {"name": ..., "closest": ... or null}. */
+static void graft__json_unmatched(void *ctx, const char *name, const char *closest)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (!e) {
+        return;
+    }
+    cJSON_AddStringToObject(e, "name", name);
+    if (closest) {
+        cJSON_AddStringToObject(e, "closest", closest);
+    } else {
+        cJSON_AddNullToObject(e, "closest");
+    }
+    cJSON_AddItemToArray((cJSON *)ctx, e);
+}
+
 int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
 {
     if (!rt || !out) {
@@ -500,6 +520,9 @@ int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
         return GRAFT_ENOMEM;
     }
     cJSON_AddStringToObject(root, "version", graft_version());
+    cJSON_AddBoolToObject(root, "ready", atomic_load_explicit(&rt->ready, memory_order_acquire));
+    cJSON *um = cJSON_AddArrayToObject(root, "unmatched_config");
+    graft_runtime_unmatched(rt, graft__json_unmatched, um);
     cJSON *arr = cJSON_AddArrayToObject(root, "seams");
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
          p = atomic_load_explicit(&p->next, memory_order_acquire)) {
@@ -666,6 +689,9 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     }
     GRAFT__SEAM_COUNTER("graft_seam_fallbacks_total",
                         "Candidate failures answered by the legacy implementation.", st->fallbacks);
+    GRAFT__SEAM_COUNTER("graft_seam_failure_outputs_total",
+                        "Candidate-only failures answered by the seam's declared failure output.",
+                        st->failure_outputs);
     GRAFT__SEAM_COUNTER("graft_seam_compared_total", "Calls whose two outputs were compared.",
                         st->compared);
     GRAFT__SEAM_COUNTER("graft_seam_mismatches_total", "Compared calls whose outputs differed.",

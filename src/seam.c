@@ -31,11 +31,22 @@ int graft__seam_new(graft_runtime *rt, const graft_seam_def *def, graft_seam **o
         free(s);
         return GRAFT_ENOMEM;
     }
+    if (def->candidate_only_failure == GRAFT_ON_FAILURE_OUTPUT) {
+        s->failure_output = malloc(def->output_size);
+        if (!s->failure_output) {
+            free(s->slots);
+            free(s->recent);
+            free(s);
+            return GRAFT_ENOMEM;
+        }
+        memcpy(s->failure_output, def->failure_output, def->output_size);
+    }
     memset(s->slots, 0, sizeof(graft__slot) * (GRAFT__SLOTS + 1));
     graft__recent_init(s->recent, graft__now(rt));
     s->def = *def;
     graft__strlcpy(s->name, def->name, sizeof s->name);
     s->def.name = s->name;
+    s->def.failure_output = s->failure_output;
     s->legacy = def->legacy;
     s->candidate = def->candidate;
     s->ctx = def->ctx;
@@ -70,6 +81,7 @@ void graft__seam_free(graft_seam *s)
         free(s->recent);
     }
     free(s->slots);
+    free(s->failure_output);
     free(s);
 }
 
