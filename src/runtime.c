@@ -303,13 +303,7 @@ graft_seam *graft_seam_find(graft_runtime *rt, const char *name)
     if (!rt || !name) {
         return NULL;
     }
-    for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
-         p = atomic_load_explicit(&p->next, memory_order_acquire)) {
-        if (strcmp(p->name, name) == 0) {
-            return p;
-        }
-    }
-    return NULL;
+    return graft__seam_lookup(rt, name);
 }
 
 void graft_runtime_foreach_seam(graft_runtime *rt, void (*fn)(void *ctx, graft_seam *seam),
