@@ -298,7 +298,27 @@ static void graft__json_history(cJSON *o, const graft_seam *s)
     cJSON_AddNumberToObject(o, "history_total", (double)total);
 }
 
-static cJSON *graft__seam_to_json(graft_seam *s)
+/* "latency_hist" of a report line: per implementation, the non-empty buckets of the
+ * lifetime histogram as [upper bound ns, count] pairs, so a reader of many processes'
+ * lines can merge them (graftctl report --from) and take percentiles of the sum. */
+static void graft__json_hist(cJSON *o, const uint64_t hist[2][GRAFT__HIST_BUCKETS])
+{
+    cJSON *lh = cJSON_AddObjectToObject(o, "latency_hist");
+    for (int i = 0; i < 2; i++) {
+        cJSON *arr = cJSON_AddArrayToObject(lh, i == 0 ? "legacy" : "candidate");
+        for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
+            if (hist[i][b] == 0) {
+                continue;
+            }
+            cJSON *pair = cJSON_CreateArray();
+            cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)graft__hist_upper(b)));
+            cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)hist[i][b]));
+            cJSON_AddItemToArray(arr, pair);
+        }
+    }
+}
+
+static cJSON *graft__seam_to_json(graft_seam *s, bool with_hist)
 {
     graft_seam_stats st;
     uint64_t(*hist)[GRAFT__HIST_BUCKETS] = malloc(sizeof(uint64_t[2][GRAFT__HIST_BUCKETS]));
@@ -311,11 +331,15 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     const uint64_t maxes[2] = {st.impl[0].latency.max_ns, st.impl[1].latency.max_ns};
     graft__recent_latency(s, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist, maxes, recent,
                           &recent_ns);
-    free(hist);
     cJSON *o = cJSON_CreateObject();
     if (!o) {
+        free(hist);
         return NULL;
     }
+    if (with_hist) {
+        graft__json_hist(o, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist);
+    }
+    free(hist);
     cJSON_AddStringToObject(o, "name", s->name);
     cJSON_AddStringToObject(o, "mode", graft_mode_name(st.mode));
     cJSON_AddStringToObject(o, "candidate_only_failure",
@@ -487,7 +511,7 @@ int graft_seam_json(graft_seam *seam, char **out, size_t *len)
     if (!seam || !out) {
         return GRAFT_ENULL;
     }
-    cJSON *o = graft__seam_to_json(seam);
+    cJSON *o = graft__seam_to_json(seam, false);
     if (!o) {
         return GRAFT_ENOMEM;
     }
@@ -515,6 +539,12 @@ int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
     if (!rt || !out) {
         return GRAFT_ENULL;
     }
+    return graft__metrics_json(rt, false, out, len);
+}
+
+int graft__metrics_json(graft_runtime *rt, bool with_hist, char **out, size_t *len)
+{
+    assert(rt && out);
     cJSON *root = cJSON_CreateObject();
     if (!root) {
         return GRAFT_ENOMEM;
@@ -526,7 +556,7 @@ int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
     cJSON *arr = cJSON_AddArrayToObject(root, "seams");
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
          p = atomic_load_explicit(&p->next, memory_order_acquire)) {
-        cJSON *o = graft__seam_to_json(p);
+        cJSON *o = graft__seam_to_json(p, with_hist);
         if (!o) {
             cJSON_Delete(root);
             return GRAFT_ENOMEM;

@@ -37,7 +37,7 @@ static int graft__report_write(graft_runtime *rt, bool final)
     }
     char *json = NULL;
     size_t jlen = 0;
-    int rc = graft_metrics_json(rt, &json, &jlen);
+    int rc = graft__metrics_json(rt, true, &json, &jlen);
     if (rc != GRAFT_OK) {
         return rc;
     }
