@@ -92,10 +92,23 @@ static void graft__reports_atexit(void)
     pthread_mutex_unlock(&graft__reports_lock);
 }
 
+/* fork() while another thread holds the list's lock would leave it held forever in
+ * the child (whose exit() then runs the handler): hold it across fork instead. */
+static void graft__reports_prefork(void)
+{
+    pthread_mutex_lock(&graft__reports_lock);
+}
+
+static void graft__reports_postfork(void)
+{
+    pthread_mutex_unlock(&graft__reports_lock);
+}
+
 static void graft__reports_hook(void)
 {
     /* Without the hook (atexit's table full), free still writes the line. */
     (void)atexit(graft__reports_atexit);
+    (void)pthread_atfork(graft__reports_prefork, graft__reports_postfork, graft__reports_postfork);
 }
 
 /* Sets the report file from the options or GRAFT_REPORT and puts the runtime on the
