@@ -283,6 +283,12 @@ int kv_graft_start(kv_graft **out, char *err, size_t errlen)
     if (rc != GRAFT_OK) {
         goto fail;
     }
+    /* Every seam is registered: configuration naming another is a typo, warned about
+     * (refused with GRAFT_STRICT=1). */
+    rc = graft_runtime_ready(g->rt, err, errlen);
+    if (rc != GRAFT_OK) {
+        goto fail;
+    }
     /* A fleet steered by one distributed file (docs/OPERATING.md): GRAFT_CONFIG_WATCH=1
      * reloads GRAFT_CONFIG whenever it changes, as SIGHUP does. */
     const char *watch = getenv("GRAFT_CONFIG_WATCH");
