@@ -49,6 +49,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::{self, Error};
 use crate::fault;
 use crate::log::{self, Level, RateLimit};
+use crate::probe;
 use crate::status::Status;
 
 /// Log lines about caught panics per second, process-wide; the panics beyond are counted
@@ -190,17 +191,36 @@ fn run<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
 where
     F: FnOnce() -> Result<T, Error>,
 {
+    // One load while no tracer is attached (crate::probe).
+    let traced = probe::enabled();
+    let name = if traced { probe::fn_name::<F>() } else { "" };
+    if traced {
+        probe::enter(name);
+    }
     let result = catch_unwind(AssertUnwindSafe(|| {
         if FAULTS {
             fault::fire_if_armed();
         }
         body()
     }));
-    match result {
+    let out = match result {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(failed(e)),
-        Err(payload) => Err(panicked(payload)),
+        Err(payload) => {
+            if traced {
+                probe::panic(name, i64::from(Status::Panic.as_raw()));
+            }
+            Err(panicked(payload))
+        }
+    };
+    if traced {
+        let status = match &out {
+            Ok(_) => Status::Ok,
+            Err(s) => *s,
+        };
+        probe::ret(name, i64::from(status.as_raw()));
     }
+    out
 }
 
 #[cold]

@@ -160,6 +160,17 @@ impl<T> HandleMap<T> {
     }
 
     fn check(&self, s: &Slots<T>, handle: Handle) -> Result<usize, Error> {
+        let checked = self.check_generation(s, handle);
+        // Validation build (docs/FFI.md): a stale, foreign or forged handle is a bug of
+        // its holder, stopped where it is made instead of returned as a status.
+        #[cfg(feature = "validate")]
+        if let Err(e) = &checked {
+            panic!("graft validate: {}", e.message());
+        }
+        checked
+    }
+
+    fn check_generation(&self, s: &Slots<T>, handle: Handle) -> Result<usize, Error> {
         let (index, generation) = self.decode(handle)?;
         match s.slots.get(index) {
             None => Err(Error::new(
@@ -329,5 +340,48 @@ mod tests {
         m.remove(h).unwrap();
         let h2 = m.insert(2u8).unwrap();
         assert_eq!(h2 & INDEX_MASK, 1, "slot 0 retired, never reissued");
+    }
+}
+
+#[cfg(all(test, feature = "validate"))]
+mod validate_tests {
+    use super::*;
+
+    /// Planted mistake: a handle used after its object was removed. The normal build
+    /// answers GRAFT_EHANDLE (a status the caller may ignore); the validation build
+    /// panics at the use, naming the handle.
+    #[test]
+    #[should_panic(expected = "graft validate: handle")]
+    fn validate_stale_handle_panics() {
+        let map = HandleMap::new();
+        let h = map.insert(7u32).unwrap();
+        map.remove(h).unwrap();
+        let _ = map.get(h, |v| *v);
+    }
+
+    /// Planted mistake: a handle of one map given to another.
+    #[test]
+    #[should_panic(expected = "graft validate")]
+    fn validate_foreign_handle_panics() {
+        let a = HandleMap::new();
+        let b: HandleMap<u32> = HandleMap::new();
+        let h = a.insert(1u32).unwrap();
+        let _ = b.get(h, |v| *v);
+    }
+}
+
+#[cfg(all(test, not(feature = "validate")))]
+mod normal_build_tests {
+    use super::*;
+
+    /// The same mistake in the normal build: a status, no panic, no cost of a check
+    /// beyond the generation compare the map always does.
+    #[test]
+    fn validate_stale_handle_is_a_status_in_the_normal_build() {
+        let map = HandleMap::new();
+        let h = map.insert(7u32).unwrap();
+        map.remove(h).unwrap();
+        let e = map.get(h, |v| *v).unwrap_err();
+        assert_eq!(e.status(), Status::InvalidHandle);
     }
 }
