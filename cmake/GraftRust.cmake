@@ -23,7 +23,8 @@
 #   GRAFT_RUST_TOOLCHAIN   rustup toolchain ("" = default; sanitizer builds use nightly)
 #   GRAFT_RUSTFLAGS        extra RUSTFLAGS for component code (sanitizers, coverage)
 #   GRAFT_VALIDATE         ON: every crate is built with graft-ffi's `validate` feature
-#   Every crate is built with -Cforce-frame-pointers=yes (profiles: docs/OPERATING.md).
+#   Every crate is built with -Cforce-frame-pointers=yes and v0 symbol mangling
+#   (profiles with C and Rust frames, demangled by perf: docs/OPERATING.md).
 #   GRAFT_RUST_TARGET      explicit target triple, required when GRAFT_RUSTFLAGS is set
 #                          so the flags do not reach build scripts
 #   GRAFT_CARGO_CONFIG     list of `cargo --config KEY=VALUE` settings for every build
@@ -160,7 +161,7 @@ function(graft_add_rust_staticlib target)
     BYPRODUCTS "${archive}"
     COMMAND ${CMAKE_COMMAND} -E env
             "CC=${CMAKE_C_COMPILER}" "CARGO_TARGET_DIR=${GRAFT_CARGO_TARGET_DIR}"
-            "RUSTFLAGS=${GRAFT_RUSTFLAGS} -Cforce-frame-pointers=yes"
+            "RUSTFLAGS=${GRAFT_RUSTFLAGS} -Cforce-frame-pointers=yes -Csymbol-mangling-version=v0"
             ${CARGO_EXECUTABLE} ${_graft_toolchain_arg} ${config_args} build --offline --locked
             -p ${ARG_CRATE} --lib ${_graft_cargo_profile_flag} ${target_arg} ${features_arg}
     COMMAND ${CMAKE_COMMAND} -E touch "${stamp}"
