@@ -486,6 +486,7 @@ static GRAFT__NOINLINE int graft__call_traced(graft_seam *s, uint64_t key, unsig
     uint64_t t0 = graft__mono_ns();
     int rc = graft__general(&cx, key, flags, output, scratch, w);
     GRAFT_PROBE(seam__return, s->name, key, cx.served, rc, graft__mono_ns() - t0);
+    (void)t0; /* unused when probes are compiled out */
     return rc;
 }
 
