@@ -347,7 +347,8 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
     }
     graft__inc(cx->sl, cx->shared, GRAFT__C_FALLBACKS, 1);
     if (GRAFT_PROBES_ON()) {
-        GRAFT_PROBE(fallback, s->name, key, graft_status_name(rc) ? graft_status_name(rc) : "?", rc);
+        GRAFT_PROBE(fallback, s->name, key, graft_status_name(rc) ? graft_status_name(rc) : "?",
+                    rc);
     }
     int lrc = graft__serve_legacy(cx, output);
     if (graft__log_enabled(s->rt, GRAFT_LOG_DEBUG)) {
@@ -389,8 +390,8 @@ static int graft__shadow(graft__cx *cx, uint64_t key, bool has_key, void *output
 }
 
 /* The general path on a call's context (cx->key set): every stage explicitly. */
-static int graft__general(graft__cx *cx, uint64_t key, unsigned flags, void *output,
-                          void *scratch, uint64_t w)
+static int graft__general(graft__cx *cx, uint64_t key, unsigned flags, void *output, void *scratch,
+                          uint64_t w)
 {
     graft_seam *s = cx->s;
     graft__tls *t = cx->t;

@@ -8,7 +8,8 @@
 #include "probes.h"
 
 #ifdef GRAFT__HAVE_SDT
-__attribute__((used, section(".probes"), visibility("hidden"))) volatile unsigned short graft_probes_semaphore;
+__attribute__((used, section(".probes"),
+               visibility("hidden"))) volatile unsigned short graft_probes_semaphore;
 
 #define GRAFT__PROBE_SEMA_DEF(name, n, args)                                                       \
     extern volatile unsigned short graft_##name##_semaphore                                        \

@@ -27,17 +27,15 @@
     XX(seam__return, 5,                                                                            \
        "seam (char *), key (u64), served (int graft_impl, -1 none), status (int), ns (u64)")       \
     XX(impl__enter, 3, "seam (char *), impl (int graft_impl), key (u64)")                          \
-    XX(impl__return, 5,                                                                            \
-       "seam (char *), impl (int graft_impl), status (int), ns (u64), key (u64)")                  \
+    XX(impl__return, 5, "seam (char *), impl (int graft_impl), status (int), ns (u64), key (u64)") \
     XX(compare, 3, "seam (char *), key (u64), equal (int 0/1)")                                    \
     XX(fallback, 4, "seam (char *), key (u64), reason (char *), status (int)")                     \
     XX(breaker, 4, "seam (char *), from (int), to (int graft_breaker_state), reason (char *)")     \
     XX(mode, 5, "seam (char *), from (int), to (int graft_mode), from_bp (u32), to_bp (u32)")
 
-#if defined(GRAFT_PROBES) && GRAFT_PROBES && defined(__has_include)
-#if __has_include(<sys/sdt.h>)
+/* GRAFT_PROBES=1 is set by the build when <sys/sdt.h> exists (CMakeLists.txt). */
+#if defined(GRAFT_PROBES) && GRAFT_PROBES
 #define GRAFT__HAVE_SDT 1
-#endif
 #endif
 
 #ifdef GRAFT__HAVE_SDT

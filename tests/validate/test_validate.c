@@ -224,8 +224,7 @@ static void call_clean(void)
     g_mistake = M_NONE;
     for (uint64_t k = 1; k <= 50; k++) {
         out16 out, scratch;
-        if (graft_call(f.seam, k, 0, &k, &out, &scratch) != GRAFT_OK || out.a != k ||
-            out.b != 1) {
+        if (graft_call(f.seam, k, 0, &k, &out, &scratch) != GRAFT_OK || out.a != k || out.b != 1) {
             _exit(3);
         }
     }

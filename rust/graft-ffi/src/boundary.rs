@@ -191,35 +191,50 @@ fn run<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
 where
     F: FnOnce() -> Result<T, Error>,
 {
-    // One load while no tracer is attached (crate::probe).
-    let traced = probe::enabled();
-    let name = if traced { probe::fn_name::<F>() } else { "" };
-    if traced {
-        probe::enter(name);
+    // One load while no tracer is attached (crate::probe); the traced copy is out of
+    // line so the common path keeps its registers.
+    if probe::enabled() {
+        return run_traced::<FAULTS, T, F>(body);
     }
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    match catch_unwind(AssertUnwindSafe(|| {
         if FAULTS {
             fault::fire_if_armed();
         }
         body()
-    }));
-    let out = match result {
+    })) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(failed(e)),
+        Err(payload) => Err(panicked(payload)),
+    }
+}
+
+/// [`run`] between the `ffi__enter` and `ffi__return` probes (and `ffi__panic`).
+#[cold]
+#[inline(never)]
+fn run_traced<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
+where
+    F: FnOnce() -> Result<T, Error>,
+{
+    let name = probe::fn_name::<F>();
+    probe::enter(name);
+    let out = match catch_unwind(AssertUnwindSafe(|| {
+        if FAULTS {
+            fault::fire_if_armed();
+        }
+        body()
+    })) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(failed(e)),
         Err(payload) => {
-            if traced {
-                probe::panic(name, i64::from(Status::Panic.as_raw()));
-            }
+            probe::panic(name, i64::from(Status::Panic.as_raw()));
             Err(panicked(payload))
         }
     };
-    if traced {
-        let status = match &out {
-            Ok(_) => Status::Ok,
-            Err(s) => *s,
-        };
-        probe::ret(name, i64::from(status.as_raw()));
-    }
+    let status = match &out {
+        Ok(_) => Status::Ok,
+        Err(s) => *s,
+    };
+    probe::ret(name, i64::from(status.as_raw()));
     out
 }
 

@@ -130,13 +130,17 @@ pub(crate) mod owners {
 
     pub(crate) fn issued(data: *mut u8, len: usize) {
         let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-        live.get_or_insert_with(HashMap::new).insert(data as usize, len);
+        live.get_or_insert_with(HashMap::new)
+            .insert(data as usize, len);
     }
 
     /// Panics unless `(data, len)` is a live buffer graft-ffi issued; forgets it.
     pub(crate) fn returned(data: *mut u8, len: usize) {
         let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-        match live.get_or_insert_with(HashMap::new).remove(&(data as usize)) {
+        match live
+            .get_or_insert_with(HashMap::new)
+            .remove(&(data as usize))
+        {
             Some(issued) if issued == len => {}
             Some(issued) => panic!(
                 "graft validate: buffer {data:p} freed with length {len}, issued with {issued}"
@@ -160,7 +164,10 @@ mod validate_tests {
     fn validate_double_free_of_a_copied_buffer_is_refused() {
         crate::error::clear_last_error();
         let mut a = Buffer::from_vec(b"abc".to_vec());
-        let mut b = Buffer { data: a.data, len: a.len };
+        let mut b = Buffer {
+            data: a.data,
+            len: a.len,
+        };
         // SAFETY: a live buffer from from_vec.
         unsafe { graft_ffi_buffer_free(&mut a) };
         assert_eq!(crate::error::last_error_status(), crate::Status::Ok);
@@ -168,7 +175,10 @@ mod validate_tests {
         unsafe { graft_ffi_buffer_free(&mut b) };
         assert_eq!(crate::error::last_error_status(), crate::Status::Panic);
         crate::error::with_last_error_message(|m| {
-            assert!(m.contains("graft validate: buffer") && m.contains("not owned"), "{m}")
+            assert!(
+                m.contains("graft validate: buffer") && m.contains("not owned"),
+                "{m}"
+            )
         });
     }
 
@@ -177,7 +187,10 @@ mod validate_tests {
     fn validate_foreign_pointer_is_refused() {
         crate::error::clear_last_error();
         let mut foreign = [0u8; 8];
-        let mut b = Buffer { data: foreign.as_mut_ptr(), len: 8 };
+        let mut b = Buffer {
+            data: foreign.as_mut_ptr(),
+            len: 8,
+        };
         // SAFETY: the planted mistake; refused before any deallocation.
         unsafe { graft_ffi_buffer_free(&mut b) };
         assert_eq!(crate::error::last_error_status(), crate::Status::Panic);

@@ -402,7 +402,11 @@ mod validate_tests {
         let before = validate::violations();
         assert!(b.get(h, |v| *v).is_err());
         assert!(validate::violations() > before);
-        assert_eq!(a.get(h, |v| *v).unwrap(), 1, "a live handle of its own map is fine");
+        assert_eq!(
+            a.get(h, |v| *v).unwrap(),
+            1,
+            "a live handle of its own map is fine"
+        );
     }
 }
 

@@ -36,7 +36,8 @@ mod imp {
     }
 
     /// One probe site: the `nop` and its note. `$args` are the asm operands named in
-    /// `$fmt` (AT&T syntax, so `{0}` prints as `%rdi`).
+    /// `$fmt` (AT&T syntax, so `{0}` prints as `%rdi`); pointers are passed as integers,
+    /// since the asm never dereferences them (the tracer reads them from outside).
     macro_rules! site {
         ($name:literal, $fmt:literal, $($args:tt)*) => {
             // SAFETY: a `nop` (no memory, stack or flags touched) plus data emitted into
@@ -75,19 +76,19 @@ mod imp {
 
     #[inline(always)]
     pub(super) fn enter(name: &str) {
-        site!("ffi__enter", "8@{0} 8@{1}", in(reg) name.as_ptr(), in(reg) name.len(),);
+        site!("ffi__enter", "8@{0} 8@{1}", in(reg) name.as_ptr() as usize, in(reg) name.len(),);
     }
 
     #[inline(always)]
     pub(super) fn ret(name: &str, status: i64) {
         site!("ffi__return", "8@{0} 8@{1} -8@{2}",
-              in(reg) name.as_ptr(), in(reg) name.len(), in(reg) status,);
+              in(reg) name.as_ptr() as usize, in(reg) name.len(), in(reg) status,);
     }
 
     #[inline(always)]
     pub(super) fn panic(name: &str, status: i64) {
         site!("ffi__panic", "8@{0} 8@{1} -8@{2}",
-              in(reg) name.as_ptr(), in(reg) name.len(), in(reg) status,);
+              in(reg) name.as_ptr() as usize, in(reg) name.len(), in(reg) status,);
     }
 }
 
