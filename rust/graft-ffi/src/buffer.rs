@@ -124,7 +124,7 @@ pub(crate) mod owners {
     use std::sync::{Mutex, PoisonError};
 
     /// The byte a freed buffer is filled with (the same as libgraft's released outputs).
-    pub const POISON: u8 = 0xDB;
+    pub(crate) const POISON: u8 = 0xDB;
 
     static LIVE: Mutex<Option<HashMap<usize, usize>>> = Mutex::new(None);
 
