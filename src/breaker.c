@@ -134,7 +134,8 @@ static void graft__transition(graft_seam *s, uint64_t now, graft_breaker_state t
     }
     atomic_store_explicit(&s->brk.state, to, memory_order_release);
     if (GRAFT_PROBES_ON()) {
-        GRAFT_PROBE(breaker, s->name, from, (int)to, reason);
+        GRAFT_PROBE(breaker, s->name, graft_breaker_state_name(from), graft_breaker_state_name(to),
+                    reason);
     }
     graft__route_flag(s, GRAFT__ROUTE_BK_ACTIVE,
                       to == GRAFT_BREAKER_OPEN || to == GRAFT_BREAKER_HALF_OPEN);

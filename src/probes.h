@@ -16,7 +16,8 @@
  * fast path can afford one load, not eight: attaching any graft probe enables them all.
  *
  * The argument layout is part of graft's interface (scripts in tools/trace/ rely on
- * it): a probe may gain arguments at the end, never change or lose one.
+ * it): a probe may gain arguments at the end, never change or lose one. At most 6
+ * arguments: bpftrace reads no arg6 on x86_64. Enumerations are passed by name.
  *   XX(name, count, "argument list")
  */
 #ifndef GRAFT_PROBES_H
@@ -30,8 +31,8 @@
     XX(impl__return, 5, "seam (char *), impl (int graft_impl), status (int), ns (u64), key (u64)") \
     XX(compare, 3, "seam (char *), key (u64), equal (int 0/1)")                                    \
     XX(fallback, 4, "seam (char *), key (u64), reason (char *), status (int)")                     \
-    XX(breaker, 4, "seam (char *), from (int), to (int graft_breaker_state), reason (char *)")     \
-    XX(mode, 5, "seam (char *), from (int), to (int graft_mode), from_bp (u32), to_bp (u32)")
+    XX(breaker, 4, "seam (char *), from (char * state name), to (char *), reason (char *)")        \
+    XX(mode, 5, "seam (char *), from (char * mode name), to (char *), from_bp (u32), to_bp (u32)")
 
 /* GRAFT_PROBES=1 is set by the build when <sys/sdt.h> exists (CMakeLists.txt). */
 #if defined(GRAFT_PROBES) && GRAFT_PROBES
@@ -53,13 +54,14 @@ GRAFT_PROBE_LIST(GRAFT__PROBE_SEMA_DECL)
 /* True while a tracer has any graft probe attached. */
 #define GRAFT_PROBES_ON() __builtin_expect(graft_probes_semaphore != 0, 0)
 /* Fires probe `name` (unconditionally: guard argument work with GRAFT_PROBES_ON()). */
-#define GRAFT_PROBE(name, ...) GRAFT__PROBE_PICK(__VA_ARGS__, 5, 4, 3, 2, 1)(name, __VA_ARGS__)
-#define GRAFT__PROBE_PICK(a, b, c, d, e, n, ...) GRAFT__PROBE_##n
+#define GRAFT_PROBE(name, ...) GRAFT__PROBE_PICK(__VA_ARGS__, 6, 5, 4, 3, 2, 1)(name, __VA_ARGS__)
+#define GRAFT__PROBE_PICK(a, b, c, d, e, f, n, ...) GRAFT__PROBE_##n
 #define GRAFT__PROBE_1(name, a) DTRACE_PROBE1(graft, name, a)
 #define GRAFT__PROBE_2(name, a, b) DTRACE_PROBE2(graft, name, a, b)
 #define GRAFT__PROBE_3(name, a, b, c) DTRACE_PROBE3(graft, name, a, b, c)
 #define GRAFT__PROBE_4(name, a, b, c, d) DTRACE_PROBE4(graft, name, a, b, c, d)
 #define GRAFT__PROBE_5(name, a, b, c, d, e) DTRACE_PROBE5(graft, name, a, b, c, d, e)
+#define GRAFT__PROBE_6(name, a, b, c, d, e, f) DTRACE_PROBE6(graft, name, a, b, c, d, e, f)
 #else
 /* Built without <sys/sdt.h> (or with -DGRAFT_PROBES=OFF): no notes, no code. */
 #define GRAFT_PROBES_ON() 0

@@ -118,7 +118,7 @@ int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp)
     graft_mode om = (graft_mode)(old & GRAFT__ROUTE_MODE_MASK);
     uint32_t op = (uint32_t)((old >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
     if (GRAFT_PROBES_ON()) {
-        GRAFT_PROBE(mode, seam->name, (int)om, (int)mode, op, percent_bp);
+        GRAFT_PROBE(mode, seam->name, graft_mode_name(om), graft_mode_name(mode), op, percent_bp);
     }
     if (om != mode || op != percent_bp) {
         graft__log(seam->rt, GRAFT_LOG_INFO, "graft.seam",

@@ -13,7 +13,8 @@ accept order), stops bpftrace and compares what it printed with what must have h
                  (fn kv_rs_parse), one failed run and one fallback (reason GRAFT_EPANIC) per
                  request;
   mismatches     (with a third argument, tests/trace/trace_host) a shadow seam whose
-                 candidate differs on keys divisible by 3: exactly those keys, in order.
+                 candidate differs on keys divisible by 3: exactly those keys, in order;
+  changes        the same host's mode change and the breaker opening on its mismatches.
 
 Exits 77 (ctest SKIP_RETURN_CODE) with a reason where bpftrace is missing, we are not
 root, or the kernel refuses to load BPF.
@@ -225,9 +226,10 @@ def main():
         try:
             check(host.stdout.readline().strip() == "ready", "trace_host: ready")
             mism = Trace(os.path.join(tools, "mismatches.bt"), host.pid)
+            changes = Trace(os.path.join(tools, "changes.bt"), host.pid)
             host.stdin.write("go\n")
             host.stdin.flush()
-            check(host.stdout.readline().strip() == "done", "trace_host: 30 calls made")
+            check(host.stdout.readline().strip() == "done", "trace_host: 30 shadow calls made")
             time.sleep(0.5)
             out = mism.stop()
             keys = [int(k) for k in re.findall(r"^mismatch seam=trace\.demo key=(\d+)$", out,
@@ -235,6 +237,21 @@ def main():
             check(keys == list(range(3, 31, 3)), f"mismatches: keys {keys} == 3, 6, ..., 30")
             check(re.search(r"^@compared\[trace\.demo\]: 30$", out, re.M) is not None,
                   "mismatches: 30 comparisons counted")
+            # 5: the breaker opens on the mismatches (20% over 10 calls; they are 33%).
+            host.stdin.write("breaker\n")
+            host.stdin.flush()
+            last = host.stdout.readline().strip()
+            check(last == "done open", f"trace_host: breaker open after 30 more calls ({last})")
+            time.sleep(0.5)
+            out = changes.stop()
+            check(re.findall(r"^mode seam=(\S+) from=(\S+) to=(\S+) percent=(\S+)$", out, re.M)
+                  == [("trace.demo", "legacy", "shadow", "0.00")],
+                  "changes: one mode line, legacy -> shadow")
+            opened = re.findall(r"^breaker seam=trace\.demo from=(\S+) to=(\S+) reason=(.*)$",
+                                out, re.M)
+            check(len([o for o in opened if o[1] == "open"]) == 1 and
+                  any(o[:2] == ("closed", "open") and "mismatch" in o[2] for o in opened),
+                  f"changes: the breaker went closed -> open once, on mismatches ({opened})")
         finally:
             host.stdin.close()
             host.wait(timeout=10)
