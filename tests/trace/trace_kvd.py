@@ -143,10 +143,18 @@ def preflight():
 
 def main():
     kvd, tools = sys.argv[1], sys.argv[2]
+    # The notes are in the binary whether or not BPF may run here.
+    notes = subprocess.run(["readelf", "-n", kvd], capture_output=True, text=True).stdout
+    named = set(re.findall(r"Provider: graft\n\s+Name: (\S+)", notes))
+    semas = set(re.findall(r"Provider: graft\n\s+Name: \S+\n\s+Location: \S+, Base: \S+, "
+                           r"Semaphore: (\S+)", notes))
+    check(len(named) == 11, f"readelf -n: kvd's notes name 11 graft probes ({sorted(named)})")
+    check(len(semas) == 2 and all(int(x, 16) != 0 for x in semas),
+          f"readelf -n: two semaphores (libgraft's, graft-ffi's), never 0 ({sorted(semas)})")
     why = preflight()
     if why:
         print(f"SKIP: {why}")
-        return SKIP
+        return 1 if FAILS else SKIP
     listed = subprocess.run(["bpftrace", "-l", f"usdt:{kvd}:graft:*"], capture_output=True,
                             text=True).stdout.split()
     want = {f"usdt:{kvd}:graft:{p}" for p in ("seam__call", "seam__return", "impl__enter",
