@@ -448,9 +448,10 @@ static int graft__general(graft__cx *cx, uint64_t key, unsigned flags, void *out
     }
 }
 
-static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsigned flags,
-                                               const void *input, void *output, void *scratch,
-                                               uint64_t w)
+/* A call's context on this thread (its slot claimed on first use); GRAFT_EINVAL when
+ * both force flags are given. */
+static inline int graft__cx_begin(graft_seam *s, uint64_t key, unsigned flags, const void *input,
+                                  graft__cx *cx)
 {
     graft__tls *t = &graft__t;
     if (GRAFT__UNLIKELY(t->slot < 0)) {
@@ -459,9 +460,18 @@ static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsi
     if (GRAFT__UNLIKELY((flags & GRAFT__FORCE_MASK) == GRAFT__FORCE_MASK)) {
         return GRAFT_EINVAL;
     }
-    graft__cx cx = graft__cx_make(s, t, input);
-    cx.key = key;
-    return graft__general(&cx, key, flags, output, scratch, w);
+    *cx = graft__cx_make(s, t, input);
+    cx->key = key;
+    return GRAFT_OK;
+}
+
+static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsigned flags,
+                                               const void *input, void *output, void *scratch,
+                                               uint64_t w)
+{
+    graft__cx cx;
+    int rc = graft__cx_begin(s, key, flags, input, &cx);
+    return rc != GRAFT_OK ? rc : graft__general(&cx, key, flags, output, scratch, w);
 }
 
 /* Every call while a tracer is attached (probes.h) or in a validation build
@@ -471,21 +481,14 @@ static GRAFT__NOINLINE int graft__call_traced(graft_seam *s, uint64_t key, unsig
 {
     GRAFT__VALIDATE_CALL(s, input, output, scratch);
     uint64_t w = atomic_load_explicit(&s->route, memory_order_relaxed);
-    graft__tls *t = &graft__t;
-    if (GRAFT__UNLIKELY(t->slot < 0)) {
-        graft__tls_init();
-    }
-    if (GRAFT__UNLIKELY((flags & GRAFT__FORCE_MASK) == GRAFT__FORCE_MASK)) {
-        return GRAFT_EINVAL;
-    }
-    graft__cx cx = graft__cx_make(s, t, input);
-    cx.key = key;
-    if (!GRAFT_PROBES_ON()) {
-        return graft__general(&cx, key, flags, output, scratch, w);
+    graft__cx cx;
+    int rc = graft__cx_begin(s, key, flags, input, &cx);
+    if (rc != GRAFT_OK || !GRAFT_PROBES_ON()) {
+        return rc != GRAFT_OK ? rc : graft__general(&cx, key, flags, output, scratch, w);
     }
     GRAFT_PROBE(seam__call, s->name, key, (int)(w & GRAFT__ROUTE_MODE_MASK), flags);
     uint64_t t0 = graft__mono_ns();
-    int rc = graft__general(&cx, key, flags, output, scratch, w);
+    rc = graft__general(&cx, key, flags, output, scratch, w);
     GRAFT_PROBE(seam__return, s->name, key, cx.served, rc, graft__mono_ns() - t0);
     (void)t0; /* unused when probes are compiled out */
     return rc;

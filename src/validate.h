@@ -12,6 +12,8 @@
  *   - the buffers of one call are asserted to be distinct: output, scratch and input
  *     must not overlap (catches scratch == output, which hides every mismatch).
  * A failed check prints one line naming the seam and the implementation, then aborts.
+ * A debug build: each implementation run allocates its guarded copy (malloc/free), which
+ * the call path of a normal build never does.
  */
 #ifndef GRAFT_VALIDATE_H
 #define GRAFT_VALIDATE_H
