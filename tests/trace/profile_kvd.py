@@ -6,6 +6,7 @@ the Rust parser (kv_rs_parse, then kv_proto:: frames, demangled from v0 symbols)
 that the SVG names them. Exits 77 (skip) with the reason when perf may not record here.
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ def main():
     script, build = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory() as out:
         env = dict(os.environ, PROFILE_FREQ="4999")
-        r = subprocess.run([script, build, "4", out], env=env, capture_output=True, text=True,
+        r = subprocess.run([script, build, "6", out], env=env, capture_output=True, text=True,
                            timeout=240)
         sys.stdout.write(r.stdout)
         if r.returncode == 77:
@@ -43,6 +44,8 @@ def main():
                 stacks.append((frames.split(";"), int(n)))
         with open(os.path.join(out, "kvd.svg")) as f:
             svg = f.read()
+        with open(os.path.join(out, "kvd-seam.svg")) as f:
+            seam_svg = f.read()
     total = sum(n for _, n in stacks)
     c_parser = sum(n for s, n in stacks if below(s, "graft_call", lambda f: f == "kv_parse"))
     rust_entry = sum(n for s, n in stacks
@@ -61,8 +64,13 @@ def main():
     check(not mangled, f"every Rust frame demangled (v0): {mangled[:3]}")
     for name in ("graft_call", "kv_parse", "kv_rs_parse", "kv_proto::parse"):
         check(f">{name}" in svg or f"{name} (" in svg, f"the flame graph names {name}")
-    check('rgb(222,110,40)' in svg.replace(" ", "") or "(Rust)" in svg,
-          "the flame graph colours Rust frames")
+    check("(Rust)" in svg and "(C)" in svg, "the flame graph colours Rust and C frames")
+    # The seam's graph is rooted at graft_call: its bottom box is the whole width.
+    check(re.search(r"<title>graft_call \(C\): \d+ samples, 100\.00%</title>", seam_svg)
+          is not None, "kvd-seam.svg: rooted at graft_call")
+    for name in ("kv_parse", "kv_rs_parse"):
+        check(re.search(r">" + name + r"</text>", seam_svg) is not None,
+              f"kvd-seam.svg: {name} wide enough to be labelled")
     print("profile_kvd: " + ("FAILED: " + "; ".join(FAILS) if FAILS else "all passed"))
     return 1 if FAILS else 0
 

@@ -2,7 +2,8 @@
 """Flame graphs from `perf script`, for graft's mixed C and Rust programs.
 
   flamegraph.py fold [--rust-archive LIB.a]... < perf-script.txt > stacks.folded
-  flamegraph.py svg  [--rust-archive LIB.a]... [--title T] < stacks.folded > graph.svg
+  flamegraph.py svg  [--rust-archive LIB.a]... [--title T] [--focus FRAME]
+                     < stacks.folded > graph.svg
 
 fold: one line per distinct stack, root first, frames separated by ';', then the number
 of samples ("kvd;kv__worker_main;graft_call;kv_rs_parse 12"). Offsets are dropped; kernel
@@ -12,7 +13,8 @@ svg: a self-contained SVG (no script): each frame a box as wide as its share of 
 samples, callers below callees; hover shows the name, samples and share. Boxes are
 coloured by language: Rust (a demangled path with '::', or a symbol defined in one of the
 --rust-archive static libraries, e.g. kv_rs_parse), C/C++ (everything else in user space),
-kernel.
+kernel. --focus FRAME keeps only the stacks through FRAME, cut to start at it (e.g.
+graft_call: the seam and both implementations, at full width).
 
 Debian packages no FlameGraph, so graft carries this small renderer (docs/OPERATING.md,
 "Profiles").
@@ -148,6 +150,7 @@ def main():
     ap.add_argument("command", choices=["fold", "svg"])
     ap.add_argument("--rust-archive", action="append", default=[])
     ap.add_argument("--title", default="Flame graph")
+    ap.add_argument("--focus", help="keep the stacks through this frame, rooted at it")
     a = ap.parse_args()
     if a.command == "fold":
         for stack, n in sorted(fold(sys.stdin).items()):
@@ -156,8 +159,14 @@ def main():
     stacks = Counter()
     for line in sys.stdin:
         stack, _, n = line.rstrip("\n").rpartition(" ")
-        if stack and n.isdigit():
-            stacks[stack] += int(n)
+        if not stack or not n.isdigit():
+            continue
+        if a.focus:
+            frames = stack.split(";")
+            if a.focus not in frames:
+                continue
+            stack = ";".join(frames[frames.index(a.focus):])
+        stacks[stack] += int(n)
     sys.stdout.write(svg(stacks, rust_symbols(a.rust_archive), a.title))
     return 0
 

@@ -6,7 +6,7 @@
 # Environment: PROFILE_SEAMS (default kv.parse=canary:50, so the C and the Rust parser
 # both serve), PROFILE_FREQ (samples per second, default 999).
 # Writes OUT_DIR (default BUILD_DIR/profile): perf.data, perf-script.txt, kvd.folded,
-# kvd.svg. Exit 77 when perf may not record here (not root, perf_event_paranoid, ...).
+# kvd.svg (the whole process), kvd-seam.svg (only stacks through graft_call, rooted there). Exit 77 when perf may not record here (not root, perf_event_paranoid, ...).
 set -euo pipefail
 build=$(cd "${1:?usage: profile.sh BUILD_DIR [SECONDS] [OUT_DIR]}" && pwd)
 seconds=${2:-10}
@@ -48,6 +48,9 @@ python3 "$here/flamegraph.py" fold <"$out/perf-script.txt" >"$out/kvd.folded"
 python3 "$here/flamegraph.py" svg --rust-archive "$rust_lib" \
   --title "kvd under kvload ($seconds s, ${PROFILE_SEAMS:-kv.parse=canary:50})" \
   <"$out/kvd.folded" >"$out/kvd.svg"
+python3 "$here/flamegraph.py" svg --rust-archive "$rust_lib" --focus graft_call \
+  --title "kvd: the seam kv.parse (graft_call) and its two parsers, C and Rust" \
+  <"$out/kvd.folded" >"$out/kvd-seam.svg"
 samples=$(awk '{n += $NF} END {print n + 0}' "$out/kvd.folded")
 echo "profile: $samples samples; $(tail -n1 "$out/kvload.txt")"
-echo "profile: flame graph $out/kvd.svg (stacks: $out/kvd.folded)"
+echo "profile: flame graph $out/kvd.svg, the seam alone $out/kvd-seam.svg (stacks: $out/kvd.folded)"
