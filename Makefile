@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 CARGO := cargo
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test test-c test-rust demo bench lint asan tsan fuzz headers install clean
+.PHONY: all deps configure build test test-c test-rust demo bench lint asan tsan fuzz headers install clean profile
 
 all: build
 
@@ -44,11 +44,16 @@ bench: build
 	sed -n 's/^[0-9]*: \(bench .*\)/\1/p' bench.log; \
 	[ $$rc -eq 0 ] || { echo "make bench: a benchmark failed, see $(BUILD)/bench.log"; exit 1; }
 
+# kvd under kvload, `perf record -g`, one flame graph with C and Rust frames
+# (docs/OPERATING.md, "Profiles"): $(BUILD)/profile/kvd.svg. PROFILE_SECONDS=30 make profile
+profile: build
+	@tools/profile/profile.sh $(BUILD) $${PROFILE_SECONDS:-10}
+
 lint: deps
 	@tools/lint.sh
 
 asan: deps
-	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGRAFT_SANITIZE=address
+	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGRAFT_SANITIZE=address -DGRAFT_VALIDATE=ON
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest -LE 'bench|no-asan' --output-on-failure -j $(JOBS) $(CTEST_ARGS)

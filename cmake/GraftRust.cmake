@@ -23,6 +23,9 @@
 # Variables read:
 #   GRAFT_RUST_TOOLCHAIN   rustup toolchain ("" = default; sanitizer builds use nightly)
 #   GRAFT_RUSTFLAGS        extra RUSTFLAGS for component code (sanitizers, coverage)
+#   GRAFT_VALIDATE         ON: every crate is built with graft-ffi's `validate` feature
+#   Every crate is built with -Cforce-frame-pointers=yes and v0 symbol mangling
+#   (profiles with C and Rust frames, demangled by perf: docs/OPERATING.md).
 #   GRAFT_RUST_TARGET      explicit target triple, required when GRAFT_RUSTFLAGS is set
 #                          so the flags do not reach build scripts
 #   GRAFT_CARGO_CONFIG     list of `cargo --config KEY=VALUE` settings for every build
@@ -144,8 +147,12 @@ function(graft_add_rust_staticlib target)
   endif()
   set(archive "${outdir}/${_graft_cargo_profile_dir}/lib${libname}.a")
   set(features_arg "")
-  if(ARG_FEATURES)
-    string(REPLACE ";" "," f "${ARG_FEATURES}")
+  set(features ${ARG_FEATURES})
+  if(GRAFT_VALIDATE)
+    list(APPEND features "graft-ffi/validate") # the crate must depend on graft-ffi
+  endif()
+  if(features)
+    string(REPLACE ";" "," f "${features}")
     set(features_arg "--features" "${f}")
   endif()
   set(stamp "${CMAKE_CURRENT_BINARY_DIR}/${target}.cargo-stamp")
@@ -155,7 +162,7 @@ function(graft_add_rust_staticlib target)
     BYPRODUCTS "${archive}"
     COMMAND ${CMAKE_COMMAND} -E env
             "CC=${CMAKE_C_COMPILER}" "CARGO_TARGET_DIR=${GRAFT_CARGO_TARGET_DIR}"
-            "RUSTFLAGS=${GRAFT_RUSTFLAGS}"
+            "RUSTFLAGS=${GRAFT_RUSTFLAGS} -Cforce-frame-pointers=yes -Csymbol-mangling-version=v0"
             ${CARGO_EXECUTABLE} ${_graft_toolchain_arg} ${config_args} build --offline --locked
             -p ${ARG_CRATE} --lib ${_graft_cargo_profile_flag} ${target_arg} ${features_arg}
     COMMAND ${CMAKE_COMMAND} -E touch "${stamp}"

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "probes.h"
 
 void graft_breaker_config_init(graft_breaker_config *cfg)
 {
@@ -154,6 +155,10 @@ static void graft__transition(graft_seam *s, uint64_t now, graft_breaker_state t
         atomic_fetch_add_explicit(&s->brk.opens, 1, memory_order_relaxed);
     }
     atomic_store_explicit(&s->brk.state, to, memory_order_release);
+    if (GRAFT_PROBES_ON()) {
+        GRAFT_PROBE(breaker, s->name, graft_breaker_state_name(from), graft_breaker_state_name(to),
+                    reason);
+    }
     graft__route_flag(s, GRAFT__ROUTE_BK_ACTIVE,
                       to == GRAFT_BREAKER_OPEN || to == GRAFT_BREAKER_HALF_OPEN);
     graft__transition_history(s, now, to);

@@ -27,6 +27,16 @@
 #include <time.h>
 
 #include "internal.h"
+#include "probes.h"
+#include "validate.h"
+
+/* The probes' clock: real monotonic time, whatever clock the runtime was given. */
+static inline uint64_t graft__mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static inline uint64_t graft__rand(graft__tls *t)
 {
@@ -50,12 +60,14 @@ typedef struct graft__cx {
     uint64_t now; /* last clock reading (valid when have_now) */
     bool have_now;
     const void *input;
+    uint64_t key; /* for probes; 0 on the short paths' helpers */
+    int served;   /* graft_impl that served, -1 until one did (seam__return probe) */
 } graft__cx;
 
 /* The context of one call on this thread's slot. */
 static inline graft__cx graft__cx_make(graft_seam *s, graft__tls *t, const void *input)
 {
-    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input};
+    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input, 0, -1};
     return cx;
 }
 
@@ -78,6 +90,7 @@ static void graft__count_ran(graft__cx *cx, graft_impl impl, int rc)
 
 static inline void graft__count_served(graft__cx *cx, graft_impl impl)
 {
+    cx->served = (int)impl;
     graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_SERVED), 1);
 }
 
@@ -100,6 +113,7 @@ static inline void graft__release(graft_seam *s, void *out)
     if (s->def.release) {
         s->def.release(s->ctx, out);
     }
+    GRAFT__VALIDATE_POISON(out, s->def.output_size);
 }
 
 static void graft__record_latency(graft__cx *cx, int impl, uint64_t ns)
@@ -165,6 +179,11 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
         }
     }
     uint64_t t0 = timed ? graft__now(rt) : 0;
+    uint64_t probe_t0 = 0;
+    if (GRAFT_PROBES_ON()) {
+        GRAFT_PROBE(impl__enter, s->name, impl, cx->key);
+        probe_t0 = graft__mono_ns();
+    }
     if (delay) {
         graft__sleep(rt, delay);
     }
@@ -183,7 +202,11 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
             rc = GRAFT_EPANIC;
         }
     } else {
-        rc = (impl == GRAFT_IMPL_CANDIDATE ? s->candidate : s->legacy)(s->ctx, cx->input, out);
+        graft_impl_fn fn = impl == GRAFT_IMPL_CANDIDATE ? s->candidate : s->legacy;
+        rc = GRAFT__VALIDATE_INVOKE(s, (graft_impl)impl, fn, cx->input, out);
+    }
+    if (GRAFT_PROBES_ON() && probe_t0) {
+        GRAFT_PROBE(impl__return, s->name, impl, rc, graft__mono_ns() - probe_t0, cx->key);
     }
     if (timed) {
         uint64_t t1 = graft__now(rt);
@@ -227,7 +250,11 @@ static bool graft__compare(graft__cx *cx, uint64_t key, bool has_key, void *lega
 {
     graft_seam *s = cx->s;
     graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARED, 1);
-    if (!graft__outputs_differ(s, cx->input, legacy_out, candidate_out)) {
+    bool differ = graft__outputs_differ(s, cx->input, legacy_out, candidate_out);
+    if (GRAFT_PROBES_ON()) {
+        GRAFT_PROBE(compare, s->name, key, differ ? 0 : 1);
+    }
+    if (!differ) {
         return false;
     }
     graft__inc(cx->sl, cx->shared, GRAFT__C_MISMATCHES, 1);
@@ -297,6 +324,9 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
         if (fallback) {
             if (!graft__breaker_admit(s, &now, &trial)) {
                 graft__inc(cx->sl, cx->shared, GRAFT__C_BREAKER_REJECTED, 1);
+                if (GRAFT_PROBES_ON()) {
+                    GRAFT_PROBE(fallback, s->name, key, "breaker_open", GRAFT_OK);
+                }
                 return graft__serve_legacy(cx, output);
             }
         } else {
@@ -337,6 +367,10 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
         return graft__candidate_only_failed(cx, output, rc);
     }
     graft__inc(cx->sl, cx->shared, GRAFT__C_FALLBACKS, 1);
+    if (GRAFT_PROBES_ON()) {
+        GRAFT_PROBE(fallback, s->name, key, graft_status_name(rc) ? graft_status_name(rc) : "?",
+                    rc);
+    }
     int lrc = graft__serve_legacy(cx, output);
     if (graft__log_enabled(s->rt, GRAFT_LOG_DEBUG)) {
         graft__log_deferred(s, GRAFT_LOG_DEBUG, "graft.seam", "fallback seam=%s candidate=%s",
@@ -376,69 +410,109 @@ static int graft__shadow(graft__cx *cx, uint64_t key, bool has_key, void *output
     return rc;
 }
 
-static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsigned flags,
-                                               const void *input, void *output, void *scratch,
-                                               uint64_t w)
+/* The general path on a call's context (cx->key set): every stage explicitly. */
+static int graft__general(graft__cx *cx, uint64_t key, unsigned flags, void *output, void *scratch,
+                          uint64_t w)
 {
-    graft__tls *t = &graft__t;
-    if (GRAFT__UNLIKELY(t->slot < 0)) {
-        graft__tls_init();
-    }
+    graft_seam *s = cx->s;
+    graft__tls *t = cx->t;
     unsigned force = flags & GRAFT__FORCE_MASK;
-    if (GRAFT__UNLIKELY(force == GRAFT__FORCE_MASK)) {
-        return GRAFT_EINVAL;
-    }
     graft_runtime *rt = s->rt;
-    graft__cx cx = graft__cx_make(s, t, input);
     /* The countdown is per thread, shared by every seam the thread calls: a fixed period
      * would alias with a program's call pattern (kvd alternates kv.parse and kv.hash, so
      * every 256th call was always a parse). A jittered period, uniform in [N/2, 3N/2)
      * (mean N, never below N/2), times every seam in proportion to its calls. */
     uint32_t every = rt->time_sample_every;
     if (t->shared) {
-        cx.timed = graft__rand(t) % every == 0;
+        cx->timed = graft__rand(t) % every == 0;
     } else if (t->countdown > 1) {
         t->countdown--;
     } else {
         t->countdown = (every / 2 ? every / 2 : 1) + (uint32_t)(graft__rand(t) % every);
-        cx.timed = true;
+        cx->timed = true;
     }
     graft_mode mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
-    graft__count_call(&cx, mode);
+    graft__count_call(cx, mode);
     bool has_key = !(flags & GRAFT_CALL_NO_KEY);
     bool faults = (w & GRAFT__ROUTE_FAULTS) != 0;
 
     if (GRAFT__UNLIKELY(force)) {
         if (force == GRAFT_CALL_FORCE_LEGACY) {
-            return graft__serve_legacy(&cx, output);
+            return graft__serve_legacy(cx, output);
         }
         /* Forced candidate: the real candidate, no faults, no fallback, no breaker. */
         bool slow = false;
-        int rc = graft__run(&cx, GRAFT_IMPL_CANDIDATE, output, false, &slow);
-        graft__count_served(&cx, GRAFT_IMPL_CANDIDATE);
+        int rc = graft__run(cx, GRAFT_IMPL_CANDIDATE, output, false, &slow);
+        graft__count_served(cx, GRAFT_IMPL_CANDIDATE);
         return rc;
     }
 
     switch (mode) {
     case GRAFT_MODE_SHADOW:
-        return graft__shadow(&cx, key, has_key, output, scratch, faults);
+        return graft__shadow(cx, key, has_key, output, scratch, faults);
     case GRAFT_MODE_CANARY: {
         uint32_t pct = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
         uint32_t b = has_key ? (uint32_t)(graft__bucket_hash(s->salt, key) % GRAFT__BUCKETS)
                              : (uint32_t)(graft__rand(t) % GRAFT__BUCKETS);
         if (b >= pct) {
-            return graft__serve_legacy(&cx, output);
+            return graft__serve_legacy(cx, output);
         }
-        return graft__candidate_route(&cx, key, has_key, output, scratch, true, faults);
+        return graft__candidate_route(cx, key, has_key, output, scratch, true, faults);
     }
     case GRAFT_MODE_CANDIDATE:
-        return graft__candidate_route(&cx, key, has_key, output, scratch, true, faults);
+        return graft__candidate_route(cx, key, has_key, output, scratch, true, faults);
     case GRAFT_MODE_CANDIDATE_ONLY:
-        return graft__candidate_route(&cx, key, has_key, output, scratch, false, faults);
+        return graft__candidate_route(cx, key, has_key, output, scratch, false, faults);
     case GRAFT_MODE_LEGACY:
     default:
-        return graft__serve_legacy(&cx, output);
+        return graft__serve_legacy(cx, output);
     }
+}
+
+/* A call's context on this thread (its slot claimed on first use); GRAFT_EINVAL when
+ * both force flags are given. */
+static inline int graft__cx_begin(graft_seam *s, uint64_t key, unsigned flags, const void *input,
+                                  graft__cx *cx)
+{
+    graft__tls *t = &graft__t;
+    if (GRAFT__UNLIKELY(t->slot < 0)) {
+        graft__tls_init();
+    }
+    if (GRAFT__UNLIKELY((flags & GRAFT__FORCE_MASK) == GRAFT__FORCE_MASK)) {
+        return GRAFT_EINVAL;
+    }
+    *cx = graft__cx_make(s, t, input);
+    cx->key = key;
+    return GRAFT_OK;
+}
+
+static GRAFT__NOINLINE int graft__call_general(graft_seam *s, uint64_t key, unsigned flags,
+                                               const void *input, void *output, void *scratch,
+                                               uint64_t w)
+{
+    graft__cx cx;
+    int rc = graft__cx_begin(s, key, flags, input, &cx);
+    return rc != GRAFT_OK ? rc : graft__general(&cx, key, flags, output, scratch, w);
+}
+
+/* Every call while a tracer is attached (probes.h) or in a validation build
+ * (validate.h): the general path, between the seam__call and seam__return probes. */
+static GRAFT__NOINLINE int graft__call_traced(graft_seam *s, uint64_t key, unsigned flags,
+                                              const void *input, void *output, void *scratch)
+{
+    GRAFT__VALIDATE_CALL(s, input, output, scratch);
+    uint64_t w = atomic_load_explicit(&s->route, memory_order_relaxed);
+    graft__cx cx;
+    int rc = graft__cx_begin(s, key, flags, input, &cx);
+    if (rc != GRAFT_OK || !GRAFT_PROBES_ON()) {
+        return rc != GRAFT_OK ? rc : graft__general(&cx, key, flags, output, scratch, w);
+    }
+    GRAFT_PROBE(seam__call, s->name, key, (int)(w & GRAFT__ROUTE_MODE_MASK), flags);
+    uint64_t t0 = graft__mono_ns();
+    rc = graft__general(&cx, key, flags, output, scratch, w);
+    GRAFT_PROBE(seam__return, s->name, key, cx.served, rc, graft__mono_ns() - t0);
+    (void)t0; /* unused when probes are compiled out */
+    return rc;
 }
 
 /* ------------------------------------------------------------------ short paths */
@@ -616,6 +690,11 @@ int graft_call(graft_seam *seam, uint64_t key, unsigned flags, const void *input
 {
     if (GRAFT__UNLIKELY(!seam || !output)) {
         return GRAFT_ENULL;
+    }
+    /* One load of the probes' semaphore (0 unless a tracer is attached; compiled out
+     * without <sys/sdt.h>); a validation build always takes the checked path. */
+    if (GRAFT__UNLIKELY(GRAFT_PROBES_ON() || GRAFT__VALIDATE)) {
+        return graft__call_traced(seam, key, flags, input, output, scratch);
     }
     uint64_t w = atomic_load_explicit(&seam->route, memory_order_relaxed);
     graft__tls *t = &graft__t;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "probes.h"
 
 /* ------------------------------------------------------------------ lifetime */
 
@@ -152,6 +153,9 @@ int graft__seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
                                                     memory_order_relaxed));
     graft_mode om = (graft_mode)(old & GRAFT__ROUTE_MODE_MASK);
     uint32_t op = (uint32_t)((old >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
+    if (GRAFT_PROBES_ON()) {
+        GRAFT_PROBE(mode, seam->name, graft_mode_name(om), graft_mode_name(mode), op, percent_bp);
+    }
     bool changed = om != mode || op != percent_bp;
     if (changed) {
         graft__history_record(

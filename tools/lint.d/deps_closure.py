@@ -53,6 +53,8 @@ AREAS = [
     ("server/", "server"), ("tests/server", "server"), ("tests/conformance", "server"),
     ("tests/parity", "server"), ("bench/kvd", "server"), ("bench/parse", "server"),
     ("tools/kvload", "server"),
+    ("tools/trace", "trace"), ("tools/profile", "trace"), ("tests/trace", "trace"),
+    ("bench/probes", "trace"),
     ("src/", "runtime"), ("tests/runtime", "runtime"),
     ("tests/install", "adopt"), ("examples/", "adopt"), ("tools/check-abi", "adopt"),
     ("cmake/GraftInstall", "adopt"),

@@ -49,6 +49,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::error::{self, Error};
 use crate::fault;
 use crate::log::{self, Level, RateLimit};
+use crate::probe;
 use crate::status::Status;
 
 /// Log lines about caught panics per second, process-wide; the panics beyond are counted
@@ -190,17 +191,51 @@ fn run<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
 where
     F: FnOnce() -> Result<T, Error>,
 {
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    // One load while no tracer is attached (crate::probe); the traced copy is out of
+    // line so the common path keeps its registers.
+    if probe::enabled() {
+        return run_traced::<FAULTS, T, F>(body);
+    }
+    match catch_unwind(AssertUnwindSafe(|| {
         if FAULTS {
             fault::fire_if_armed();
         }
         body()
-    }));
-    match result {
+    })) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(failed(e)),
         Err(payload) => Err(panicked(payload)),
     }
+}
+
+/// [`run`] between the `ffi__enter` and `ffi__return` probes (and `ffi__panic`).
+#[cold]
+#[inline(never)]
+fn run_traced<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
+where
+    F: FnOnce() -> Result<T, Error>,
+{
+    let name = probe::fn_name::<F>();
+    probe::enter(name);
+    let out = match catch_unwind(AssertUnwindSafe(|| {
+        if FAULTS {
+            fault::fire_if_armed();
+        }
+        body()
+    })) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(failed(e)),
+        Err(payload) => {
+            probe::panic(name, i64::from(Status::Panic.as_raw()));
+            Err(panicked(payload))
+        }
+    };
+    let status = match &out {
+        Ok(_) => Status::Ok,
+        Err(s) => *s,
+    };
+    probe::ret(name, i64::from(status.as_raw()));
+    out
 }
 
 #[cold]

@@ -37,6 +37,8 @@ impl Buffer {
         let boxed: Box<[u8]> = bytes.into_boxed_slice();
         let len = boxed.len();
         let data = Box::into_raw(boxed).cast::<u8>();
+        #[cfg(feature = "validate")]
+        owners::issued(data, len);
         Buffer { data, len }
     }
 
@@ -48,6 +50,10 @@ impl Buffer {
         if self.data.is_null() {
             return Vec::new();
         }
+        // Validation build: the buffer must be one graft-ffi issued and has not taken
+        // back (catches a struct copied and freed twice, or a pointer C made up).
+        #[cfg(feature = "validate")]
+        owners::returned(self.data, self.len);
         let slice = core::ptr::slice_from_raw_parts_mut(self.data, self.len);
         // SAFETY: (data, len) is exactly the Box<[u8]> leaked by from_vec, per contract.
         unsafe { Box::from_raw(slice) }.into_vec()
@@ -100,8 +106,93 @@ pub unsafe extern "C" fn graft_ffi_buffer_free(buf: *mut Buffer) {
         if owned.data.is_null() && owned.len != 0 {
             return Err(Error::invalid("buffer has NULL data but a length"));
         }
-        // SAFETY: produced by from_vec per contract.
-        drop(unsafe { owned.into_vec() });
+        // SAFETY: produced by from_vec per contract (checked in a validation build).
+        #[allow(unused_mut)]
+        let mut bytes = unsafe { owned.into_vec() };
+        // Validation build: poisoned before the bytes go back to the allocator.
+        #[cfg(feature = "validate")]
+        bytes.fill(owners::POISON);
+        drop(bytes);
         Ok(())
     })
+}
+
+/// The buffers graft-ffi has handed to C and not yet taken back (validation build only).
+#[cfg(feature = "validate")]
+pub(crate) mod owners {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, PoisonError};
+
+    /// The byte a freed buffer is filled with (the same as libgraft's released outputs).
+    pub(crate) const POISON: u8 = 0xDB;
+
+    static LIVE: Mutex<Option<HashMap<usize, usize>>> = Mutex::new(None);
+
+    pub(crate) fn issued(data: *mut u8, len: usize) {
+        let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        live.get_or_insert_with(HashMap::new)
+            .insert(data as usize, len);
+    }
+
+    /// Panics unless `(data, len)` is a live buffer graft-ffi issued; forgets it.
+    pub(crate) fn returned(data: *mut u8, len: usize) {
+        let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        match live
+            .get_or_insert_with(HashMap::new)
+            .remove(&(data as usize))
+        {
+            Some(issued) if issued == len => {}
+            Some(issued) => panic!(
+                "graft validate: buffer {data:p} freed with length {len}, issued with {issued}"
+            ),
+            None => panic!(
+                "graft validate: buffer {data:p} is not owned by graft-ffi (freed twice, \
+                 or never issued by it)"
+            ),
+        }
+    }
+}
+
+#[cfg(all(test, feature = "validate"))]
+mod validate_tests {
+    use super::*;
+
+    /// Planted mistake: C copies a buffer struct and frees both copies. The normal build
+    /// frees the bytes twice (undefined behaviour, not run here); the validation build
+    /// refuses the second free at the boundary.
+    #[test]
+    fn validate_double_free_of_a_copied_buffer_is_refused() {
+        crate::error::clear_last_error();
+        let mut a = Buffer::from_vec(b"abc".to_vec());
+        let mut b = Buffer {
+            data: a.data,
+            len: a.len,
+        };
+        // SAFETY: a live buffer from from_vec.
+        unsafe { graft_ffi_buffer_free(&mut a) };
+        assert_eq!(crate::error::last_error_status(), crate::Status::Ok);
+        // SAFETY: the planted mistake; the validation build catches it before freeing.
+        unsafe { graft_ffi_buffer_free(&mut b) };
+        assert_eq!(crate::error::last_error_status(), crate::Status::Panic);
+        crate::error::with_last_error_message(|m| {
+            assert!(
+                m.contains("graft validate: buffer") && m.contains("not owned"),
+                "{m}"
+            )
+        });
+    }
+
+    /// Planted mistake: freeing a pointer graft-ffi never issued (e.g. C's own malloc).
+    #[test]
+    fn validate_foreign_pointer_is_refused() {
+        crate::error::clear_last_error();
+        let mut foreign = [0u8; 8];
+        let mut b = Buffer {
+            data: foreign.as_mut_ptr(),
+            len: 8,
+        };
+        // SAFETY: the planted mistake; refused before any deallocation.
+        unsafe { graft_ffi_buffer_free(&mut b) };
+        assert_eq!(crate::error::last_error_status(), crate::Status::Panic);
+    }
 }

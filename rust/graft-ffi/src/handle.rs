@@ -160,6 +160,18 @@ impl<T> HandleMap<T> {
     }
 
     fn check(&self, s: &Slots<T>, handle: Handle) -> Result<usize, Error> {
+        let checked = self.check_generation(s, handle);
+        // Validation build (docs/FFI.md): a stale, foreign or forged handle is a bug of
+        // its holder. The status stays GRAFT_EHANDLE (callers may rely on it), and the
+        // use is reported where it is made: an error line and a count.
+        #[cfg(feature = "validate")]
+        if let Err(e) = &checked {
+            validate::violation(handle, e.message());
+        }
+        checked
+    }
+
+    fn check_generation(&self, s: &Slots<T>, handle: Handle) -> Result<usize, Error> {
         let (index, generation) = self.decode(handle)?;
         match s.slots.get(index) {
             None => Err(Error::new(
@@ -329,5 +341,87 @@ mod tests {
         m.remove(h).unwrap();
         let h2 = m.insert(2u8).unwrap();
         assert_eq!(h2 & INDEX_MASK, 1, "slot 0 retired, never reissued");
+    }
+}
+
+/// Handle mistakes seen by a validation build (feature `validate`).
+#[cfg(feature = "validate")]
+pub mod validate {
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    use crate::log::{self, Level, RateLimit};
+
+    static VIOLATIONS: AtomicU64 = AtomicU64::new(0);
+    static REPORTS: RateLimit = RateLimit::new(10);
+
+    /// Stale, foreign or forged handles used since the process started.
+    pub fn violations() -> u64 {
+        VIOLATIONS.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn violation(handle: super::Handle, what: &str) {
+        VIOLATIONS.fetch_add(1, Ordering::Relaxed);
+        // At most 10 lines a second (a test of stale handles makes thousands).
+        let Some(suppressed) = REPORTS.admit() else {
+            return;
+        };
+        if log::enabled(Level::Error) {
+            log::write(
+                Level::Error,
+                "graft_ffi.validate",
+                format_args!("graft validate: handle {handle:#x}: {what} suppressed={suppressed}"),
+            );
+        }
+        eprintln!("graft validate: handle {handle:#x}: {what} suppressed={suppressed}");
+    }
+}
+
+#[cfg(all(test, feature = "validate"))]
+mod validate_tests {
+    use super::*;
+
+    /// Planted mistake: a handle used after its object was removed. Both builds answer
+    /// GRAFT_EHANDLE; the validation build also reports the use (counted, logged).
+    #[test]
+    fn validate_stale_handle_is_reported() {
+        let map = HandleMap::new();
+        let h = map.insert(7u32).unwrap();
+        map.remove(h).unwrap();
+        let before = validate::violations();
+        let e = map.get(h, |v| *v).unwrap_err();
+        assert_eq!(e.status(), Status::InvalidHandle);
+        assert!(validate::violations() > before);
+    }
+
+    /// Planted mistake: a handle of one map given to another.
+    #[test]
+    fn validate_foreign_handle_is_reported() {
+        let a = HandleMap::new();
+        let b: HandleMap<u32> = HandleMap::new();
+        let h = a.insert(1u32).unwrap();
+        let before = validate::violations();
+        assert!(b.get(h, |v| *v).is_err());
+        assert!(validate::violations() > before);
+        assert_eq!(
+            a.get(h, |v| *v).unwrap(),
+            1,
+            "a live handle of its own map is fine"
+        );
+    }
+}
+
+#[cfg(all(test, not(feature = "validate")))]
+mod normal_build_tests {
+    use super::*;
+
+    /// The same mistake in the normal build: a status, no panic, no cost of a check
+    /// beyond the generation compare the map always does.
+    #[test]
+    fn validate_stale_handle_is_a_status_in_the_normal_build() {
+        let map = HandleMap::new();
+        let h = map.insert(7u32).unwrap();
+        map.remove(h).unwrap();
+        let e = map.get(h, |v| *v).unwrap_err();
+        assert_eq!(e.status(), Status::InvalidHandle);
     }
 }

@@ -14,6 +14,7 @@
 //!   generations, so stale and double-freed handles are `GRAFT_EHANDLE`.
 //! - [`log`]: the log bridge (`graft_ffi_set_logger`) and the `log_*!` macros.
 //! - [`fault`]: `graft_ffi_fault_arm_panic`, real panics for fault injection.
+//! - [`probe`]: USDT probes `graft:ffi__enter/ffi__return/ffi__panic` at the boundary.
 //!
 //! Exporting a function (see [`boundary`] for a full example):
 //!
@@ -46,6 +47,7 @@ pub mod handle;
 pub mod log;
 pub mod opaque;
 pub mod out;
+pub mod probe;
 pub mod status;
 
 pub use buffer::Buffer;
