@@ -976,10 +976,9 @@ static void kv__do_ms(kv_conn *c, const kv_request *r, uint32_t now)
     uint64_t cas = c->srv->disable_cas ? 0 : r->cas;
     uint64_t new_cas = 0;
     kv__in_unreserve(c); /* as kv__do_store */
-    kv_store_result res =
-        kv_store_mstore(c->srv->store, mode, k.p, k.n, r->flags, r->exptime,
-                        c->in + c->in_pos + r->data_off, r->data_len, cas,
-                        invalidate && mode == KV_MODE_CAS, k.binary, now, &new_cas);
+    kv_store_result res = kv_store_mstore(
+        c->srv->store, mode, k.p, k.n, r->flags, r->exptime, c->in + c->in_pos + r->data_off,
+        r->data_len, cas, invalidate && mode == KV_MODE_CAS, k.binary, now, &new_cas);
     KV_STAT_ADD(c->stats, cmd_set, 1);
     kv__mline m;
     m.n = 0;
@@ -1135,7 +1134,8 @@ static void kv__do_ma(kv_conn *c, const kv_request *r, uint32_t now)
         (void)ok;
     }
     uint64_t value = 0;
-    kv__ma_ctx a = {c, r, arg, &k, now, &value, kv__mfind(arg, r->arg_len, 'v', &n) != NULL, {{0}, 0}};
+    kv__ma_ctx a = {c,       r, arg, &k, now, &value, kv__mfind(arg, r->arg_len, 'v', &n) != NULL,
+                    {{0}, 0}};
     kv_store_result res = kv_store_marith(c->srv->store, k.p, k.n, incr, r->delta, r->cas, vivify,
                                           initial, now, &value, kv__ma_visit, &a);
     switch (res) {
@@ -1150,7 +1150,8 @@ static void kv__do_ma(kv_conn *c, const kv_request *r, uint32_t now)
         }
         return;
     case KV_RES_NON_NUMERIC:
-        kv__emit(c, KV_RESP_LIT("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"));
+        kv__emit(c,
+                 KV_RESP_LIT("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"));
         return;
     case KV_RES_NO_MEMORY:
         if (vivify) {

@@ -566,8 +566,8 @@ static void test_meta_errors(void **state)
     assert_err(P("mg Zm9v= b\r\n"), KV_CMD_MG, KV_ERR_META_KEY_DECODE, 12);
     assert_err(P("mg foo v v v v v v v v v v v v v v v v v v\r\n"), KV_CMD_MG,
                KV_ERR_META_MG_TOO_LONG, 44);
-    assert_err(P("md foo v v v v v v v v v v v v v v v v v v\r\n"), KV_CMD_MD,
-               KV_ERR_META_TOO_LONG, 44);
+    assert_err(P("md foo v v v v v v v v v v v v v v v v v v\r\n"), KV_CMD_MD, KV_ERR_META_TOO_LONG,
+               44);
     assert_err(P("md foo Tx\r\n"), KV_CMD_MD, KV_ERR_META_FLAG, 11);
     assert_err(P("ma foo MX\r\n"), KV_CMD_MA, KV_ERR_META_MA_MODE, 11);
     assert_err(P("mg foo Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"), KV_CMD_MG, KV_ERR_META_OPAQUE,

@@ -675,13 +675,12 @@ static void test_meta_store_rules(void **state)
     assert_int_equal(g.v.key_binary, 1);
     assert_int_equal(g.v.item.cas, cas);
     /* append with a wrong CAS: EXISTS; with the right one: stored, binary mark lost */
-    assert_int_equal(kv_store_mstore(s, KV_MODE_APPEND, "a", 1, 0, 0, "y", 1, cas + 9, 0, 1, 10,
-                                     &cas2),
-                     KV_RES_EXISTS);
-    assert_int_equal(cas2, 0);
     assert_int_equal(
-        kv_store_mstore(s, KV_MODE_APPEND, "a", 1, 0, 0, "y", 1, cas, 0, 1, 10, &cas2),
-        KV_RES_STORED);
+        kv_store_mstore(s, KV_MODE_APPEND, "a", 1, 0, 0, "y", 1, cas + 9, 0, 1, 10, &cas2),
+        KV_RES_EXISTS);
+    assert_int_equal(cas2, 0);
+    assert_int_equal(kv_store_mstore(s, KV_MODE_APPEND, "a", 1, 0, 0, "y", 1, cas, 0, 1, 10, &cas2),
+                     KV_RES_STORED);
     mget(s, "a", 10, 0, 0, &g);
     assert_string_equal(g.val, "xy");
     assert_int_equal(g.v.key_binary, 0);
@@ -705,9 +704,9 @@ static void test_meta_store_rules(void **state)
     assert_int_equal(g.v.exptime, 60);
     assert_true(g.v.item.cas != newer);
     /* a newer-than-current CAS with I is a plain mismatch */
-    assert_int_equal(kv_store_mstore(s, KV_MODE_CAS, "b", 1, 0, 0, "3", 1, g.v.item.cas + 100, 1,
-                                     0, 10, &cas2),
-                     KV_RES_EXISTS);
+    assert_int_equal(
+        kv_store_mstore(s, KV_MODE_CAS, "b", 1, 0, 0, "3", 1, g.v.item.cas + 100, 1, 0, 10, &cas2),
+        KV_RES_EXISTS);
     kv_store_destroy(s);
 }
 
