@@ -222,7 +222,7 @@ typedef struct kv_request {
  *     validated here). MN: cmd only.
  *   Checks, in memcached's order: fewer than 3 tokens (mn: 1) -> UNKNOWN_COMMAND; key
  *     over 250 bytes -> BAD_FORMAT; ms without datalen -> BAD_FORMAT; 20 tokens or more
- *     (with the terminal one) -> META_MG_TOO_LONG (mg) / META_TOO_LONG; ms datalen not a
+ *     (command, key, flags) -> META_MG_TOO_LONG (mg) / META_TOO_LONG; ms datalen not a
  *     number in 0..INT_MAX-2 -> BAD_FORMAT; then the flags: a flag seen twice (or a
  *     first byte >= 127) -> META_DUP_FLAG and an unknown one -> META_INVALID_FLAG at
  *     once; bad numbers of N/T/R/C, a bad M length, J, D and an undecodable b key are
