@@ -544,6 +544,44 @@ def build_cases():
          b"ma Kb N0 J41\r\nincr Kb 1\r\n")
     case("meta-crlf-variants", b"mg Ka v\nms Ka 1\nx\r\nmg Ka v\n")
 
+    # ---- generated meta scripts (own seed, so the classic ones above stay as they are) --
+    mrnd = random.Random(int(os.environ.get("KVD_CONFORMANCE_SEED", "20261124")) + 12)
+    mkeys = [b"Ka", b"Kb", b"{b64:Ka}", b"{b64:Kb}", b"Ka=", b"K" + b"z" * 250]
+    mnums = [b"0", b"1", b"5", b"100", b"x", b"", b"18446744073709551615", b"4294967296"]
+    mflags = [b"v", b"k", b"s", b"t", b"c", b"f", b"h", b"q", b"u", b"b", b"I", b"x", b"E1",
+              b"O1", b"O" + b"o" * 33, b"P", b"L", b"MA", b"ME", b"MP", b"MR", b"MS", b"MD",
+              b"M-", b"M+", b"MX", b"MEE"]
+    numflags = [b"T", b"N", b"R", b"F", b"C", b"D", b"J"]
+    for n in range(int(os.environ.get("KVD_CONFORMANCE_GENERATED", "48")) // 2):
+        script = b""
+        for _ in range(mrnd.randint(4, 12)):
+            w = mrnd.choice([b"mg", b"mg", b"ms", b"ms", b"md", b"ma", b"me", b"mn", b"get",
+                             b"set"])
+            key = mrnd.choice(mkeys)
+            flags = []
+            for _ in range(mrnd.choice([0, 1, 2, 3, 4, 6])):
+                if mrnd.random() < 0.35:
+                    flags.append(mrnd.choice(numflags) + mrnd.choice(mnums))
+                else:
+                    flags.append(mrnd.choice(mflags))
+            if b"b" not in flags and key.startswith(b"{b64"):
+                flags.append(b"b")
+            if w == b"ms" or w == b"set":
+                data = bytes(mrnd.choice(b"0123456789abc") for _ in range(mrnd.randint(0, 5)))
+                length = len(data) if mrnd.random() < 0.85 else mrnd.randint(0, 7)
+                if w == b"set":
+                    line = [w, key, b"0", b"0", b"%d" % length]
+                else:
+                    line = [w, key, b"%d" % length] + flags
+                script += b" ".join(line) + b"\r\n" + data + b"\r\n"
+            elif w == b"mn":
+                script += b"mn\r\n"
+            elif w == b"get":
+                script += b"get " + key + b"\r\n"
+            else:
+                script += b" ".join([w, key] + flags) + b"\r\n"
+        case("generated-meta-%02d" % n, script + b"mn\r\n")
+
     # ---- server-wide: flush_all, stats (serial) --------------------------------------
     case("flush-all", b"set Ka 0 0 1\r\nx\r\nflush_all\r\nget Ka\r\nset Ka 0 0 1\r\ny\r\n"
          b"get Ka\r\n", serial=True)
