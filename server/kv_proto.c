@@ -761,6 +761,15 @@ static void kv__parse_meta(const kv__line *l, uint8_t cmd, size_t len,
     }
     if (err == KV_ERR_NONE && cmd != KV_CMD_MS && !kv__meta_opaque_ok(l, from)) {
         err = KV_ERR_META_OPAQUE;
+        if (cmd != KV_CMD_MD) {
+            /* mg and ma: memcached finds the opaque too long only while it writes the
+             * reply, after the lookup or the arithmetic: the request stays described */
+            kv__fail(out, cmd, err);
+            out->noreply = 0;
+            kv__set_key(out, l, 1);
+            kv__meta_arg(l, from, out);
+            return;
+        }
     }
     if (err != KV_ERR_NONE) {
         kv__meta_fail(out, cmd, err);
@@ -943,7 +952,7 @@ void kv_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_req
         return;
     }
     if (out->status == KV_PARSE_ERROR && out->error != KV_ERR_TOO_LARGE &&
-        out->error != KV_ERR_BAD_CHUNK) {
+        out->error != KV_ERR_BAD_CHUNK && out->error != KV_ERR_META_OPAQUE) {
         /* only the error kinds that need the key keep it */
         out->nkeys = 0;
         out->key_off = 0;

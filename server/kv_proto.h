@@ -199,7 +199,8 @@ typedef struct kv_request {
  *             consumed (the line; for BAD_CHUNK line + value + CRLF), noreply when
  *             memcached had already seen "noreply" (the server then sends nothing),
  *             swallow (TOO_LARGE only: value length + 2). TOO_LARGE and BAD_CHUNK also
- *             carry the key (nkeys=1): memcached deletes the key on a too-large SET.
+ *             carry the key (nkeys=1): memcached deletes the key on a too-large SET
+ *             (META_OPAQUE of mg/ma: the whole description, see the meta commands).
  *             A get-family BAD_FORMAT (key over 250 bytes) means memcached also drops
  *             every reply of the connection not yet sent.
  *  CLOSE      error (LINE_TOO_LONG or HTTP), everything else zero: close the connection
@@ -229,7 +230,9 @@ typedef struct kv_request {
  *     noted and the last one noted is reported (F: BAD_FORMAT unless another was noted);
  *     md and ma report any of these as META_FLAG. Then O tokens over 32 bytes ->
  *     META_OPAQUE, ms M not one of E A P R S -> META_MS_MODE (wins over META_OPAQUE),
- *     ma M not one of I + D - -> META_MA_MODE. ms errors from the flags on swallow the
+ *     ma M not one of I + D - -> META_MA_MODE (mg and ma: META_OPAQUE keeps the whole
+ *     description, key, arg and numbers: memcached notices it only after the lookup or
+ *     the arithmetic, whose effects stay). ms errors from the flags on swallow the
  *     value (swallow = datalen + 2). ME: key over 250 -> BAD_FORMAT, b key that does
  *     not decode -> BAD_FORMAT. Meta errors never carry noreply.
  */

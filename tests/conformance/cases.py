@@ -508,6 +508,22 @@ def build_cases():
     case("meta-mg-key-too-long", b"mg " + key(251) + b" v\r\n")
     case("meta-mg-opaque-32", b"mg Ka O" + b"o" * 31 + b"\r\n")
     case("meta-mg-opaque-too-long", b"mg Ka O" + b"o" * 32 + b"\r\n")
+    # memcached checks mg/ma opaques while writing the reply: what came before stays
+    lo = b"O" + b"o" * 33
+    case("meta-mg-long-opaque-after-N", b"mg Ka N30 " + lo + b"\r\nmg Ka t v\r\n")
+    case("meta-mg-long-opaque-before-N", b"mg Ka " + lo + b" N30\r\nmg Ka t v\r\n")
+    case("meta-mg-long-opaque-T", b"ms Ka 1 T100\r\nx\r\nmg Ka T10 " + lo + b"\r\nmg Ka t\r\n"
+         b"mg Ka " + lo + b" T50\r\nmg Ka t\r\n")
+    case("meta-mg-long-opaque-bump", b"ms Ka 1\r\nx\r\nmg Ka " + lo + b"\r\nmg Ka h\r\n"
+         b"ms Kb 1\r\nx\r\nmg Kb h " + lo + b"\r\nmg Kb h\r\n")
+    case("meta-mg-long-opaque-miss", b"mg Ka v " + lo + b"\r\nmg Ka v q " + lo + b"\r\nmn\r\n")
+    case("meta-mg-long-opaque-stale", b"ms Ka 1\r\nx\r\nmd Ka I\r\nmg Ka " + lo +
+         b"\r\nmg Ka v\r\n")
+    case("meta-ma-long-opaque", b"ms Ka 1\r\n5\r\nma Ka " + lo + b" v\r\nmg Ka v\r\n"
+         b"ma Kb N0 J3 " + lo + b"\r\nmg Kb v t\r\nma Kc " + lo + b"\r\n"
+         b"ms Kd 1\r\nx\r\nma Kd " + lo + b"\r\n", READ, b"ma Ka T30 " + lo + b"\r\nmg Ka t\r\n")
+    # (READ: while a reply not yet sent holds the item, memcached's ma replaces it and
+    # applies T to the replaced copy, losing it; see docs/SERVER.md)
     case("meta-mg-P-L-ignored", b"ms Ka 1\r\nx\r\nmg Ka Pfoo Lbar v\r\n")
     case("meta-ms-no-datalen", b"ms Ka\r\nmn\r\n")
     case("meta-ms-bad-datalen", b"ms Ka x\r\nmn\r\nms Ka -1\r\nmn\r\nms Ka 2147483646\r\nmn\r\n")

@@ -570,8 +570,16 @@ static void test_meta_errors(void **state)
                44);
     assert_err(P("md foo Tx\r\n"), KV_CMD_MD, KV_ERR_META_FLAG, 11);
     assert_err(P("ma foo MX\r\n"), KV_CMD_MA, KV_ERR_META_MA_MODE, 11);
-    assert_err(P("mg foo Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"), KV_CMD_MG, KV_ERR_META_OPAQUE,
-               42);
+    /* mg/ma: a too-long opaque keeps the description (memcached acts, then errs) */
+    const char lo[] = "mg foo N30 q Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    kv_request o = P(lo);
+    assert_err(o, KV_CMD_MG, KV_ERR_META_OPAQUE, sizeof(lo) - 1);
+    key_is(lo, &o, "foo");
+    assert_int_equal(o.noreply, 0);
+    assert_int_equal(o.arg_len, strlen("N30 q Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    o = P("md foo Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    assert_err(o, KV_CMD_MD, KV_ERR_META_OPAQUE, 42); /* md checks first: nothing kept */
+    assert_int_equal(o.nkeys, 0);
     /* ms: flag errors swallow the value; a bad datalen does not */
     kv_request r = P("ms foo 2 x\r\nhi\r\n");
     assert_err(r, KV_CMD_MS, KV_ERR_META_INVALID_FLAG, 12);

@@ -661,6 +661,15 @@ fn parse_meta(l: &Line<'_>, c: u8, len: usize, limits: &Limits, out: &mut Reques
     }
     if err == error::NONE && c != cmd::MS && !meta_opaque_ok(l, from) {
         err = error::META_OPAQUE;
+        if c != cmd::MD {
+            // mg and ma: memcached finds the opaque too long only while it writes the
+            // reply, after the lookup or the arithmetic: the request stays described.
+            fail(out, c, err);
+            out.noreply = 0;
+            set_key(out, l, 1);
+            meta_arg(l, from, out);
+            return;
+        }
     }
     if err != error::NONE {
         meta_fail(out, c, err);
@@ -860,7 +869,10 @@ pub fn parse(buf: &[u8], limits: &Limits, out: &mut Request) {
     out.status = status::OK;
     out.consumed = nlpos as u32 + 1;
     dispatch(&l, len, limits, out);
-    if out.status == status::ERROR && out.error != error::TOO_LARGE && out.error != error::BAD_CHUNK
+    if out.status == status::ERROR
+        && out.error != error::TOO_LARGE
+        && out.error != error::BAD_CHUNK
+        && out.error != error::META_OPAQUE
     {
         // Only the error kinds that need the key keep it.
         out.nkeys = 0;
