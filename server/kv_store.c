@@ -247,7 +247,9 @@ static void kv__lru_update(kv_shard *sh, kv_item *it, uint32_t now)
 /* A read of the item: as kv__lru_update, and the item counts as fetched. */
 static void kv__lru_bump(kv_shard *sh, kv_item *it, uint32_t now)
 {
-    it->mflags |= KV__M_FETCHED;
+    if ((it->mflags & KV__M_FETCHED) == 0) {
+        it->mflags |= KV__M_FETCHED; /* written once: hot items' reads stay read-only */
+    }
     kv__lru_update(sh, it, now);
 }
 
