@@ -221,7 +221,7 @@ typedef struct kv_request {
  *     Flag tokens are single characters with an optional token after them; the server
  *     reads N, R, J and M again from arg in order (kv_meta_i32 for N and R, J and M are
  *     validated here). MN: cmd only.
- *   Checks, in memcached's order: fewer than 3 tokens (mn: 1) -> UNKNOWN_COMMAND; key
+ *   Checks, in memcached's order (mn has none): fewer than 3 tokens -> UNKNOWN_COMMAND; key
  *     over 250 bytes -> BAD_FORMAT; ms without datalen -> BAD_FORMAT; 20 tokens or more
  *     (command, key, flags) -> META_MG_TOO_LONG (mg) / META_TOO_LONG; ms datalen not a
  *     number in 0..INT_MAX-2 -> BAD_FORMAT; then the flags: a flag seen twice (or a

@@ -495,6 +495,8 @@ def build_cases():
     # errors
     case("meta-mg-dup-flag", b"mg Ka v v\r\n")
     case("meta-mg-invalid-flag", b"mg Ka x\r\nmg Ka E5\r\nmg Ka 1\r\n")
+    case("meta-E-explicit-cas-unknown-in-1.6.18", b"ms Ka 1 E5\r\nx\r\nmg Ka v\r\nmd Ka E5\r\n"
+         b"ma Ka E5\r\nms Ka 1\r\nx\r\nmg Ka E5 c\r\n")
     case("meta-mg-high-byte-flag", b"mg Ka \xffv\r\nmg Ka \x7f\r\n")
     case("meta-mg-error-ignores-q", b"mg Ka x q\r\nmg Ka Tx q\r\n")
     case("meta-mg-bad-tokens", b"mg Ka Tx\r\nmg Ka N\r\nmg Ka R1x\r\nmg Ka C-\r\n")
