@@ -484,9 +484,9 @@ static void op_advance(kv_store_diff *d)
 {
     uint8_t b = rd8(d);
     uint32_t by = b % 4;
-    if (b % 16 == 4) {
-        by = 55 + rd8(d) % 10; /* around the LRU bump interval */
-    } else if (b % 32 == 5) {
+    if (b % 8 == 4) {
+        by = 58 + rd8(d) % 3; /* at the LRU bump interval (60 s) */
+    } else if (b % 64 == 5) {
         by = 1000 + rd8(d);
     } else if (b == 255) {
         by = 60 * 60 * 24 * 31;
@@ -539,6 +539,9 @@ int kv_store_diff_step(kv_store_diff *d, const uint8_t *buf, size_t n, size_t *p
     d->n = n;
     d->pos = *pos;
     int op = ksd_kind_map[rd8(d) % 32];
+    if (op == KSD_OP_FLUSH && rd8(d) % 8 != 0) {
+        op = KSD_OP_STORE; /* flushes are rare (1 in 256): state builds up between them */
+    }
     d->ops++;
     d->mix[op]++;
     switch (op) {

@@ -25,7 +25,7 @@ typedef struct parity_case {
 
 static const parity_case CASES[] = {
     {"roomy, growing tables", {64u << 20, 1u << 20, 4, 3000, 2048}, 4},
-    {"eviction pressure", {256u << 10, 4096, 8, 600, 4000}, 8},
+    {"eviction pressure", {64u << 10, 4096, 8, 600, 4000}, 8},
     {"extreme pressure", {8u << 10, 2048, 1, 64, 2000}, 16},
     {"large values", {4u << 20, 1u << 20, 16, 48, 1u << 20}, 4},
 };
