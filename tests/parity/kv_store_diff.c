@@ -539,8 +539,8 @@ int kv_store_diff_step(kv_store_diff *d, const uint8_t *buf, size_t n, size_t *p
     d->n = n;
     d->pos = *pos;
     int op = ksd_kind_map[rd8(d) % 32];
-    if (op == KSD_OP_FLUSH && rd8(d) % 8 != 0) {
-        op = KSD_OP_STORE; /* flushes are rare (1 in 256): state builds up between them */
+    if (op == KSD_OP_FLUSH && rd8(d) % 64 != 0) {
+        op = KSD_OP_STORE; /* flushes are rare (1 in 2048): state builds up between them */
     }
     d->ops++;
     d->mix[op]++;
@@ -600,7 +600,7 @@ int kv_store_diff_step(kv_store_diff *d, const uint8_t *buf, size_t n, size_t *p
 typedef struct ksd_dump {
     kv_store_diff *d;
     uint8_t *seen; /* per key index: 1 = hit in C */
-    uint64_t visited, unknown;
+    uint64_t visited, unknown, probes;
 } ksd_dump;
 
 static void dump_visit(void *ctx, const kv_item_view *v)
@@ -610,13 +610,57 @@ static void dump_visit(void *ctx, const kv_item_view *v)
     size_t n = v->nkey < sizeof key - 1 ? v->nkey : sizeof key - 1;
     memcpy(key, v->key, n);
     key[n] = '\0';
-    x->visited++;
     unsigned long idx = strtoul(key + 2, NULL, 10);
+    if (strncmp(key, "probe:", 6) == 0) {
+        x->probes++;
+        return;
+    }
+    x->visited++;
     if (strncmp(key, "k:", 2) != 0 || idx >= x->d->cfg.nkeys || x->seen[idx] != 1) {
         x->unknown++;
     } else {
         x->seen[idx] = 2;
     }
+}
+
+/* Makes the LRU order observable (neither engine's lists can be read from C): 64 new
+ * keys, two per shard, each with 1/128 of the limit, push out half the memory from the
+ * tails of the LRU lists; the survivors, compared next by reading every key, then show
+ * whether both engines kept their items in the same order. */
+static void drain_probe(kv_store_diff *d)
+{
+    size_t len = d->cfg.mem_limit / 128;
+    if (len > d->cfg.max_value) {
+        len = d->cfg.max_value;
+    }
+    if (len + 300 > d->cfg.item_size_max) {
+        len = d->cfg.item_size_max > 300 ? d->cfg.item_size_max - 300 : 1;
+    }
+    memset(d->value, 'p', len);
+    int per_shard[KV_STORE_SHARDS] = {0};
+    int done = 0;
+    for (uint32_t i = 0; done < 2 * KV_STORE_SHARDS && i < 1000000; i++) {
+        char key[32];
+        int n = snprintf(key, sizeof key, "probe:%u", i);
+        unsigned shard = (unsigned)(kv_rs_hash_key(key, (size_t)n) >> 59);
+        if (per_shard[shard] == 2) {
+            continue;
+        }
+        per_shard[shard]++;
+        done++;
+        snprintf(d->what, sizeof d->what, "drain probe %s len %zu", key, len);
+        kv_store_result c = kv_store_store(d->c, KV_MODE_SET, key, (uint32_t)n, 0, 0, d->value,
+                                           (uint32_t)len, 0, d->now);
+        int r = -1;
+        check_rs(d, kv_rs_store_store(d->rs, KV_MODE_SET, key, (uint32_t)n, 0, 0, d->value,
+                                      (uint32_t)len, 0, d->now, &r),
+                 "kv_rs_store_store");
+        if ((int)c != r) {
+            differ(d, "store result: C %d, Rust %d", (int)c, r);
+        }
+        compare_stats(d);
+    }
+    snprintf(d->what, sizeof d->what, "final state");
 }
 
 void kv_store_diff_finish(kv_store_diff *d)
@@ -626,12 +670,13 @@ void kv_store_diff_finish(kv_store_diff *d)
         release_one(d, d->nretained - 1);
     }
     compare_stats(d);
+    drain_probe(d);
     uint8_t *seen = calloc(d->cfg.nkeys, 1);
     assert(seen != NULL);
     uint64_t hits = 0;
     /* the Rust store's content first (visiting changes nothing), then every key of
      * the universe read from both */
-    ksd_dump x = {d, seen, 0, 0};
+    ksd_dump x = {d, seen, 0, 0, 0};
     for (uint32_t k = 0; k < d->cfg.nkeys; k++) {
         ksd_hit c = {0}, r = {.rust = 1};
         kv_store_get(d->c, d->keys[k], d->nkey[k], d->now, 0, 0, visit, &c);
