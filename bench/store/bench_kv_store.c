@@ -131,9 +131,10 @@ static int bench(const char *name, size_t limit)
         /* glibc sometimes gives an item a chunk 16 bytes larger than its request needs,
          * depending on its free lists: the C then accounts more than the Rust model and
          * evicts a little earlier (parity_kv_store removes this with kv_alloc_model.c) */
-        fprintf(stderr, "bench_kv_store: %s: C evicted %" PRIu64 ", Rust %" PRIu64
-                        " (C's malloc_usable_size depends on glibc's history; hits %" PRIu64
-                        " / %" PRIu64 ")\n",
+        fprintf(stderr,
+                "bench_kv_store: %s: C evicted %" PRIu64 ", Rust %" PRIu64
+                " (C's malloc_usable_size depends on glibc's history; hits %" PRIu64 " / %" PRIu64
+                ")\n",
                 name, sc.evictions, sr.evictions, hits[0], hits[1]);
     }
     double rc = median(rate[0], ROUNDS), rr = median(rate[1], ROUNDS), q = median(ratio, ROUNDS);

@@ -91,8 +91,9 @@ int main(void)
         total_diffs += case_diffs;
     }
     /* the ledger's summary line (graft ledger revalidate reads it) */
-    fprintf(stderr, "parity kv.store: %" PRIu64 " inputs, %" PRIu64 " operations per side, %" PRIu64
-                    " differences\n",
+    fprintf(stderr,
+            "parity kv.store: %" PRIu64 " inputs, %" PRIu64 " operations per side, %" PRIu64
+            " differences\n",
             sequences, total_ops, total_diffs);
     printf("parity_kv_store: %" PRIu64 " operations compared on both engines (seed %" PRIu64
            "), %" PRIu64 " differences\n",
