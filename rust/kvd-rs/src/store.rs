@@ -507,8 +507,11 @@ mod tests {
     };
 
     unsafe extern "C" fn keep(ctx: *mut c_void, v: *const ItemViewC) {
-        // SAFETY: ctx is the test's `*mut *mut KvRsItem`, v the live view.
-        unsafe { *ctx.cast::<*mut KvRsItem>() = kv_rs_store_item_retain(v) };
+        boundary::unit(|| {
+            // SAFETY: ctx is the test's `*mut *mut KvRsItem`, v the live view.
+            unsafe { *ctx.cast::<*mut KvRsItem>() = kv_rs_store_item_retain(v) };
+            Ok(())
+        })
     }
 
     #[test]
