@@ -7,6 +7,29 @@
 #include <stdint.h>
 #include "graft/base.h"
 #include "kv_proto.h"
+#include "kv_store.h"
+
+/*
+ Sizes accounted as glibc's `malloc_usable_size` reports them (what kv_store.c counts
+ in a glibc build).
+ */
+#define KV_RS_SIZE_GLIBC 0
+
+/*
+ Sizes accounted as the request itself (what kv_store.c counts under ASan or TSan).
+ */
+#define KV_RS_SIZE_EXACT 1
+
+/*
+ A retained item of the Rust store, opaque to C: its key and value bytes stay valid
+ and unchanged until `kv_rs_store_item_release`.
+ */
+typedef struct kv_rs_item kv_rs_item;
+
+/*
+ The Rust storage engine, opaque to C.
+ */
+typedef struct kv_rs_store kv_rs_store;
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,6 +77,183 @@ int kv_rs_hash(const void *key, size_t len, uint64_t *out);
  `key[0..len)` readable (or `key` NULL with `len` 0).
  */
 uint64_t kv_rs_hash_key(const void *key, size_t len);
+
+/*
+ Creates a Rust store (as `kv_store_create`) whose item sizes follow `size_model`
+ (`KV_RS_SIZE_GLIBC` or `KV_RS_SIZE_EXACT`). Returns `GRAFT_OK` with `*out` set,
+ `GRAFT_ENULL`, or `GRAFT_EINVAL` (limit 0, buckets not a power of two, unknown model).
+
+ # Safety
+ `cfg` NULL or valid; `out` NULL or valid for writing a pointer.
+ */
+int kv_rs_store_create(const kv_store_config *cfg, int size_model, kv_rs_store **out);
+
+/*
+ Destroys a store (NULL is a no-op). Items still retained stay valid until released.
+
+ # Safety
+ `s` NULL or from `kv_rs_store_create`, not used afterwards.
+ */
+void kv_rs_store_destroy(kv_rs_store *s);
+
+/*
+ `kv_store_realtime` into `*out`.
+
+ # Safety
+ `s` a live store or NULL; `out` NULL or writable.
+ */
+int kv_rs_store_realtime(const kv_rs_store *s, int64_t exptime, uint32_t now, uint32_t *out);
+
+/*
+ `kv_store_get`: calls `fn_` once on a hit (with the shard lock held: the callback may
+ only call `kv_rs_store_item_retain`), `*hit` = 1 on a hit, 0 on a miss.
+
+ # Safety
+ `s` live or NULL; `key[0..nkey)` readable; `fn_` valid for `ctx`; `hit` NULL or
+ writable.
+ */
+int kv_rs_store_get(const kv_rs_store *s,
+                    const char *key,
+                    uint32_t nkey,
+                    uint32_t now,
+                    int touch,
+                    int64_t exptime,
+                    kv_item_visit_fn fn_,
+                    void *ctx,
+                    int *hit);
+
+/*
+ `kv_store_store`: `*res` = the `kv_store_result`.
+
+ # Safety
+ `s` live or NULL; `key[0..nkey)` and `data[0..ndata)` readable; `res` NULL or writable.
+ */
+int kv_rs_store_store(const kv_rs_store *s,
+                      int mode,
+                      const char *key,
+                      uint32_t nkey,
+                      uint32_t flags,
+                      int64_t exptime,
+                      const char *data,
+                      uint32_t ndata,
+                      uint64_t cas,
+                      uint32_t now,
+                      int *res);
+
+/*
+ `kv_store_delete`: `*res` = DELETED or NOT_FOUND.
+
+ # Safety
+ `s` live or NULL; `key[0..nkey)` readable; `res` NULL or writable.
+ */
+int kv_rs_store_delete(const kv_rs_store *s,
+                       const char *key,
+                       uint32_t nkey,
+                       uint32_t now,
+                       int *res);
+
+/*
+ `kv_store_touch`: `*res` = TOUCHED or NOT_FOUND.
+
+ # Safety
+ `s` live or NULL; `key[0..nkey)` readable; `res` NULL or writable.
+ */
+int kv_rs_store_touch(const kv_rs_store *s,
+                      const char *key,
+                      uint32_t nkey,
+                      int64_t exptime,
+                      uint32_t now,
+                      int *res);
+
+/*
+ `kv_store_arith`: `*res` = OK (new value in `*value`), NOT_FOUND, NON_NUMERIC or
+ NO_MEMORY (`*value` then untouched).
+
+ # Safety
+ `s` live or NULL; `key[0..nkey)` readable; `value` and `res` NULL or writable.
+ */
+int kv_rs_store_arith(const kv_rs_store *s,
+                      const char *key,
+                      uint32_t nkey,
+                      int incr,
+                      uint64_t delta,
+                      uint32_t now,
+                      uint64_t *value,
+                      int *res);
+
+/*
+ `kv_store_flush`.
+
+ # Safety
+ `s` live or NULL.
+ */
+int kv_rs_store_flush(const kv_rs_store *s, uint64_t delay, uint32_t now);
+
+/*
+ `kv_store_maintain`.
+
+ # Safety
+ `s` live or NULL.
+ */
+int kv_rs_store_maintain(const kv_rs_store *s, uint32_t now);
+
+/*
+ `kv_store_get_stats`: every field of `*out`.
+
+ # Safety
+ `s` live or NULL; `out` NULL or writable.
+ */
+int kv_rs_store_get_stats(const kv_rs_store *s, kv_store_stats *out);
+
+/*
+ `kv_store_item_retain` for a view given by `kv_rs_store_get` (call only inside the
+ visit callback): the view's key and value bytes stay valid and unchanged until
+ `kv_rs_store_item_release`, from any thread. NULL on a NULL view.
+
+ # Safety
+ `v` NULL or the view passed to a visit callback of a Rust store, during that call.
+ */
+kv_rs_item *kv_rs_store_item_retain(const kv_item_view *v);
+
+/*
+ Drops a reference taken by `kv_rs_store_item_retain` (NULL is a no-op); the last one
+ gives the item's bytes back to the limit. `s` is unused (kept for kv_store.h's shape):
+ the item may outlive its store.
+
+ # Safety
+ `it` NULL or from `kv_rs_store_item_retain`, released once.
+ */
+void kv_rs_store_item_release(const kv_rs_store *s, kv_rs_item *it);
+
+/*
+ `kv_store_reserve`: `*ok` = 1 when the bytes are claimed, 0 when not.
+
+ # Safety
+ `s` live or NULL; `ok` NULL or writable.
+ */
+int kv_rs_store_reserve(const kv_rs_store *s, size_t n, uint32_t now, int *ok);
+
+/*
+ `kv_store_unreserve`.
+
+ # Safety
+ `s` live or NULL.
+ */
+int kv_rs_store_unreserve(const kv_rs_store *s, size_t n);
+
+/*
+ Visits every live item of shard `shard` (0..KV_STORE_SHARDS), LRU head first, with
+ the shard locked (the callback may only call `kv_rs_store_item_retain`); changes
+ nothing. For dumps, digests and a backfill.
+
+ # Safety
+ `s` live or NULL; `fn_` valid for `ctx`.
+ */
+int kv_rs_store_visit_shard(const kv_rs_store *s,
+                            uint32_t shard,
+                            uint32_t now,
+                            kv_item_visit_fn fn_,
+                            void *ctx);
 
 #ifdef __cplusplus
 } // extern "C"

@@ -10,6 +10,9 @@ use core::ffi::{c_char, c_int, c_void};
 pub use graft_ffi;
 pub use kv_hash;
 pub use kv_proto;
+pub use kv_store;
+
+pub mod store;
 
 use graft_ffi::{borrow, boundary, Error};
 use kv_proto::{Limits, Request};
