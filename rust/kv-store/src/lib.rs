@@ -419,11 +419,16 @@ impl Shard {
         }
     }
 
+    /// As C's `kv__lru_update`: at most once per `BUMP_INTERVAL` the access time is
+    /// renewed (also for the head: memcached's `it->time`, which the next bump counts
+    /// from) and the item moved to the head.
     fn lru_bump(&mut self, i: u32, now: u32) {
-        if self.head != i && now.wrapping_sub(self.e(i).atime) >= BUMP_INTERVAL {
+        if now.wrapping_sub(self.e(i).atime) >= BUMP_INTERVAL {
             self.e_mut(i).atime = now;
-            self.lru_unlink(i);
-            self.lru_push(i);
+            if self.head != i {
+                self.lru_unlink(i);
+                self.lru_push(i);
+            }
         }
     }
 
