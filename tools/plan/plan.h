@@ -116,7 +116,7 @@ char *pl_config_group(const pl_config *c, const char *rel);
  * taint that scales everything else. */
 #define PL_SIGNALS(X)                                                                              \
     X(MEMORY, "memory", 3.0, "memcpy/strcpy/sprintf/gets and friends")                             \
-    X(PTR_ARITH, "pointer_arith", 3.0, "+ - += -= ++ -- on a pointer")                             \
+    X(PTR_ARITH, "pointer_arith", 6.0, "+ - += -= ++ -- on a pointer")                             \
     X(VOID_CAST, "void_cast", 1.0, "conversion from void * to another pointer type")               \
     X(ALLOC, "alloc", 1.0, "malloc/calloc/realloc/strdup/new")                                     \
     X(FREE, "free", 1.0, "free/delete")                                                            \
