@@ -1314,21 +1314,22 @@ static CXTranslationUnit parse_unit(CXIndex idx, const pl_unit *u, const char *p
     return tu;
 }
 
-static void analyze_unit(CXIndex idx, const pl_unit *u, const char *pch, size_t pre_end,
-                         pl_file *out)
+/* Returns 1 when the unit was parsed with the shared preamble's PCH. */
+static int analyze_unit(CXIndex idx, const pl_unit *u, const char *pch, size_t pre_end,
+                        pl_file *out)
 {
     memset(out, 0, sizeof(*out));
     out->path = pl_xstrdup(u->file);
     if (access(u->file, R_OK) != 0) {
         out->status = PL_FILE_FAILED;
         add_error(out, pl_xasprintf("cannot read %s: %s", u->file, strerror(errno)));
-        return;
+        return 0;
     }
     struct stat st;
     if (stat(u->file, &st) == 0 && !S_ISREG(st.st_mode)) {
         out->status = PL_FILE_FAILED;
         add_error(out, pl_xasprintf("cannot read %s: not a regular file", u->file));
-        return;
+        return 0;
     }
     enum CXErrorCode ec = CXError_Failure;
     CXTranslationUnit tu = parse_unit(idx, u, pch, pre_end, &ec);
@@ -1338,6 +1339,7 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, const char *pch, size_t 
         if (tu)
             clang_disposeTranslationUnit(tu);
         tu = parse_unit(idx, u, NULL, 0, &ec);
+        pch = NULL;
     }
     if (ec != CXError_Success || !tu) {
         out->status = PL_FILE_FAILED;
@@ -1346,7 +1348,7 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, const char *pch, size_t 
                           : ec == CXError_ASTReadError     ? "AST read error"
                                                            : "libclang failure";
         add_error(out, pl_xasprintf("%s: cannot parse: %s", u->file, why));
-        return;
+        return 0;
     }
     unsigned nd = clang_getNumDiagnostics(tu), nerr = 0;
     for (unsigned i = 0; i < nd; i++) {
@@ -1395,6 +1397,7 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, const char *pch, size_t 
     clang_visitChildren(clang_getTranslationUnitCursor(tu), top_cb, &x);
     free(x.tainted);
     clang_disposeTranslationUnit(tu);
+    return pch != NULL;
 }
 
 void pl_file_free(pl_file *f)
@@ -1448,6 +1451,7 @@ typedef struct job {
     const int *group;   /* group of each unit, -1 none */
     const size_t *pre;  /* where each unit's preamble ends */
     const char *tmpdir; /* where the PCHs are written */
+    atomic_size_t used; /* units parsed with a shared preamble */
 } job;
 
 static void *worker(void *arg)
@@ -1475,7 +1479,8 @@ static void *worker(void *arg)
             break;
         int g = j->group[i];
         const char *pch = g >= 0 ? j->groups[g].pch : NULL;
-        analyze_unit(idx, &j->units[i], pch, j->pre[i], &j->files[i]);
+        if (analyze_unit(idx, &j->units[i], pch, j->pre[i], &j->files[i]))
+            atomic_fetch_add(&j->used, 1);
     }
     clang_disposeIndex(idx);
     return NULL;
@@ -1551,7 +1556,7 @@ static void find_preambles(job *j)
     j->pre = pre;
 }
 
-void pl_analyze(const pl_unit *units, size_t n, int jobs, int shared_preamble, pl_file *files)
+size_t pl_analyze(const pl_unit *units, size_t n, int jobs, int shared_preamble, pl_file *files)
 {
     /* libclang parses on a helper thread with an 8 MiB stack unless LIBCLANG_NOTHREADS is
      * set; parse on our workers instead, whose stacks are WORKER_STACK, so deeply nested
@@ -1559,6 +1564,7 @@ void pl_analyze(const pl_unit *units, size_t n, int jobs, int shared_preamble, p
     setenv("LIBCLANG_NOTHREADS", "1", 0);
     job j = {.units = units, .n = n, .files = files};
     atomic_init(&j.next, 0);
+    atomic_init(&j.used, 0);
     if (jobs <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         jobs = c > 0 ? (int)c : 1;
@@ -1605,4 +1611,5 @@ void pl_analyze(const pl_unit *units, size_t n, int jobs, int shared_preamble, p
     free(j.groups);
     free((void *)j.group);
     free((void *)j.pre);
+    return atomic_load(&j.used);
 }

@@ -254,7 +254,7 @@ int graft_plan_main(int argc, char **argv)
                 db.path, root);
     } else {
         pl_file *files = pl_xcalloc(nsel, sizeof(pl_file));
-        pl_analyze(sel, nsel, jobs, !no_pch, files);
+        size_t shared = pl_analyze(sel, nsel, jobs, !no_pch, files);
         for (size_t i = 0; i < nsel; i++)
             for (size_t j = 0; j < files[i].nerrors; j++)
                 fprintf(stderr, "graft plan: %s: %s\n",
@@ -288,9 +288,10 @@ int graft_plan_main(int argc, char **argv)
                 if (!quiet)
                     fprintf(stderr,
                             "graft plan: %zu files (%zu failed, %zu with errors), %zu "
-                            "functions, %u lines, %zu components, %d cycles in %.2f s\n",
+                            "functions, %u lines, %zu components, %d cycles in %.2f s; %zu "
+                            "parsed with a shared preamble\n",
                             m.nfiles, m.files_failed, m.files_partial, m.nfuncs, m.total_lines,
-                            m.ncomps, m.ncycles, now() - t0);
+                            m.ncomps, m.ncycles, now() - t0, shared);
             }
         }
         pl_model_free(&m);

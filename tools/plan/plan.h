@@ -213,8 +213,9 @@ typedef struct pl_file {
 
 /* Parses units[0..n) with `jobs` threads; files[i] receives the facts of units[i]. With
  * shared_preamble, units opening with the same system #includes (and arguments) share one
- * precompiled header of them (docs/PLAN.md, "Speed"): the facts are the same. */
-void pl_analyze(const pl_unit *units, size_t n, int jobs, int shared_preamble, pl_file *files);
+ * precompiled header of them (docs/PLAN.md, "Speed"): the facts are the same. Returns
+ * how many units were parsed with a shared preamble. */
+size_t pl_analyze(const pl_unit *units, size_t n, int jobs, int shared_preamble, pl_file *files);
 /* Copyright holders and public-domain notice from the leading comments of a source text
  * (exposed for tests). Caller frees *holders. */
 void pl_licence_scan(const char *text, size_t len, char **holders, int *public_domain);
