@@ -1284,8 +1284,8 @@ enum { MAX_DIAGS_PER_FILE = 10 };
 
 /* Parses u (with its shared preamble's PCH when pch is not NULL: the main file's
  * preamble directives are blanked, so the PCH stands exactly where they were). */
-static CXTranslationUnit parse_unit(CXIndex idx, const pl_unit *u, const char *pch,
-                                    size_t pre_end, enum CXErrorCode *ec)
+static CXTranslationUnit parse_unit(CXIndex idx, const pl_unit *u, const char *pch, size_t pre_end,
+                                    enum CXErrorCode *ec)
 {
     unsigned opts =
         CXTranslationUnit_KeepGoing | CXTranslationUnit_IgnoreNonErrorsFromIncludedFiles;
@@ -1445,8 +1445,8 @@ typedef struct job {
     size_t n;
     pl_file *files;
     atomic_size_t next;
-    int phase;          /* 0: build the shared preambles' PCHs; 1: parse the units */
-    pch_group *groups;  /* shared preambles */
+    int phase;         /* 0: build the shared preambles' PCHs; 1: parse the units */
+    pch_group *groups; /* shared preambles */
     size_t ngroups;
     const int *group;   /* group of each unit, -1 none */
     const size_t *pre;  /* where each unit's preamble ends */
