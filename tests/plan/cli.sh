@@ -43,4 +43,37 @@ grep -q 'Component graph not rendered: cannot run graphviz' "$tmp/without.html" 
     { echo "FAIL: missing graphviz not said in the report"; fail=1; }
 grep -q "warning: cannot run graphviz 'dot'" "$tmp/err4" ||
     { echo "FAIL: missing graphviz not said on stderr"; cat "$tmp/err4"; fail=1; }
+# the shared preamble: three sources opening with the same system #includes (one with a
+# comment between them, one with a compile error) share one PCH; a fourth that defines a
+# macro first and a fifth that includes a project header first do not. The plan is the
+# same bytes with and without it (--no-pch), and the summary says how many shared it.
+pre="$tmp/pre"
+mkdir -p "$pre"
+printf '/* licence */\n#include <string.h>\n#include <stdio.h>\nint a(char *d, const char *s, unsigned long n) { memcpy(d, s, n); return d[n - 1] == 0x2c; }\n' >"$pre/a.c"
+printf '#include <string.h>\n// between\n#include <stdio.h>\nstatic int h(const char *p) { return *p == 0x61 || *p == 0x62; }\nint b(const char *p, unsigned long n) { char buf[8]; return h(p + n) + snprintf(buf, sizeof buf, "%%lu", n); }\n' >"$pre/b.c"
+printf '#include <string.h>\n#include <stdio.h>\nint c(void) { return undeclared_thing + 1; }\nint c2(char *p) { p++; return *p; }\n' >"$pre/c.c"
+printf '#define _GNU_SOURCE\n#include <string.h>\n#include <stdio.h>\nint d(const char *s) { return (int)strlen(s); }\n' >"$pre/d.c"
+printf '#include "own.h"\n#include <string.h>\nint e(const char *s) { return OWN + (int)strlen(s); }\n' >"$pre/e.c"
+printf '#define OWN 1\n' >"$pre/own.h"
+python3 - "$pre" <<'PY'
+import json, sys
+d = sys.argv[1]
+json.dump([{"directory": d, "file": f"{d}/{n}.c", "arguments": ["cc", "-std=c11", "-c", f"{n}.c"]}
+           for n in "abcde"], open(f"{d}/compile_commands.json", "w"))
+PY
+mkdir -p "$tmp/scratch"
+TMPDIR="$tmp/scratch" "$graft" plan -p "$pre" --no-history --format json -o "$tmp/pre-pch.json" \
+    2>"$tmp/pre-err1"
+check "plan with a shared preamble" 3 $?
+"$graft" plan -p "$pre" --no-history --no-pch --format json -o "$tmp/pre-nopch.json" 2>"$tmp/pre-err2"
+check "plan with --no-pch" 3 $?
+cmp -s "$tmp/pre-pch.json" "$tmp/pre-nopch.json" ||
+    { echo "FAIL: the shared preamble changed the plan"; diff "$tmp/pre-pch.json" "$tmp/pre-nopch.json" | head; fail=1; }
+cmp -s "$tmp/pre-err1" "$tmp/pre-err2" && { echo "FAIL: the summaries do not differ"; fail=1; }
+grep -q '5 files (0 failed, 1 with errors).*; 2 parsed with a shared preamble$' "$tmp/pre-err1" ||
+    { echo "FAIL: a.c and b.c should share a preamble (c.c has errors: parsed alone)"; cat "$tmp/pre-err1"; fail=1; }
+grep -q '; 0 parsed with a shared preamble$' "$tmp/pre-err2" ||
+    { echo "FAIL: --no-pch still shared a preamble"; cat "$tmp/pre-err2"; fail=1; }
+grep -q "undeclared_thing" "$tmp/pre-err1" || { echo "FAIL: c.c's error not reported"; fail=1; }
+[ -z "$(ls -A "$tmp/scratch")" ] || { echo "FAIL: the PCH directory was left behind"; fail=1; }
 exit $fail

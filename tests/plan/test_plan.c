@@ -301,16 +301,18 @@ static void basic_fixture_exact(void **state)
     assert_int_equal((int)num(cJSON_GetArrayItem(get(net, "function_list"), 0), "taint"), 0);
     assert_int_equal((int)num(cJSON_GetArrayItem(get(app, "function_list"), 0), "taint"), 2);
 
-    /* the order and scores (docs/PLAN.md, computed by hand): benefit = risk x 1/(1 +
-     * 0.25 taint) + 2 per read: proto = (2*3 + 2*2) / 1.25 = 8, app = (1+1+1+0.25) / 1.5
-     * + 2*2 = 6.17, net = 3 + 2 = 5; effort = (1 + lines/1000)(1 + boundary/8), doubled
-     * in a cycle: proto = 1.015 * 1.25 = 1.27; score = 100 b / effort: proto = 100 / 1.27
-     * = 78.82, app = 100 * 0.771 / 1.275 = 60.46. Benefit splits at the median of the
-     * risky components (6.17, above a fifth of the highest), effort at their median
-     * (1.27): proto and app are tier 1, net tier 3, the rest have no signal (tier 4,
-     * cheapest first). */
+    /* the order and scores (docs/PLAN.md, computed by hand): risk = signals x weights
+     * (pointer_arith 6, index_write 2, memory 3, void_cast, alloc, free 1, parse 0.25), x
+     * 1.5 in a parser of untrusted data (tainted, with a parse signal: app's main); benefit
+     * = risk x 1 where untrusted data reaches (any number of calls) + 2 per read: proto =
+     * 2*6 + 2*2 = 16, app = (1+1+1+0.25) * 1.5 + 2*2 = 8.875, net = 3 + 2 = 5; effort = (1 +
+     * lines/1000)(1 + boundary/8), doubled in a cycle: proto = 1.015 * 1.25 = 1.27; score =
+     * 100 b / effort: proto = 100 / 1.27 = 78.82, app = 100 * 0.5547 / 1.275 = 43.50, net =
+     * 100 * 0.3125 / 1.4 = 22.33. Benefit splits at the median of the risky components
+     * (8.875, above a fifth of the highest), effort at their median (1.275): proto and app
+     * are tier 1, net tier 3, the rest have no signal (tier 4, cheapest first). */
     const char *want_order[] = {"proto", "app", "net", "util", "bad", "cyc_a", "cyc_b"};
-    const double want_score[] = {78.82, 60.46, 44.65, 0, 0, 0, 0};
+    const double want_score[] = {78.82, 43.50, 22.33, 0, 0, 0, 0};
     const int want_tier[] = {1, 1, 3, 4, 4, 4, 4};
     const cJSON *order = get(p, "order");
     assert_int_equal(cJSON_GetArraySize(order), 7);
@@ -322,7 +324,7 @@ static void basic_fixture_exact(void **state)
         assert_int_equal((int)num(o, "tier"), want_tier[i]);
         assert_true(strlen(str(o, "reason")) > 20);
     }
-    assert_float_equal(num(get(proto, "score"), "benefit"), 8, 1e-9);
+    assert_float_equal(num(get(proto, "score"), "benefit"), 16, 1e-9);
     assert_float_equal(num(get(proto, "score"), "isolation"), 0.8, 1e-9);
     assert_float_equal(num(get(proto, "score"), "effort"), 1.27, 1e-9);
     /* the plan names no absolute path: the root is ".", files are root-relative */

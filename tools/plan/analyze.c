@@ -1080,28 +1080,267 @@ static void add_error(pl_file *f, char *msg)
     PL_PUSH(f->errors, f->nerrors, f->errcap, msg);
 }
 
+/* ---- the shared preamble (docs/PLAN.md, "Speed") ----
+ *
+ * Most of a unit's parse is its system headers. Units whose source opens with the same
+ * run of `#include <...>` directives (nothing but comments and blank lines before and
+ * between them) and that are compiled with the same arguments share that preamble: it is
+ * parsed once into a precompiled header, and each unit is parsed with `-include-pch` and
+ * its own directives blanked (spaces, newlines kept, so every line and column stays), which
+ * is the same translation unit. The PCH is used only when every file it includes is a
+ * system header, and a unit that has errors with it is parsed again without it. */
+
+enum { PCH_MIN_UNITS = 2 }; /* a PCH costs about one parse: share it at least this wide */
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        pl_grow((void **)&buf, &cap, n + 65536 + 1, 1);
+        size_t r = fread(buf + n, 1, 65536, f);
+        n += r;
+        if (r < 65536)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Where the preamble of text ends (0: none) and its directives ('\n'-terminated, into
+ * *dirs, allocated). The preamble is the leading run of `#include <...>` lines, each alone
+ * on its line, with only whitespace and comments around them. */
+static size_t scan_preamble(const char *t, size_t len, char **dirs)
+{
+    size_t i = 0, end = 0, dlen = 0, dcap = 0;
+    *dirs = NULL;
+    while (i < len) {
+        char c = t[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            i++;
+        } else if (c == '/' && i + 1 < len && t[i + 1] == '/') {
+            while (i < len && t[i] != '\n') {
+                if (t[i] == '\\')
+                    goto done; /* a continued comment: leave it to the compiler */
+                i++;
+            }
+        } else if (c == '/' && i + 1 < len && t[i + 1] == '*') {
+            const char *e = memmem(t + i + 2, len - i - 2, "*/", 2);
+            if (!e)
+                goto done;
+            i = (size_t)(e - t) + 2;
+        } else if (c == '#') {
+            size_t j = i + 1;
+            while (j < len && (t[j] == ' ' || t[j] == '\t'))
+                j++;
+            if (len - j < 7 || memcmp(t + j, "include", 7) != 0)
+                goto done;
+            j += 7;
+            while (j < len && (t[j] == ' ' || t[j] == '\t'))
+                j++;
+            if (j >= len || t[j] != '<')
+                goto done;
+            size_t name = j;
+            while (j < len && t[j] != '>' && t[j] != '\n')
+                j++;
+            if (j >= len || t[j] != '>')
+                goto done;
+            size_t close = ++j;
+            while (j < len && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r'))
+                j++;
+            if (j < len && t[j] != '\n')
+                goto done; /* anything else on the line: not a plain directive */
+            char *d = pl_xasprintf("#include %.*s\n", (int)(close - name), t + name);
+            size_t dl = strlen(d);
+            pl_grow((void **)dirs, &dcap, dlen + dl + 1, 1);
+            memcpy(*dirs + dlen, d, dl + 1);
+            dlen += dl;
+            free(d);
+            i = end = j;
+        } else {
+            break;
+        }
+    }
+done:
+    if (end == 0) {
+        free(*dirs);
+        *dirs = NULL;
+    }
+    return end;
+}
+
+/* Blanks the preamble's directives in text[0..end): '#' lines become spaces. */
+static void blank_directives(char *t, size_t end)
+{
+    size_t i = 0;
+    while (i < end) {
+        if (t[i] == '/' && i + 1 < end && t[i + 1] == '*') {
+            const char *e = memmem(t + i + 2, end - i - 2, "*/", 2);
+            i = e ? (size_t)(e - t) + 2 : end;
+        } else if (t[i] == '/' && i + 1 < end && t[i + 1] == '/') {
+            while (i < end && t[i] != '\n')
+                i++;
+        } else if (t[i] == '#') {
+            while (i < end && t[i] != '\n')
+                t[i++] = ' ';
+        } else {
+            i++;
+        }
+    }
+}
+
+/* Arguments that change what precedes the source: such a unit keeps its own preamble. */
+static int args_allow_pch(const pl_unit *u)
+{
+    for (int i = 0; i < u->nargs; i++) {
+        const char *a = u->args[i];
+        if (!strncmp(a, "-include", 8) || !strncmp(a, "-imacros", 8) ||
+            !strncmp(a, "--include", 9) || !strcmp(a, "-E") || !strncmp(a, "-emit", 5))
+            return 0;
+    }
+    return 1;
+}
+
+typedef struct pch_group {
+    const pl_unit *first; /* the arguments of every unit of the group */
+    char *dirs;           /* the shared directives */
+    int cxx;
+    size_t units;
+    char *pch; /* the built PCH, NULL when none (too few units, or it failed) */
+} pch_group;
+
+static unsigned count_errors(CXTranslationUnit tu)
+{
+    unsigned nd = clang_getNumDiagnostics(tu), nerr = 0;
+    for (unsigned i = 0; i < nd; i++) {
+        CXDiagnostic d = clang_getDiagnostic(tu, i);
+        nerr += clang_getDiagnosticSeverity(d) >= CXDiagnostic_Error;
+        clang_disposeDiagnostic(d);
+    }
+    return nerr;
+}
+
+typedef struct incl_ctx {
+    CXTranslationUnit tu;
+    int all_system;
+} incl_ctx;
+
+static void inclusion_cb(CXFile inc, CXSourceLocation *stack, unsigned depth, CXClientData d)
+{
+    incl_ctx *x = d;
+    (void)stack;
+    if (depth == 0)
+        return; /* the preamble header itself */
+    if (!clang_Location_isInSystemHeader(clang_getLocationForOffset(x->tu, inc, 0)))
+        x->all_system = 0;
+}
+
+/* Builds g's PCH at path; returns 0 on success. */
+static int build_pch(CXIndex idx, pch_group *g, const char *hdr, const char *path)
+{
+    FILE *f = fopen(hdr, "wb");
+    if (!f)
+        return -1;
+    int bad = fputs(g->dirs, f) < 0;
+    bad |= fclose(f) != 0;
+    if (bad)
+        return -1;
+    const pl_unit *u = g->first;
+    const char **args = pl_xcalloc((size_t)u->nargs + 2, sizeof(char *));
+    for (int i = 0; i < u->nargs; i++)
+        args[i] = u->args[i];
+    args[u->nargs] = "-x";
+    args[u->nargs + 1] = g->cxx ? "c++-header" : "c-header";
+    CXTranslationUnit tu = NULL;
+    enum CXErrorCode ec = clang_parseTranslationUnit2(
+        idx, hdr, args, u->nargs + 2, NULL, 0,
+        CXTranslationUnit_Incomplete | CXTranslationUnit_ForSerialization, &tu);
+    free(args);
+    if (ec != CXError_Success || !tu)
+        return -1;
+    int ok = count_errors(tu) == 0;
+    if (ok) {
+        incl_ctx x = {.tu = tu, .all_system = 1};
+        clang_getInclusions(tu, inclusion_cb, &x);
+        ok = x.all_system;
+    }
+    if (ok)
+        ok = clang_saveTranslationUnit(tu, path, clang_defaultSaveOptions(tu)) == CXSaveError_None;
+    clang_disposeTranslationUnit(tu);
+    return ok ? 0 : -1;
+}
+
 enum { MAX_DIAGS_PER_FILE = 10 };
 
-static void analyze_unit(CXIndex idx, const pl_unit *u, pl_file *out)
+/* Parses u (with its shared preamble's PCH when pch is not NULL: the main file's
+ * preamble directives are blanked, so the PCH stands exactly where they were). */
+static CXTranslationUnit parse_unit(CXIndex idx, const pl_unit *u, const char *pch, size_t pre_end,
+                                    enum CXErrorCode *ec)
+{
+    unsigned opts =
+        CXTranslationUnit_KeepGoing | CXTranslationUnit_IgnoreNonErrorsFromIncludedFiles;
+    CXTranslationUnit tu = NULL;
+    if (!pch) {
+        *ec = clang_parseTranslationUnit2(idx, u->file, (const char *const *)u->args, u->nargs,
+                                          NULL, 0, opts, &tu);
+        return tu;
+    }
+    size_t len = 0;
+    char *text = read_all(u->file, &len);
+    if (!text || len < pre_end) {
+        free(text);
+        return parse_unit(idx, u, NULL, 0, ec);
+    }
+    blank_directives(text, pre_end);
+    const char **args = pl_xcalloc((size_t)u->nargs + 2, sizeof(char *));
+    for (int i = 0; i < u->nargs; i++)
+        args[i] = u->args[i];
+    args[u->nargs] = "-include-pch";
+    args[u->nargs + 1] = pch;
+    struct CXUnsavedFile uf = {.Filename = u->file, .Contents = text, .Length = len};
+    *ec = clang_parseTranslationUnit2(idx, u->file, args, u->nargs + 2, &uf, 1, opts, &tu);
+    free(args);
+    free(text); /* libclang copied the unsaved contents into its own buffers */
+    return tu;
+}
+
+/* Returns 1 when the unit was parsed with the shared preamble's PCH. */
+static int analyze_unit(CXIndex idx, const pl_unit *u, const char *pch, size_t pre_end,
+                        pl_file *out)
 {
     memset(out, 0, sizeof(*out));
     out->path = pl_xstrdup(u->file);
     if (access(u->file, R_OK) != 0) {
         out->status = PL_FILE_FAILED;
         add_error(out, pl_xasprintf("cannot read %s: %s", u->file, strerror(errno)));
-        return;
+        return 0;
     }
     struct stat st;
     if (stat(u->file, &st) == 0 && !S_ISREG(st.st_mode)) {
         out->status = PL_FILE_FAILED;
         add_error(out, pl_xasprintf("cannot read %s: not a regular file", u->file));
-        return;
+        return 0;
     }
-    CXTranslationUnit tu = NULL;
-    unsigned opts =
-        CXTranslationUnit_KeepGoing | CXTranslationUnit_IgnoreNonErrorsFromIncludedFiles;
-    enum CXErrorCode ec = clang_parseTranslationUnit2(idx, u->file, (const char *const *)u->args,
-                                                      u->nargs, NULL, 0, opts, &tu);
+    enum CXErrorCode ec = CXError_Failure;
+    CXTranslationUnit tu = parse_unit(idx, u, pch, pre_end, &ec);
+    if (pch && (ec != CXError_Success || !tu || count_errors(tu) > 0)) {
+        /* a unit with errors is parsed again on its own, so that what is reported (and
+         * recovered) never depends on the shared preamble */
+        if (tu)
+            clang_disposeTranslationUnit(tu);
+        tu = parse_unit(idx, u, NULL, 0, &ec);
+        pch = NULL;
+    }
     if (ec != CXError_Success || !tu) {
         out->status = PL_FILE_FAILED;
         const char *why = ec == CXError_Crashed            ? "libclang crashed on it"
@@ -1109,7 +1348,7 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, pl_file *out)
                           : ec == CXError_ASTReadError     ? "AST read error"
                                                            : "libclang failure";
         add_error(out, pl_xasprintf("%s: cannot parse: %s", u->file, why));
-        return;
+        return 0;
     }
     unsigned nd = clang_getNumDiagnostics(tu), nerr = 0;
     for (unsigned i = 0; i < nd; i++) {
@@ -1131,6 +1370,11 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, pl_file *out)
     CXFile mf = clang_getFile(tu, u->file);
     size_t size = 0;
     const char *text = mf ? clang_getFileContents(tu, mf, &size) : NULL;
+    char *orig = NULL; /* with a PCH, libclang saw blanked directives: read the original */
+    if (pch && text) {
+        orig = read_all(u->file, &size);
+        text = orig;
+    }
     unsigned lines = 0;
     for (size_t i = 0; text && i < size; i++)
         lines += text[i] == '\n';
@@ -1148,10 +1392,12 @@ static void analyze_unit(CXIndex idx, const pl_unit *u, pl_file *out)
     for (int i = 0; i < u->nargs; i++)
         out->no_exceptions |= !strcmp(u->args[i], "-fno-exceptions");
 
+    free(orig);
     actx x = {.tu = tu, .out = out};
     clang_visitChildren(clang_getTranslationUnitCursor(tu), top_cb, &x);
     free(x.tainted);
     clang_disposeTranslationUnit(tu);
+    return pch != NULL;
 }
 
 void pl_file_free(pl_file *f)
@@ -1199,6 +1445,13 @@ typedef struct job {
     size_t n;
     pl_file *files;
     atomic_size_t next;
+    int phase;         /* 0: build the shared preambles' PCHs; 1: parse the units */
+    pch_group *groups; /* shared preambles */
+    size_t ngroups;
+    const int *group;   /* group of each unit, -1 none */
+    const size_t *pre;  /* where each unit's preamble ends */
+    const char *tmpdir; /* where the PCHs are written */
+    atomic_size_t used; /* units parsed with a shared preamble */
 } job;
 
 static void *worker(void *arg)
@@ -1207,28 +1460,37 @@ static void *worker(void *arg)
     CXIndex idx = clang_createIndex(0, 0);
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
+        if (j->phase == 0) {
+            if (i >= j->ngroups)
+                break;
+            pch_group *g = &j->groups[i];
+            if (g->units < PCH_MIN_UNITS)
+                continue;
+            char *hdr = pl_xasprintf("%s/p%zu.h", j->tmpdir, i);
+            char *pch = pl_xasprintf("%s/p%zu.pch", j->tmpdir, i);
+            if (build_pch(idx, g, hdr, pch) == 0)
+                g->pch = pch;
+            else
+                free(pch);
+            free(hdr);
+            continue;
+        }
         if (i >= j->n)
             break;
-        analyze_unit(idx, &j->units[i], &j->files[i]);
+        int g = j->group[i];
+        const char *pch = g >= 0 ? j->groups[g].pch : NULL;
+        if (analyze_unit(idx, &j->units[i], pch, j->pre[i], &j->files[i]))
+            atomic_fetch_add(&j->used, 1);
     }
     clang_disposeIndex(idx);
     return NULL;
 }
 
-void pl_analyze(const pl_unit *units, size_t n, int jobs, pl_file *files)
+/* Runs one phase of j on `jobs` threads (or here when none can start). */
+static void run_phase(job *j, int phase, int jobs)
 {
-    /* libclang parses on a helper thread with an 8 MiB stack unless LIBCLANG_NOTHREADS is
-     * set; parse on our workers instead, whose stacks are WORKER_STACK, so deeply nested
-     * sources do not overflow it. Set before any thread exists (setenv is not MT-safe). */
-    setenv("LIBCLANG_NOTHREADS", "1", 0);
-    job j = {.units = units, .n = n, .files = files};
-    atomic_init(&j.next, 0);
-    if (jobs <= 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = c > 0 ? (int)c : 1;
-    }
-    if ((size_t)jobs > n)
-        jobs = n ? (int)n : 1;
+    j->phase = phase;
+    atomic_store(&j->next, 0);
     pthread_t *t = pl_xcalloc((size_t)jobs, sizeof(pthread_t));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -1236,14 +1498,118 @@ void pl_analyze(const pl_unit *units, size_t n, int jobs, pl_file *files)
     pthread_attr_setstacksize(&attr, WORKER_STACK);
     int started = 0;
     for (int i = 0; i < jobs; i++) {
-        if (pthread_create(&t[i], &attr, worker, &j) != 0)
+        if (pthread_create(&t[i], &attr, worker, j) != 0)
             break;
         started++;
     }
     pthread_attr_destroy(&attr);
     if (started == 0)
-        worker(&j); /* no threads available: do the work here */
+        worker(j); /* no threads available: do the work here */
     for (int i = 0; i < started; i++)
         pthread_join(t[i], NULL);
     free(t);
+}
+
+/* Groups the units by shared preamble and arguments (docs/PLAN.md, "Speed"). */
+static void find_preambles(job *j)
+{
+    pl_strmap keys;
+    pl_strmap_init(&keys);
+    int *group = pl_xcalloc(j->n ? j->n : 1, sizeof(int));
+    size_t *pre = pl_xcalloc(j->n ? j->n : 1, sizeof(size_t));
+    size_t cap = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        const pl_unit *u = &j->units[i];
+        group[i] = -1;
+        size_t len = 0;
+        char *text = args_allow_pch(u) ? read_all(u->file, &len) : NULL;
+        char *dirs = NULL;
+        size_t end = text ? scan_preamble(text, len, &dirs) : 0;
+        free(text);
+        if (!end)
+            continue;
+        int cxx = pl_unit_is_cxx(u);
+        size_t klen = strlen(dirs) + 4;
+        for (int a = 0; a < u->nargs; a++)
+            klen += strlen(u->args[a]) + 1;
+        char *key = pl_xmalloc(klen);
+        size_t k = (size_t)snprintf(key, klen, "%d\x1e", cxx);
+        for (int a = 0; a < u->nargs; a++)
+            k += (size_t)snprintf(key + k, klen - k, "%s\x1f", u->args[a]);
+        snprintf(key + k, klen - k, "\x1e%s", dirs);
+        int g = pl_strmap_get(&keys, key);
+        if (g < 0) {
+            pch_group ng = {.first = u, .dirs = dirs, .cxx = cxx};
+            dirs = NULL;
+            PL_PUSH(j->groups, j->ngroups, cap, ng);
+            g = (int)j->ngroups - 1;
+            pl_strmap_put(&keys, key, g);
+        }
+        free(dirs);
+        free(key);
+        j->groups[g].units++;
+        group[i] = g;
+        pre[i] = end;
+    }
+    pl_strmap_free(&keys);
+    j->group = group;
+    j->pre = pre;
+}
+
+size_t pl_analyze(const pl_unit *units, size_t n, int jobs, int shared_preamble, pl_file *files)
+{
+    /* libclang parses on a helper thread with an 8 MiB stack unless LIBCLANG_NOTHREADS is
+     * set; parse on our workers instead, whose stacks are WORKER_STACK, so deeply nested
+     * sources do not overflow it. Set before any thread exists (setenv is not MT-safe). */
+    setenv("LIBCLANG_NOTHREADS", "1", 0);
+    job j = {.units = units, .n = n, .files = files};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.used, 0);
+    if (jobs <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = c > 0 ? (int)c : 1;
+    }
+    if ((size_t)jobs > n)
+        jobs = n ? (int)n : 1;
+    char *tmpdir = NULL;
+    if (shared_preamble) {
+        find_preambles(&j);
+        size_t shared = 0;
+        for (size_t g = 0; g < j.ngroups; g++)
+            shared += j.groups[g].units >= PCH_MIN_UNITS;
+        const char *t = getenv("TMPDIR");
+        tmpdir = shared ? pl_xasprintf("%s/graft-plan-XXXXXX", t && *t ? t : "/tmp") : NULL;
+        if (tmpdir && !mkdtemp(tmpdir)) {
+            free(tmpdir); /* no scratch space: every unit parses its own headers */
+            tmpdir = NULL;
+        }
+        j.tmpdir = tmpdir;
+        if (tmpdir)
+            run_phase(&j, 0, jobs < (int)shared ? jobs : (int)shared);
+    } else {
+        int *none = pl_xcalloc(n ? n : 1, sizeof(int));
+        for (size_t i = 0; i < n; i++)
+            none[i] = -1;
+        j.group = none;
+        j.pre = pl_xcalloc(n ? n : 1, sizeof(size_t));
+    }
+    run_phase(&j, 1, jobs);
+    for (size_t g = 0; g < j.ngroups; g++) {
+        if (tmpdir && j.groups[g].units >= PCH_MIN_UNITS) {
+            char *hdr = pl_xasprintf("%s/p%zu.h", tmpdir, g);
+            unlink(hdr);
+            free(hdr);
+        }
+        if (j.groups[g].pch)
+            unlink(j.groups[g].pch);
+        free(j.groups[g].pch);
+        free(j.groups[g].dirs);
+    }
+    if (tmpdir)
+        rmdir(tmpdir);
+    free(tmpdir);
+    free(j.groups);
+    free((void *)j.group);
+    free((void *)j.pre);
+    return atomic_load(&j.used);
 }

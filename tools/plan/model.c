@@ -15,7 +15,8 @@
 
 /* Score weights (docs/PLAN.md, "Benefit, effort and the order"). */
 #define INPUT_READ_BONUS 2.0     /* benefit per untrusted-input read */
-#define TAINT_STEP 0.25          /* proximity = 1 / (1 + TAINT_STEP x calls untrusted data took) */
+#define TAINTED_PROXIMITY 1.0    /* untrusted data reaches it, through any number of calls */
+#define PARSER_FACTOR 1.5        /* risk x this in a parser of untrusted data (tainted, parses) */
 #define NEAR_PROXIMITY 0.15      /* near untrusted input by calls, but no data flows there */
 #define UNREACHED_PROXIMITY 0.05 /* proximity of code no untrusted input reaches */
 #define HISTORY_WEIGHT 0.5       /* benefit x (1 + HISTORY_WEIGHT log2(1 + bug-fix commits)) */
@@ -493,9 +494,12 @@ static void score(pl_model *m)
             r += pl_sig_weights[k] * counts[k];
         if (mf->f->complexity > COMPLEXITY_FREE)
             r += COMPLEXITY_WEIGHT * (mf->f->complexity - COMPLEXITY_FREE);
+        /* a parser of untrusted data: reached by it and reading it byte by byte */
+        if (mf->taint >= 0 && counts[PL_SIG_PARSE] > 0)
+            r *= PARSER_FACTOR;
         mf->risk = r;
         /* each function by how directly untrusted data reaches it */
-        double prox = mf->taint >= 0  ? 1.0 / (1.0 + TAINT_STEP * mf->taint)
+        double prox = mf->taint >= 0  ? TAINTED_PROXIMITY
                       : mf->dist >= 0 ? NEAR_PROXIMITY
                                       : UNREACHED_PROXIMITY;
         m->fstat[mf->file].benefit += r * prox + INPUT_READ_BONUS * counts[PL_SIG_INPUT];

@@ -18,7 +18,7 @@ static void usage(FILE *o)
     fputs("usage: graft plan [-p compile_commands.json|build-dir] [--config groups.ini]\n"
           "                  [--format md|json|html|dot|svg] [-o out] [-j N]\n"
           "                  [--root DIR] [--include GLOB]... [--exclude GLOB]... [--seams N]\n"
-          "                  [--layout auto|directories] [--no-history] [-q]\n"
+          "                  [--layout auto|directories] [--no-history] [--no-pch] [-q]\n"
           "\n"
           "Reads a compilation database, parses every source with libclang and writes a\n"
           "migration plan: components, what crosses between them, risk signals, distance\n"
@@ -38,6 +38,8 @@ static void usage(FILE *o)
           "  --layout L     auto (default: a flat directory is split by call-graph\n"
           "                 coupling) or directories (every directory is a component)\n"
           "  --no-history   do not read git history even when the root is a repository\n"
+          "  --no-pch       parse each source's system headers itself (no shared\n"
+          "                 precompiled preamble; the plan is the same, only slower)\n"
           "  -q             no progress summary on stderr\n"
           "\n"
           "Exit status: 0 plan written, 3 plan written but some sources could not be\n"
@@ -87,7 +89,8 @@ enum {
     OPT_EXCLUDE,
     OPT_SEAMS,
     OPT_LAYOUT,
-    OPT_NO_HISTORY
+    OPT_NO_HISTORY,
+    OPT_NO_PCH
 };
 
 int graft_plan_main(int argc, char **argv)
@@ -100,11 +103,12 @@ int graft_plan_main(int argc, char **argv)
                                              {"seams", required_argument, NULL, OPT_SEAMS},
                                              {"layout", required_argument, NULL, OPT_LAYOUT},
                                              {"no-history", no_argument, NULL, OPT_NO_HISTORY},
+                                             {"no-pch", no_argument, NULL, OPT_NO_PCH},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *ccdb_arg = ".", *config_path = NULL, *out_path = NULL, *root_arg = NULL;
     pl_format fmt = PL_FMT_MD;
-    int jobs = 0, seams = -1, quiet = 0, layout = -1, no_history = 0;
+    int jobs = 0, seams = -1, quiet = 0, layout = -1, no_history = 0, no_pch = 0;
     warn_list incl = {0}, excl = {0};
     int rc = 2;
 
@@ -178,6 +182,9 @@ int graft_plan_main(int argc, char **argv)
         case OPT_NO_HISTORY:
             no_history = 1;
             break;
+        case OPT_NO_PCH:
+            no_pch = 1;
+            break;
         case 'h':
             usage(stdout);
             rc = 0;
@@ -247,7 +254,7 @@ int graft_plan_main(int argc, char **argv)
                 db.path, root);
     } else {
         pl_file *files = pl_xcalloc(nsel, sizeof(pl_file));
-        pl_analyze(sel, nsel, jobs, files);
+        size_t shared = pl_analyze(sel, nsel, jobs, !no_pch, files);
         for (size_t i = 0; i < nsel; i++)
             for (size_t j = 0; j < files[i].nerrors; j++)
                 fprintf(stderr, "graft plan: %s: %s\n",
@@ -281,9 +288,10 @@ int graft_plan_main(int argc, char **argv)
                 if (!quiet)
                     fprintf(stderr,
                             "graft plan: %zu files (%zu failed, %zu with errors), %zu "
-                            "functions, %u lines, %zu components, %d cycles in %.2f s\n",
+                            "functions, %u lines, %zu components, %d cycles in %.2f s; %zu "
+                            "parsed with a shared preamble\n",
                             m.nfiles, m.files_failed, m.files_partial, m.nfuncs, m.total_lines,
-                            m.ncomps, m.ncycles, now() - t0);
+                            m.ncomps, m.ncycles, now() - t0, shared);
             }
         }
         pl_model_free(&m);
