@@ -2,8 +2,9 @@
  * config.c: configuration from a compact spec (GRAFT_SEAMS) and an INI file
  * (GRAFT_CONFIG, read by libgraft's own strict reader, src/ini.h), reload, the
  * bookkeeping that lets configuration name seams that are registered later, and, once
- * the host said registration is done (graft_runtime_ready), the check that configuration
- * names only registered seams (warned once per name, or refused in strict mode).
+ * the host said registration is done (graft_runtime_ready), the check that
+ * configuration names only registered seams (warned once per name, or refused in strict
+ * mode).
  *
  * Every entry point parses and validates everything first into a new set, and only
  * then applies it, so a bad file or spec changes nothing. A seam's INI section is

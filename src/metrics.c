@@ -320,7 +320,8 @@ static void graft__json_hist(graft__jw *w, const uint64_t hist[2][GRAFT__HIST_BU
     graft__jw_end(w);
 }
 
-/* One seam's object; false only if the histogram copy could not be allocated. */
+/* One seam's object (with its latency histograms when with_hist: report lines); false
+ * only if the histogram copy could not be allocated. */
 static bool graft__seam_to_json(graft__jw *w, graft_seam *s, bool with_hist)
 {
     graft_seam_stats st;
@@ -335,16 +336,17 @@ static bool graft__seam_to_json(graft__jw *w, graft_seam *s, bool with_hist)
     graft__recent_latency(s, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist, maxes, recent,
                           &recent_ns);
     graft__jw_obj(w, NULL);
+    graft__jw_str(w, "name", s->name);
+    graft__jw_str(w, "mode", graft_mode_name(st.mode));
+    graft__jw_str(w, "candidate_only_failure",
+                  graft_on_failure_name(s->def.candidate_only_failure));
+    graft__jw_num(w, "percent", graft__pct(st.percent_bp));
+    graft__jw_u64(w, "percent_bp", st.percent_bp);
+    graft__json_history(w, s);
     if (with_hist) {
         graft__json_hist(w, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist);
     }
     free(hist);
-    graft__jw_str(w, "name", s->name);
-    graft__jw_str(w, "mode", graft_mode_name(st.mode));
-    graft__jw_str(w, "candidate_only_failure", graft_on_failure_name(s->def.candidate_only_failure));
-    graft__jw_num(w, "percent", graft__pct(st.percent_bp));
-    graft__jw_u64(w, "percent_bp", st.percent_bp);
-    graft__json_history(w, s);
 
     graft__jw_obj(w, "counters");
     graft__jw_u64(w, "calls", st.calls);
