@@ -766,7 +766,7 @@ static void kv__ml_key(kv__mline *m, const char *key, uint32_t nkey, int binary)
     kv__ml_put(m, " k", 2);
     if (binary) {
         assert(m->n + (nkey + 2) / 3 * 4 + 2 <= sizeof(m->b));
-        m->n += kv_base64_encode((const unsigned char *)key, nkey, m->b + m->n);
+        m->n += kv_resp_base64((const unsigned char *)key, nkey, m->b + m->n);
         kv__ml_put(m, " b", 2);
     } else {
         kv__ml_put(m, key, nkey);
@@ -796,10 +796,10 @@ static void kv__ml_end(kv_conn *c, kv__mline *m)
 
 static uint32_t kv__mrealtime(kv_conn *c, const char *t, uint32_t n, uint32_t now)
 {
-    int32_t v = 0;
-    int ok = kv_meta_i32(t + 1, n - 1, &v);
-    assert(ok); /* the parser checked it */
-    (void)ok;
+    /* the parser checked the number (kv_proto.h): strtol reads the value memcached's
+     * safe_strtol reads, truncated to 32 bits as there */
+    (void)n;
+    int32_t v = (int32_t)strtol(t + 1, NULL, 10);
     return kv_store_realtime(c->srv->store, v, now);
 }
 
@@ -1160,9 +1160,7 @@ static void kv__do_ma(kv_conn *c, const kv_request *r, uint32_t now)
     uint64_t initial = 0;
     const char *jt = kv__mfind(arg, r->arg_len, 'J', &n);
     if (jt != NULL) {
-        int ok = kv_meta_u64(jt + 1, n - 1, &initial);
-        assert(ok);
-        (void)ok;
+        initial = strtoull(jt + 1, NULL, 10); /* checked by the parser */
     }
     uint64_t value = 0;
     int opaque_error = r->status == KV_PARSE_ERROR;
@@ -1245,7 +1243,7 @@ static void kv__me_visit(void *ctx, const kv_meta_view *v, kv_meta_update *u)
     m.n = 0;
     kv__ml_put(&m, "ME ", 3);
     if (v->key_binary) {
-        m.n += kv_base64_encode((const unsigned char *)v->item.key, v->item.nkey, m.b + m.n);
+        m.n += kv_resp_base64((const unsigned char *)v->item.key, v->item.nkey, m.b + m.n);
     } else {
         kv__ml_put(&m, v->item.key, v->item.nkey);
     }

@@ -219,8 +219,8 @@ typedef struct kv_request {
  *     the first of them); noreply = the q flag; flags = F, exptime = T, cas = C, delta =
  *     D (MA: 1 when absent), each 0 when absent; MS: data_off/data_len as for set.
  *     Flag tokens are single characters with an optional token after them; the server
- *     reads N, R, J and M again from arg in order (kv_meta_i32 for N and R, J and M are
- *     validated here). MN: cmd only.
+ *     reads N, R, J and M again from arg in order (validated here, so strtol/strtoull
+ *     read the values memcached reads). MN: cmd only.
  *   Checks, in memcached's order (mn has none): fewer than 3 tokens -> UNKNOWN_COMMAND; key
  *     over 250 bytes -> BAD_FORMAT; ms without datalen -> BAD_FORMAT; 20 tokens or more
  *     (command, key, flags) -> META_MG_TOO_LONG (mg) / META_TOO_LONG; ms datalen not a
@@ -248,16 +248,6 @@ int kv_request_next_key(const char *buf, const kv_request *req, uint32_t *pos, u
  * of alphabet bytes that is 0 or not a multiple of 4, a bad padding, too small a cap).
  * dst may be NULL to validate only (then cap is not checked). */
 size_t kv_base64_decode(const char *src, size_t n, unsigned char *dst, size_t cap);
-
-/* Standard base64 with padding of src[0..n) into dst (4 * ceil(n / 3) bytes, no NUL);
- * returns the length written. */
-size_t kv_base64_encode(const unsigned char *src, size_t n, char *dst);
-
-/* A meta flag's number (the token after its character) as memcached's safe_strtol reads
- * it: 1 with *out set, or 0. */
-int kv_meta_i32(const char *s, size_t n, int32_t *out);
-/* ... and as safe_strtoull reads it (J). */
-int kv_meta_u64(const char *s, size_t n, uint64_t *out);
 
 #ifdef __cplusplus
 }

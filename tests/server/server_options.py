@@ -241,8 +241,8 @@ def test_refused_and_noted(kvd):
           "-b 16 and -R 7 in stats settings")
     check(talk(port, b"set a 0 0 1\r\nx\r\nget a\r\n") == b"STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
           "serves with -o hashpower=18")
-    # a meta set's value is data, never run as commands (here a flush_all that would
-    # empty the cache), also when it arrives split across reads
+    # meta commands: an ms value is stored, never run as commands (here a flush_all that
+    # would empty the cache), also when it is split across reads
     out = talk(port, b"ms a 9 T0\r\nflush_all\r\nmg a v\r\nget a\r\n")
     check(out == b"HD\r\nVA 9\r\nflush_all\r\nVALUE a 0 9\r\nflush_all\r\nEND\r\n",
           f"ms: its value stored, not executed ({out!r})")
