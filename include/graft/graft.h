@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define GRAFT_VERSION_MAJOR 0
-#define GRAFT_VERSION_MINOR 1
+#define GRAFT_VERSION_MINOR 2
 #define GRAFT_VERSION_PATCH 0
 
 /* Static, never NULL. "unknown status" for numbers this version does not know. */

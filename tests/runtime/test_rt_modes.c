@@ -76,7 +76,7 @@ static void status_strings(void **state)
     assert_int_equal(m, GRAFT_MODE_CANARY);
     assert_int_equal(graft_mode_parse("bogus", &m), GRAFT_EINVAL);
     assert_string_equal(graft_breaker_state_name(GRAFT_BREAKER_HALF_OPEN), "half-open");
-    assert_string_equal(graft_version(), "0.1.0");
+    assert_string_equal(graft_version(), "0.2.0");
 }
 
 static void registration(void **state)

@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <pthread.h>
@@ -313,7 +314,8 @@ static void test_incremental_growth(void **state)
 
 /* kv_store.c calls the Rust hash directly (no hook since kv.hash was retired); the
  * test links with -Wl,--wrap=kv_rs_hash_key so its calls are counted here. */
-static int hash_calls;
+/* Atomic: the concurrent tests of this file run the wrapped hash on many threads. */
+static _Atomic int hash_calls;
 uint64_t __real_kv_rs_hash_key(const void *key, size_t len);
 uint64_t __wrap_kv_rs_hash_key(const void *key, size_t len);
 uint64_t __wrap_kv_rs_hash_key(const void *key, size_t len)
