@@ -5,8 +5,8 @@
 #
 # Configures a separate clang build (-DGRAFT_FUZZ=ON: C with libFuzzer instrumentation,
 # ASan and UBSan; Rust with sanitizer coverage), builds only the fuzz targets, then
-# fuzzes the parser for 1/2 of SECONDS, the storage engines (fuzz_kv_store) for 1/4 and
-# the hash for the rest. The parser and store harnesses abort on the first difference
+# fuzzes the parser for 1/2 of SECONDS, the storage engines (fuzz_kv_store) for 1/4, the
+# hash for 1/8 and the core's INI reader (fuzz_ini: its invariants on any bytes) for the rest. The parser and store harnesses abort on the first difference
 # between C and Rust, the hash harness (kv.hash is
 # retired, no C left) on a golden vector or a property of the definition that fails; the input is then saved under
 # <dir>/artifacts/ and this script exits non-zero, printing how to turn it into a
@@ -28,22 +28,23 @@ if [ ! -f "$dir/build.ninja" ]; then
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGRAFT_FUZZ=ON >"$dir/configure.log" 2>&1 ||
     { cat "$dir/configure.log"; exit 1; }
 fi
-cmake --build "$dir" -j "$jobs" --target fuzz_kv_parse fuzz_kv_hash fuzz_kv_store
+cmake --build "$dir" -j "$jobs" --target fuzz_kv_parse fuzz_kv_hash fuzz_kv_store fuzz_ini
 
 parse_secs=$((secs / 2))
 store_secs=$((secs / 4))
-hash_secs=$((secs - parse_secs - store_secs))
+hash_secs=$((secs / 8))
+ini_secs=$((secs - parse_secs - store_secs - hash_secs))
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
-run() { # target seconds
-  local t=$1 s=$2
+run() { # target seconds [binary]
+  local t=$1 s=$2 bin=${3:-fuzz_kv_$1}
   # git does not keep empty directories: the regressions folder may be absent in a clone.
   mkdir -p "$dir/corpus/$t" "$dir/artifacts" "fuzz/regressions/$t"
   echo "== fuzz $t for ${s}s"
   local dict=()
   [ -f "fuzz/kv_$t.dict" ] && dict=(-dict="fuzz/kv_$t.dict")
-  if ! "$dir/fuzz/fuzz_kv_$t" -max_total_time="$s" -print_final_stats=1 -timeout=10 \
+  if ! "$dir/fuzz/$bin" -max_total_time="$s" -print_final_stats=1 -timeout=10 \
     "${dict[@]}" -artifact_prefix="$dir/artifacts/$t-" \
     "$dir/corpus/$t" "fuzz/corpus/$t" "fuzz/regressions/$t" 2>"$dir/fuzz-$t.log"; then
     tail -n 60 "$dir/fuzz-$t.log"
@@ -59,5 +60,6 @@ run() { # target seconds
 run parse "$parse_secs"
 run store "$store_secs"
 run hash "$hash_secs"
+run ini "$ini_secs" fuzz_ini
 [ $status -eq 0 ] && echo "fuzz: no divergence in ${secs}s"
 exit $status
