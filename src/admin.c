@@ -1,6 +1,6 @@
 /*
  * admin.c: the opt-in HTTP control endpoint of a graft runtime (see graft/admin.h and
- * docs/OPERATING.md). libmicrohttpd runs it on its own internal thread, so serving a
+ * docs/OPERATING.md). It runs on a thread of its own (driving libmicrohttpd), so serving a
  * request never touches the host's threads; every runtime call made here is one of
  * libgraft's thread-safe entry points.
  *
@@ -10,8 +10,15 @@
  *   - connections: at most GRAFT__ADMIN_MAX_CONNECTIONS; a new one beyond that evicts the
  *     oldest, and none lives longer than GRAFT__ADMIN_DEADLINE_MS per request (headers,
  *     body and answer), so slow clients cannot hold the door shut on a rollback;
- *   - a NUL anywhere in the URL (%00) gets 400 (libmicrohttpd 0.9.75 ends a header
- *     value at a NUL byte before we see it and keeps no length: see OPERATING.md);
+ *   - the endpoint accepts connections itself and peeks (MSG_PEEK: nothing consumed) at
+ *     each one's request line and headers before handing it to libmicrohttpd
+ *     (MHD_add_connection): a raw NUL or a bare CR there gets 400, since libmicrohttpd
+ *     0.9.75 would silently cut the line or value at it; a header block over
+ *     libmicrohttpd's memory gets 431. Pending connections count against the budget
+ *     and the deadline above, and are polled together, so a trickler holds up no one.
+ *     Every answer says "Connection: close": only a connection's first header block is
+ *     checked;
+ *   - a NUL anywhere in the URL (%00) gets 400 (decoded, it would cut the URL short);
  *   - Host must name this endpoint (its bound address or a loopback name, with its port),
  *     against DNS rebinding; a foreign Origin gets 403; a change must carry a header a
  *     cross-origin page cannot send without a CORS preflight (which is never granted);
@@ -22,8 +29,10 @@
  *   - a change is fully validated before it is applied, so an invalid one changes nothing.
  * Every error is JSON: {"error": "..."} with the matching HTTP status.
  *
- * Threading: the endpoint runs its own thread driving libmicrohttpd (MHD_run_wait), so
- * every callback and the connection table below run on that one thread, lock-free.
+ * Threading: the endpoint runs its own thread (graft__admin_loop: one poll over the
+ * listening socket, the pending connections and libmicrohttpd's epoll descriptor, then
+ * MHD_run), so every callback and the connection tables below run on that one thread,
+ * lock-free.
  */
 #define _POSIX_C_SOURCE 200809L
 
