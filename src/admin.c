@@ -122,9 +122,9 @@ typedef struct graft__admin_conn {
 typedef struct graft__admin_pending {
     int fd; /* -1: free slot */
     uint64_t since_ms;
-    size_t scanned;   /* bytes of the peeked stream already checked */
-    size_t line_len;  /* bytes of the current line so far, its CR excluded */
-    bool seen_line;   /* a non-empty line (the request line) has been seen */
+    size_t scanned;  /* bytes of the peeked stream already checked */
+    size_t line_len; /* bytes of the current line so far, its CR excluded */
+    bool seen_line;  /* a non-empty line (the request line) has been seen */
     bool loopback;
     unsigned char ip[16];
     size_t iplen;
@@ -136,7 +136,7 @@ struct graft_admin {
     graft_runtime *rt;
     struct MHD_Daemon *daemon;
     int listen_fd; /* ours, not libmicrohttpd's (MHD_USE_NO_LISTEN_SOCKET) */
-    char *token; /* always set: given, or generated at start */
+    char *token;   /* always set: given, or generated at start */
     size_t token_len;
     char *token_file; /* where a generated token was written (removed at stop), or NULL */
     uint16_t port;
@@ -986,8 +986,8 @@ static void graft__admin_notify(void *cls, struct MHD_Connection *conn, void **s
     }
     memset(slot, 0, sizeof *slot);
     slot->fd = fdi->connect_fd;
-    slot->since_ms = fdi->connect_fd == admin->handing_fd ? admin->handing_since_ms
-                                                           : graft__admin_now_ms();
+    slot->since_ms =
+        fdi->connect_fd == admin->handing_fd ? admin->handing_since_ms : graft__admin_now_ms();
     slot->iplen = graft__admin_peer(addr ? addr->client_addr : NULL, slot->ip, &slot->loopback);
     *socket_context = slot;
     /* Over budget: the oldest goes, so the newcomer is served. Trickling clients are
@@ -1031,18 +1031,17 @@ static void graft__admin_reap(graft_admin *admin)
     if (admin->expired != admin->logged_expired || admin->evicted != admin->logged_evicted ||
         admin->refused_ip != admin->logged_refused_ip ||
         admin->refused_raw != admin->logged_refused_raw) {
-        graft__admin_log(admin->rt, GRAFT_LOG_WARN,
-                         "closed %llu connection(s) over the %u ms request deadline, evicted "
-                         "%llu over the %u-connection budget, refused %llu over %u per remote "
-                         "address, refused %llu with NUL, bare CR or oversize headers (since the "
-                         "last report)",
-                         (unsigned long long)(admin->expired - admin->logged_expired),
-                         GRAFT__ADMIN_DEADLINE_MS,
-                         (unsigned long long)(admin->evicted - admin->logged_evicted),
-                         GRAFT__ADMIN_MAX_CONNECTIONS,
-                         (unsigned long long)(admin->refused_ip - admin->logged_refused_ip),
-                         GRAFT__ADMIN_PER_IP,
-                         (unsigned long long)(admin->refused_raw - admin->logged_refused_raw));
+        graft__admin_log(
+            admin->rt, GRAFT_LOG_WARN,
+            "closed %llu connection(s) over the %u ms request deadline, evicted "
+            "%llu over the %u-connection budget, refused %llu over %u per remote "
+            "address, refused %llu with NUL, bare CR or oversize headers (since the "
+            "last report)",
+            (unsigned long long)(admin->expired - admin->logged_expired), GRAFT__ADMIN_DEADLINE_MS,
+            (unsigned long long)(admin->evicted - admin->logged_evicted),
+            GRAFT__ADMIN_MAX_CONNECTIONS,
+            (unsigned long long)(admin->refused_ip - admin->logged_refused_ip), GRAFT__ADMIN_PER_IP,
+            (unsigned long long)(admin->refused_raw - admin->logged_refused_raw));
         admin->logged_expired = admin->expired;
         admin->logged_evicted = admin->evicted;
         admin->logged_refused_ip = admin->refused_ip;
@@ -1053,8 +1052,8 @@ static void graft__admin_reap(graft_admin *admin)
 
 /* Refuses a connection that has not reached libmicrohttpd: what it sent so far is read
  * (so closing does not reset the answer away), a JSON error is sent, and it is closed. */
-static void graft__admin_refuse_raw(graft_admin *admin, graft__admin_pending *p,
-                                    const char *status, const char *msg)
+static void graft__admin_refuse_raw(graft_admin *admin, graft__admin_pending *p, const char *status,
+                                    const char *msg)
 {
     assert(p->fd >= 0);
     for (unsigned i = 0; i < 4u; i++) {
@@ -1079,7 +1078,11 @@ static void graft__admin_refuse_raw(graft_admin *admin, graft__admin_pending *p,
     admin->refused_raw++;
 }
 
-typedef enum { GRAFT__ADMIN_SCAN_MORE, GRAFT__ADMIN_SCAN_DONE, GRAFT__ADMIN_SCAN_BAD } graft__admin_scan_result;
+typedef enum {
+    GRAFT__ADMIN_SCAN_MORE,
+    GRAFT__ADMIN_SCAN_DONE,
+    GRAFT__ADMIN_SCAN_BAD
+} graft__admin_scan_result;
 
 /* Checks bytes [p->scanned, n) of the peeked stream: the request line and every header
  * line up to the blank line must hold no NUL and no CR that is not followed by LF,
@@ -1262,7 +1265,8 @@ static void *graft__admin_loop(void *arg)
         }
         int timeout = (int)GRAFT__ADMIN_TICK_MS;
         MHD_UNSIGNED_LONG_LONG mt = 0;
-        if (MHD_get_timeout(admin->daemon, &mt) == MHD_YES && mt < (MHD_UNSIGNED_LONG_LONG)timeout) {
+        if (MHD_get_timeout(admin->daemon, &mt) == MHD_YES &&
+            mt < (MHD_UNSIGNED_LONG_LONG)timeout) {
             timeout = (int)mt;
         }
         if (poll(pfd, n, timeout) < 0 && errno != EINTR) {

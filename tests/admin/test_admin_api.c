@@ -469,8 +469,8 @@ static int connect_local(unsigned port)
 /* One request written as raw bytes (curl cannot put a NUL in a header) in `nseg`
  * segments of `seg` bytes (the last takes the rest), `gap_ms` apart; the whole answer
  * goes to `out` and its status is returned, or 0 if none came. */
-static int raw_answer(unsigned port, const char *req, size_t len, size_t seg, int gap_ms,
-                      char *out, size_t cap)
+static int raw_answer(unsigned port, const char *req, size_t len, size_t seg, int gap_ms, char *out,
+                      size_t cap)
 {
     int fd = connect_local(port);
     for (size_t off = 0; off < len;) {
@@ -524,9 +524,9 @@ static void test_nul_in_header(void **state)
 {
     fixture *f = *state;
     unsigned port = graft_admin_port(f->admin);
-    static const char a0[] = "Bearer x\0" TOKEN;      /* the token after the NUL */
-    static const char a1[] = "Bearer s3cret-toke\0n"; /* its last byte after it */
-    static const char a2[] = "Bearer \0" TOKEN;       /* nothing before it */
+    static const char a0[] = "Bearer x\0" TOKEN;       /* the token after the NUL */
+    static const char a1[] = "Bearer s3cret-toke\0n";  /* its last byte after it */
+    static const char a2[] = "Bearer \0" TOKEN;        /* nothing before it */
     static const char a3[] = "Bearer " TOKEN "\0junk"; /* the whole token, then junk */
     static const char a4[] = "Bearer " TOKEN "\rjunk"; /* a bare CR */
     static const struct {
@@ -562,7 +562,7 @@ static void test_nul_in_header(void **state)
                  port);
     assert_true(n > 0 && (size_t)n < sizeof req);
     char *mark = strchr(req, '#');
-    size_t seg = ((size_t)n + 11u) / 12u; /* 12 segments */
+    size_t seg = ((size_t)n + 11u) / 12u;                              /* 12 segments */
     assert_true((size_t)(mark - req) >= ((size_t)n - 1u) / seg * seg); /* in the last one */
     *mark = 'x';
     assert_int_equal(raw_answer(port, req, (size_t)n, seg, 20, ans, sizeof ans), 200);
