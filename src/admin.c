@@ -123,6 +123,7 @@ typedef struct graft__admin_pending {
     int fd; /* -1: free slot */
     uint64_t since_ms;
     size_t scanned;  /* bytes of the peeked stream already checked */
+    size_t peeked;   /* bytes the last peek saw (SO_RCVLOWAT is one more) */
     size_t line_len; /* bytes of the current line so far, its CR excluded */
     bool seen_line;  /* a non-empty line (the request line) has been seen */
     bool loopback;
@@ -1136,22 +1137,46 @@ static void graft__admin_peek_one(graft_admin *admin, graft__admin_pending *p)
     if (got < 0) {
         return;
     }
+    if (p->peeked != 0 && (size_t)got == p->peeked) {
+        /* Readable below the low-water mark with nothing new: the peer has shut its side
+         * down part-way through its headers. */
+        graft__admin_drop_pending(p);
+        return;
+    }
     switch (graft__admin_scan(p, admin->peek, (size_t)got)) {
     case GRAFT__ADMIN_SCAN_BAD:
         graft__admin_refuse_raw(admin, p, "400 Bad Request",
                                 "NUL or bare CR in the request line or a header");
         return;
-    case GRAFT__ADMIN_SCAN_MORE:
+    case GRAFT__ADMIN_SCAN_MORE: {
         if ((size_t)got == sizeof admin->peek) {
             graft__admin_refuse_raw(admin, p, "431 Request Header Fields Too Large",
                                     "request line and headers too large");
+            return;
         }
+        /* Peeked bytes stay readable, so a level-triggered poll would report this
+         * socket at once, forever: wake only when more than these have arrived (or the
+         * peer is gone). */
+        int lowat = (int)got + 1;
+        if (setsockopt(p->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat) != 0) {
+            graft__admin_drop_pending(p);
+            return;
+        }
+        p->peeked = (size_t)got;
         return;
+    }
     case GRAFT__ADMIN_SCAN_DONE:
         break;
     }
     int fd = p->fd;
     p->fd = -1;
+    if (p->peeked != 0) {
+        int one = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one) != 0) {
+            close(fd);
+            return;
+        }
+    }
     admin->handing_fd = fd;
     admin->handing_since_ms = p->since_ms;
     /* libmicrohttpd closes the socket itself if it cannot take it. */

@@ -633,6 +633,23 @@ static void test_peek_limits(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     assert_true(ms < 2000.0); /* a tick is 100 ms; generous for a loaded machine */
+    /* Their peeked bytes stay readable: the endpoint must not spin on them (it waits
+     * for more with SO_RCVLOWAT). 500 ms of waiting costs a few ms of CPU (under 50);
+     * spinning costs about 500. */
+    struct timespec c0, c1, half = {0, 500000000L};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    nanosleep(&half, NULL);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
+    if (cpu > 50.0) {
+        fail_msg("%.0f ms of CPU in 500 ms with 3 clients part-way through their headers", cpu);
+    }
+    /* One that gives up half-way (shuts its side) is closed at once, not at the deadline. */
+    shutdown(slow[0], SHUT_WR);
+    struct pollfd pf = {.fd = slow[0], .events = POLLIN};
+    char c;
+    assert_int_equal(poll(&pf, 1, 2000), 1);
+    assert_true(read(slow[0], &c, 1) <= 0); /* EOF, or a reset: its bytes were unread */
     for (size_t i = 0; i < 3; i++) {
         close(slow[i]);
     }
