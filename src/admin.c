@@ -1,6 +1,6 @@
 /*
  * admin.c: the opt-in HTTP control endpoint of a graft runtime (see graft/admin.h and
- * docs/OPERATING.md). libmicrohttpd runs it on its own internal thread, so serving a
+ * docs/OPERATING.md). It runs on a thread of its own (driving libmicrohttpd), so serving a
  * request never touches the host's threads; every runtime call made here is one of
  * libgraft's thread-safe entry points.
  *
@@ -10,8 +10,15 @@
  *   - connections: at most GRAFT__ADMIN_MAX_CONNECTIONS; a new one beyond that evicts the
  *     oldest, and none lives longer than GRAFT__ADMIN_DEADLINE_MS per request (headers,
  *     body and answer), so slow clients cannot hold the door shut on a rollback;
- *   - a NUL anywhere in the URL (%00) gets 400 (libmicrohttpd 0.9.75 ends a header
- *     value at a NUL byte before we see it and keeps no length: see OPERATING.md);
+ *   - the endpoint accepts connections itself and peeks (MSG_PEEK: nothing consumed) at
+ *     each one's request line and headers before handing it to libmicrohttpd
+ *     (MHD_add_connection): a raw NUL or a bare CR there gets 400, since libmicrohttpd
+ *     0.9.75 would silently cut the line or value at it; a header block over
+ *     libmicrohttpd's memory gets 431. Pending connections count against the budget
+ *     and the deadline above, and are polled together, so a trickler holds up no one.
+ *     Every answer says "Connection: close": only a connection's first header block is
+ *     checked;
+ *   - a NUL anywhere in the URL (%00) gets 400 (decoded, it would cut the URL short);
  *   - Host must name this endpoint (its bound address or a loopback name, with its port),
  *     against DNS rebinding; a foreign Origin gets 403; a change must carry a header a
  *     cross-origin page cannot send without a CORS preflight (which is never granted);
@@ -22,8 +29,10 @@
  *   - a change is fully validated before it is applied, so an invalid one changes nothing.
  * Every error is JSON: {"error": "..."} with the matching HTTP status.
  *
- * Threading: the endpoint runs its own thread driving libmicrohttpd (MHD_run_wait), so
- * every callback and the connection table below run on that one thread, lock-free.
+ * Threading: the endpoint runs its own thread (graft__admin_loop: one poll over the
+ * listening socket, the pending connections and libmicrohttpd's epoll descriptor, then
+ * MHD_run), so every callback and the connection tables below run on that one thread,
+ * lock-free.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -36,6 +45,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -77,6 +87,17 @@
 #define GRAFT__ADMIN_TIMEOUT_S 10u
 /* How often the endpoint's thread checks deadlines (and notices a stop). */
 #define GRAFT__ADMIN_TICK_MS 100u
+/* The endpoint accepts connections itself and reads (MSG_PEEK, consuming nothing) each
+ * one's request line and headers before libmicrohttpd gets it: at most this many wait
+ * at once (they count against the connection budget, and the oldest is evicted the same
+ * way), each within the same total deadline. */
+#define GRAFT__ADMIN_MAX_PENDING GRAFT__ADMIN_MAX_CONNECTIONS
+/* libmicrohttpd's per-connection memory (set explicitly: its 0.9.75 default). A header
+ * block that does not fit in it gets 431 before libmicrohttpd sees it. */
+#define GRAFT__ADMIN_CONN_MEMORY (32u * 1024u)
+/* Connections taken from the listening socket per round, so accepting cannot starve
+ * the connections already in. */
+#define GRAFT__ADMIN_ACCEPT_BATCH 16u
 /* Longest Host header accepted. */
 #define GRAFT__ADMIN_MAX_HOST 300u
 /* Longest injected delay the API accepts, in milliseconds. */
@@ -97,10 +118,26 @@ typedef struct graft__admin_conn {
     size_t iplen;
 } graft__admin_conn;
 
+/* One accepted connection whose header block is still being read (peeked). */
+typedef struct graft__admin_pending {
+    int fd; /* -1: free slot */
+    uint64_t since_ms;
+    size_t scanned;  /* bytes of the peeked stream already checked */
+    size_t peeked;   /* bytes the last peek saw (SO_RCVLOWAT is one more) */
+    size_t line_len; /* bytes of the current line so far, its CR excluded */
+    bool seen_line;  /* a non-empty line (the request line) has been seen */
+    bool loopback;
+    unsigned char ip[16];
+    size_t iplen;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+} graft__admin_pending;
+
 struct graft_admin {
     graft_runtime *rt;
     struct MHD_Daemon *daemon;
-    char *token; /* always set: given, or generated at start */
+    int listen_fd; /* ours, not libmicrohttpd's (MHD_USE_NO_LISTEN_SOCKET) */
+    char *token;   /* always set: given, or generated at start */
     size_t token_len;
     char *token_file; /* where a generated token was written (removed at stop), or NULL */
     uint16_t port;
@@ -110,8 +147,15 @@ struct graft_admin {
     atomic_int stop;
     /* Touched only on the endpoint's thread (and by graft_admin_stop after joining it). */
     graft__admin_conn conns[GRAFT__ADMIN_HARD_CONNECTIONS];
-    uint64_t evicted, expired, refused_ip; /* totals */
-    uint64_t logged_evicted, logged_expired, logged_refused_ip;
+    graft__admin_pending pending[GRAFT__ADMIN_MAX_PENDING];
+    /* The connection being handed to libmicrohttpd (its notify callback picks up the
+     * accept time, so the deadline counts from the accept), or -1. */
+    int handing_fd;
+    uint64_t handing_since_ms;
+    /* One peek buffer, used only on the endpoint's thread. */
+    char peek[GRAFT__ADMIN_CONN_MEMORY];
+    uint64_t evicted, expired, refused_ip, refused_raw; /* totals */
+    uint64_t logged_evicted, logged_expired, logged_refused_ip, logged_refused_raw;
     uint64_t logged_ms;
 };
 
@@ -205,6 +249,9 @@ static enum MHD_Result graft__admin_send(struct MHD_Connection *conn, unsigned s
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    /* One request per connection: only a connection's first header block is checked for
+     * NUL and bare CR (graft__admin_scan), so a second one must never be read. */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (hname) {
         MHD_add_response_header(resp, hname, hvalue);
     }
@@ -940,7 +987,8 @@ static void graft__admin_notify(void *cls, struct MHD_Connection *conn, void **s
     }
     memset(slot, 0, sizeof *slot);
     slot->fd = fdi->connect_fd;
-    slot->since_ms = graft__admin_now_ms();
+    slot->since_ms =
+        fdi->connect_fd == admin->handing_fd ? admin->handing_since_ms : graft__admin_now_ms();
     slot->iplen = graft__admin_peer(addr ? addr->client_addr : NULL, slot->ip, &slot->loopback);
     *socket_context = slot;
     /* Over budget: the oldest goes, so the newcomer is served. Trickling clients are
@@ -949,6 +997,14 @@ static void graft__admin_notify(void *cls, struct MHD_Connection *conn, void **s
         graft__admin_shut(oldest);
         admin->evicted++;
     }
+}
+
+/* Ends a connection libmicrohttpd has not been given. */
+static void graft__admin_drop_pending(graft__admin_pending *p)
+{
+    assert(p->fd >= 0);
+    close(p->fd);
+    p->fd = -1;
 }
 
 /* After each round of libmicrohttpd's work: end connections past their deadline, and
@@ -963,37 +1019,294 @@ static void graft__admin_reap(graft_admin *admin)
             admin->expired++;
         }
     }
+    for (size_t i = 0; i < GRAFT__ADMIN_MAX_PENDING; i++) {
+        graft__admin_pending *p = &admin->pending[i];
+        if (p->fd >= 0 && now - p->since_ms > GRAFT__ADMIN_DEADLINE_MS) {
+            graft__admin_drop_pending(p);
+            admin->expired++;
+        }
+    }
     if (now - admin->logged_ms < 1000u) {
         return;
     }
     if (admin->expired != admin->logged_expired || admin->evicted != admin->logged_evicted ||
-        admin->refused_ip != admin->logged_refused_ip) {
-        graft__admin_log(admin->rt, GRAFT_LOG_WARN,
-                         "closed %llu connection(s) over the %u ms request deadline, evicted "
-                         "%llu over the %u-connection budget, refused %llu over %u per remote "
-                         "address (since the last report)",
-                         (unsigned long long)(admin->expired - admin->logged_expired),
-                         GRAFT__ADMIN_DEADLINE_MS,
-                         (unsigned long long)(admin->evicted - admin->logged_evicted),
-                         GRAFT__ADMIN_MAX_CONNECTIONS,
-                         (unsigned long long)(admin->refused_ip - admin->logged_refused_ip),
-                         GRAFT__ADMIN_PER_IP);
+        admin->refused_ip != admin->logged_refused_ip ||
+        admin->refused_raw != admin->logged_refused_raw) {
+        graft__admin_log(
+            admin->rt, GRAFT_LOG_WARN,
+            "closed %llu connection(s) over the %u ms request deadline, evicted "
+            "%llu over the %u-connection budget, refused %llu over %u per remote "
+            "address, refused %llu with NUL, bare CR or oversize headers (since the "
+            "last report)",
+            (unsigned long long)(admin->expired - admin->logged_expired), GRAFT__ADMIN_DEADLINE_MS,
+            (unsigned long long)(admin->evicted - admin->logged_evicted),
+            GRAFT__ADMIN_MAX_CONNECTIONS,
+            (unsigned long long)(admin->refused_ip - admin->logged_refused_ip), GRAFT__ADMIN_PER_IP,
+            (unsigned long long)(admin->refused_raw - admin->logged_refused_raw));
         admin->logged_expired = admin->expired;
         admin->logged_evicted = admin->evicted;
         admin->logged_refused_ip = admin->refused_ip;
+        admin->logged_refused_raw = admin->refused_raw;
     }
     admin->logged_ms = now;
 }
 
-/* The endpoint's thread: libmicrohttpd's work, then the deadlines, every tick. */
+/* Refuses a connection that has not reached libmicrohttpd: what it sent so far is read
+ * (so closing does not reset the answer away), a JSON error is sent, and it is closed. */
+static void graft__admin_refuse_raw(graft_admin *admin, graft__admin_pending *p, const char *status,
+                                    const char *msg)
+{
+    assert(p->fd >= 0);
+    for (unsigned i = 0; i < 4u; i++) {
+        if (recv(p->fd, admin->peek, sizeof admin->peek, MSG_DONTWAIT) <= 0) {
+            break;
+        }
+    }
+    char out[512];
+    int n = snprintf(out, sizeof out,
+                     "HTTP/1.1 %s\r\nContent-Type: application/json\r\nCache-Control: "
+                     "no-store\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n"
+                     "{\"error\":\"%s\"}",
+                     status, strlen(msg) + 12u, msg);
+    if (n > 0 && (size_t)n < sizeof out) {
+        /* Best effort: a few hundred bytes fit in any fresh socket's send buffer. */
+        ssize_t w = send(p->fd, out, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)w;
+    }
+    shutdown(p->fd, SHUT_WR);
+    close(p->fd);
+    p->fd = -1;
+    admin->refused_raw++;
+}
+
+typedef enum {
+    GRAFT__ADMIN_SCAN_MORE,
+    GRAFT__ADMIN_SCAN_DONE,
+    GRAFT__ADMIN_SCAN_BAD
+} graft__admin_scan_result;
+
+/* Checks bytes [p->scanned, n) of the peeked stream: the request line and every header
+ * line up to the blank line must hold no NUL and no CR that is not followed by LF,
+ * the bytes libmicrohttpd 0.9.75 would silently cut a line or value at. Empty lines
+ * before the request line are skipped (as libmicrohttpd does). A CR at the end of what
+ * has arrived waits for the next byte. */
+static graft__admin_scan_result graft__admin_scan(graft__admin_pending *p, const char *buf,
+                                                  size_t n)
+{
+    size_t i = p->scanned;
+    for (; i < n; i++) {
+        unsigned char b = (unsigned char)buf[i];
+        if (b == '\0') {
+            return GRAFT__ADMIN_SCAN_BAD;
+        }
+        if (b == '\r') {
+            if (i + 1 == n) {
+                break; /* its LF has not arrived yet */
+            }
+            if (buf[i + 1] != '\n') {
+                return GRAFT__ADMIN_SCAN_BAD;
+            }
+            continue;
+        }
+        if (b != '\n') {
+            p->line_len++;
+            continue;
+        }
+        if (p->line_len != 0) {
+            p->seen_line = true;
+            p->line_len = 0;
+        } else if (p->seen_line) {
+            p->scanned = i + 1;
+            return GRAFT__ADMIN_SCAN_DONE;
+        }
+    }
+    p->scanned = i;
+    return GRAFT__ADMIN_SCAN_MORE;
+}
+
+/* A pending connection has bytes: peek at all of them, check what is new, and when the
+ * header block is complete and clean hand the socket (nothing consumed) to
+ * libmicrohttpd. */
+static void graft__admin_peek_one(graft_admin *admin, graft__admin_pending *p)
+{
+    ssize_t got = recv(p->fd, admin->peek, sizeof admin->peek, MSG_PEEK | MSG_DONTWAIT);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        graft__admin_drop_pending(p); /* gone before it finished its headers */
+        return;
+    }
+    if (got < 0) {
+        return;
+    }
+    if (p->peeked != 0 && (size_t)got == p->peeked) {
+        /* Readable below the low-water mark with nothing new: the peer has shut its side
+         * down part-way through its headers. */
+        graft__admin_drop_pending(p);
+        return;
+    }
+    switch (graft__admin_scan(p, admin->peek, (size_t)got)) {
+    case GRAFT__ADMIN_SCAN_BAD:
+        graft__admin_refuse_raw(admin, p, "400 Bad Request",
+                                "NUL or bare CR in the request line or a header");
+        return;
+    case GRAFT__ADMIN_SCAN_MORE: {
+        if ((size_t)got == sizeof admin->peek) {
+            graft__admin_refuse_raw(admin, p, "431 Request Header Fields Too Large",
+                                    "request line and headers too large");
+            return;
+        }
+        /* Peeked bytes stay readable, so a level-triggered poll would report this
+         * socket at once, forever: wake only when more than these have arrived (or the
+         * peer is gone). */
+        int lowat = (int)got + 1;
+        if (setsockopt(p->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat) != 0) {
+            graft__admin_drop_pending(p);
+            return;
+        }
+        p->peeked = (size_t)got;
+        return;
+    }
+    case GRAFT__ADMIN_SCAN_DONE:
+        break;
+    }
+    int fd = p->fd;
+    p->fd = -1;
+    if (p->peeked != 0) {
+        int one = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof one) != 0) {
+            close(fd);
+            return;
+        }
+    }
+    admin->handing_fd = fd;
+    admin->handing_since_ms = p->since_ms;
+    /* libmicrohttpd closes the socket itself if it cannot take it. */
+    if (MHD_add_connection(admin->daemon, fd, (const struct sockaddr *)&p->addr, p->addrlen) !=
+        MHD_YES) {
+        graft__admin_log(admin->rt, GRAFT_LOG_WARN, "admin endpoint: a connection was dropped: %s",
+                         strerror(errno));
+    }
+    admin->handing_fd = -1;
+}
+
+/* Takes what the listening socket has, within the budget: a non-loopback address may
+ * hold GRAFT__ADMIN_PER_IP connections, pending or served; beyond
+ * GRAFT__ADMIN_MAX_CONNECTIONS in all, the oldest (pending or served) is evicted so the
+ * newcomer, a rollback above all, gets in. */
+static void graft__admin_accept_some(graft_admin *admin)
+{
+    for (unsigned k = 0; k < GRAFT__ADMIN_ACCEPT_BATCH; k++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept(admin->listen_fd, (struct sockaddr *)&ss, &sl);
+        if (fd >= 0 && (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0 ||
+                        fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)) {
+            close(fd);
+            continue;
+        }
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED) {
+                graft__admin_log(admin->rt, GRAFT_LOG_WARN, "admin endpoint: accept: %s",
+                                 strerror(errno));
+            }
+            return;
+        }
+        unsigned char ip[16];
+        bool loopback;
+        size_t iplen = graft__admin_peer((const struct sockaddr *)&ss, ip, &loopback);
+        unsigned live = 0, same = 0;
+        graft__admin_conn *oldest = NULL;
+        graft__admin_pending *oldest_p = NULL, *slot = NULL;
+        for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++) {
+            graft__admin_conn *c = &admin->conns[i];
+            if (c->fd < 0 || c->closing) {
+                continue;
+            }
+            live++;
+            same += c->iplen == iplen && memcmp(c->ip, ip, iplen) == 0;
+            if (!oldest || c->since_ms < oldest->since_ms) {
+                oldest = c;
+            }
+        }
+        for (size_t i = 0; i < GRAFT__ADMIN_MAX_PENDING; i++) {
+            graft__admin_pending *p = &admin->pending[i];
+            if (p->fd < 0) {
+                slot = slot ? slot : p;
+                continue;
+            }
+            live++;
+            same += p->iplen == iplen && memcmp(p->ip, ip, iplen) == 0;
+            if (!oldest_p || p->since_ms < oldest_p->since_ms) {
+                oldest_p = p;
+            }
+        }
+        if (!loopback && same >= GRAFT__ADMIN_PER_IP) {
+            admin->refused_ip++;
+            close(fd);
+            continue;
+        }
+        if (live >= GRAFT__ADMIN_MAX_CONNECTIONS || !slot) {
+            /* Evict the oldest; a full pending table always gives up one of its own. */
+            if (oldest_p && (!slot || !oldest || oldest_p->since_ms <= oldest->since_ms)) {
+                graft__admin_drop_pending(oldest_p);
+                slot = slot ? slot : oldest_p;
+            } else {
+                assert(oldest);
+                graft__admin_shut(oldest);
+            }
+            admin->evicted++;
+        }
+        assert(slot && slot->fd < 0);
+        memset(slot, 0, sizeof *slot);
+        slot->fd = fd;
+        slot->since_ms = graft__admin_now_ms();
+        slot->loopback = loopback;
+        memcpy(slot->ip, ip, sizeof ip);
+        slot->iplen = iplen;
+        memcpy(&slot->addr, &ss, sl);
+        slot->addrlen = sl;
+    }
+}
+
+/* The endpoint's thread: one poll over the listening socket, the pending connections
+ * and libmicrohttpd's epoll descriptor; then libmicrohttpd's work, the pending
+ * connections' headers, new connections and the deadlines, at least every tick. */
 static void *graft__admin_loop(void *arg)
 {
     graft_admin *admin = arg;
+    const union MHD_DaemonInfo *ei = MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    int epfd = ei ? ei->epoll_fd : -1;
+    struct pollfd pfd[2 + GRAFT__ADMIN_MAX_PENDING];
+    graft__admin_pending *who[GRAFT__ADMIN_MAX_PENDING];
     while (!atomic_load(&admin->stop)) {
-        if (MHD_run_wait(admin->daemon, (int32_t)GRAFT__ADMIN_TICK_MS) != MHD_YES) {
-            /* A failed poll returns at once: wait out the tick rather than spin. */
+        nfds_t n = 0;
+        pfd[n++] = (struct pollfd){.fd = admin->listen_fd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = epfd, .events = POLLIN};
+        for (size_t i = 0; i < GRAFT__ADMIN_MAX_PENDING; i++) {
+            if (admin->pending[i].fd >= 0) {
+                who[n - 2] = &admin->pending[i];
+                pfd[n++] = (struct pollfd){.fd = admin->pending[i].fd, .events = POLLIN};
+            }
+        }
+        int timeout = (int)GRAFT__ADMIN_TICK_MS;
+        MHD_UNSIGNED_LONG_LONG mt = 0;
+        if (MHD_get_timeout(admin->daemon, &mt) == MHD_YES &&
+            mt < (MHD_UNSIGNED_LONG_LONG)timeout) {
+            timeout = (int)mt;
+        }
+        if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
+            /* Cannot happen with valid descriptors; wait out the tick rather than spin. */
             struct timespec ts = {0, (long)GRAFT__ADMIN_TICK_MS * 1000000L};
             nanosleep(&ts, NULL);
+        }
+        MHD_run(admin->daemon);
+        for (nfds_t i = 2; i < n; i++) {
+            if (pfd[i].revents != 0 && who[i - 2]->fd == pfd[i].fd) {
+                graft__admin_peek_one(admin, who[i - 2]);
+            }
+        }
+        if (pfd[0].revents != 0) {
+            graft__admin_accept_some(admin);
         }
         graft__admin_reap(admin);
     }
@@ -1174,6 +1487,14 @@ static char *graft__admin_new_token(graft_runtime *rt)
 
 static void graft__admin_free(graft_admin *admin)
 {
+    for (size_t i = 0; i < GRAFT__ADMIN_MAX_PENDING; i++) {
+        if (admin->pending[i].fd >= 0) {
+            close(admin->pending[i].fd);
+        }
+    }
+    if (admin->listen_fd >= 0) {
+        close(admin->listen_fd);
+    }
     if (admin->token_file) {
         unlink(admin->token_file);
         free(admin->token_file);
@@ -1187,6 +1508,36 @@ static void graft__admin_free(graft_admin *admin)
         free(admin->token);
     }
     free(admin);
+}
+
+/* The endpoint's own listening socket (IPv6 only for an IPv6 address, as
+ * libmicrohttpd did), and the port it got (port 0 picks one). */
+static int graft__admin_listen(graft_admin *admin, const struct sockaddr_storage *ss,
+                               socklen_t sslen)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return GRAFT_EIO;
+    }
+    int one = 1;
+    bool ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0;
+    if (ok && ss->ss_family == AF_INET6) {
+        ok = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0;
+    }
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    ok = ok && bind(fd, (const struct sockaddr *)ss, sslen) == 0 && listen(fd, SOMAXCONN) == 0 &&
+         getsockname(fd, (struct sockaddr *)&got, &gl) == 0;
+    if (!ok) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return GRAFT_EIO;
+    }
+    admin->port = got.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
+                                            : ntohs(((struct sockaddr_in *)&got)->sin_port);
+    admin->listen_fd = fd;
+    return GRAFT_OK;
 }
 
 int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, graft_admin **out)
@@ -1240,6 +1591,11 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
     for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++) {
         admin->conns[i].fd = -1;
     }
+    for (size_t i = 0; i < GRAFT__ADMIN_MAX_PENDING; i++) {
+        admin->pending[i].fd = -1;
+    }
+    admin->listen_fd = -1;
+    admin->handing_fd = -1;
     atomic_init(&admin->stop, 0);
     /* The host part as given ("127.0.0.1", "[::1]", "myhost"), for the Host check;
      * graft__admin_resolve has checked its form and length. */
@@ -1260,15 +1616,21 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
      * deadline checks and every callback share one thread. epoll, not select(): a host
      * like kvd may hold file descriptors above FD_SETSIZE (and this libmicrohttpd
      * refuses poll() without its internal thread). */
-    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6) {
-        flags |= MHD_USE_IPv6;
+    st = graft__admin_listen(admin, &ss, sslen);
+    if (st != GRAFT_OK) {
+        graft__admin_log(rt, GRAFT_LOG_ERROR, "admin endpoint could not listen on '%s': %s", addr,
+                         strerror(errno));
+        graft__admin_free(admin);
+        return st;
     }
+    /* The listening socket is ours (graft__admin_accept_some): libmicrohttpd gets each
+     * connection only once its header block has been checked. */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
     admin->daemon = MHD_start_daemon(
         flags, 0, graft__admin_accept, admin, graft__admin_handler, admin,
         /* The logger must come first or MHD prints early messages itself. */
-        MHD_OPTION_EXTERNAL_LOGGER, graft__admin_mhd_log, admin, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_OPTION_EXTERNAL_LOGGER, graft__admin_mhd_log, admin, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)GRAFT__ADMIN_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)GRAFT__ADMIN_HARD_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)GRAFT__ADMIN_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK, graft__admin_uri_log, admin,
         MHD_OPTION_NOTIFY_CONNECTION, graft__admin_notify, admin, MHD_OPTION_NOTIFY_COMPLETED,
@@ -1278,9 +1640,6 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
         graft__admin_free(admin);
         return GRAFT_EIO;
     }
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    admin->port = info ? info->port : 0;
     /* Nothing is served before the thread runs, so the file exists before any request. */
     st = generated ? graft__admin_write_token(admin) : GRAFT_OK;
     if (st == GRAFT_OK && pthread_create(&admin->thread, NULL, graft__admin_loop, admin) != 0) {

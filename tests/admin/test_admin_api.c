@@ -453,9 +453,7 @@ static void test_nul_refused(void **state)
     assert_mode(f->upper, GRAFT_MODE_LEGACY, 0);
 }
 
-/* One request written as raw bytes (curl cannot put a NUL in a header); the status of
- * the answer, or 0 if none came. */
-static int raw_status(unsigned port, const char *req, size_t len)
+static int connect_local(unsigned port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
@@ -465,59 +463,213 @@ static int raw_status(unsigned port, const char *req, size_t len)
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(write(fd, req, len), (ssize_t)len);
-    char buf[512];
+    return fd;
+}
+
+/* One request written as raw bytes (curl cannot put a NUL in a header) in `nseg`
+ * segments of `seg` bytes (the last takes the rest), `gap_ms` apart; the whole answer
+ * goes to `out` and its status is returned, or 0 if none came. */
+static int raw_answer(unsigned port, const char *req, size_t len, size_t seg, int gap_ms, char *out,
+                      size_t cap)
+{
+    int fd = connect_local(port);
+    for (size_t off = 0; off < len;) {
+        size_t n = seg != 0 && len - off > seg ? seg : len - off;
+        if (off != 0 && gap_ms > 0) {
+            struct timespec ts = {0, (long)gap_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        ssize_t w = send(fd, req + off, n, MSG_NOSIGNAL);
+        assert_true(w > 0);
+        off += (size_t)w;
+    }
     size_t got = 0;
     ssize_t n;
-    while (got + 1 < sizeof buf && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0) {
+    while (got + 1 < cap && (n = read(fd, out + got, cap - 1 - got)) > 0) {
         got += (size_t)n;
     }
     close(fd);
-    buf[got] = '\0';
+    out[got] = '\0';
     int status = 0;
-    if (sscanf(buf, "HTTP/1.1 %d", &status) != 1) {
+    if (sscanf(out, "HTTP/1.1 %d", &status) != 1) {
         return 0;
     }
     return status;
 }
 
-/* A raw NUL inside the Authorization header: libmicrohttpd 0.9.75 ends the value there
- * and reports only that length (MHD_lookup_connection_value_n's value_size, whatever
- * MHD_OPTION_STRICT_FOR_CLIENT says), so what follows it cannot be seen. What must hold
- * (docs/OPERATING.md): the bytes after the NUL never count towards the token. */
+static int raw_status(unsigned port, const char *req, size_t len)
+{
+    char buf[512];
+    return raw_answer(port, req, len, 0, 0, buf, sizeof buf);
+}
+
+/* A request line plus headers with `auth` (n bytes, NULs allowed) as the Authorization
+ * value, into req; its length. */
+static size_t auth_request(char *req, size_t cap, unsigned port, const char *auth, size_t n)
+{
+    int head = snprintf(req, cap,
+                        "GET /api/seams HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: ", port);
+    static const char tail[] = "\r\nConnection: close\r\n\r\n";
+    assert_true(head > 0 && (size_t)head + n + sizeof tail < cap);
+    memcpy(req + head, auth, n);
+    memcpy(req + head + n, tail, sizeof tail - 1);
+    return (size_t)head + n + sizeof tail - 1;
+}
+
+/* A raw NUL (or a bare CR) anywhere in the request line or the headers: libmicrohttpd
+ * 0.9.75 would cut the line there and report only the shortened length, so the
+ * endpoint reads each connection's header block itself (peeking) before libmicrohttpd
+ * gets it, and refuses such a request with 400 (docs/OPERATING.md, "The door"). */
 static void test_nul_in_header(void **state)
 {
     fixture *f = *state;
     unsigned port = graft_admin_port(f->admin);
-    static const char a0[] = "Bearer x\0" TOKEN;      /* the token after the NUL */
-    static const char a1[] = "Bearer s3cret-toke\0n"; /* its last byte after it */
-    static const char a2[] = "Bearer \0" TOKEN;       /* nothing before it */
+    static const char a0[] = "Bearer x\0" TOKEN;       /* the token after the NUL */
+    static const char a1[] = "Bearer s3cret-toke\0n";  /* its last byte after it */
+    static const char a2[] = "Bearer \0" TOKEN;        /* nothing before it */
+    static const char a3[] = "Bearer " TOKEN "\0junk"; /* the whole token, then junk */
+    static const char a4[] = "Bearer " TOKEN "\rjunk"; /* a bare CR */
     static const struct {
         const char *p;
         size_t n;
-    } auths[] = {{a0, sizeof a0 - 1}, {a1, sizeof a1 - 1}, {a2, sizeof a2 - 1}};
+    } auths[] = {{a0, sizeof a0 - 1},
+                 {a1, sizeof a1 - 1},
+                 {a2, sizeof a2 - 1},
+                 {a3, sizeof a3 - 1},
+                 {a4, sizeof a4 - 1}};
+    char req[512], ans[512];
     for (size_t i = 0; i < sizeof auths / sizeof auths[0]; i++) {
-        char req[512];
-        int head =
-            snprintf(req, sizeof req,
-                     "GET /api/seams HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: ", port);
-        static const char tail[] = "\r\nConnection: close\r\n\r\n";
-        assert_true(head > 0 && (size_t)head + auths[i].n + sizeof tail < sizeof req);
-        memcpy(req + head, auths[i].p, auths[i].n);
-        memcpy(req + head + auths[i].n, tail, sizeof tail - 1);
-        int st = raw_status(port, req, (size_t)head + auths[i].n + sizeof tail - 1);
-        if (st != 401 && st != 400) {
-            fail_msg("case %zu: HTTP %d (want 401, or 400 from a libmicrohttpd that refuses NUL)",
-                     i, st);
+        size_t len = auth_request(req, sizeof req, port, auths[i].p, auths[i].n);
+        int st = raw_answer(port, req, len, 0, 0, ans, sizeof ans);
+        if (st != 400 || !strstr(ans, "NUL or bare CR")) {
+            fail_msg("case %zu: HTTP %d (want 400): %s", i, st, ans);
         }
     }
+    /* In the request line. */
+    static const char line[] = "GET /api/seams\0junk HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                               "Authorization: Bearer " TOKEN "\r\nConnection: close\r\n\r\n";
+    char fmt[sizeof line];
+    memcpy(fmt, line, sizeof line);
+    fmt[14] = '#'; /* snprintf stops at a NUL: format with a stand-in, then put it back */
+    int n = snprintf(req, sizeof req, fmt, port);
+    assert_true(n > 0 && (size_t)n < sizeof req);
+    req[14] = '\0';
+    assert_int_equal(raw_status(port, req, (size_t)n), 400);
+    /* Split over many writes, the NUL in the last segment (its last header). */
+    n = snprintf(req, sizeof req,
+                 "GET /api/seams HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: Bearer " TOKEN
+                 "\r\nConnection: close\r\nX-Last: a#b\r\n\r\n",
+                 port);
+    assert_true(n > 0 && (size_t)n < sizeof req);
+    char *mark = strchr(req, '#');
+    size_t seg = ((size_t)n + 11u) / 12u;                              /* 12 segments */
+    assert_true((size_t)(mark - req) >= ((size_t)n - 1u) / seg * seg); /* in the last one */
+    *mark = 'x';
+    assert_int_equal(raw_answer(port, req, (size_t)n, seg, 20, ans, sizeof ans), 200);
+    *mark = '\0';
+    assert_int_equal(raw_answer(port, req, (size_t)n, seg, 20, ans, sizeof ans), 400);
+    /* A NUL after the blank line is the body's business, not the header block's. */
+    static const char body[] = "{\"mode\":\"legacy\"}\0";
+    n = snprintf(req, sizeof req,
+                 "PUT /api/seams/demo.upper HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: "
+                 "Bearer " TOKEN "\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n",
+                 port, sizeof body - 1);
+    assert_true(n > 0 && (size_t)n + sizeof body < sizeof req);
+    memcpy(req + n, body, sizeof body - 1);
+    int st = raw_answer(port, req, (size_t)n + sizeof body - 1, 0, 0, ans, sizeof ans);
+    if (st != 400 || strstr(ans, "NUL or bare CR") != NULL) {
+        fail_msg("HTTP %d (want the handler's 400): %s", st, ans);
+    }
     /* The same raw path with the whole token and no NUL is served: the helper works. */
-    char ok[512];
-    int n = snprintf(ok, sizeof ok,
+    n = snprintf(req, sizeof req,
+                 "GET /api/seams HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: Bearer " TOKEN
+                 "\r\nConnection: close\r\n\r\n",
+                 port);
+    assert_int_equal(raw_status(port, req, (size_t)n), 200);
+}
+
+/* Only a connection's first header block is checked, so the endpoint answers one
+ * request per connection: a clean request pipelined with one that has a NUL gets one
+ * answer, and the connection is closed. */
+static void test_one_request_per_connection(void **state)
+{
+    fixture *f = *state;
+    unsigned port = graft_admin_port(f->admin);
+    char req[512], ans[2048];
+    int n = snprintf(req, sizeof req,
+                     "GET /api/seams HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: Bearer " TOKEN
+                     "\r\n\r\nGET /api/seams HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: "
+                     "Bearer " TOKEN "#junk\r\n\r\n",
+                     port, port);
+    assert_true(n > 0 && (size_t)n < sizeof req);
+    *strchr(req, '#') = '\0';
+    assert_int_equal(raw_answer(port, req, (size_t)n, 0, 0, ans, sizeof ans), 200);
+    assert_non_null(strstr(ans, "Connection: close"));
+    assert_null(strstr(ans + 1, "HTTP/1.1 "));
+}
+
+/* Header blocks over libmicrohttpd's limit get 431; a client that trickles its headers
+ * waits in the peek table without holding up anyone else. */
+static void test_peek_limits(void **state)
+{
+    fixture *f = *state;
+    unsigned port = graft_admin_port(f->admin);
+    /* Three slow clients, each part-way through its headers. */
+    int slow[3];
+    for (size_t i = 0; i < 3; i++) {
+        slow[i] = connect_local(port);
+        static const char part[] = "GET /api/seams HTTP/1.1\r\nHost: 12";
+        assert_int_equal(send(slow[i], part, sizeof part - 1, MSG_NOSIGNAL), sizeof part - 1);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char req[512];
+    int n = snprintf(req, sizeof req,
                      "GET /api/seams HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: Bearer " TOKEN
                      "\r\nConnection: close\r\n\r\n",
                      port);
-    assert_int_equal(raw_status(port, ok, (size_t)n), 200);
+    assert_int_equal(raw_status(port, req, (size_t)n), 200);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(ms < 2000.0); /* a tick is 100 ms; generous for a loaded machine */
+    /* Their peeked bytes stay readable: the endpoint must not spin on them (it waits
+     * for more with SO_RCVLOWAT). 500 ms of waiting costs a few ms of CPU (under 50);
+     * spinning cost 259 ms on a loaded 2-core machine. */
+    struct timespec c0, c1, half = {0, 500000000L};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    nanosleep(&half, NULL);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
+    if (cpu > 50.0) {
+        fail_msg("%.0f ms of CPU in 500 ms with 3 clients part-way through their headers", cpu);
+    }
+    /* One that gives up half-way (shuts its side) is closed at once, not at the deadline. */
+    shutdown(slow[0], SHUT_WR);
+    struct pollfd pf = {.fd = slow[0], .events = POLLIN};
+    char c;
+    assert_int_equal(poll(&pf, 1, 2000), 1);
+    assert_true(read(slow[0], &c, 1) <= 0); /* EOF, or a reset: its bytes were unread */
+    for (size_t i = 0; i < 3; i++) {
+        close(slow[i]);
+    }
+    /* 40 KiB of headers. */
+    size_t cap = 40u * 1024u + 512u;
+    char *big = malloc(cap);
+    assert_non_null(big);
+    int h = snprintf(big, cap, "GET /api/seams HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nX-Pad: ", port);
+    assert_true(h > 0);
+    size_t len = (size_t)h;
+    memset(big + len, 'a', 40u * 1024u);
+    len += 40u * 1024u;
+    memcpy(big + len, "\r\n\r\n", 4);
+    len += 4;
+    char ans[512];
+    int st = raw_answer(port, big, len, 0, 0, ans, sizeof ans);
+    free(big);
+    if (st != 431) {
+        fail_msg("HTTP %d (want 431): %s", st, ans);
+    }
 }
 
 /* DNS rebinding: a page at http://attacker.example:PORT whose name now resolves to
@@ -907,6 +1059,8 @@ int main(void)
         cmocka_unit_test(test_changes_under_traffic),
         cmocka_unit_test(test_nul_refused),
         cmocka_unit_test(test_nul_in_header),
+        cmocka_unit_test(test_one_request_per_connection),
+        cmocka_unit_test(test_peek_limits),
         cmocka_unit_test(test_host_checked),
         cmocka_unit_test(test_cross_origin_refused),
         cmocka_unit_test(test_generated_token),
