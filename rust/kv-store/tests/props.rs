@@ -68,12 +68,27 @@ fn rel(exptime: i64, now: u32) -> u32 {
     }
 }
 
+/// memcached's safe_strtoull on a stored value (followed by "\r\n" in memory): optional
+/// leading whitespace and sign, digits, then the value's end or a whitespace byte (what
+/// follows it does not count); a negative number is refused.
 fn parse_u64(v: &[u8]) -> Option<u64> {
-    let s = std::str::from_utf8(v).ok()?.trim_end_matches(' ');
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    let ws = |b: u8| b == b' ' || (b'\t'..=b'\r').contains(&b);
+    let mut i = v.iter().take_while(|&&b| ws(b)).count();
+    let neg = matches!(v.get(i), Some(b'+') | Some(b'-'));
+    let minus = v.get(i) == Some(&b'-');
+    if neg {
+        i += 1;
+    }
+    let digits = v[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || v.get(i + digits).is_some_and(|&b| !ws(b)) {
         return None;
     }
-    s.parse().ok()
+    let x: u64 = std::str::from_utf8(&v[i..i + digits]).ok()?.parse().ok()?;
+    let x = if minus { 0u64.wrapping_sub(x) } else { x };
+    if (x as i64) < 0 && v.contains(&b'-') {
+        return None;
+    }
+    Some(x)
 }
 
 fn key(k: u8) -> Vec<u8> {
@@ -259,4 +274,19 @@ proptest! {
         let st = s.stats();
         prop_assert_eq!(st.accounted, st.bytes + res as u64);
     }
+}
+
+/// The model reads numbers as memcached (and kv_store.c) do: the case proptest found
+/// (`incr` on "0 \0": digits end at a space) and its neighbours.
+#[test]
+fn model_reads_numbers_as_memcached() {
+    assert_eq!(parse_u64(b"0 \0"), Some(0));
+    assert_eq!(parse_u64(b"42  "), Some(42));
+    assert_eq!(parse_u64(b" 7"), Some(7));
+    assert_eq!(parse_u64(b"+3"), Some(3));
+    assert_eq!(parse_u64(b"12abc"), None);
+    assert_eq!(parse_u64(b""), None);
+    assert_eq!(parse_u64(b" "), None);
+    assert_eq!(parse_u64(b"-1"), None);
+    assert_eq!(parse_u64(b"18446744073709551616"), None);
 }
