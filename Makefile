@@ -62,11 +62,11 @@ tsan: deps
 fuzz: deps
 	@fuzz/run.sh $${FUZZ_SECONDS:-300}
 
-# Regenerate the committed cbindgen headers from the Rust sources.
+# Regenerate the committed cbindgen headers from the Rust sources (which crate owns which
+# header: cmake/GraftCrateHeaders.cmake).
 headers: deps
-	@for m in rust/*/Cargo.toml; do \
-	  h=$$(sed -n 's/^header *= *"\([^"]*\)".*/\1/p' $$m | head -n1); [ -n "$$h" ] || continue; \
-	  d=$$(dirname $$m); echo "cbindgen $$d -> $$h"; cbindgen --quiet --config $$d/cbindgen.toml --output $$h $$d || exit 1; \
+	@cmake -DROOT=. -P cmake/GraftCrateHeaders.cmake | while read -r d h; do \
+	  echo "cbindgen $$d -> $$h"; cbindgen --quiet --config $$d/cbindgen.toml --output $$h $$d || exit 1; \
 	done
 
 # PREFIX=/opt/graft make install

@@ -1,16 +1,21 @@
 # GraftInstall.cmake: what `cmake --install` (and `make install`) puts in a prefix so
 # another codebase can adopt graft without our source tree (docs/ADOPTING.md):
 #
-#   lib/libgraft.a                   static libgraft (target graft)
+#   lib/libgraft.a                   static libgraft, the core (target graft): libc and
+#                                    pthreads only
 #   lib/libgraft.so.X.Y.Z            shared libgraft (target graft_shared), soname
 #                                    libgraft.so.<SOVERSION>, exporting only graft_*
 #                                    symbols (cmake/graft.map, pinned by abi/)
+#   lib/libgraft-admin.a             the admin endpoint (target graft_admin, PIC): for
+#                                    hosts that serve it; needs libmicrohttpd, libcjson
 #   include/graft/*.h, graft.hpp     public C API, the FFI crate's header, C++ wrapper
 #   lib/cmake/graft/                 find_package(graft CONFIG): imported targets
 #                                    graft::graft, graft::graft_static,
-#                                    graft::graft_shared and GraftRust.cmake
+#                                    graft::graft_shared, graft::graft_admin and
+#                                    GraftRust.cmake (with GraftCrateHeaders.cmake)
 #   lib/pkgconfig/graft.pc           for Make/autotools hosts (graft-static.pc: the
-#                                    archive and its dependencies)
+#                                    archive and its dependencies; graft-admin.pc: the
+#                                    endpoint's archive and its dependencies)
 #   share/graft/rust/graft-ffi/      the graft-ffi crate, standalone, for path deps
 #   share/graft/cargo-config.toml    the cargo settings a consumer's workspace needs
 #
@@ -19,9 +24,8 @@ include_guard(GLOBAL)
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-if(NOT TARGET graft_obj OR NOT TARGET graft)
-  message(STATUS "graft install: libgraft targets not defined yet; no install rules")
-  return()
+if(NOT TARGET graft_obj OR NOT TARGET graft OR NOT TARGET graft_admin)
+  message(FATAL_ERROR "graft install: include after src/ defined graft_obj, graft and graft_admin")
 endif()
 
 # Pre-1.0 every minor version may break the ABI, so it is part of the soname.
@@ -55,39 +59,50 @@ endif()
 set_target_properties(graft PROPERTIES EXPORT_NAME graft_static)
 
 # ------------------------------------------------------------------ link dependencies
-# What a static link of libgraft needs after it: the plain libraries graft declares
-# (src/ links its Debian libraries by name), for pkg-config's Libs.private and the
-# CMake package's find_dependency calls.
-get_target_property(_graft_iface graft INTERFACE_LINK_LIBRARIES)
-get_target_property(_graft_obj_iface graft_obj INTERFACE_LINK_LIBRARIES)
-set(GRAFT_PC_LIBS_PRIVATE "")
-set(GRAFT_CONFIG_DEPENDENCIES "")
-foreach(_lib IN LISTS _graft_iface _graft_obj_iface)
-  if(NOT _lib OR _lib MATCHES "-NOTFOUND$" OR _lib STREQUAL "graft_obj")
-    continue()
-  endif()
-  string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" _lib "${_lib}")
-  if(_lib STREQUAL "Threads::Threads")
-    set(_flag "-pthread")
-    set(GRAFT_CONFIG_DEPENDENCIES "find_dependency(Threads)")
-  elseif(_lib MATCHES "::" OR _lib MATCHES "^\\$<")
-    message(FATAL_ERROR "graft install: libgraft links '${_lib}', which the installed "
-                        "package cannot reproduce; link plain library names (see cmake/GraftInstall.cmake)")
-  elseif(_lib MATCHES "^-")
-    set(_flag "${_lib}")
-  elseif(IS_ABSOLUTE "${_lib}")
-    set(_flag "${_lib}")
-  else()
-    set(_flag "-l${_lib}")
-  endif()
-  if(NOT " ${GRAFT_PC_LIBS_PRIVATE} " MATCHES " ${_flag} ")
-    string(APPEND GRAFT_PC_LIBS_PRIVATE " ${_flag}")
-  endif()
-endforeach()
-string(STRIP "${GRAFT_PC_LIBS_PRIVATE}" GRAFT_PC_LIBS_PRIVATE)
+# What a static link of a library needs after it: the plain libraries it declares
+# (src/ links its Debian libraries by name), for pkg-config and the CMake package's
+# find_dependency calls. `skip` names the targets of this tree it links (not flags).
+function(_graft_link_flags out_flags out_deps skip)
+  set(flags "")
+  set(deps "")
+  foreach(_t IN LISTS ARGN)
+    get_target_property(_iface ${_t} INTERFACE_LINK_LIBRARIES)
+    foreach(_lib IN LISTS _iface)
+      if(NOT _lib OR _lib MATCHES "-NOTFOUND$")
+        continue()
+      endif()
+      string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" _lib "${_lib}")
+      if(_lib IN_LIST skip)
+        continue()
+      elseif(_lib STREQUAL "Threads::Threads")
+        set(_flag "-pthread")
+        set(deps "find_dependency(Threads)")
+      elseif(_lib MATCHES "::" OR _lib MATCHES "^\\$<")
+        message(FATAL_ERROR "graft install: ${_t} links '${_lib}', which the installed "
+                            "package cannot reproduce; link plain library names (see cmake/GraftInstall.cmake)")
+      elseif(_lib MATCHES "^-" OR IS_ABSOLUTE "${_lib}")
+        set(_flag "${_lib}")
+      else()
+        set(_flag "-l${_lib}")
+      endif()
+      if(NOT " ${flags} " MATCHES " ${_flag} ")
+        string(APPEND flags " ${_flag}")
+      endif()
+    endforeach()
+  endforeach()
+  string(STRIP "${flags}" flags)
+  set(${out_flags} "${flags}" PARENT_SCOPE)
+  set(${out_deps} "${deps}" PARENT_SCOPE)
+endfunction()
+# The core: -pthread, nothing else (ctest core-deps checks the archive itself).
+_graft_link_flags(GRAFT_PC_LIBS_PRIVATE GRAFT_CONFIG_DEPENDENCIES "graft_obj" graft graft_obj)
+# The endpoint: libmicrohttpd, libcjson, libm (the core comes from graft.pc or
+# graft-static.pc, which the host names beside graft-admin.pc).
+_graft_link_flags(GRAFT_ADMIN_PC_LIBS _graft_admin_deps "graft;graft_obj" graft_admin)
 
 # ------------------------------------------------------------------ install rules
-install(TARGETS graft graft_shared EXPORT graftTargets
+set_target_properties(graft_admin PROPERTIES EXPORT_NAME graft_admin)
+install(TARGETS graft graft_shared graft_admin EXPORT graftTargets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}" NAMELINK_COMPONENT Development
   RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}"
@@ -121,6 +136,7 @@ install(FILES
   "${PROJECT_BINARY_DIR}/graftConfig.cmake"
   "${PROJECT_BINARY_DIR}/graftConfigVersion.cmake"
   "${CMAKE_CURRENT_LIST_DIR}/GraftRust.cmake"
+  "${CMAKE_CURRENT_LIST_DIR}/GraftCrateHeaders.cmake"
   DESTINATION "${GRAFT_INSTALL_CMAKEDIR}")
 
 # pkg-config: relocatable, the prefix found from the .pc file's own directory.
@@ -128,7 +144,10 @@ file(RELATIVE_PATH GRAFT_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p
 configure_file("${CMAKE_CURRENT_LIST_DIR}/graft.pc.in" "${PROJECT_BINARY_DIR}/graft.pc" @ONLY)
 configure_file("${CMAKE_CURRENT_LIST_DIR}/graft-static.pc.in" "${PROJECT_BINARY_DIR}/graft-static.pc"
                @ONLY)
+configure_file("${CMAKE_CURRENT_LIST_DIR}/graft-admin.pc.in" "${PROJECT_BINARY_DIR}/graft-admin.pc"
+               @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/graft.pc" "${PROJECT_BINARY_DIR}/graft-static.pc"
+              "${PROJECT_BINARY_DIR}/graft-admin.pc"
         DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 
 # ------------------------------------------------------------------ the Rust side
@@ -220,8 +239,7 @@ directory = \\\"/usr/share/cargo/registry\\\"
 offline = true
 \")")
 
-install(FILES "${PROJECT_SOURCE_DIR}/docs/ADOPTING.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}"
-        OPTIONAL)
+install(FILES "${PROJECT_SOURCE_DIR}/docs/ADOPTING.md" DESTINATION "${CMAKE_INSTALL_DOCDIR}")
 
 # The Make fragment (docs/ADOPTING.md, section 4): share/graft/graft.mk.
 install(FILES "${PROJECT_SOURCE_DIR}/cmake/graft.mk" DESTINATION "${GRAFT_INSTALL_DATADIR}")

@@ -14,7 +14,8 @@
 #
 #   graft_rust_headers()
 #       For every workspace crate declaring `[package.metadata.graft] header = "..."`
-#       in its Cargo.toml, generates that header with cbindgen into
+#       in its Cargo.toml (read by GraftCrateHeaders.cmake, the one parser of that map),
+#       generates that header with cbindgen into
 #       ${GRAFT_GENERATED_INCLUDE_DIR} (searched before include/). The committed copy
 #       under the source tree is checked against a fresh generation by
 #       tools/check-headers.sh (ctest: header-drift).
@@ -178,29 +179,24 @@ function(graft_add_rust_staticlib target)
   endif()
 endfunction()
 
-# The header a crate declares in [package.metadata.graft], or "" if none.
-function(graft_crate_header manifest out)
-  file(STRINGS "${manifest}" lines REGEX "^header *= *\"")
-  set(${out} "" PARENT_SCOPE)
-  if(lines)
-    list(GET lines 0 line)
-    string(REGEX REPLACE "^header *= *\"([^\"]+)\".*" "\\1" h "${line}")
-    set(${out} "${h}" PARENT_SCOPE)
-  endif()
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/GraftCrateHeaders.cmake")
 
 function(graft_rust_headers)
-  file(GLOB manifests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/rust/*/Cargo.toml")
+  graft_crate_headers("${PROJECT_SOURCE_DIR}" pairs)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+               "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/GraftCrateHeaders.cmake")
+  # A crate added or removed re-runs the configure step (and so the map).
+  file(GLOB _manifests CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/rust/*/Cargo.toml")
   set(outputs "")
-  foreach(manifest IN LISTS manifests)
-    graft_crate_header("${manifest}" header)
-    if(NOT header)
-      continue()
-    endif()
+  foreach(pair IN LISTS pairs)
+    string(REPLACE "|" ";" pair "${pair}")
+    list(GET pair 0 crate_rel)
+    list(GET pair 1 header)
     if(NOT CBINDGEN_EXECUTABLE)
       message(FATAL_ERROR "cbindgen not found: run 'make deps'")
     endif()
-    get_filename_component(crate_dir "${manifest}" DIRECTORY)
+    set(crate_dir "${PROJECT_SOURCE_DIR}/${crate_rel}")
+    set(manifest "${crate_dir}/Cargo.toml")
     # Committed as include/graft/x.h -> generated as <build>/include/graft/x.h
     string(REGEX REPLACE "^([^/]+/)?include/" "" rel "${header}")
     set(out "${GRAFT_GENERATED_INCLUDE_DIR}/${rel}")

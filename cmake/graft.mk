@@ -12,8 +12,13 @@
 # Inputs (all optional but GRAFT_CRATE):
 #   GRAFT_PREFIX            where graft is installed (default: found from this file)
 #   GRAFT_STATIC=1          link libgraft.a (graft-static.pc) instead of libgraft.so
+#   GRAFT_ADMIN=1           also link the admin endpoint (libgraft-admin.a, graft-admin.pc:
+#                           libmicrohttpd, libcjson); without it the host gets the core
+#                           alone, which needs libc and pthreads only
 #   GRAFT_LIBGRAFT          link this libgraft instead of pkg-config's (a build tree), with
-#                           GRAFT_LIBGRAFT_DEPS after it and GRAFT_INCLUDE_DIRS for -I
+#                           GRAFT_LIBGRAFT_DEPS after it and GRAFT_INCLUDE_DIRS for -I;
+#                           with GRAFT_ADMIN=1, GRAFT_LIBGRAFT_ADMIN (its libgraft-admin.a)
+#                           and GRAFT_LIBGRAFT_ADMIN_DEPS go before it
 #   GRAFT_CRATE, GRAFT_CARGO_DIR, GRAFT_CARGO_PROFILE (release | dev; default release)
 #   GRAFT_CARGO_TARGET_DIR  (default $(GRAFT_CARGO_DIR)/target)
 #   GRAFT_CARGO_FLAGS       more cargo flags (--features ...)
@@ -48,12 +53,14 @@ GRAFT_PC_PATH := $(subst $() $(),:,$(wildcard $(GRAFT_PREFIX)/lib/pkgconfig $(GR
 GRAFT_PKGCONF := PKG_CONFIG_PATH=$(GRAFT_PC_PATH) $(PKG_CONFIG)
 ifneq ($(GRAFT_LIBGRAFT),)
 GRAFT_CFLAGS := $(addprefix -I,$(GRAFT_INCLUDE_DIRS))
-GRAFT_LIBGRAFT_LIBS := $(GRAFT_LIBGRAFT) $(GRAFT_LIBGRAFT_DEPS)
+GRAFT_LIBGRAFT_LIBS := $(if $(filter 1 ON yes,$(GRAFT_ADMIN)),$(GRAFT_LIBGRAFT_ADMIN) $(GRAFT_LIBGRAFT_ADMIN_DEPS)) \
+  $(GRAFT_LIBGRAFT) $(GRAFT_LIBGRAFT_DEPS)
 GRAFT_FFI_CRATE ?=
 else
 GRAFT_PC := $(if $(filter 1 ON yes,$(GRAFT_STATIC)),graft-static,graft)
 GRAFT_CFLAGS := $(shell $(GRAFT_PKGCONF) --cflags $(GRAFT_PC))
-GRAFT_LIBGRAFT_LIBS := $(shell $(GRAFT_PKGCONF) --libs $(GRAFT_PC))
+GRAFT_LIBGRAFT_LIBS := $(if $(filter 1 ON yes,$(GRAFT_ADMIN)),$(shell $(GRAFT_PKGCONF) --libs graft-admin)) \
+  $(shell $(GRAFT_PKGCONF) --libs $(GRAFT_PC))
 ifeq ($(GRAFT_PC),graft)
 GRAFT_LIBGRAFT_LIBS += -Wl,-rpath,$(shell $(GRAFT_PKGCONF) --variable=libdir graft)
 endif
@@ -94,7 +101,8 @@ else
 GRAFT_LIBS := $(GRAFT_LIBGRAFT_LIBS)
 endif
 # Prerequisites of the final link: it is redone when the twin or libgraft changed.
-GRAFT_LINK_DEPS := $(GRAFT_RUST_LIB) $(filter %.a,$(GRAFT_LIBGRAFT))
+GRAFT_LINK_DEPS := $(GRAFT_RUST_LIB) $(filter %.a,$(GRAFT_LIBGRAFT) \
+  $(if $(filter 1 ON yes,$(GRAFT_ADMIN)),$(GRAFT_LIBGRAFT_ADMIN)))
 
 # cbindgen asks `cargo metadata` itself, without the graft-ffi patch and from the
 # current directory's cargo configuration, which fails when the workspace is elsewhere

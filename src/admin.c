@@ -39,6 +39,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,10 @@
 #include <unistd.h>
 
 #include "admin_page.h"
+
+/* " legacy shadow canary candidate candidate-only", from the one list of modes. */
+#define GRAFT__ADMIN_MODE_NAME(suffix, number, name, meaning) " " name
+#define GRAFT__ADMIN_MODE_NAMES GRAFT_MODE_MAP(GRAFT__ADMIN_MODE_NAME)
 
 /* Largest request body accepted: a mode change is a few dozen bytes. */
 #define GRAFT__ADMIN_MAX_BODY 4096u
@@ -85,9 +90,9 @@
 /* One accepted connection, in the table the endpoint's thread keeps. */
 typedef struct graft__admin_conn {
     int fd;            /* -1: free slot */
-    int closing;       /* shut down by us; libmicrohttpd has not closed it yet */
+    bool closing;      /* shut down by us; libmicrohttpd has not closed it yet */
     uint64_t since_ms; /* accept, or the end of its previous request */
-    int loopback;
+    bool loopback;
     unsigned char ip[16]; /* the peer's address, for the per-address limit */
     size_t iplen;
 } graft__admin_conn;
@@ -101,7 +106,7 @@ struct graft_admin {
     uint16_t port;
     char bound_host[GRAFT__ADMIN_MAX_HOST]; /* the host part of the address, as given */
     pthread_t thread;
-    int thread_started;
+    bool thread_started;
     atomic_int stop;
     /* Touched only on the endpoint's thread (and by graft_admin_stop after joining it). */
     graft__admin_conn conns[GRAFT__ADMIN_HARD_CONNECTIONS];
@@ -113,11 +118,11 @@ struct graft_admin {
 /* Per-request state, created when the request line arrives and freed when MHD completes
  * the request. */
 typedef struct graft__admin_req {
-    int started;    /* the handler has seen the request */
-    int nul_in_url; /* the raw URL had %00 */
+    bool started;    /* the handler has seen the request */
+    bool nul_in_url; /* the raw URL had %00 */
     char body[GRAFT__ADMIN_MAX_BODY + 1];
     size_t len;
-    int too_big;
+    bool too_big;
 } graft__admin_req;
 
 static uint64_t graft__admin_now_ms(void)
@@ -144,14 +149,15 @@ static void graft__admin_mhd_log(void *cls, const char *fmt, va_list ap)
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) {
         msg[--n] = '\0';
+    }
     graft_runtime_log_sink(admin->rt, GRAFT_LOG_WARN, "graft.admin.http", msg);
 }
 
 /* Constant-time comparison: the time taken depends only on the expected token's
  * length, never on where (or whether) the given one differs. */
-static int graft__admin_token_ok(const graft_admin *admin, const char *given)
+static bool graft__admin_token_ok(const graft_admin *admin, const char *given)
 {
     size_t given_len = strlen(given);
     volatile unsigned char diff = (unsigned char)(given_len != admin->token_len);
@@ -162,17 +168,19 @@ static int graft__admin_token_ok(const graft_admin *admin, const char *given)
     return diff == 0;
 }
 
-static int graft__admin_authorized(const graft_admin *admin, struct MHD_Connection *conn)
+static bool graft__admin_authorized(const graft_admin *admin, struct MHD_Connection *conn)
 {
-    assert(admin->token != NULL);
+    assert(admin->token);
     const char *auth =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     static const char scheme[] = "Bearer ";
-    if (auth == NULL || strncasecmp(auth, scheme, sizeof scheme - 1) != 0)
-        return 0;
+    if (!auth || strncasecmp(auth, scheme, sizeof scheme - 1) != 0) {
+        return false;
+    }
     auth += sizeof scheme - 1;
-    while (*auth == ' ')
+    while (*auth == ' ') {
         auth++;
+    }
     return graft__admin_token_ok(admin, auth);
 }
 
@@ -183,22 +191,26 @@ static enum MHD_Result graft__admin_send(struct MHD_Connection *conn, unsigned s
                                          const char *hvalue)
 {
     struct MHD_Response *resp;
-    if (release != NULL)
+    if (release) {
         resp = MHD_create_response_from_buffer_with_free_callback(len, body, release);
-    else
+    } else {
         resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_COPY);
-    if (resp == NULL) {
-        if (release != NULL)
+    }
+    if (!resp) {
+        if (release) {
             release(body);
+        }
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    if (hname != NULL)
+    if (hname) {
         MHD_add_response_header(resp, hname, hvalue);
-    if (status == MHD_HTTP_UNAUTHORIZED)
+    }
+    if (status == MHD_HTTP_UNAUTHORIZED) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"graft\"");
+    }
     enum MHD_Result r = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return r;
@@ -214,17 +226,18 @@ static enum MHD_Result graft__admin_error(struct MHD_Connection *conn, unsigned 
     va_end(ap);
     char *body = NULL;
     cJSON *obj = cJSON_CreateObject();
-    if (obj != NULL && cJSON_AddStringToObject(obj, "error", msg) != NULL)
+    if (obj && cJSON_AddStringToObject(obj, "error", msg)) {
         body = cJSON_PrintUnformatted(obj);
+    }
     cJSON_Delete(obj);
-    if (body == NULL) {
+    if (!body) {
         static const char oom[] = "{\"error\":\"out of memory\"}";
         return graft__admin_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
                                  (char *)oom, sizeof oom - 1, NULL, NULL, NULL);
     }
     size_t len = strlen(body);
     return graft__admin_send(conn, status, "application/json", body, len, cJSON_free,
-                             allow != NULL ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
+                             allow ? MHD_HTTP_HEADER_ALLOW : NULL, allow);
 }
 
 /* Maps a runtime status to the HTTP status of a refused or failed request. */
@@ -252,34 +265,37 @@ static enum MHD_Result graft__admin_send_seam(struct MHD_Connection *conn, graft
     char *json = NULL;
     size_t len = 0;
     int st = graft_seam_json(seam, &json, &len);
-    if (st != GRAFT_OK)
+    if (st != GRAFT_OK) {
         return graft__admin_error(conn, graft__admin_http_status(st), NULL,
                                   "cannot describe seam: %s", graft_strerror(st));
+    }
     return graft__admin_send(conn, MHD_HTTP_OK, "application/json", json, len, graft_free, NULL,
                              NULL);
 }
 
-/* Parses a percentage (0..100, at most two decimals) into basis points. */
-static int graft__admin_percent(const cJSON *item, const char *field, uint32_t *out_bp, char *err,
-                                size_t errlen)
+/* A percentage field into basis points, by graft_percent_parse (the one parser that
+ * configuration and graftctl use too): the JSON number (10.5) is read through its shortest
+ * decimal form. */
+static bool graft__admin_percent(const cJSON *item, const char *field, uint32_t *out_bp, char *err,
+                                 size_t errlen)
 {
     if (!cJSON_IsNumber(item)) {
         snprintf(err, errlen, "'%s' must be a number (0 to 100)", field);
-        return 0;
+        return false;
     }
-    double p = item->valuedouble;
-    if (!isfinite(p) || p < 0.0 || p > 100.0) {
-        snprintf(err, errlen, "'%s' must be between 0 and 100", field);
-        return 0;
+    /* %.15g prints every double that a JSON number of 15 significant digits or fewer
+     * denotes as that number's shortest text (10.5 -> "10.5", 0.05 -> "0.05", 1e2 ->
+     * "100"); infinities print as "inf" and are refused like any other text. */
+    char given[64];
+    snprintf(given, sizeof given, "%.15g", item->valuedouble);
+    if (graft_percent_parse(given, out_bp) != GRAFT_OK) {
+        snprintf(err, errlen,
+                 "'%s' must be between 0 and 100 with at most two decimals (0.01%% steps), "
+                 "not %.32s",
+                 field, given);
+        return false;
     }
-    double bp = p * 100.0;
-    double r = round(bp);
-    if (fabs(bp - r) > 1e-6) {
-        snprintf(err, errlen, "'%s' allows at most two decimals (0.01%% steps)", field);
-        return 0;
-    }
-    *out_bp = (uint32_t)r;
-    return 1;
+    return true;
 }
 
 /* Parses the body as one JSON object; on failure writes a message. */
@@ -296,8 +312,8 @@ static cJSON *graft__admin_parse_object(graft__admin_req *req, char *err, size_t
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(req->body, &end, 1);
-    if (root == NULL) {
-        size_t at = end != NULL ? (size_t)(end - req->body) : 0;
+    if (!root) {
+        size_t at = end ? (size_t)(end - req->body) : 0;
         snprintf(err, errlen, "body is not valid JSON (near byte %zu)", at);
         return NULL;
     }
@@ -316,8 +332,9 @@ static enum MHD_Result graft__admin_put_mode(graft_admin *admin, struct MHD_Conn
 {
     char err[256];
     cJSON *root = graft__admin_parse_object(req, err, sizeof err);
-    if (root == NULL)
+    if (!root) {
         return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
+    }
 
     graft_mode mode;
     uint32_t bp;
@@ -327,7 +344,7 @@ static enum MHD_Result graft__admin_put_mode(graft_admin *admin, struct MHD_Conn
         return graft__admin_error(conn, graft__admin_http_status(st), NULL,
                                   "cannot read the current mode: %s", graft_strerror(st));
     }
-    int have_mode = 0, have_percent = 0;
+    bool have_mode = false, have_percent = false;
     const cJSON *item;
     cJSON_ArrayForEach(item, root)
     {
@@ -335,16 +352,15 @@ static enum MHD_Result graft__admin_put_mode(graft_admin *admin, struct MHD_Conn
             if (!cJSON_IsString(item) || graft_mode_parse(item->valuestring, &mode) != GRAFT_OK) {
                 cJSON_Delete(root);
                 return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL,
-                                          "'mode' must be one of legacy, shadow, canary, "
-                                          "candidate, candidate-only");
+                                          "'mode' must be one of:" GRAFT__ADMIN_MODE_NAMES);
             }
-            have_mode = 1;
+            have_mode = true;
         } else if (strcmp(item->string, "percent") == 0) {
             if (!graft__admin_percent(item, "percent", &bp, err, sizeof err)) {
                 cJSON_Delete(root);
                 return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
             }
-            have_percent = 1;
+            have_percent = true;
         } else {
             char name[64];
             snprintf(name, sizeof name, "%s", item->string);
@@ -355,13 +371,15 @@ static enum MHD_Result graft__admin_put_mode(graft_admin *admin, struct MHD_Conn
         }
     }
     cJSON_Delete(root);
-    if (!have_mode && !have_percent)
+    if (!have_mode && !have_percent) {
         return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL,
                                   "nothing to change: give 'mode' and/or 'percent'");
+    }
     st = graft_seam_set_mode(seam, mode, bp);
-    if (st != GRAFT_OK)
+    if (st != GRAFT_OK) {
         return graft__admin_error(conn, graft__admin_http_status(st), NULL,
                                   "mode change refused: %s", graft_strerror(st));
+    }
     graft__admin_log(admin->rt, GRAFT_LOG_INFO, "seam %s set to %s %u.%02u%%",
                      graft_seam_name(seam), graft_mode_name(mode), bp / 100u, bp % 100u);
     return graft__admin_send_seam(conn, seam);
@@ -378,8 +396,9 @@ static enum MHD_Result graft__admin_put_fault(struct MHD_Connection *conn, graft
     if (!clear) {
         char err[256];
         cJSON *root = graft__admin_parse_object(req, err, sizeof err);
-        if (root == NULL)
+        if (!root) {
             return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
+        }
         const cJSON *item;
         cJSON_ArrayForEach(item, root)
         {
@@ -414,9 +433,10 @@ static enum MHD_Result graft__admin_put_fault(struct MHD_Connection *conn, graft
         cJSON_Delete(root);
     }
     int st = graft_seam_set_fault(seam, &cfg);
-    if (st != GRAFT_OK)
+    if (st != GRAFT_OK) {
         return graft__admin_error(conn, graft__admin_http_status(st), NULL,
                                   "fault change refused: %s", graft_strerror(st));
+    }
     return graft__admin_send_seam(conn, seam);
 }
 
@@ -431,36 +451,43 @@ typedef enum graft__admin_route {
     GRAFT__ROUTE_FAULT
 } graft__admin_route;
 
-static int graft__admin_ends_with(const char *s, size_t len, const char *suffix, size_t *stem)
+static bool graft__admin_ends_with(const char *s, size_t len, const char *suffix, size_t *stem)
 {
     size_t n = strlen(suffix);
-    if (len <= n || memcmp(s + len - n, suffix, n) != 0)
-        return 0;
+    if (len <= n || memcmp(s + len - n, suffix, n) != 0) {
+        return false;
+    }
     *stem = len - n;
-    return 1;
+    return true;
 }
 
 /* Splits the URL into a route and, for seam routes, the seam name (copied to `name`). */
 static graft__admin_route graft__admin_route_of(const char *url, char *name, size_t cap)
 {
-    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
         return GRAFT__ROUTE_PAGE;
-    if (strcmp(url, "/metrics") == 0)
+    }
+    if (strcmp(url, "/metrics") == 0) {
         return GRAFT__ROUTE_METRICS;
-    if (strcmp(url, "/api/seams") == 0 || strcmp(url, "/api/seams/") == 0)
+    }
+    if (strcmp(url, "/api/seams") == 0 || strcmp(url, "/api/seams/") == 0) {
         return GRAFT__ROUTE_SEAMS;
+    }
     static const char prefix[] = "/api/seams/";
-    if (strncmp(url, prefix, sizeof prefix - 1) != 0)
+    if (strncmp(url, prefix, sizeof prefix - 1) != 0) {
         return GRAFT__ROUTE_NONE;
+    }
     const char *rest = url + sizeof prefix - 1;
     size_t len = strlen(rest), stem = len;
     graft__admin_route route = GRAFT__ROUTE_SEAM;
-    if (graft__admin_ends_with(rest, len, "/breaker/reset", &stem))
+    if (graft__admin_ends_with(rest, len, "/breaker/reset", &stem)) {
         route = GRAFT__ROUTE_BREAKER_RESET;
-    else if (graft__admin_ends_with(rest, len, "/fault", &stem))
+    } else if (graft__admin_ends_with(rest, len, "/fault", &stem)) {
         route = GRAFT__ROUTE_FAULT;
-    if (stem == 0 || stem >= cap || memchr(rest, '/', stem) != NULL)
+    }
+    if (stem == 0 || stem >= cap || memchr(rest, '/', stem)) {
         return GRAFT__ROUTE_NONE;
+    }
     memcpy(name, rest, stem);
     name[stem] = '\0';
     return route;
@@ -484,7 +511,7 @@ static const char *graft__admin_allowed(graft__admin_route route)
     }
 }
 
-static int graft__admin_method_ok(graft__admin_route route, const char *method)
+static bool graft__admin_method_ok(graft__admin_route route, const char *method)
 {
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     switch (route) {
@@ -499,14 +526,14 @@ static int graft__admin_method_ok(graft__admin_route route, const char *method)
     case GRAFT__ROUTE_FAULT:
         return strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0;
     default:
-        return 0;
+        return false;
     }
 }
 
-static int graft__admin_is_loopback(const struct sockaddr *sa);
+static bool graft__admin_is_loopback(const struct sockaddr *sa);
 
 /* Case-insensitive equality of a counted string and a C string. */
-static int graft__admin_eq(const char *s, size_t len, const char *lit)
+static bool graft__admin_eq(const char *s, size_t len, const char *lit)
 {
     return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
 }
@@ -515,85 +542,96 @@ static int graft__admin_eq(const char *s, size_t len, const char *lit)
  * bound address as given, or the address this connection reached (for 0.0.0.0 and ::),
  * with the bound port (or none when that is 80). Any other name (a rebound DNS name
  * above all) is refused. */
-static int graft__admin_host_ok(const graft_admin *admin, struct MHD_Connection *conn,
-                                const char *host)
+static bool graft__admin_host_ok(const graft_admin *admin, struct MHD_Connection *conn,
+                                 const char *host)
 {
     size_t len = strlen(host);
-    if (len == 0 || len >= GRAFT__ADMIN_MAX_HOST)
-        return 0;
+    if (len == 0 || len >= GRAFT__ADMIN_MAX_HOST) {
+        return false;
+    }
     const char *port = NULL;
     size_t nlen = len;
     if (host[0] == '[') {
         const char *close = memchr(host, ']', len);
-        if (close == NULL)
-            return 0;
+        if (!close) {
+            return false;
+        }
         nlen = (size_t)(close - host) + 1;
         if (nlen < len) {
-            if (host[nlen] != ':')
-                return 0;
+            if (host[nlen] != ':') {
+                return false;
+            }
             port = host + nlen + 1;
         }
     } else {
         const char *colon = strrchr(host, ':');
-        if (colon != NULL) {
+        if (colon) {
             nlen = (size_t)(colon - host);
             port = colon + 1;
         }
     }
     unsigned long want = admin->port;
-    if (port != NULL) {
+    if (port) {
         size_t plen = strlen(port);
         if (plen == 0 || plen > 5 || strspn(port, "0123456789") != plen ||
-            strtoul(port, NULL, 10) != want)
-            return 0;
+            strtoul(port, NULL, 10) != want) {
+            return false;
+        }
     } else if (want != 80u) {
-        return 0;
+        return false;
     }
     if (graft__admin_eq(host, nlen, "localhost") || graft__admin_eq(host, nlen, "127.0.0.1") ||
-        graft__admin_eq(host, nlen, "[::1]") || graft__admin_eq(host, nlen, admin->bound_host))
-        return 1;
+        graft__admin_eq(host, nlen, "[::1]") || graft__admin_eq(host, nlen, admin->bound_host)) {
+        return true;
+    }
     /* The local address of this connection, as a literal. */
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    if (ci == NULL || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0)
-        return 0;
+    if (!ci || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) != 0) {
+        return false;
+    }
     char lit[INET6_ADDRSTRLEN + 2];
     if (ss.ss_family == AF_INET) {
-        if (inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, lit, sizeof lit) == NULL)
-            return 0;
+        if (!inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, lit, sizeof lit)) {
+            return false;
+        }
     } else if (ss.ss_family == AF_INET6) {
         const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
         lit[0] = '[';
         if (IN6_IS_ADDR_V4MAPPED(a6)) {
             /* An IPv4 client on a dual-stack socket names the IPv4 address. */
-            if (inet_ntop(AF_INET, &a6->s6_addr[12], lit, sizeof lit) == NULL)
-                return 0;
+            if (!inet_ntop(AF_INET, &a6->s6_addr[12], lit, sizeof lit)) {
+                return false;
+            }
             return graft__admin_eq(host, nlen, lit);
         }
-        if (inet_ntop(AF_INET6, a6, lit + 1, sizeof lit - 2) == NULL)
-            return 0;
+        if (!inet_ntop(AF_INET6, a6, lit + 1, sizeof lit - 2)) {
+            return false;
+        }
         strcat(lit, "]");
     } else {
-        return 0;
+        return false;
     }
     return graft__admin_eq(host, nlen, lit);
 }
 
 /* Same-origin: the Origin header, when a browser sends one, must be this endpoint as the
  * (already checked) Host header names it. "null" and every other origin are foreign. */
-static int graft__admin_origin_ok(const char *origin, const char *host)
+static bool graft__admin_origin_ok(const char *origin, const char *host)
 {
-    if (origin == NULL)
-        return 1;
+    if (!origin) {
+        return true;
+    }
     size_t skip;
-    if (strncasecmp(origin, "http://", 7) == 0)
+    if (strncasecmp(origin, "http://", 7) == 0) {
         skip = 7;
-    else if (strncasecmp(origin, "https://", 8) == 0)
+    } else if (strncasecmp(origin, "https://", 8) == 0) {
         skip = 8;
-    else
-        return 0;
+    } else {
+        return false;
+    }
     return strcasecmp(origin + skip, host) == 0;
 }
 
@@ -602,70 +640,80 @@ static int graft__admin_origin_ok(const char *origin, const char *host)
  * X-Graft-Admin header. A CORS "simple request" (a form POST, a no-cors fetch)
  * therefore changes nothing. (Authorization would do as well, but one rule that holds
  * with or without a token is easier to check.) */
-static int graft__admin_not_simple(struct MHD_Connection *conn)
+static bool graft__admin_not_simple(struct MHD_Connection *conn)
 {
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    if (ct != NULL) {
+    if (ct) {
         static const char json[] = "application/json";
         size_t n = sizeof json - 1;
-        if (strncasecmp(ct, json, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
-            return 1;
+        if (strncasecmp(ct, json, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ')) {
+            return true;
+        }
     }
-    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Graft-Admin") != NULL;
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Graft-Admin");
 }
 
 /* Checks done before any body byte is read: NUL, Host, Origin, route, method, token,
  * CSRF, declared size. */
 static enum MHD_Result graft__admin_precheck(graft_admin *admin, struct MHD_Connection *conn,
                                              const char *url, const char *method,
-                                             const graft__admin_req *req, int *replied)
+                                             const graft__admin_req *req, bool *replied)
 {
-    *replied = 1;
-    if (req->nul_in_url)
+    *replied = true;
+    if (req->nul_in_url) {
         return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "URL contains a NUL (%%00)");
+    }
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-    if (host == NULL)
+    if (!host) {
         return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL, "a Host header is required");
-    if (!graft__admin_host_ok(admin, conn, host))
+    }
+    if (!graft__admin_host_ok(admin, conn, host)) {
         return graft__admin_error(conn, MHD_HTTP_FORBIDDEN, NULL,
                                   "Host '%.200s' does not name this endpoint (use %s:%u, "
                                   "localhost, 127.0.0.1 or [::1] with port %u)",
                                   host, admin->bound_host, (unsigned)admin->port,
                                   (unsigned)admin->port);
+    }
     if (!graft__admin_origin_ok(
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN), host))
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN), host)) {
         return graft__admin_error(conn, MHD_HTTP_FORBIDDEN, NULL,
                                   "cross-origin request refused (Origin is not http://%.200s)",
                                   host);
+    }
     char name[GRAFT__ADMIN_MAX_NAME];
     graft__admin_route route = graft__admin_route_of(url, name, sizeof name);
-    if (route == GRAFT__ROUTE_NONE)
+    if (route == GRAFT__ROUTE_NONE) {
         return graft__admin_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no such resource: %.200s", url);
-    if (!graft__admin_method_ok(route, method))
+    }
+    if (!graft__admin_method_ok(route, method)) {
         return graft__admin_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, graft__admin_allowed(route),
                                   "method %.16s not allowed on %.200s (allowed: %s)", method, url,
                                   graft__admin_allowed(route));
+    }
     /* The page is static and holds no data: it loads without a token and then asks
      * for one, so an operator can paste it in the browser. */
-    if (route != GRAFT__ROUTE_PAGE && !graft__admin_authorized(admin, conn))
+    if (route != GRAFT__ROUTE_PAGE && !graft__admin_authorized(admin, conn)) {
         return graft__admin_error(conn, MHD_HTTP_UNAUTHORIZED, NULL,
                                   "missing or wrong bearer token");
+    }
     int change = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
-    if (change && !graft__admin_not_simple(conn))
+    if (change && !graft__admin_not_simple(conn)) {
         return graft__admin_error(conn, MHD_HTTP_FORBIDDEN, NULL,
                                   "a change needs Content-Type: application/json or an "
                                   "X-Graft-Admin header (a cross-origin page cannot send "
                                   "either)");
+    }
     const char *cl =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl != NULL) {
+    if (cl) {
         char *end = NULL;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (end == cl || n > GRAFT__ADMIN_MAX_BODY)
+        if (end == cl || n > GRAFT__ADMIN_MAX_BODY) {
             return graft__admin_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                                       "request body larger than %u bytes", GRAFT__ADMIN_MAX_BODY);
+        }
     }
-    *replied = 0;
+    *replied = false;
     return MHD_YES;
 }
 
@@ -686,37 +734,43 @@ static enum MHD_Result graft__admin_dispatch(graft_admin *admin, struct MHD_Conn
                                  MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, GRAFT__ADMIN_PAGE_CSP);
     case GRAFT__ROUTE_METRICS:
         st = graft_metrics_prometheus(admin->rt, &text, &len);
-        if (st != GRAFT_OK)
+        if (st != GRAFT_OK) {
             return graft__admin_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
                                       "metrics unavailable: %s", graft_strerror(st));
+        }
         return graft__admin_send(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
                                  text, len, graft_free, NULL, NULL);
     case GRAFT__ROUTE_SEAMS:
         st = graft_metrics_json(admin->rt, &text, &len);
-        if (st != GRAFT_OK)
+        if (st != GRAFT_OK) {
             return graft__admin_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
                                       "metrics unavailable: %s", graft_strerror(st));
+        }
         return graft__admin_send(conn, MHD_HTTP_OK, "application/json", text, len, graft_free, NULL,
                                  NULL);
     default:
         break;
     }
     graft_seam *seam = graft_seam_find(admin->rt, name);
-    if (seam == NULL)
+    if (!seam) {
         return graft__admin_error(conn, MHD_HTTP_NOT_FOUND, NULL, "unknown seam '%s'", name);
-    if (req->too_big)
+    }
+    if (req->too_big) {
         return graft__admin_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                                   "request body larger than %u bytes", GRAFT__ADMIN_MAX_BODY);
+    }
     switch (route) {
     case GRAFT__ROUTE_SEAM:
-        if (strcmp(method, "PUT") == 0)
+        if (strcmp(method, "PUT") == 0) {
             return graft__admin_put_mode(admin, conn, seam, req);
+        }
         return graft__admin_send_seam(conn, seam);
     case GRAFT__ROUTE_BREAKER_RESET:
         st = graft_seam_reset_breaker(seam);
-        if (st != GRAFT_OK)
+        if (st != GRAFT_OK) {
             return graft__admin_error(conn, graft__admin_http_status(st), NULL,
                                       "breaker reset refused: %s", graft_strerror(st));
+        }
         graft__admin_log(admin->rt, GRAFT_LOG_INFO, "seam %s: breaker reset", name);
         return graft__admin_send_seam(conn, seam);
     case GRAFT__ROUTE_FAULT:
@@ -733,11 +787,12 @@ static enum MHD_Result graft__admin_handler(void *cls, struct MHD_Connection *co
 {
     graft_admin *admin = cls;
     graft__admin_req *req = *con_cls;
-    if (req == NULL)
+    if (!req) {
         return MHD_NO; /* graft__admin_uri_log could not allocate: close */
+    }
     if (!req->started) {
-        req->started = 1;
-        int replied = 0;
+        req->started = true;
+        bool replied = false;
         enum MHD_Result r = graft__admin_precheck(admin, conn, url, method, req, &replied);
         return replied ? r : MHD_YES;
     }
@@ -749,7 +804,7 @@ static enum MHD_Result graft__admin_handler(void *cls, struct MHD_Connection *co
             memcpy(req->body + req->len, upload_data, n);
             req->len += n;
         } else {
-            req->too_big = 1;
+            req->too_big = true;
         }
         *upload_data_size = 0;
         return MHD_YES;
@@ -765,11 +820,14 @@ static void *graft__admin_uri_log(void *cls, const char *uri, struct MHD_Connect
     (void)cls;
     (void)conn;
     graft__admin_req *req = calloc(1, sizeof *req);
-    if (req == NULL)
+    if (!req) {
         return NULL;
-    for (const char *p = uri; (p = strchr(p, '%')) != NULL; p++)
-        if (p[1] == '0' && p[2] == '0')
-            req->nul_in_url = 1;
+    }
+    for (const char *p = uri; (p = strchr(p, '%')); p++) {
+        if (p[1] == '0' && p[2] == '0') {
+            req->nul_in_url = true;
+        }
+    }
     return req;
 }
 
@@ -783,19 +841,20 @@ static void graft__admin_completed(void *cls, struct MHD_Connection *conn, void 
     /* The next request on this connection gets a deadline of its own. */
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    if (ci != NULL && ci->socket_context != NULL)
+    if (ci && ci->socket_context) {
         ((graft__admin_conn *)ci->socket_context)->since_ms = graft__admin_now_ms();
+    }
 }
 
 /* The connection's peer address bytes (4 or 16) and whether it is loopback. */
-static size_t graft__admin_peer(const struct sockaddr *sa, unsigned char ip[16], int *loopback)
+static size_t graft__admin_peer(const struct sockaddr *sa, unsigned char ip[16], bool *loopback)
 {
-    *loopback = sa != NULL && graft__admin_is_loopback(sa);
-    if (sa != NULL && sa->sa_family == AF_INET) {
+    *loopback = sa && graft__admin_is_loopback(sa);
+    if (sa && sa->sa_family == AF_INET) {
         memcpy(ip, &((const struct sockaddr_in *)sa)->sin_addr, 4);
         return 4;
     }
-    if (sa != NULL && sa->sa_family == AF_INET6) {
+    if (sa && sa->sa_family == AF_INET6) {
         memcpy(ip, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
         return 16;
     }
@@ -808,7 +867,7 @@ static void graft__admin_shut(graft__admin_conn *c)
 {
     assert(c->fd >= 0 && !c->closing);
     shutdown(c->fd, SHUT_RDWR);
-    c->closing = 1;
+    c->closing = true;
 }
 
 /* Accept policy: a non-loopback address may hold at most GRAFT__ADMIN_PER_IP
@@ -819,15 +878,17 @@ static enum MHD_Result graft__admin_accept(void *cls, const struct sockaddr *add
     (void)addrlen;
     graft_admin *admin = cls;
     unsigned char ip[16];
-    int loopback;
+    bool loopback;
     size_t iplen = graft__admin_peer(addr, ip, &loopback);
-    if (loopback)
+    if (loopback) {
         return MHD_YES;
+    }
     unsigned n = 0;
     for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++) {
         const graft__admin_conn *c = &admin->conns[i];
-        if (c->fd >= 0 && !c->closing && c->iplen == iplen && memcmp(c->ip, ip, iplen) == 0)
+        if (c->fd >= 0 && !c->closing && c->iplen == iplen && memcmp(c->ip, ip, iplen) == 0) {
             n++;
+        }
     }
     if (n >= GRAFT__ADMIN_PER_IP) {
         admin->refused_ip++;
@@ -843,8 +904,9 @@ static void graft__admin_notify(void *cls, struct MHD_Connection *conn, void **s
     graft_admin *admin = cls;
     if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         graft__admin_conn *c = *socket_context;
-        if (c != NULL)
+        if (c) {
             c->fd = -1;
+        }
         *socket_context = NULL;
         return;
     }
@@ -857,18 +919,21 @@ static void graft__admin_notify(void *cls, struct MHD_Connection *conn, void **s
     for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++) {
         graft__admin_conn *c = &admin->conns[i];
         if (c->fd < 0) {
-            if (slot == NULL)
+            if (!slot) {
                 slot = c;
+            }
         } else if (!c->closing) {
             live++;
-            if (oldest == NULL || c->since_ms < oldest->since_ms)
+            if (!oldest || c->since_ms < oldest->since_ms) {
                 oldest = c;
+            }
         }
     }
     *socket_context = NULL;
-    if (fdi == NULL)
+    if (!fdi) {
         return;
-    if (slot == NULL) {
+    }
+    if (!slot) {
         /* Cannot happen (the table is libmicrohttpd's limit), but never run untracked. */
         shutdown(fdi->connect_fd, SHUT_RDWR);
         return;
@@ -876,12 +941,11 @@ static void graft__admin_notify(void *cls, struct MHD_Connection *conn, void **s
     memset(slot, 0, sizeof *slot);
     slot->fd = fdi->connect_fd;
     slot->since_ms = graft__admin_now_ms();
-    slot->iplen =
-        graft__admin_peer(addr != NULL ? addr->client_addr : NULL, slot->ip, &slot->loopback);
+    slot->iplen = graft__admin_peer(addr ? addr->client_addr : NULL, slot->ip, &slot->loopback);
     *socket_context = slot;
     /* Over budget: the oldest goes, so the newcomer is served. Trickling clients are
      * always older than a rollback that has just connected. */
-    if (live >= GRAFT__ADMIN_MAX_CONNECTIONS && oldest != NULL) {
+    if (live >= GRAFT__ADMIN_MAX_CONNECTIONS && oldest) {
         graft__admin_shut(oldest);
         admin->evicted++;
     }
@@ -899,8 +963,9 @@ static void graft__admin_reap(graft_admin *admin)
             admin->expired++;
         }
     }
-    if (now - admin->logged_ms < 1000u)
+    if (now - admin->logged_ms < 1000u) {
         return;
+    }
     if (admin->expired != admin->logged_expired || admin->evicted != admin->logged_evicted ||
         admin->refused_ip != admin->logged_refused_ip) {
         graft__admin_log(admin->rt, GRAFT_LOG_WARN,
@@ -935,7 +1000,7 @@ static void *graft__admin_loop(void *arg)
     return NULL;
 }
 
-static int graft__admin_is_loopback(const struct sockaddr *sa)
+static bool graft__admin_is_loopback(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -943,12 +1008,13 @@ static int graft__admin_is_loopback(const struct sockaddr *sa)
     }
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return 1;
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
+            return true;
+        }
         /* ::ffff:127.x.y.z */
         return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127u;
     }
-    return 0;
+    return false;
 }
 
 /* "127.0.0.1:9100", "[::1]:9100", "localhost:0" -> a socket address. */
@@ -957,7 +1023,7 @@ static int graft__admin_resolve(graft_runtime *rt, const char *addr, struct sock
 {
     char host[256];
     const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon == addr || colon[1] == '\0') {
+    if (!colon || colon == addr || colon[1] == '\0') {
         graft__admin_log(rt, GRAFT_LOG_ERROR, "admin address '%s' is not HOST:PORT", addr);
         return GRAFT_EINVAL;
     }
@@ -991,7 +1057,7 @@ static int graft__admin_resolve(graft_runtime *rt, const char *addr, struct sock
     char portstr[8];
     snprintf(portstr, sizeof portstr, "%lu", port);
     int rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc != 0 || res == NULL) {
+    if (rc != 0 || !res) {
         graft__admin_log(rt, GRAFT_LOG_ERROR, "admin address '%s': %s", addr, gai_strerror(rc));
         return GRAFT_EINVAL;
     }
@@ -1011,18 +1077,19 @@ static int graft__admin_resolve(graft_runtime *rt, const char *addr, struct sock
 static int graft__admin_token_path(graft_runtime *rt, uint16_t port, char *out, size_t cap)
 {
     const char *given = getenv("GRAFT_ADMIN_TOKEN_FILE");
-    if (given != NULL && given[0] != '\0') {
-        if ((size_t)snprintf(out, cap, "%s", given) >= cap)
+    if (given && given[0] != '\0') {
+        if ((size_t)snprintf(out, cap, "%s", given) >= cap) {
             return GRAFT_EINVAL;
+        }
         return GRAFT_OK;
     }
     char dir[PATH_MAX];
     const char *xdg = getenv("XDG_RUNTIME_DIR");
-    int n = xdg != NULL && xdg[0] == '/'
-                ? snprintf(dir, sizeof dir, "%s/graft", xdg)
-                : snprintf(dir, sizeof dir, "/tmp/graft-%u", (unsigned)geteuid());
-    if (n < 0 || (size_t)n >= sizeof dir)
+    int n = xdg && xdg[0] == '/' ? snprintf(dir, sizeof dir, "%s/graft", xdg)
+                                 : snprintf(dir, sizeof dir, "/tmp/graft-%u", (unsigned)geteuid());
+    if (n < 0 || (size_t)n >= sizeof dir) {
         return GRAFT_EINVAL;
+    }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         graft__admin_log(rt, GRAFT_LOG_ERROR, "cannot create %s for the admin token: %s", dir,
                          strerror(errno));
@@ -1040,8 +1107,9 @@ static int graft__admin_token_path(graft_runtime *rt, uint16_t port, char *out, 
                          dir);
         return GRAFT_EIO;
     }
-    if ((size_t)snprintf(out, cap, "%s/admin-%u.token", dir, (unsigned)port) >= cap)
+    if ((size_t)snprintf(out, cap, "%s/admin-%u.token", dir, (unsigned)port) >= cap) {
         return GRAFT_EINVAL;
+    }
     return GRAFT_OK;
 }
 
@@ -1050,8 +1118,9 @@ static int graft__admin_write_token(graft_admin *admin)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 32];
     int st = graft__admin_token_path(admin->rt, admin->port, path, sizeof path);
-    if (st != GRAFT_OK)
+    if (st != GRAFT_OK) {
         return st;
+    }
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -1059,8 +1128,8 @@ static int graft__admin_write_token(graft_admin *admin)
                          strerror(errno));
         return GRAFT_EIO;
     }
-    int ok = write(fd, admin->token, admin->token_len) == (ssize_t)admin->token_len &&
-             write(fd, "\n", 1) == 1;
+    bool ok = write(fd, admin->token, admin->token_len) == (ssize_t)admin->token_len &&
+              write(fd, "\n", 1) == 1;
     ok = close(fd) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         graft__admin_log(admin->rt, GRAFT_LOG_ERROR, "cannot write the admin token to %s: %s", path,
@@ -1069,7 +1138,7 @@ static int graft__admin_write_token(graft_admin *admin)
         return GRAFT_EIO;
     }
     admin->token_file = strdup(path);
-    if (admin->token_file == NULL) {
+    if (!admin->token_file) {
         unlink(path);
         return GRAFT_ENOMEM;
     }
@@ -1083,8 +1152,9 @@ static char *graft__admin_new_token(graft_runtime *rt)
     size_t got = 0;
     while (got < sizeof raw) {
         ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
             continue;
+        }
         if (n <= 0) {
             graft__admin_log(rt, GRAFT_LOG_ERROR, "cannot generate an admin token: %s",
                              strerror(errno));
@@ -1093,9 +1163,10 @@ static char *graft__admin_new_token(graft_runtime *rt)
         got += (size_t)n;
     }
     char *t = malloc(2 * sizeof raw + 1);
-    if (t != NULL) {
-        for (size_t i = 0; i < sizeof raw; i++)
+    if (t) {
+        for (size_t i = 0; i < sizeof raw; i++) {
             snprintf(t + 2 * i, 3, "%02x", raw[i]);
+        }
     }
     memset(raw, 0, sizeof raw);
     return t;
@@ -1103,15 +1174,16 @@ static char *graft__admin_new_token(graft_runtime *rt)
 
 static void graft__admin_free(graft_admin *admin)
 {
-    if (admin->token_file != NULL) {
+    if (admin->token_file) {
         unlink(admin->token_file);
         free(admin->token_file);
     }
-    if (admin->token != NULL) {
+    if (admin->token) {
         /* Scrub the secret before handing the memory back. */
         volatile char *p = admin->token;
-        for (size_t i = 0; i < admin->token_len; i++)
+        for (size_t i = 0; i < admin->token_len; i++) {
             p[i] = 0;
+        }
         free(admin->token);
     }
     free(admin);
@@ -1119,23 +1191,25 @@ static void graft__admin_free(graft_admin *admin)
 
 int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, graft_admin **out)
 {
-    if (rt == NULL || addr == NULL || out == NULL)
+    if (!rt || !addr || !out) {
         return GRAFT_ENULL;
+    }
     struct sockaddr_storage ss;
     socklen_t sslen = 0;
     int st = graft__admin_resolve(rt, addr, &ss, &sslen);
-    if (st != GRAFT_OK)
+    if (st != GRAFT_OK) {
         return st;
+    }
     if (!graft__admin_is_loopback((const struct sockaddr *)&ss)) {
         const char *allow = getenv("GRAFT_ADMIN_ALLOW_REMOTE");
-        if (allow == NULL || strcmp(allow, "1") != 0) {
+        if (!allow || strcmp(allow, "1") != 0) {
             graft__admin_log(rt, GRAFT_LOG_ERROR,
                              "admin address '%s' is not loopback; refused "
                              "(set GRAFT_ADMIN_ALLOW_REMOTE=1 and a token to allow it)",
                              addr);
             return GRAFT_EINVAL;
         }
-        if (token == NULL || token[0] == '\0') {
+        if (!token || token[0] == '\0') {
             graft__admin_log(rt, GRAFT_LOG_ERROR,
                              "admin address '%s' is not loopback and no token is set; refused "
                              "(set GRAFT_ADMIN_TOKEN: without one anyone who can reach the "
@@ -1144,12 +1218,13 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
             return GRAFT_EINVAL;
         }
     }
-    if (token != NULL) {
+    if (token) {
         /* It travels in a header: printable ASCII without spaces, of a sane length. */
         size_t tl = strlen(token);
-        int ok = tl <= 512u;
-        for (size_t i = 0; ok && i < tl; i++)
+        bool ok = tl <= 512u;
+        for (size_t i = 0; ok && i < tl; i++) {
             ok = token[i] > ' ' && token[i] < 0x7f;
+        }
         if (!ok) {
             graft__admin_log(rt, GRAFT_LOG_ERROR,
                              "admin token refused: it must be at most 512 printable ASCII "
@@ -1158,22 +1233,25 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
         }
     }
     graft_admin *admin = calloc(1, sizeof *admin);
-    if (admin == NULL)
+    if (!admin) {
         return GRAFT_ENOMEM;
+    }
     admin->rt = rt;
-    for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++)
+    for (size_t i = 0; i < GRAFT__ADMIN_HARD_CONNECTIONS; i++) {
         admin->conns[i].fd = -1;
+    }
     atomic_init(&admin->stop, 0);
     /* The host part as given ("127.0.0.1", "[::1]", "myhost"), for the Host check;
      * graft__admin_resolve has checked its form and length. */
     size_t hlen = (size_t)(strrchr(addr, ':') - addr);
-    if (hlen >= sizeof admin->bound_host)
+    if (hlen >= sizeof admin->bound_host) {
         hlen = sizeof admin->bound_host - 1;
+    }
     memcpy(admin->bound_host, addr, hlen);
     admin->bound_host[hlen] = '\0';
-    int generated = token == NULL || token[0] == '\0';
+    bool generated = !token || token[0] == '\0';
     admin->token = generated ? graft__admin_new_token(rt) : strdup(token);
-    if (admin->token == NULL) {
+    if (!admin->token) {
         free(admin);
         return generated ? GRAFT_EIO : GRAFT_ENOMEM;
     }
@@ -1183,8 +1261,9 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
      * like kvd may hold file descriptors above FD_SETSIZE (and this libmicrohttpd
      * refuses poll() without its internal thread). */
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6)
+    if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
+    }
     admin->daemon = MHD_start_daemon(
         flags, 0, graft__admin_accept, admin, graft__admin_handler, admin,
         /* The logger must come first or MHD prints early messages itself. */
@@ -1194,14 +1273,14 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
         (unsigned)GRAFT__ADMIN_TIMEOUT_S, MHD_OPTION_URI_LOG_CALLBACK, graft__admin_uri_log, admin,
         MHD_OPTION_NOTIFY_CONNECTION, graft__admin_notify, admin, MHD_OPTION_NOTIFY_COMPLETED,
         graft__admin_completed, admin, MHD_OPTION_END);
-    if (admin->daemon == NULL) {
+    if (!admin->daemon) {
         graft__admin_log(rt, GRAFT_LOG_ERROR, "admin endpoint could not listen on '%s'", addr);
         graft__admin_free(admin);
         return GRAFT_EIO;
     }
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(admin->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    admin->port = info != NULL ? info->port : 0;
+    admin->port = info ? info->port : 0;
     /* Nothing is served before the thread runs, so the file exists before any request. */
     st = generated ? graft__admin_write_token(admin) : GRAFT_OK;
     if (st == GRAFT_OK && pthread_create(&admin->thread, NULL, graft__admin_loop, admin) != 0) {
@@ -1213,25 +1292,27 @@ int graft_admin_start(graft_runtime *rt, const char *addr, const char *token, gr
         graft__admin_free(admin);
         return st;
     }
-    admin->thread_started = 1;
-    if (generated)
+    admin->thread_started = true;
+    if (generated) {
         graft__admin_log(rt, GRAFT_LOG_INFO,
                          "admin endpoint listening on %s (port %u), token generated into %s", addr,
                          (unsigned)admin->port, admin->token_file);
-    else
+    } else {
         graft__admin_log(rt, GRAFT_LOG_INFO,
                          "admin endpoint listening on %s (port %u), token required", addr,
                          (unsigned)admin->port);
+    }
     *out = admin;
     return GRAFT_OK;
 }
 
 int graft_admin_start_from_env(graft_runtime *rt, graft_admin **out)
 {
-    if (rt == NULL || out == NULL)
+    if (!rt || !out) {
         return GRAFT_ENULL;
+    }
     const char *addr = getenv("GRAFT_ADMIN");
-    if (addr == NULL || addr[0] == '\0') {
+    if (!addr || addr[0] == '\0') {
         *out = NULL;
         return GRAFT_OK;
     }
@@ -1240,16 +1321,18 @@ int graft_admin_start_from_env(graft_runtime *rt, graft_admin **out)
 
 uint16_t graft_admin_port(const graft_admin *admin)
 {
-    return admin != NULL ? admin->port : 0;
+    return admin ? admin->port : 0;
 }
 
 void graft_admin_stop(graft_admin *admin)
 {
-    if (admin == NULL)
+    if (!admin) {
         return;
+    }
     atomic_store(&admin->stop, 1);
-    if (admin->thread_started)
+    if (admin->thread_started) {
         pthread_join(admin->thread, NULL);
+    }
     MHD_stop_daemon(admin->daemon);
     graft__admin_free(admin);
 }

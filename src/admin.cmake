@@ -1,10 +1,7 @@
-# admin.cmake: the admin endpoint's share of libgraft (included by src/CMakeLists.txt):
-# src/admin.c on libmicrohttpd and libcjson, plus the dashboard page compiled in from
-# src/admin_page.html.
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(GRAFT_MHD REQUIRED libmicrohttpd)
-pkg_check_modules(GRAFT_CJSON REQUIRED libcjson)
-
+# admin.cmake: libgraft-admin, the opt-in admin endpoint (included by src/CMakeLists.txt):
+# src/admin.c on libmicrohttpd and libcjson (request bodies), plus the dashboard page
+# compiled in from src/admin_page.html. A host that wants the endpoint links graft_admin
+# (which brings graft); one that does not links graft alone and none of these libraries.
 set(_graft_admin_page_c "${CMAKE_CURRENT_BINARY_DIR}/admin_page.c")
 add_custom_command(
   OUTPUT "${_graft_admin_page_c}"
@@ -14,23 +11,13 @@ add_custom_command(
           "${CMAKE_CURRENT_SOURCE_DIR}/admin_embed.cmake"
   COMMENT "Embedding the admin dashboard page" VERBATIM)
 
-# The objects go where the rest of libgraft's are; the libraries are linked by name so
-# the exported CMake package and pkg-config file need no imported targets.
-if(TARGET graft_obj)
-  set(_graft_admin_target graft_obj)
-else()
-  set(_graft_admin_target graft)
-endif()
-# src/CMakeLists.txt may already glob admin.c; add it only once.
-get_target_property(_graft_admin_srcs ${_graft_admin_target} SOURCES)
-if(NOT "${CMAKE_CURRENT_SOURCE_DIR}/admin.c" IN_LIST _graft_admin_srcs)
-  target_sources(${_graft_admin_target} PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}/admin.c")
-endif()
-target_sources(${_graft_admin_target} PRIVATE "${_graft_admin_page_c}")
-target_include_directories(${_graft_admin_target} PRIVATE
-  "${CMAKE_CURRENT_SOURCE_DIR}" ${GRAFT_MHD_INCLUDE_DIRS} ${GRAFT_CJSON_INCLUDE_DIRS})
-foreach(_t graft_obj graft)
-  if(TARGET ${_t})
-    target_link_libraries(${_t} PUBLIC ${GRAFT_MHD_LIBRARIES} ${GRAFT_CJSON_LIBRARIES} m)
-  endif()
-endforeach()
+# The libraries are linked by name (GraftDeps.cmake) so the exported CMake package and
+# the pkg-config file need no imported targets. PIC: hosts may link it into a shared
+# object.
+add_library(graft_admin STATIC "${CMAKE_CURRENT_SOURCE_DIR}/admin.c" "${_graft_admin_page_c}")
+set_target_properties(graft_admin PROPERTIES OUTPUT_NAME graft-admin POSITION_INDEPENDENT_CODE ON)
+target_include_directories(graft_admin PRIVATE "${CMAKE_CURRENT_SOURCE_DIR}"
+                                               ${GRAFT_MHD_INCLUDE_DIRS} ${GRAFT_CJSON_INCLUDE_DIRS})
+target_include_directories(graft_admin PUBLIC "$<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>"
+                                               "$<INSTALL_INTERFACE:include>")
+target_link_libraries(graft_admin PUBLIC graft ${GRAFT_MHD_LIBRARIES} ${GRAFT_CJSON_LIBRARIES} m)

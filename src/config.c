@@ -1,7 +1,7 @@
 /*
  * config.c: configuration from a compact spec (GRAFT_SEAMS) and an INI file
- * (GRAFT_CONFIG, parsed with libinih), reload, and the bookkeeping that lets
- * configuration name seams that are registered later.
+ * (GRAFT_CONFIG, read by libgraft's own strict reader, src/ini.h), reload, and the bookkeeping that
+ * lets configuration name seams that are registered later.
  *
  * Every entry point parses and validates everything first into a new set, and only
  * then applies it, so a bad file or spec changes nothing. A seam's INI section is
@@ -17,8 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <ini.h>
-
+#include "ini.h"
 #include "internal.h"
 
 /* ------------------------------------------------------------------ value parsers */
@@ -433,34 +432,15 @@ typedef struct graft__ini {
     graft__seam_conf *cur; /* current [seam NAME] entry, NULL in [graft] */
     char section[128];
     bool in_graft;
-    int line;        /* line of the text being handed to the handler */
-    bool at_newline; /* the previous chunk ended a line */
-    FILE *fp;
+    int line; /* line of the statement being handled */
     bool failed;
-    int err_line;
     char msg[256];
 } graft__ini;
-
-static char *graft__ini_reader(char *str, int num, void *stream)
-{
-    graft__ini *p = stream;
-    char *r = fgets(str, num, p->fp);
-    if (!r) {
-        return NULL;
-    }
-    if (p->at_newline) {
-        p->line++;
-    }
-    size_t n = strlen(r);
-    p->at_newline = n > 0 && r[n - 1] == '\n';
-    return r;
-}
 
 #define GRAFT__INI_FAIL(...)                                                                       \
     do {                                                                                           \
         if (!p->failed) {                                                                          \
             p->failed = true;                                                                      \
-            p->err_line = p->line;                                                                 \
             snprintf(p->msg, sizeof p->msg, __VA_ARGS__);                                          \
         }                                                                                          \
         return 0;                                                                                  \
@@ -598,14 +578,21 @@ static bool graft__ini_parse_value(graft__ini_kind kind, const char *value, void
     return false;
 }
 
-static int graft__ini_handler(void *user, const char *section, const char *name, const char *value)
+/* ini.h's callback: a section header (name NULL) or one key = value. */
+static bool graft__ini_handler(void *user, int line, const char *section, const char *name,
+                               const char *value)
 {
     graft__ini *p = user;
-    if (!graft__ini_section(p, section)) {
-        return 0;
+    p->line = line;
+    if (!section[0]) {
+        GRAFT__INI_FAIL("key \"%s\" outside a section (expected [graft] or [seam NAME] first)",
+                        name);
     }
-    if (!value) {
-        GRAFT__INI_FAIL("key \"%s\" has no value", name);
+    if (!graft__ini_section(p, section)) {
+        return false;
+    }
+    if (!name) {
+        return true;
     }
     if (p->in_graft) {
         if (strcmp(name, "log_level") == 0) {
@@ -653,42 +640,44 @@ static int graft__ini_handler(void *user, const char *section, const char *name,
     return 1;
 }
 
+/* A configuration file is read whole; larger ones are refused, not cut. */
+#define GRAFT__CONFIG_MAX_BYTES (1u << 20)
+
 static int graft__parse_file(const char *path, graft__conf_set *out, char *err, size_t errlen)
 {
-    FILE *fp = fopen(path, "r");
+    FILE *fp = fopen(path, "rb");
     if (!fp) {
         graft__seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return GRAFT_EIO;
     }
     graft__ini *p = calloc(1, sizeof *p);
-    if (!p) {
+    char *text = malloc(GRAFT__CONFIG_MAX_BYTES + 1);
+    if (!p || !text) {
         fclose(fp);
+        free(p);
+        free(text);
         graft__seterr(err, errlen, "out of memory");
         return GRAFT_ENOMEM;
     }
-    p->set = out;
-    p->fp = fp;
-    p->at_newline = true;
-    int r = ini_parse_stream(graft__ini_reader, p, graft__ini_handler, p);
+    size_t len = fread(text, 1, GRAFT__CONFIG_MAX_BYTES + 1, fp);
     bool rerr = ferror(fp) != 0;
     fclose(fp);
     int rc = GRAFT_OK;
     if (rerr) {
         graft__seterr(err, errlen, "%s: read error", path);
         rc = GRAFT_EIO;
-    } else if (p->failed) {
-        graft__seterr(err, errlen, "%s:%d: %s", path, p->err_line, p->msg);
+    } else if (len > GRAFT__CONFIG_MAX_BYTES) {
+        graft__seterr(err, errlen, "%s: larger than %u bytes", path, GRAFT__CONFIG_MAX_BYTES);
         rc = GRAFT_ECONFIG;
-    } else if (r > 0) {
-        graft__seterr(err, errlen,
-                      "%s:%d: syntax error (expected [section], key = value or a "
-                      "comment)",
-                      path, r);
-        rc = GRAFT_ECONFIG;
-    } else if (r < 0) {
-        graft__seterr(err, errlen, "%s: cannot parse (%d)", path, r);
-        rc = GRAFT_EIO;
+    } else {
+        p->set = out;
+        graft__ini_error ie;
+        if (graft__ini_parse(text, len, graft__ini_handler, p, &ie) != GRAFT_OK) {
+            graft__seterr(err, errlen, "%s:%d: %s", path, ie.line, p->failed ? p->msg : ie.msg);
+            rc = GRAFT_ECONFIG;
+        }
     }
+    free(text);
     free(p);
     if (rc != GRAFT_OK) {
         return rc;

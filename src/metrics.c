@@ -1,7 +1,7 @@
 /*
  * metrics.c: snapshots of the per-thread counters (graft_seam_stats_get), latency
  * percentiles from the log-linear histograms, and the two renderings: Prometheus text
- * exposition and a JSON document (cJSON). The shapes are documented in
+ * exposition and a JSON document (json.h's writer). The shapes are documented in
  * docs/RUNTIME.md and consumed by the admin endpoint and dashboard: keep them stable.
  */
 #include <inttypes.h>
@@ -10,9 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "internal.h"
+#include "json.h"
 
 /* ------------------------------------------------------------------ histogram */
 
@@ -259,15 +258,14 @@ int graft_seam_stats_get(graft_seam *seam, graft_seam_stats *out)
 
 /* ------------------------------------------------------------------ JSON */
 
-static cJSON *graft__json_latency(const graft_latency *l)
+/* The fields of a latency object (the caller opens and closes it). */
+static void graft__json_latency(graft__jw *w, const graft_latency *l)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "count", (double)l->count);
-    cJSON_AddNumberToObject(o, "p50_ns", (double)l->p50_ns);
-    cJSON_AddNumberToObject(o, "p90_ns", (double)l->p90_ns);
-    cJSON_AddNumberToObject(o, "p99_ns", (double)l->p99_ns);
-    cJSON_AddNumberToObject(o, "max_ns", (double)l->max_ns);
-    return o;
+    graft__jw_u64(w, "count", l->count);
+    graft__jw_u64(w, "p50_ns", l->p50_ns);
+    graft__jw_u64(w, "p90_ns", l->p90_ns);
+    graft__jw_u64(w, "p99_ns", l->p99_ns);
+    graft__jw_u64(w, "max_ns", l->max_ns);
 }
 
 static double graft__pct(uint32_t bp)
@@ -275,12 +273,13 @@ static double graft__pct(uint32_t bp)
     return (double)bp / 100.0;
 }
 
-static cJSON *graft__seam_to_json(graft_seam *s)
+/* One seam's object; false only if the histogram copy could not be allocated. */
+static bool graft__seam_to_json(graft__jw *w, graft_seam *s)
 {
     graft_seam_stats st;
     uint64_t(*hist)[GRAFT__HIST_BUCKETS] = malloc(sizeof(uint64_t[2][GRAFT__HIST_BUCKETS]));
     if (!hist) {
-        return NULL;
+        return false;
     }
     graft__stats(s, &st, NULL, hist);
     graft_latency recent[2];
@@ -289,170 +288,154 @@ static cJSON *graft__seam_to_json(graft_seam *s)
     graft__recent_latency(s, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist, maxes, recent,
                           &recent_ns);
     free(hist);
-    cJSON *o = cJSON_CreateObject();
-    if (!o) {
-        return NULL;
-    }
-    cJSON_AddStringToObject(o, "name", s->name);
-    cJSON_AddStringToObject(o, "mode", graft_mode_name(st.mode));
-    cJSON_AddNumberToObject(o, "percent", graft__pct(st.percent_bp));
-    cJSON_AddNumberToObject(o, "percent_bp", st.percent_bp);
+    graft__jw_obj(w, NULL);
+    graft__jw_str(w, "name", s->name);
+    graft__jw_str(w, "mode", graft_mode_name(st.mode));
+    graft__jw_num(w, "percent", graft__pct(st.percent_bp));
+    graft__jw_u64(w, "percent_bp", st.percent_bp);
 
-    cJSON *cnt = cJSON_AddObjectToObject(o, "counters");
-    cJSON_AddNumberToObject(cnt, "calls", (double)st.calls);
-    cJSON *bm = cJSON_AddObjectToObject(cnt, "calls_by_mode");
+    graft__jw_obj(w, "counters");
+    graft__jw_u64(w, "calls", st.calls);
+    graft__jw_obj(w, "calls_by_mode");
     for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
-        cJSON_AddNumberToObject(bm, graft_mode_name(m), (double)st.calls_by_mode[m]);
+        graft__jw_u64(w, graft_mode_name(m), st.calls_by_mode[m]);
     }
-    cJSON_AddNumberToObject(cnt, "fallbacks", (double)st.fallbacks);
-    cJSON_AddNumberToObject(cnt, "compared", (double)st.compared);
-    cJSON_AddNumberToObject(cnt, "mismatches", (double)st.mismatches);
-    cJSON_AddNumberToObject(cnt, "compare_skipped", (double)st.compare_skipped);
-    cJSON_AddNumberToObject(cnt, "captures", (double)st.captures);
-    cJSON_AddNumberToObject(cnt, "breaker_rejected", (double)st.breaker_rejected);
-    cJSON_AddNumberToObject(cnt, "faults_injected", (double)st.faults_injected);
+    graft__jw_end(w);
+    graft__jw_u64(w, "fallbacks", st.fallbacks);
+    graft__jw_u64(w, "compared", st.compared);
+    graft__jw_u64(w, "mismatches", st.mismatches);
+    graft__jw_u64(w, "compare_skipped", st.compare_skipped);
+    graft__jw_u64(w, "captures", st.captures);
+    graft__jw_u64(w, "breaker_rejected", st.breaker_rejected);
+    graft__jw_u64(w, "faults_injected", st.faults_injected);
+    graft__jw_end(w);
 
-    cJSON *impl = cJSON_AddObjectToObject(o, "impl");
+    graft__jw_obj(w, "impl");
     for (int i = 0; i < 2; i++) {
-        cJSON *io = cJSON_AddObjectToObject(impl, i == 0 ? "legacy" : "candidate");
-        cJSON_AddNumberToObject(io, "calls", (double)st.impl[i].calls);
-        cJSON_AddNumberToObject(io, "served", (double)st.impl[i].served);
-        cJSON_AddNumberToObject(io, "errors", (double)st.impl[i].errors);
-        cJSON_AddNumberToObject(io, "panics", (double)st.impl[i].panics);
-        cJSON_AddItemToObject(io, "latency", graft__json_latency(&st.impl[i].latency));
-        cJSON *rl = graft__json_latency(&recent[i]);
-        cJSON_AddNumberToObject(rl, "window_ns", (double)recent_ns);
-        cJSON_AddItemToObject(io, "recent_latency", rl);
+        graft__jw_obj(w, i == 0 ? "legacy" : "candidate");
+        graft__jw_u64(w, "calls", st.impl[i].calls);
+        graft__jw_u64(w, "served", st.impl[i].served);
+        graft__jw_u64(w, "errors", st.impl[i].errors);
+        graft__jw_u64(w, "panics", st.impl[i].panics);
+        graft__jw_obj(w, "latency");
+        graft__json_latency(w, &st.impl[i].latency);
+        graft__jw_end(w);
+        graft__jw_obj(w, "recent_latency");
+        graft__json_latency(w, &recent[i]);
+        graft__jw_u64(w, "window_ns", recent_ns);
+        graft__jw_end(w);
+        graft__jw_end(w);
     }
+    graft__jw_end(w);
 
     graft_compare_config cc;
     graft_seam_get_compare(s, &cc);
-    cJSON *cmp = cJSON_AddObjectToObject(o, "compare");
-    cJSON_AddNumberToObject(cmp, "sample_every", cc.sample_every);
-    cJSON_AddNumberToObject(cmp, "log_per_second", cc.log_per_second);
-    cJSON_AddBoolToObject(cmp, "compare_served", cc.compare_served != 0);
+    graft__jw_obj(w, "compare");
+    graft__jw_u64(w, "sample_every", cc.sample_every);
+    graft__jw_u64(w, "log_per_second", cc.log_per_second);
+    graft__jw_bool(w, "compare_served", cc.compare_served != 0);
     pthread_mutex_lock(&s->cap.lock);
     if (s->cap.dir[0]) {
-        cJSON_AddStringToObject(cmp, "capture_dir", s->cap.dir);
+        graft__jw_str(w, "capture_dir", s->cap.dir);
     } else {
-        cJSON_AddNullToObject(cmp, "capture_dir");
+        graft__jw_null(w, "capture_dir");
     }
     pthread_mutex_unlock(&s->cap.lock);
-    cJSON_AddNumberToObject(cmp, "capture_max_files", cc.capture_max_files);
-    cJSON_AddNumberToObject(cmp, "capture_max_bytes", (double)cc.capture_max_bytes);
-    cJSON_AddNumberToObject(cmp, "captured_files",
-                            (double)atomic_load_explicit(&s->cap.files, memory_order_relaxed));
-    cJSON_AddNumberToObject(cmp, "captured_bytes",
-                            (double)atomic_load_explicit(&s->cap.bytes, memory_order_relaxed));
-    cJSON_AddNumberToObject(cmp, "capture_dropped",
-                            (double)atomic_load_explicit(&s->cap.dropped, memory_order_relaxed));
-    cJSON_AddNumberToObject(
-        cmp, "log_suppressed",
-        (double)atomic_load_explicit(&s->mlog.suppressed, memory_order_relaxed));
-    cJSON_AddNumberToObject(cmp, "capture_too_large",
-                            (double)atomic_load_explicit(&s->cap.too_large, memory_order_relaxed));
-    cJSON_AddNumberToObject(
-        cmp, "reports_dropped",
-        (double)atomic_load_explicit(&s->reports_dropped, memory_order_relaxed));
+    graft__jw_u64(w, "capture_max_files", cc.capture_max_files);
+    graft__jw_u64(w, "capture_max_bytes", cc.capture_max_bytes);
+    graft__jw_u64(w, "captured_files", atomic_load_explicit(&s->cap.files, memory_order_relaxed));
+    graft__jw_u64(w, "captured_bytes", atomic_load_explicit(&s->cap.bytes, memory_order_relaxed));
+    graft__jw_u64(w, "capture_dropped",
+                  atomic_load_explicit(&s->cap.dropped, memory_order_relaxed));
+    graft__jw_u64(w, "log_suppressed",
+                  atomic_load_explicit(&s->mlog.suppressed, memory_order_relaxed));
+    graft__jw_u64(w, "capture_too_large",
+                  atomic_load_explicit(&s->cap.too_large, memory_order_relaxed));
+    graft__jw_u64(w, "reports_dropped",
+                  atomic_load_explicit(&s->reports_dropped, memory_order_relaxed));
+    graft__jw_end(w);
 
-    cJSON *bk = cJSON_AddObjectToObject(o, "breaker");
-    cJSON_AddStringToObject(bk, "state", graft_breaker_state_name(st.breaker_state));
-    cJSON_AddNumberToObject(bk, "opens", (double)st.breaker_opens);
-    cJSON_AddNumberToObject(bk, "transitions", (double)st.breaker_transitions);
-    cJSON_AddNumberToObject(bk, "rejected", (double)st.breaker_rejected);
+    graft__jw_obj(w, "breaker");
+    graft__jw_str(w, "state", graft_breaker_state_name(st.breaker_state));
+    graft__jw_u64(w, "opens", st.breaker_opens);
+    graft__jw_u64(w, "transitions", st.breaker_transitions);
+    graft__jw_u64(w, "rejected", st.breaker_rejected);
     pthread_mutex_lock(&s->brk.lock);
     graft_breaker_config b = s->brk.cfg;
-    cJSON *bc = cJSON_AddObjectToObject(bk, "config");
-    cJSON_AddBoolToObject(bc, "enabled", b.enabled != 0);
-    cJSON_AddBoolToObject(bc, "observe_only", b.observe_only != 0);
-    cJSON_AddNumberToObject(bc, "window_ns", (double)b.window_ns);
-    cJSON_AddNumberToObject(bc, "min_calls", b.min_calls);
-    cJSON_AddNumberToObject(bc, "error_rate", graft__pct(b.error_rate_bp));
-    cJSON_AddNumberToObject(bc, "slow_rate", graft__pct(b.slow_rate_bp));
-    cJSON_AddNumberToObject(bc, "slow_call_ns", (double)b.slow_call_ns);
-    cJSON_AddNumberToObject(bc, "mismatch_rate", graft__pct(b.mismatch_rate_bp));
-    cJSON_AddNumberToObject(bc, "cooldown_ns", (double)b.cooldown_ns);
-    cJSON_AddNumberToObject(bc, "max_cooldown_ns", (double)b.max_cooldown_ns);
-    cJSON_AddNumberToObject(bc, "half_open_calls", b.half_open_calls);
-    cJSON_AddNumberToObject(bc, "half_open_max_ns", (double)b.half_open_max_ns);
-    cJSON_AddNumberToObject(bk, "current_cooldown_ns", (double)s->brk.cooldown_ns);
-    cJSON *win = cJSON_AddObjectToObject(bk, "window");
-    cJSON_AddNumberToObject(win, "calls", (double)s->brk.last_window.calls);
-    cJSON_AddNumberToObject(win, "failures", (double)s->brk.last_window.failures);
-    cJSON_AddNumberToObject(win, "timed", (double)s->brk.last_window.timed);
-    cJSON_AddNumberToObject(win, "slow", (double)s->brk.last_window.slow);
-    cJSON_AddNumberToObject(win, "compared", (double)s->brk.last_window.compared);
-    cJSON_AddNumberToObject(win, "mismatches", (double)s->brk.last_window.mismatches);
-    cJSON *evs = cJSON_AddArrayToObject(bk, "events");
+    graft__jw_obj(w, "config");
+    graft__jw_bool(w, "enabled", b.enabled != 0);
+    graft__jw_bool(w, "observe_only", b.observe_only != 0);
+    graft__jw_u64(w, "window_ns", b.window_ns);
+    graft__jw_u64(w, "min_calls", b.min_calls);
+    graft__jw_num(w, "error_rate", graft__pct(b.error_rate_bp));
+    graft__jw_num(w, "slow_rate", graft__pct(b.slow_rate_bp));
+    graft__jw_u64(w, "slow_call_ns", b.slow_call_ns);
+    graft__jw_num(w, "mismatch_rate", graft__pct(b.mismatch_rate_bp));
+    graft__jw_u64(w, "cooldown_ns", b.cooldown_ns);
+    graft__jw_u64(w, "max_cooldown_ns", b.max_cooldown_ns);
+    graft__jw_u64(w, "half_open_calls", b.half_open_calls);
+    graft__jw_u64(w, "half_open_max_ns", b.half_open_max_ns);
+    graft__jw_end(w);
+    graft__jw_u64(w, "current_cooldown_ns", s->brk.cooldown_ns);
+    graft__jw_obj(w, "window");
+    graft__jw_u64(w, "calls", s->brk.last_window.calls);
+    graft__jw_u64(w, "failures", s->brk.last_window.failures);
+    graft__jw_u64(w, "timed", s->brk.last_window.timed);
+    graft__jw_u64(w, "slow", s->brk.last_window.slow);
+    graft__jw_u64(w, "compared", s->brk.last_window.compared);
+    graft__jw_u64(w, "mismatches", s->brk.last_window.mismatches);
+    graft__jw_end(w);
+    graft__jw_arr(w, "events");
     uint64_t total = s->brk.event_total;
     uint64_t first = total > GRAFT__EVENTS ? total - GRAFT__EVENTS : 0;
     for (uint64_t k = first; k < total; k++) {
         const graft__bk_event *ev = &s->brk.events[k % GRAFT__EVENTS];
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddNumberToObject(e, "mono_ns", (double)ev->mono_ns);
-        cJSON_AddNumberToObject(e, "unix_ms", (double)(ev->unix_ns / 1000000ull));
-        cJSON_AddStringToObject(e, "from", graft_breaker_state_name(ev->from));
-        cJSON_AddStringToObject(e, "to", graft_breaker_state_name(ev->to));
-        cJSON_AddStringToObject(e, "reason", ev->reason);
-        cJSON_AddItemToArray(evs, e);
+        graft__jw_obj(w, NULL);
+        graft__jw_u64(w, "mono_ns", ev->mono_ns);
+        graft__jw_u64(w, "unix_ms", (ev->unix_ns / 1000000ull));
+        graft__jw_str(w, "from", graft_breaker_state_name(ev->from));
+        graft__jw_str(w, "to", graft_breaker_state_name(ev->to));
+        graft__jw_str(w, "reason", ev->reason);
+        graft__jw_end(w);
     }
     pthread_mutex_unlock(&s->brk.lock);
+    graft__jw_end(w);
+    graft__jw_end(w);
 
     graft_fault_config f;
     graft_seam_get_fault(s, &f);
-    cJSON *fo = cJSON_AddObjectToObject(o, "fault");
-    cJSON_AddNumberToObject(fo, "error_rate", graft__pct(f.error_bp));
-    cJSON_AddNumberToObject(fo, "panic_rate", graft__pct(f.panic_bp));
-    cJSON_AddNumberToObject(fo, "delay_rate", graft__pct(f.delay_bp));
-    cJSON_AddNumberToObject(fo, "delay_ns", (double)f.delay_ns);
-    cJSON_AddNumberToObject(fo, "injected", (double)st.faults_injected);
+    graft__jw_obj(w, "fault");
+    graft__jw_num(w, "error_rate", graft__pct(f.error_bp));
+    graft__jw_num(w, "panic_rate", graft__pct(f.panic_bp));
+    graft__jw_num(w, "delay_rate", graft__pct(f.delay_bp));
+    graft__jw_u64(w, "delay_ns", f.delay_ns);
+    graft__jw_u64(w, "injected", st.faults_injected);
+    graft__jw_end(w);
 
-    cJSON *ms = cJSON_AddArrayToObject(o, "mismatch_samples");
+    graft__jw_arr(w, "mismatch_samples");
     pthread_mutex_lock(&s->samples.lock);
     uint64_t stot = s->samples.total;
     uint64_t sfirst = stot > GRAFT__SAMPLES ? stot - GRAFT__SAMPLES : 0;
     for (uint64_t k = sfirst; k < stot; k++) {
         const graft__sample *sm = &s->samples.ring[k % GRAFT__SAMPLES];
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "seam", s->name);
+        graft__jw_obj(w, NULL);
+        graft__jw_str(w, "seam", s->name);
         if (sm->has_key) {
             char kb[24];
             snprintf(kb, sizeof kb, "%" PRIu64, sm->key);
-            cJSON_AddStringToObject(e, "key", kb);
+            graft__jw_str(w, "key", kb);
         } else {
-            cJSON_AddNullToObject(e, "key");
+            graft__jw_null(w, "key");
         }
-        cJSON_AddStringToObject(e, "legacy", sm->legacy);
-        cJSON_AddStringToObject(e, "candidate", sm->candidate);
-        cJSON_AddNumberToObject(e, "unix_ms", (double)(sm->unix_ns / 1000000ull));
-        cJSON_AddItemToArray(ms, e);
+        graft__jw_str(w, "legacy", sm->legacy);
+        graft__jw_str(w, "candidate", sm->candidate);
+        graft__jw_u64(w, "unix_ms", (sm->unix_ns / 1000000ull));
+        graft__jw_end(w);
     }
     pthread_mutex_unlock(&s->samples.lock);
-    return o;
-}
-
-static int graft__json_out(cJSON *root, char **out, size_t *len)
-{
-    char *txt = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!txt) {
-        return GRAFT_ENOMEM;
-    }
-    /* Copy into our own allocation so graft_free pairs with it whatever hooks the host
-     * installed in cJSON. */
-    size_t n = strlen(txt);
-    char *buf = malloc(n + 1);
-    if (!buf) {
-        cJSON_free(txt);
-        return GRAFT_ENOMEM;
-    }
-    memcpy(buf, txt, n + 1);
-    cJSON_free(txt);
-    *out = buf;
-    if (len) {
-        *len = n;
-    }
-    return GRAFT_OK;
+    graft__jw_end(w);
+    graft__jw_end(w);
+    return true;
 }
 
 int graft_seam_json(graft_seam *seam, char **out, size_t *len)
@@ -460,11 +443,13 @@ int graft_seam_json(graft_seam *seam, char **out, size_t *len)
     if (!seam || !out) {
         return GRAFT_ENULL;
     }
-    cJSON *o = graft__seam_to_json(seam);
-    if (!o) {
+    graft__jw w;
+    graft__jw_init(&w);
+    if (!graft__seam_to_json(&w, seam)) {
+        graft__jw_discard(&w);
         return GRAFT_ENOMEM;
     }
-    return graft__json_out(o, out, len);
+    return graft__jw_finish(&w, out, len);
 }
 
 int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
@@ -472,22 +457,21 @@ int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
     if (!rt || !out) {
         return GRAFT_ENULL;
     }
-    cJSON *root = cJSON_CreateObject();
-    if (!root) {
-        return GRAFT_ENOMEM;
-    }
-    cJSON_AddStringToObject(root, "version", graft_version());
-    cJSON *arr = cJSON_AddArrayToObject(root, "seams");
+    graft__jw w;
+    graft__jw_init(&w);
+    graft__jw_obj(&w, NULL);
+    graft__jw_str(&w, "version", graft_version());
+    graft__jw_arr(&w, "seams");
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
          p = atomic_load_explicit(&p->next, memory_order_acquire)) {
-        cJSON *o = graft__seam_to_json(p);
-        if (!o) {
-            cJSON_Delete(root);
+        if (!graft__seam_to_json(&w, p)) {
+            graft__jw_discard(&w);
             return GRAFT_ENOMEM;
         }
-        cJSON_AddItemToArray(arr, o);
     }
-    return graft__json_out(root, out, len);
+    graft__jw_end(&w);
+    graft__jw_end(&w);
+    return graft__jw_finish(&w, out, len);
 }
 
 /* ------------------------------------------------------------------ Prometheus */

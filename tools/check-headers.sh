@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Header drift check: every crate that declares [package.metadata.graft] header = "..."
-# is run through cbindgen into a temporary file, which must equal the committed header.
-# (cbindgen 0.24.3's --verify rewrites the file before failing, so it is not used.)
+# (the map cmake/GraftCrateHeaders.cmake reads, for this script, GraftRust.cmake and the
+# Makefile's `headers`) is run through cbindgen into a temporary file, which must equal
+# the committed header. (cbindgen 0.24.3's --verify rewrites the file before failing, so
+# it is not used.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+map=$(cmake -DROOT=. -P cmake/GraftCrateHeaders.cmake)
+[ -n "$map" ] || { echo "header-drift: no crate declares a header (cmake/GraftCrateHeaders.cmake)" >&2; exit 1; }
 status=0
-for manifest in rust/*/Cargo.toml; do
-  header=$(sed -n 's/^header *= *"\([^"]*\)".*/\1/p' "$manifest" | head -n1)
-  [ -n "$header" ] || continue
-  dir=$(dirname "$manifest")
+while read -r dir header; do
   out="$tmp/$(basename "$header")"
   cbindgen --quiet --config "$dir/cbindgen.toml" --output "$out" "$dir"
   if [ ! -f "$header" ]; then
@@ -22,5 +23,5 @@ for manifest in rust/*/Cargo.toml; do
   else
     echo "header-drift: $header is up to date"
   fi
-done
+done <<< "$map"
 exit $status

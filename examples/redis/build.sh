@@ -10,7 +10,10 @@
 #      redis-benchmark;
 #   5. the differential test and (with clang) the libFuzzer target, against the C
 #      matcher extracted from the patched util.c (never committed: it is Redis's code).
-# Usage: build.sh OUT LIBGRAFT_A "GRAFT_STATIC_LIBS"   (called by examples/redis/CMakeLists.txt)
+# Usage: build.sh OUT LIBGRAFT_A "GRAFT_STATIC_LIBS" LIBGRAFT_ADMIN_A "GRAFT_ADMIN_LIBS"
+#   (called by examples/redis/CMakeLists.txt). The patch serves the admin endpoint
+#   (graft_admin_start_from_env), so redis-server links libgraft-admin (GRAFT_ADMIN=1);
+#   the difference test links the core alone.
 #        build.sh --fetch-only OUT                     (step 1 only: deps/redis.sh, make deps)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +49,8 @@ dsc=$(ls "$apt"/src/redis_"$version"-*.dsc | tail -n1)
 [ "$fetch_only" -eq 0 ] || exit 0
 libgraft=$(realpath "$2")
 graft_deps=$3
+libgraft_admin=$(realpath "$4")
+graft_admin_deps=$5
 
 # ---------------------------------------------------------------- 2. extract + patch
 stamp=$(cat "$dsc" "$here/patches/series" $(sed "s|^|$here/patches/|" "$here/patches/series") | sha256sum | cut -c1-16)
@@ -68,6 +73,7 @@ log "make -C redis-$version (MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no, graft.mk)"
 make -C "$src" -j "$jobs" MALLOC=libc USE_SYSTEMD=no BUILD_TLS=no \
   GRAFT_MK="$root/cmake/graft.mk" GRAFT_CRATE=redis-match GRAFT_CARGO_DIR="$here/rust" \
   GRAFT_CARGO_TARGET_DIR="$out/cargo" GRAFT_LIBGRAFT="$libgraft" GRAFT_LIBGRAFT_DEPS="$graft_deps" \
+  GRAFT_ADMIN=1 GRAFT_LIBGRAFT_ADMIN="$libgraft_admin" GRAFT_LIBGRAFT_ADMIN_DEPS="$graft_admin_deps" \
   GRAFT_INCLUDE_DIRS="$root/include $here/include" > "$out/make.log" 2>&1 ||
   { tail -n 40 "$out/make.log"; exit 1; }
 rustlib=$out/cargo/release/libredis_match.a

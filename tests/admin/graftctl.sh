@@ -50,9 +50,18 @@ expect 0 set demo.upper canary 25
 [ "$(seam_field demo.upper mode)" = canary ] || fail "mode not canary after set"
 python3 -c 'import sys; assert abs(float(sys.argv[1]) - 25) < 1e-9' "$(seam_field demo.upper percent)" ||
   fail "percent not 25 after set"
-expect 1 set demo.upper sideways
-grep -q "mode" "$out" || fail "bad mode: no explanation"
-expect 1 set demo.upper canary 101
+# Mode names and percentages are checked before any request, by libgraft's own
+# graft_mode_parse and graft_percent_parse (the endpoint's refusals: test_admin_api).
+expect 2 set demo.upper sideways
+grep -q "candidate-only" "$out" || fail "bad mode: the modes are not listed"
+expect 2 set demo.upper canary 101
+grep -q "percent" "$out" || fail "bad percent: no explanation"
+expect 2 set demo.upper canary 12.345
+expect 2 fault demo.upper error=1e1
+expect 0 set demo.upper canary 12.5%
+python3 -c 'import sys; assert abs(float(sys.argv[1]) - 12.5) < 1e-9' "$(seam_field demo.upper percent)" ||
+  fail "percent not 12.5 after 'canary 12.5%'"
+expect 0 set demo.upper canary 25
 [ "$(seam_field demo.upper mode)" = canary ] || fail "a refused change changed the mode"
 expect 1 set no.such.seam legacy
 grep -q "unknown seam" "$out" || fail "unknown seam not reported"

@@ -8,7 +8,10 @@
 #      of graft's source or build tree leaked into it;
 #   3. builds the starter again with its Makefile (pkg-config, cargo, no CMake);
 #   4. builds tests/install/host.c with pkg-config (graft.pc, then graft-static.pc)
-#      and host.cpp with graft.pc, and runs them.
+#      and host.cpp with graft.pc, and runs them; the static core host must need no
+#      library beyond libc and pthreads (readelf NEEDED);
+#   5. builds tests/install/host_admin.c with graft-admin.pc + graft-static.pc (the
+#      admin endpoint) and runs it: it serves /api/seams.
 # Usage: run.sh <graft build dir> <graft source dir> <C compiler> <C++ compiler>
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -35,8 +38,9 @@ for f in include/graft/graft.h include/graft/base.h include/graft/admin.h \
          share/graft/cargo-config.toml; do
   [ -f "$prefix/$f" ] || fail "$f not installed"
 done
-for f in libgraft.a libgraft.so cmake/graft/graftConfig.cmake cmake/graft/graftConfigVersion.cmake \
-         cmake/graft/graftTargets.cmake cmake/graft/GraftRust.cmake pkgconfig/graft-static.pc; do
+for f in libgraft.a libgraft-admin.a libgraft.so cmake/graft/graftConfig.cmake cmake/graft/graftConfigVersion.cmake \
+         cmake/graft/graftTargets.cmake cmake/graft/GraftRust.cmake cmake/graft/GraftCrateHeaders.cmake \
+         pkgconfig/graft-static.pc pkgconfig/graft-admin.pc; do
   [ -e "$libdir/$f" ] || fail "${libdir#"$prefix"/}/$f not installed"
 done
 soname=$(objdump -p "$libdir/libgraft.so" | awk '$1 == "SONAME" { print $2 }')
@@ -90,10 +94,30 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
 ldd "$tmp/host_static" > "$tmp/ldd_host"
 if grep -q libgraft "$tmp/ldd_host"; then fail "host_static loads libgraft.so"; fi
 "$tmp/host_static" || fail "C host (static)"
+# The core alone: nothing but libc (pthreads are in glibc 2.34+'s libc) at run time,
+# nothing of the endpoint's libraries at link time.
+readelf -d "$tmp/host_static" | awk '/NEEDED/ { gsub(/[][]/, "", $5); print $5 }' > "$tmp/needed_static"
+if grep -v -E '^(libc|libpthread|libm)\.so' "$tmp/needed_static"; then
+  fail "host_static (core only) needs more than libc/libpthread/libm"
+fi
+pkg-config --libs graft-static > "$tmp/libs_static"
+if grep -E 'microhttpd|cjson|inih|gnutls' "$tmp/libs_static"; then
+  fail "graft-static.pc names a library of the admin endpoint"
+fi
+grep -q "graft::graft_admin" "$libdir/cmake/graft/graftTargets.cmake" ||
+  fail "the CMake package has no graft::graft_admin"
 # shellcheck disable=SC2046
 "$cxx" -std=c++17 -Wall -Wextra -Werror -o "$tmp/host_cpp" "$src/tests/install/host.cpp" \
   $(pkg-config --cflags --libs graft) -Wl,-rpath,"$libdir" || fail "pkg-config graft: C++ host build"
 "$tmp/host_cpp" || fail "C++ host"
+
+step "pkg-config host with the admin endpoint (graft-admin.pc + graft-static.pc)"
+# shellcheck disable=SC2046
+"$cc" -std=c11 -Wall -Wextra -Werror -o "$tmp/host_admin" "$src/tests/install/host_admin.c" \
+  $(pkg-config --cflags --libs graft-admin graft-static) || fail "pkg-config graft-admin: C host build"
+ldd "$tmp/host_admin" > "$tmp/ldd_admin"
+grep -q libmicrohttpd "$tmp/ldd_admin" || fail "host_admin does not load libmicrohttpd"
+"$tmp/host_admin" || fail "C host with the admin endpoint"
 
 step "done"
 echo "install-starter: passed"

@@ -237,9 +237,13 @@ static void ini_bad_files(void **state)
     expect_file_error(f, "[seam kv.parse]\nmode = candidate\nmode = nope\n", ":3:", "nope");
     expect_file_error(f, "[seam kv.parse]\nmode = candidate\npercent = 200\n", ":3:", "percent");
     expect_file_error(f, "[seam kv.parse]\nmode = candidate\nbogus = 1\n", ":3:", "bogus");
-    expect_file_error(f, "[seam kv.parse]\nmode = candidate\n[other]\nx = 1\n", ":4:", "other");
+    /* A bad section is reported at its own line (libinih named the first key's). */
+    expect_file_error(f, "[seam kv.parse]\nmode = candidate\n[other]\nx = 1\n", ":3:", "other");
     expect_file_error(f, "[seam kv.parse]\nmode = candidate\nthis is not ini\n", ":3:", "syntax");
-    expect_file_error(f, "\n\n[seam bad/name]\nmode = candidate\n", ":4:", "bad/name");
+    expect_file_error(f, "\n\n[seam bad/name]\nmode = candidate\n", ":3:", "bad/name");
+    expect_file_error(f, "[seam kv.parse]\n[seam bad/name]\n", ":2:", "bad/name"); /* no key */
+    expect_file_error(f, "mode = candidate\n", ":1:", "outside a section");
+    expect_file_error(f, "[seam kv.parse]\nmode: candidate\n", ":2:", "syntax");
     expect_file_error(f, "[seam kv.parse]\nbreaker.window = 10 parsecs\n", ":2:", "duration");
     expect_file_error(f, "[seam kv.parse]\nbreaker.enabled = maybe\n", ":2:", "boolean");
     expect_file_error(f, "[seam kv.parse]\nfault.error = 60\nfault.panic = 50\n", ":3:", "exceed");

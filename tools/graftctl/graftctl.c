@@ -21,6 +21,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <cjson/cJSON.h>
+#include <graft/graft.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
@@ -34,6 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* " legacy shadow canary candidate candidate-only", from the one list of modes. */
+#define GRAFTCTL_MODE_NAME(suffix, number, name, meaning) " " name
+#define GRAFTCTL_MODE_NAMES GRAFT_MODE_MAP(GRAFTCTL_MODE_NAME)
 #define GRAFTCTL_MAX_RESPONSE (16u << 20) /* a snapshot of many seams stays far below */
 
 typedef struct ctl {
@@ -77,8 +81,7 @@ static void usage(FILE *f)
           "commands:\n"
           "  status [-w SECONDS] [--json]    one line per seam: mode, calls, rates over the last\n"
           "                                  SECONDS (default 1; 0: lifetime only) and lifetime\n"
-          "  set SEAM MODE [PERCENT]         MODE: legacy shadow canary candidate "
-          "candidate-only\n"
+          "  set SEAM MODE [PERCENT]         MODE:" GRAFTCTL_MODE_NAMES "\n"
           "  reset SEAM                      close SEAM's circuit breaker\n"
           "  fault SEAM off|KEY=VALUE...     inject faults into the candidate: error=P panic=P\n"
           "                                  delay=P delay_ms=MS (P in percent)\n"
@@ -404,6 +407,7 @@ static void print_table(FILE *f, const cJSON *root, const cJSON *prev, double dt
 
 static double now_s(void);
 static void nap(double s);
+static int parse_number(const char *s, double *out);
 static int parse_percent(const char *s, double *out);
 
 static int cmd_status(const ctl *c, int argc, char **argv)
@@ -414,7 +418,7 @@ static int cmd_status(const ctl *c, int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0) {
             json = 1;
         } else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) {
-            if (!parse_percent(argv[++i], &window) || window < 0 || window > 3600)
+            if (!parse_number(argv[++i], &window) || window < 0 || window > 3600)
                 die_usage("-w wants seconds from 0 to 3600");
         } else {
             die_usage("usage: status [-w SECONDS] [--json]");
@@ -463,7 +467,7 @@ static const char *checked_seam(const char *name)
     return name;
 }
 
-static int parse_percent(const char *s, double *out)
+static int parse_number(const char *s, double *out)
 {
     char *end = NULL;
     errno = 0;
@@ -471,6 +475,17 @@ static int parse_percent(const char *s, double *out)
     if (end == s || *end != '\0' || errno != 0 || !isfinite(v))
         return 0;
     *out = v;
+    return 1;
+}
+
+/* A percentage as libgraft reads one (graft_percent_parse: 0-100, two decimals at most,
+ * optional '%'), as the number the endpoint takes. */
+static int parse_percent(const char *s, double *out)
+{
+    uint32_t bp;
+    if (graft_percent_parse(s, &bp) != GRAFT_OK)
+        return 0;
+    *out = (double)bp / 100.0;
     return 1;
 }
 
@@ -492,12 +507,15 @@ static int cmd_set(const ctl *c, int argc, char **argv)
     if (argc < 2 || argc > 3)
         die_usage("usage: set SEAM MODE [PERCENT]");
     const char *name = checked_seam(argv[0]);
+    graft_mode mode;
+    if (graft_mode_parse(argv[1], &mode) != GRAFT_OK)
+        die_usage("unknown mode '%s' (MODE:%s)", argv[1], GRAFTCTL_MODE_NAMES);
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "mode", argv[1]);
     if (argc == 3) {
         double p;
         if (!parse_percent(argv[2], &p))
-            die_usage("PERCENT must be a number, not '%s'", argv[2]);
+            die_usage("percent is 0 to 100 with at most two decimals, not '%s'", argv[2]);
         cJSON_AddNumberToObject(body, "percent", p);
     }
     char *text = cJSON_PrintUnformatted(body);
@@ -533,8 +551,7 @@ static int cmd_fault(const ctl *c, int argc, char **argv)
                                         {"delay", "delay_percent"},
                                         {"delay_ms", "delay_ms"}};
         const char *eq = strchr(argv[i], '=');
-        double v;
-        if (eq == NULL || !parse_percent(eq + 1, &v))
+        if (eq == NULL)
             die_usage("fault settings are KEY=NUMBER, not '%s'", argv[i]);
         size_t klen = (size_t)(eq - argv[i]);
         const char *field = NULL;
@@ -543,6 +560,14 @@ static int cmd_fault(const ctl *c, int argc, char **argv)
                 field = keys[k][1];
         if (field == NULL)
             die_usage("unknown fault setting '%s' (error, panic, delay, delay_ms)", argv[i]);
+        double v;
+        if (strcmp(field, "delay_ms") == 0) {
+            if (!parse_number(eq + 1, &v))
+                die_usage("delay_ms is a number of milliseconds, not '%s'", argv[i]);
+        } else if (!parse_percent(eq + 1, &v)) {
+            die_usage("fault percentages are 0 to 100 with at most two decimals, not '%s'",
+                      argv[i]);
+        }
         cJSON_AddNumberToObject(body, field, v);
     }
     char *text = cJSON_PrintUnformatted(body);
@@ -579,7 +604,7 @@ static int cmd_watch(const ctl *c, int argc, char **argv)
     long count = -1;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "-i") == 0 && i + 1 < argc) {
-            if (!parse_percent(argv[++i], &interval) || interval < 0.1 || interval > 3600)
+            if (!parse_number(argv[++i], &interval) || interval < 0.1 || interval > 3600)
                 die_usage("-i wants seconds between 0.1 and 3600");
         } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
             char *end = NULL;
