@@ -280,20 +280,6 @@ static int kv__lru(kv_conn *c, const kv__toks *t)
     return 0;
 }
 
-/* "ms <key> <datalen> <flags>*": kvd has no meta commands, but the value that follows
- * must never be read as commands: it is swallowed. */
-static int kv__ms(kv_conn *c, const kv__toks *t)
-{
-    long long n;
-    if (t->n < 3 || !kv__num(t, 2, 1, &n) || n < 0 || n > 0x7fffffffLL) {
-        kv__say(c, KV_LIT("CLIENT_ERROR bad command line format\r\n"));
-        return 1;
-    }
-    c->swallow = (uint64_t)n + 2;
-    kv__say(c, KV_LIT("ERROR\r\n"));
-    return 1;
-}
-
 int kv_compat_command(kv_conn *c, const char *line, size_t len, uint32_t now)
 {
     kv__toks t;
@@ -325,14 +311,8 @@ int kv_compat_command(kv_conn *c, const char *line, size_t len, uint32_t now)
         kv__say(c, KV_LIT("Error TLS not enabled\r\n"));
         return 1;
     }
-    if (kv__is(&t, 0, "mn")) {
-        kv__say(c, KV_LIT("MN\r\n")); /* the meta no-op: a pipeline marker */
-        return 1;
-    }
-    if (kv__is(&t, 0, "ms")) {
-        return kv__ms(c, &t);
-    }
-    /* extstore (not configured), misbehave (debug builds), mg/md/ma/me: ERROR */
+    /* extstore (not configured), misbehave (debug builds): ERROR. Meta commands are the
+     * parser's (kv_proto.c); "ms" with fewer than 3 tokens is ERROR there too. */
     return 0;
 }
 

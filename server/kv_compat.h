@@ -1,7 +1,7 @@
 /*
  * kv_compat.h: memcached's ASCII commands that kvd's parser does not know (it reports
  * them as unknown), answered as memcached 1.6.18 answers them where they mean something
- * for kvd (shutdown under -A, cache_memlimit, slabs, lru, lru_crawler, mn, ...), and with
+ * for kvd (shutdown under -A, cache_memlimit, slabs, lru, lru_crawler, ...), and with
  * memcached's own error lines where kvd lacks the feature (watch and dumps answer as
  * memcached -W / -X does). Also the "stats" sub-commands beyond kv_conn's own.
  *

@@ -7,6 +7,7 @@
 #include "kv_conn.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,6 +673,574 @@ static int kv__compat(kv_conn *c, const kv_request *r, uint32_t now)
     return kv_compat_command(c, line, n, now);
 }
 
+/* ------------------------------------------------------------------ meta commands */
+
+/* A meta reply line is built here before it is emitted: the code, at most 19 flags of
+ * bounded size (numbers, 32-byte opaques) and one key (250 bytes, base64 of at most 187
+ * decoded bytes is 252, plus " b"). */
+#define KV_META_LINE_MAX 1024
+/* Room for a decoded meta key (a 250-byte token decodes to at most 187 bytes). */
+#define KV_KEY_TOKEN_MAX 256
+
+typedef struct kv__mline {
+    char b[KV_META_LINE_MAX];
+    size_t n;
+} kv__mline;
+
+static void kv__ml_put(kv__mline *m, const char *s, size_t n)
+{
+    assert(m->n + n <= sizeof(m->b));
+    memcpy(m->b + m->n, s, n);
+    m->n += n;
+}
+
+static void kv__ml_flag_u64(kv__mline *m, char flag, uint64_t v)
+{
+    char d[2] = {' ', flag};
+    kv__ml_put(m, d, 2);
+    m->n += kv_resp_u64(m->b + m->n, v);
+}
+
+/* The key of a meta request: as sent, or decoded from base64 (flag b). */
+typedef struct kv__mkey {
+    const char *p;
+    uint32_t n;
+    int binary;
+    unsigned char buf[KV_KEY_TOKEN_MAX];
+} kv__mkey;
+
+/* Next flag token of arg[0..len) from *pos; 0 at the end. */
+static int kv__mflag(const char *arg, uint32_t len, uint32_t *pos, const char **t, uint32_t *n)
+{
+    uint32_t i = *pos;
+    while (i < len && arg[i] == ' ') {
+        i++;
+    }
+    if (i >= len) {
+        *pos = i;
+        return 0;
+    }
+    uint32_t s = i;
+    while (i < len && arg[i] != ' ') {
+        i++;
+    }
+    *t = arg + s;
+    *n = i - s;
+    *pos = i;
+    return 1;
+}
+
+/* The first flag token starting with f, or NULL. */
+static const char *kv__mfind(const char *arg, uint32_t len, char f, uint32_t *n)
+{
+    uint32_t pos = 0;
+    const char *t;
+    while (kv__mflag(arg, len, &pos, &t, n)) {
+        if (t[0] == f) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static void kv__mkey_init(kv_conn *c, const kv_request *r, kv__mkey *k)
+{
+    const char *arg = c->in + c->in_pos + r->arg_off;
+    uint32_t n;
+    k->p = c->in + c->in_pos + r->key_off;
+    k->n = r->key_len;
+    k->binary = 0;
+    if (kv__mfind(arg, r->arg_len, 'b', &n) != NULL) {
+        /* the parser checked that it decodes */
+        size_t d = kv_base64_decode(k->p, k->n, k->buf, sizeof(k->buf));
+        assert(d > 0);
+        k->p = (const char *)k->buf;
+        k->n = (uint32_t)d;
+        k->binary = 1;
+    }
+}
+
+/* memcached's "k" token: the key, base64 and " b" when binary. */
+static void kv__ml_key(kv__mline *m, const char *key, uint32_t nkey, int binary)
+{
+    kv__ml_put(m, " k", 2);
+    if (binary) {
+        assert(m->n + (nkey + 2) / 3 * 4 + 2 <= sizeof(m->b));
+        m->n += kv_base64_encode((const unsigned char *)key, nkey, m->b + m->n);
+        kv__ml_put(m, " b", 2);
+    } else {
+        kv__ml_put(m, key, nkey);
+    }
+}
+
+/* Appends the O and k tokens (the reply of a miss or a failure). */
+static void kv__ml_opaque_key(kv__mline *m, const char *arg, uint32_t len, const kv__mkey *k)
+{
+    uint32_t pos = 0, n;
+    const char *t;
+    while (kv__mflag(arg, len, &pos, &t, &n)) {
+        if (t[0] == 'O') {
+            kv__ml_put(m, " ", 1);
+            kv__ml_put(m, t, n);
+        } else if (t[0] == 'k') {
+            kv__ml_key(m, k->p, k->n, k->binary);
+        }
+    }
+}
+
+static void kv__ml_end(kv_conn *c, kv__mline *m)
+{
+    kv__ml_put(m, "\r\n", 2);
+    kv__emit(c, m->b, m->n);
+}
+
+static uint32_t kv__mrealtime(kv_conn *c, const char *t, uint32_t n, uint32_t now)
+{
+    int32_t v = 0;
+    int ok = kv_meta_i32(t + 1, n - 1, &v);
+    assert(ok); /* the parser checked it */
+    (void)ok;
+    return kv_store_realtime(c->srv->store, v, now);
+}
+
+typedef struct kv__mg_ctx {
+    kv_conn *c;
+    const kv_request *r;
+    const char *arg;
+    uint32_t now;
+    int value;
+} kv__mg_ctx;
+
+/* Appends an item's value (with its CRLF): copied, or sent from the item itself. */
+static void kv__emit_item_data(kv_conn *c, const kv_item_view *it)
+{
+    size_t total = (size_t)it->nbytes + 2;
+    if (total > KV_COPY_MAX && kv__ref_room(c)) {
+        kv_outref *ref = &c->refs[c->nref++];
+        ref->at = c->out_len;
+        ref->it = kv_store_item_retain(it);
+        ref->data = it->data;
+        ref->len = total;
+        c->ref_bytes += total;
+        return;
+    }
+    kv__emit(c, it->data, total);
+}
+
+static void kv__mg_visit(void *ctx, const kv_meta_view *v, kv_meta_update *u)
+{
+    kv__mg_ctx *g = ctx;
+    kv_conn *c = g->c;
+    kv__mline m;
+    m.n = 0;
+    if (g->value) {
+        kv__ml_put(&m, "VA ", 3);
+        m.n += kv_resp_u64(m.b + m.n, v->item.nbytes);
+    } else {
+        kv__ml_put(&m, "HD", 2);
+    }
+    uint32_t exptime = v->exptime;
+    int won = 0;
+    uint32_t pos = 0, n;
+    const char *t;
+    /* in the order of the request: a T or N changes what a later t reports */
+    while (kv__mflag(g->arg, g->r->arg_len, &pos, &t, &n)) {
+        switch (t[0]) {
+        case 'T':
+            exptime = kv__mrealtime(c, t, n, g->now);
+            u->set_exptime = 1;
+            u->exptime = exptime;
+            KV_STAT_ADD(c->stats, cmd_touch, 1);
+            break;
+        case 'N':
+            if (v->created) {
+                exptime = kv__mrealtime(c, t, n, g->now);
+                u->set_exptime = 1;
+                u->exptime = exptime;
+                won = 1;
+            }
+            break;
+        case 'R':
+            if (!v->token_sent && !v->created && exptime != 0 &&
+                exptime < kv__mrealtime(c, t, n, g->now)) {
+                won = 1;
+            }
+            break;
+        case 's':
+            kv__ml_flag_u64(&m, 's', v->item.nbytes);
+            break;
+        case 't':
+            if (exptime == 0) {
+                kv__ml_put(&m, " t-1", 4);
+            } else {
+                kv__ml_flag_u64(&m, 't', (uint32_t)(exptime - g->now));
+            }
+            break;
+        case 'c':
+            kv__ml_flag_u64(&m, 'c', c->srv->disable_cas ? 0 : v->item.cas);
+            break;
+        case 'f':
+            kv__ml_flag_u64(&m, 'f', v->item.flags);
+            break;
+        case 'l':
+            kv__ml_flag_u64(&m, 'l', (uint32_t)(g->now - v->atime));
+            break;
+        case 'h':
+            kv__ml_put(&m, v->fetched ? " h1" : " h0", 3);
+            break;
+        case 'O':
+            kv__ml_put(&m, " ", 1);
+            kv__ml_put(&m, t, n);
+            break;
+        case 'k':
+            kv__ml_key(&m, v->item.key, v->item.nkey, v->key_binary);
+            break;
+        default:
+            break;
+        }
+    }
+    if (v->token_sent) {
+        kv__ml_put(&m, " Z", 2);
+    }
+    if (v->stale) {
+        kv__ml_put(&m, " X", 2);
+        if (!v->token_sent) {
+            won = 1; /* stale and nobody is recaching it: this client is asked to */
+        }
+    }
+    if (won) {
+        kv__ml_put(&m, " W", 2);
+        u->set_token_sent = 1;
+    }
+    kv__ml_end(c, &m);
+    if (g->value) {
+        kv__emit_item_data(c, &v->item);
+    }
+}
+
+static void kv__do_mg(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    kv__mkey k;
+    kv__mkey_init(c, r, &k);
+    const char *arg = c->in + c->in_pos + r->arg_off;
+    uint32_t n;
+    kv__mg_ctx g = {c, r, arg, now, kv__mfind(arg, r->arg_len, 'v', &n) != NULL};
+    int bump = kv__mfind(arg, r->arg_len, 'u', &n) == NULL;
+    int vivify = kv__mfind(arg, r->arg_len, 'N', &n) != NULL;
+    int hit = kv_store_mget(c->srv->store, k.p, k.n, now, bump, vivify, kv__mg_visit, &g);
+    KV_STAT_ADD(c->stats, cmd_get, 1);
+    if (hit) {
+        KV_STAT_ADD(c->stats, get_hits, 1);
+        return;
+    }
+    KV_STAT_ADD(c->stats, get_misses, 1);
+    if (r->noreply) {
+        return; /* q: a miss says nothing */
+    }
+    kv__mline m;
+    m.n = 0;
+    kv__ml_put(&m, "EN", 2);
+    kv__ml_opaque_key(&m, arg, r->arg_len, &k);
+    kv__ml_end(c, &m);
+}
+
+static void kv__do_ms(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    kv__mkey k;
+    kv__mkey_init(c, r, &k);
+    const char *arg = c->in + c->in_pos + r->arg_off;
+    uint32_t n;
+    const char *mt = kv__mfind(arg, r->arg_len, 'M', &n);
+    kv_store_mode mode = KV_MODE_SET;
+    switch (mt != NULL ? mt[1] : 'S') {
+    case 'E':
+        mode = KV_MODE_ADD;
+        break;
+    case 'A':
+        mode = KV_MODE_APPEND;
+        break;
+    case 'P':
+        mode = KV_MODE_PREPEND;
+        break;
+    case 'R':
+        mode = KV_MODE_REPLACE;
+        break;
+    default:
+        break;
+    }
+    int has_cas = kv__mfind(arg, r->arg_len, 'C', &n) != NULL;
+    if (has_cas && (mode == KV_MODE_SET || mode == KV_MODE_REPLACE)) {
+        mode = KV_MODE_CAS; /* as memcached: a C token makes set and replace a cas */
+    }
+    int invalidate = kv__mfind(arg, r->arg_len, 'I', &n) != NULL;
+    uint64_t cas = c->srv->disable_cas ? 0 : r->cas;
+    uint64_t new_cas = 0;
+    kv__in_unreserve(c); /* as kv__do_store */
+    kv_store_result res =
+        kv_store_mstore(c->srv->store, mode, k.p, k.n, r->flags, r->exptime,
+                        c->in + c->in_pos + r->data_off, r->data_len, cas,
+                        invalidate && mode == KV_MODE_CAS, k.binary, now, &new_cas);
+    KV_STAT_ADD(c->stats, cmd_set, 1);
+    kv__mline m;
+    m.n = 0;
+    switch (res) {
+    case KV_RES_STORED:
+        if (r->noreply) {
+            return; /* q hides only the nominal reply */
+        }
+        kv__ml_put(&m, "HD", 2);
+        break;
+    case KV_RES_EXISTS:
+        kv__ml_put(&m, "EX", 2);
+        break;
+    case KV_RES_NOT_FOUND:
+        kv__ml_put(&m, "NF", 2);
+        break;
+    case KV_RES_NOT_STORED:
+        kv__ml_put(&m, "NS", 2);
+        break;
+    default:
+        kv__emit(c, KV_RESP_LIT("SERVER_ERROR out of memory storing object\r\n"));
+        return;
+    }
+    uint32_t pos = 0;
+    const char *t;
+    while (kv__mflag(arg, r->arg_len, &pos, &t, &n)) {
+        if (t[0] == 'O') {
+            kv__ml_put(&m, " ", 1);
+            kv__ml_put(&m, t, n);
+        } else if (t[0] == 'k') {
+            kv__ml_key(&m, k.p, k.n, k.binary);
+        } else if (t[0] == 'c') {
+            kv__ml_flag_u64(&m, 'c', c->srv->disable_cas ? 0 : new_cas);
+        }
+    }
+    kv__ml_end(c, &m);
+}
+
+static void kv__do_md(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    kv__mkey k;
+    kv__mkey_init(c, r, &k);
+    const char *arg = c->in + c->in_pos + r->arg_off;
+    uint32_t n;
+    int has_cas = kv__mfind(arg, r->arg_len, 'C', &n) != NULL;
+    int invalidate = kv__mfind(arg, r->arg_len, 'I', &n) != NULL;
+    int set_exptime = kv__mfind(arg, r->arg_len, 'T', &n) != NULL;
+    kv_store_result res = kv_store_mdelete(c->srv->store, k.p, k.n, r->cas, has_cas, invalidate,
+                                           set_exptime, r->exptime, now);
+    kv__mline m;
+    m.n = 0;
+    if (res == KV_RES_DELETED) {
+        if (!invalidate) {
+            KV_STAT_ADD(c->stats, delete_hits, 1);
+        }
+        if (r->noreply) {
+            return;
+        }
+        kv__ml_put(&m, "HD", 2);
+    } else {
+        KV_STAT_ADD(c->stats, delete_misses, 1);
+        kv__ml_put(&m, res == KV_RES_EXISTS ? "EX" : "NF", 2);
+    }
+    kv__ml_opaque_key(&m, arg, r->arg_len, &k);
+    kv__ml_end(c, &m);
+}
+
+typedef struct kv__ma_ctx {
+    kv_conn *c;
+    const kv_request *r;
+    const char *arg;
+    const kv__mkey *k;
+    uint32_t now;
+    const uint64_t *value;
+    int show_value;
+    kv__mline m;
+} kv__ma_ctx;
+
+static void kv__ma_visit(void *ctx, const kv_meta_view *v, kv_meta_update *u)
+{
+    kv__ma_ctx *a = ctx;
+    char digits[24];
+    size_t nd = kv_resp_u64(digits, *a->value);
+    kv__mline *m = &a->m;
+    if (a->show_value) {
+        kv__ml_put(m, "VA ", 3);
+        m->n += kv_resp_u64(m->b + m->n, nd);
+    } else {
+        kv__ml_put(m, "HD", 2);
+    }
+    uint32_t exptime = v->exptime;
+    uint32_t pos = 0, n;
+    const char *t;
+    while (kv__mflag(a->arg, a->r->arg_len, &pos, &t, &n)) {
+        switch (t[0]) {
+        case 'c':
+            kv__ml_flag_u64(m, 'c', a->c->srv->disable_cas ? 0 : v->item.cas);
+            break;
+        case 't':
+            if (exptime == 0) {
+                kv__ml_put(m, " t-1", 4);
+            } else {
+                kv__ml_flag_u64(m, 't', (uint32_t)(exptime - a->now));
+            }
+            break;
+        case 'T':
+            exptime = kv__mrealtime(a->c, t, n, a->now);
+            u->set_exptime = 1;
+            u->exptime = exptime;
+            break;
+        case 'N':
+            if (v->created) {
+                exptime = kv__mrealtime(a->c, t, n, a->now);
+                u->set_exptime = 1;
+                u->exptime = exptime;
+            }
+            break;
+        case 'O':
+            kv__ml_put(m, " ", 1);
+            kv__ml_put(m, t, n);
+            break;
+        case 'k':
+            kv__ml_key(m, a->k->p, a->k->n, a->k->binary);
+            break;
+        default:
+            break;
+        }
+    }
+    if (a->show_value) {
+        kv__ml_put(m, "\r\n", 2);
+        kv__ml_put(m, digits, nd);
+    }
+    /* skip: q hides a nominal reply, not the one of an item made by N (as memcached) */
+    if (a->r->noreply && !v->created) {
+        m->n = 0;
+    }
+}
+
+static void kv__do_ma(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    kv__mkey k;
+    kv__mkey_init(c, r, &k);
+    const char *arg = c->in + c->in_pos + r->arg_off;
+    uint32_t n;
+    const char *mt = kv__mfind(arg, r->arg_len, 'M', &n);
+    int incr = mt == NULL || mt[1] == 'I' || mt[1] == '+';
+    int vivify = kv__mfind(arg, r->arg_len, 'N', &n) != NULL;
+    uint64_t initial = 0;
+    const char *jt = kv__mfind(arg, r->arg_len, 'J', &n);
+    if (jt != NULL) {
+        int ok = kv_meta_u64(jt + 1, n - 1, &initial);
+        assert(ok);
+        (void)ok;
+    }
+    uint64_t value = 0;
+    kv__ma_ctx a = {c, r, arg, &k, now, &value, kv__mfind(arg, r->arg_len, 'v', &n) != NULL, {{0}, 0}};
+    kv_store_result res = kv_store_marith(c->srv->store, k.p, k.n, incr, r->delta, r->cas, vivify,
+                                          initial, now, &value, kv__ma_visit, &a);
+    switch (res) {
+    case KV_RES_OK:
+        if (incr) {
+            KV_STAT_ADD(c->stats, incr_hits, 1);
+        } else {
+            KV_STAT_ADD(c->stats, decr_hits, 1);
+        }
+        if (a.m.n > 0) {
+            kv__ml_end(c, &a.m);
+        }
+        return;
+    case KV_RES_NON_NUMERIC:
+        kv__emit(c, KV_RESP_LIT("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"));
+        return;
+    case KV_RES_NO_MEMORY:
+        if (vivify) {
+            kv__emit(c, KV_RESP_LIT("SERVER_ERROR Out of memory allocating new item\r\n"));
+        } else {
+            kv__emit(c, KV_RESP_LIT("SERVER_ERROR out of memory\r\n"));
+        }
+        return;
+    default:
+        break;
+    }
+    if (res == KV_RES_NOT_FOUND) {
+        if (incr) {
+            KV_STAT_ADD(c->stats, incr_misses, 1);
+        } else {
+            KV_STAT_ADD(c->stats, decr_misses, 1);
+        }
+    }
+    a.m.n = 0;
+    kv__ml_put(&a.m, res == KV_RES_EXISTS ? "EX" : "NF", 2);
+    kv__ml_opaque_key(&a.m, arg, r->arg_len, &k);
+    kv__ml_end(c, &a.m);
+}
+
+/* memcached's slab class of an item of `size` bytes at its default settings (-n 48,
+ * -f 1.25, 512 KiB chunks): "me" reports it. kvd has no slab classes; this is the class
+ * the same item has in memcached. */
+static unsigned kv__memcached_class(size_t size)
+{
+    size_t chunk = 96;
+    unsigned cls = 1;
+    while (chunk <= (size_t)(524288 / 1.25)) {
+        if (size <= chunk) {
+            return cls;
+        }
+        chunk = (size_t)((double)chunk * 1.25);
+        if (chunk % 8 != 0) {
+            chunk += 8 - chunk % 8;
+        }
+        cls++;
+    }
+    return cls;
+}
+
+typedef struct kv__me_ctx {
+    kv_conn *c;
+    uint32_t now;
+} kv__me_ctx;
+
+static void kv__me_visit(void *ctx, const kv_meta_view *v, kv_meta_update *u)
+{
+    kv__me_ctx *e = ctx;
+    (void)u;
+    kv__mline m;
+    m.n = 0;
+    kv__ml_put(&m, "ME ", 3);
+    if (v->key_binary) {
+        m.n += kv_base64_encode((const unsigned char *)v->item.key, v->item.nkey, m.b + m.n);
+    } else {
+        kv__ml_put(&m, v->item.key, v->item.nkey);
+    }
+    size_t size = 59 + (size_t)v->item.nkey + v->item.nbytes + (v->item.flags != 0 ? 4 : 0);
+    int w = snprintf(m.b + m.n, sizeof(m.b) - m.n,
+                     " exp=%d la=%u cas=%" PRIu64 " fetch=%s cls=%u size=%zu\r\n",
+                     v->exptime == 0 ? -1 : (int)(e->now - v->exptime), e->now - v->atime,
+                     e->c->srv->disable_cas ? 0 : v->item.cas, v->fetched ? "yes" : "no",
+                     kv__memcached_class(size), size);
+    assert(w > 0 && (size_t)w < sizeof(m.b) - m.n);
+    m.n += (size_t)w;
+    kv__emit(e->c, m.b, m.n);
+}
+
+static void kv__do_me(kv_conn *c, const kv_request *r, uint32_t now)
+{
+    kv__mkey k;
+    k.p = c->in + c->in_pos + r->key_off;
+    k.n = r->key_len;
+    const char *arg = c->in + c->in_pos + r->arg_off;
+    if (r->arg_len >= 1 && arg[0] == 'b' && (r->arg_len == 1 || arg[1] == ' ')) {
+        size_t d = kv_base64_decode(k.p, k.n, k.buf, sizeof(k.buf));
+        assert(d > 0);
+        k.p = (const char *)k.buf;
+        k.n = (uint32_t)d;
+    }
+    kv__me_ctx e = {c, now};
+    if (!kv_store_mget(c->srv->store, k.p, k.n, now, 0, 0, kv__me_visit, &e)) {
+        kv__emit(c, KV_RESP_LIT("EN\r\n"));
+    }
+}
+
 static void kv__do_error(kv_conn *c, const kv_request *r, uint32_t now)
 {
     if (r->error == KV_ERR_UNKNOWN_COMMAND && kv__compat(c, r, now)) {
@@ -686,7 +1255,13 @@ static void kv__do_error(kv_conn *c, const kv_request *r, uint32_t now)
         if (r->cmd == KV_CMD_SET) {
             /* memcached drops the old value rather than keep serving a stale one */
             kv_store_delete(c->srv->store, c->in + c->in_pos + r->key_off, r->key_len, now);
+        } else if (r->cmd == KV_CMD_MS) {
+            kv__mkey k; /* ms drops it whatever its mode */
+            kv__mkey_init(c, r, &k);
+            kv_store_delete(c->srv->store, k.p, k.n, now);
         }
+    } else if (r->cmd == KV_CMD_MS && r->swallow > 0) {
+        c->swallow = r->swallow; /* a bad ms line: memcached swallows its value */
     }
     if (r->error == KV_ERR_BAD_FORMAT && (r->cmd == KV_CMD_GET || r->cmd == KV_CMD_GETS ||
                                           r->cmd == KV_CMD_GAT || r->cmd == KV_CMD_GATS)) {
@@ -781,6 +1356,25 @@ static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
     case KV_CMD_QUIT:
         kv__mark(c);
         return 1;
+    case KV_CMD_MG:
+        kv__do_mg(c, r, now);
+        break;
+    case KV_CMD_MS:
+        kv__do_ms(c, r, now);
+        break;
+    case KV_CMD_MD:
+        kv__do_md(c, r, now);
+        break;
+    case KV_CMD_MA:
+        kv__do_ma(c, r, now);
+        break;
+    case KV_CMD_ME:
+        kv__do_me(c, r, now);
+        break;
+    case KV_CMD_MN:
+        kv__emit(c, KV_RESP_LIT("MN\r\n"));
+        kv__mark(c); /* memcached flushes at mn */
+        break;
     default:
         kv__emit(c, KV_RESP_LIT("ERROR\r\n"));
         break;
@@ -804,6 +1398,10 @@ static int kv__store_no_memory(kv_conn *c, uint32_t now)
     if (e.cmd == KV_CMD_SET) {
         /* as memcached: no stale value survives a set that failed */
         kv_store_delete(c->srv->store, c->in + c->in_pos + e.key_off, e.key_len, now);
+    } else if (e.cmd == KV_CMD_MS) {
+        kv__mkey k; /* ms: whatever its mode */
+        kv__mkey_init(c, &e, &k);
+        kv_store_delete(c->srv->store, k.p, k.n, now);
     }
     c->in_pos += e.consumed;
     c->swallow = e.swallow;

@@ -453,6 +453,360 @@ static int kv__known_unsupported(const kv__line *l)
         }                                                                                          \
     } while (0)
 
+/* ------------------------------------------------------------------ meta commands */
+
+/* Longest O (opaque) token, and the token count (with the terminal one) from which a
+ * meta line is refused (memcached's MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH). */
+#define KV_META_OPAQUE_MAX 32
+#define KV_META_MAX_TOKENS 20
+
+/* memcached's decoding alphabet: value of each byte, 0x80 for bytes it skips. */
+static unsigned char kv__b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return (unsigned char)(c - 'A');
+    }
+    if (c >= 'a' && c <= 'z') {
+        return (unsigned char)(c - 'a' + 26);
+    }
+    if (c >= '0' && c <= '9') {
+        return (unsigned char)(c - '0' + 52);
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    if (c == '=') {
+        return 0;
+    }
+    return 0x80;
+}
+
+size_t kv_base64_decode(const char *src, size_t n, unsigned char *dst, size_t cap)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (kv__b64_value((unsigned char)src[i]) != 0x80) {
+            count++;
+        }
+    }
+    if (count == 0 || count % 4 != 0) {
+        return 0;
+    }
+    if (dst != NULL && count / 4 * 3 > cap) {
+        return 0;
+    }
+    unsigned char block[4];
+    size_t k = 0, out = 0;
+    int pad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char v = kv__b64_value((unsigned char)src[i]);
+        if (v == 0x80) {
+            continue;
+        }
+        if (src[i] == '=') {
+            pad++;
+        }
+        block[k++] = v;
+        if (k < 4) {
+            continue;
+        }
+        k = 0;
+        if (dst != NULL) {
+            dst[out] = (unsigned char)((block[0] << 2) | (block[1] >> 4));
+            dst[out + 1] = (unsigned char)((block[1] << 4) | (block[2] >> 2));
+            dst[out + 2] = (unsigned char)((block[2] << 6) | block[3]);
+        }
+        out += 3;
+        if (pad > 0) {
+            if (pad > 2) {
+                return 0; /* invalid padding */
+            }
+            out -= (size_t)pad;
+            break;
+        }
+    }
+    return out;
+}
+
+size_t kv_base64_encode(const unsigned char *src, size_t n, char *dst)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)src[i] << 16;
+        if (i + 1 < n) {
+            v |= (unsigned)src[i + 1] << 8;
+        }
+        if (i + 2 < n) {
+            v |= src[i + 2];
+        }
+        dst[o++] = abc[(v >> 18) & 63];
+        dst[o++] = abc[(v >> 12) & 63];
+        dst[o++] = i + 1 < n ? abc[(v >> 6) & 63] : '=';
+        dst[o++] = i + 2 < n ? abc[v & 63] : '=';
+    }
+    return o;
+}
+
+int kv_meta_i32(const char *s, size_t n, int32_t *out)
+{
+    return n <= UINT32_MAX && kv__safe_i32(s, (uint32_t)n, out);
+}
+
+int kv_meta_u64(const char *s, size_t n, uint64_t *out)
+{
+    return n <= UINT32_MAX && kv__safe_u64(s, (uint32_t)n, out);
+}
+
+/* Sets the meta request's arg to the tokens from `from` to the last one. */
+static void kv__meta_arg(const kv__line *l, size_t from, kv_request *out)
+{
+    if (from < l->ntokens - 1) {
+        const kv__tok *last = &l->tok[l->ntokens - 2];
+        out->arg_off = l->tok[from].off;
+        out->arg_len = last->off + last->len - l->tok[from].off;
+    }
+}
+
+/* memcached's _meta_flag_preparse over tokens[from..]: fills noreply, flags, exptime,
+ * cas and delta; returns KV_ERR_NONE or the error memcached reports (see kv_proto.h). */
+static uint8_t kv__meta_flags(const kv__line *l, size_t from, kv_request *out, uint32_t *nkey)
+{
+    uint8_t seen[127] = {0};
+    uint8_t noted = KV_ERR_NONE;
+    int has_error = 0;
+    for (size_t i = from; i < l->ntokens - 1; i++) {
+        const char *t = l->buf + l->tok[i].off;
+        uint32_t n = l->tok[i].len;
+        unsigned char o = (unsigned char)t[0];
+        if (o >= 127 || seen[o]) {
+            return KV_ERR_META_DUP_FLAG;
+        }
+        seen[o] = 1;
+        int32_t i32;
+        switch (o) {
+        case 'b':
+            *nkey = (uint32_t)kv_base64_decode(l->buf + l->tok[1].off, l->tok[1].len, NULL, 0);
+            if (*nkey == 0) {
+                noted = KV_ERR_META_KEY_DECODE;
+                has_error = 1;
+            }
+            break;
+        case 'N':
+        case 'R':
+        case 'T':
+            if (!kv__safe_i32(t + 1, n - 1, &i32)) {
+                noted = KV_ERR_META_BAD_TOKEN;
+                has_error = 1;
+            } else if (o == 'T') {
+                out->exptime = i32;
+            }
+            break;
+        case 'q':
+            out->noreply = 1;
+            break;
+        case 'F':
+            if (!kv__safe_u32(t + 1, n - 1, &out->flags)) {
+                out->flags = 0;
+                has_error = 1;
+            }
+            break;
+        case 'C':
+            if (!kv__safe_u64(t + 1, n - 1, &out->cas)) {
+                out->cas = 0;
+                noted = KV_ERR_META_BAD_TOKEN;
+                has_error = 1;
+            }
+            break;
+        case 'M':
+            if (n != 2) {
+                noted = KV_ERR_META_M_LENGTH;
+                has_error = 1;
+            }
+            break;
+        case 'J': {
+            uint64_t j;
+            if (!kv__safe_u64(t + 1, n - 1, &j)) {
+                noted = KV_ERR_META_INITIAL;
+                has_error = 1;
+            }
+            break;
+        }
+        case 'D':
+            if (!kv__safe_u64(t + 1, n - 1, &out->delta)) {
+                out->delta = 0;
+                noted = KV_ERR_META_DELTA;
+                has_error = 1;
+            }
+            break;
+        case 'O':
+        case 'P':
+        case 'L':
+        case 'k':
+        case 's':
+        case 't':
+        case 'c':
+        case 'f':
+        case 'v':
+        case 'h':
+        case 'l':
+        case 'u':
+        case 'I':
+            break;
+        default:
+            return KV_ERR_META_INVALID_FLAG;
+        }
+    }
+    if (!has_error) {
+        return KV_ERR_NONE;
+    }
+    return noted != KV_ERR_NONE ? noted : KV_ERR_BAD_FORMAT;
+}
+
+/* The M token's character among tokens[from..], or 0. */
+static char kv__meta_mode(const kv__line *l, size_t from)
+{
+    for (size_t i = from; i < l->ntokens - 1; i++) {
+        if (l->buf[l->tok[i].off] == 'M') {
+            return l->tok[i].len == 2 ? l->buf[l->tok[i].off + 1] : 0;
+        }
+    }
+    return 0;
+}
+
+static int kv__meta_opaque_ok(const kv__line *l, size_t from)
+{
+    for (size_t i = from; i < l->ntokens - 1; i++) {
+        if (l->buf[l->tok[i].off] == 'O' && l->tok[i].len > KV_META_OPAQUE_MAX) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The failure of a meta request: the error alone (meta errors are always sent). */
+static void kv__meta_fail(kv_request *out, uint8_t cmd, uint8_t err)
+{
+    uint32_t consumed = out->consumed;
+    memset(out, 0, sizeof(*out));
+    out->consumed = consumed;
+    kv__fail(out, cmd, err);
+}
+
+static void kv__parse_meta(const kv__line *l, uint8_t cmd, size_t len,
+                           const kv_parse_limits *limits, kv_request *out)
+{
+    size_t nt = l->ntokens;
+    out->cmd = cmd;
+    if (cmd == KV_CMD_MN) {
+        return;
+    }
+    if (cmd == KV_CMD_ME) {
+        if (nt < 3 || l->tok[1].len > KV_KEY_MAX) {
+            kv__meta_fail(out, cmd, KV_ERR_BAD_FORMAT);
+            return;
+        }
+        if (nt >= 4 && kv__tok_is(l, 2, "b") &&
+            kv_base64_decode(l->buf + l->tok[1].off, l->tok[1].len, NULL, 0) == 0) {
+            kv__meta_fail(out, cmd, KV_ERR_BAD_FORMAT);
+            return;
+        }
+        kv__set_key(out, l, 1);
+        kv__meta_arg(l, 2, out);
+        return;
+    }
+    KV_WANT(nt >= 3);
+    if (l->tok[1].len > KV_KEY_MAX || (cmd == KV_CMD_MS && nt == 3)) {
+        kv__meta_fail(out, cmd, KV_ERR_BAD_FORMAT);
+        return;
+    }
+    if (nt > KV_META_MAX_TOKENS) {
+        kv__meta_fail(out, cmd, cmd == KV_CMD_MG ? KV_ERR_META_MG_TOO_LONG : KV_ERR_META_TOO_LONG);
+        return;
+    }
+    int32_t vlen = 0;
+    size_t from = 2;
+    if (cmd == KV_CMD_MS) {
+        if (!kv__num_i32(l, 2, &vlen) || vlen < 0 || vlen > INT_MAX - 2) {
+            kv__meta_fail(out, cmd, KV_ERR_BAD_FORMAT);
+            return;
+        }
+        from = 3;
+    }
+    if (cmd == KV_CMD_MA) {
+        out->delta = 1;
+    }
+    uint32_t nkey = l->tok[1].len;
+    uint8_t err = kv__meta_flags(l, from, out, &nkey);
+    if (err != KV_ERR_NONE && (cmd == KV_CMD_MD || cmd == KV_CMD_MA)) {
+        err = KV_ERR_META_FLAG;
+    }
+    if (err == KV_ERR_NONE && cmd == KV_CMD_MS) {
+        char m = kv__meta_mode(l, from);
+        int opaque_ok = kv__meta_opaque_ok(l, 2);
+        if (m != 0 && m != 'E' && m != 'A' && m != 'P' && m != 'R' && m != 'S') {
+            err = KV_ERR_META_MS_MODE;
+        } else if (!opaque_ok) {
+            err = KV_ERR_META_OPAQUE;
+        }
+    }
+    if (err == KV_ERR_NONE && cmd == KV_CMD_MA) {
+        char m = kv__meta_mode(l, from);
+        if (m != 0 && m != 'I' && m != '+' && m != 'D' && m != '-') {
+            err = KV_ERR_META_MA_MODE;
+        }
+    }
+    if (err == KV_ERR_NONE && cmd != KV_CMD_MS && !kv__meta_opaque_ok(l, from)) {
+        err = KV_ERR_META_OPAQUE;
+    }
+    if (err != KV_ERR_NONE) {
+        kv__meta_fail(out, cmd, err);
+        if (cmd == KV_CMD_MS) {
+            out->swallow = (uint32_t)vlen + 2; /* memcached swallows the value */
+        }
+        return;
+    }
+    kv__set_key(out, l, 1);
+    kv__meta_arg(l, from, out);
+    if (cmd != KV_CMD_MS) {
+        return;
+    }
+    uint64_t item = (uint64_t)KV_ITEM_OVERHEAD + nkey + (uint64_t)vlen +
+                    (out->flags != 0 ? KV_ITEM_FLAGS_OVERHEAD : 0);
+    uint64_t total = (uint64_t)out->consumed + (uint64_t)vlen + 2;
+    if (item > limits->item_size_max || total > KV_PARSE_MAX_BUF) {
+        /* refused (memcached also unlinks the key); the value is swallowed */
+        out->status = KV_PARSE_ERROR;
+        out->error = KV_ERR_TOO_LARGE;
+        out->noreply = 0;
+        out->swallow = (uint32_t)vlen + 2;
+        return;
+    }
+    if (len < total) {
+        uint32_t need = (uint32_t)total;
+        memset(out, 0, sizeof(*out));
+        out->status = KV_PARSE_NEED_MORE;
+        out->consumed = need;
+        return;
+    }
+    const char *data = l->buf + out->consumed;
+    if (data[vlen] != '\r' || data[vlen + 1] != '\n') {
+        uint32_t key_off = out->key_off, key_len = out->key_len;
+        kv__meta_fail(out, cmd, KV_ERR_BAD_CHUNK);
+        out->nkeys = 1;
+        out->key_off = key_off;
+        out->key_len = key_len;
+        out->consumed = (uint32_t)total;
+        return;
+    }
+    out->data_off = out->consumed;
+    out->data_len = (uint32_t)vlen;
+    out->consumed = (uint32_t)total;
+}
+
 static void kv__dispatch(const kv__line *l, size_t len, const kv_parse_limits *limits,
                          kv_request *out)
 {
@@ -461,8 +815,12 @@ static void kv__dispatch(const kv__line *l, size_t len, const kv_parse_limits *l
     char first = l->buf[l->tok[0].off];
 
     if (first == 'm' && l->tok[0].len == 2) {
-        /* meta commands: not implemented by kvd */
-        KV_WANT(0);
+        static const char codes[] = "gsdane";
+        static const uint8_t cmds[] = {KV_CMD_MG, KV_CMD_MS, KV_CMD_MD,
+                                       KV_CMD_MA, KV_CMD_MN, KV_CMD_ME};
+        const char *c = memchr(codes, l->buf[l->tok[0].off + 1], sizeof(codes) - 1);
+        KV_WANT(c != NULL);
+        kv__parse_meta(l, cmds[c - codes], len, limits, out);
     } else if (first == 'g') {
         KV_WANT(nt >= 3);
         if (kv__tok_is(l, 0, "get")) {

@@ -44,7 +44,13 @@ extern "C" {
     XX(STATS, 16, "stats")                                                                         \
     XX(VERSION, 17, "version")                                                                     \
     XX(VERBOSITY, 18, "verbosity")                                                                 \
-    XX(QUIT, 19, "quit")
+    XX(QUIT, 19, "quit")                                                                           \
+    XX(MG, 20, "mg")                                                                               \
+    XX(MS, 21, "ms")                                                                               \
+    XX(MD, 22, "md")                                                                               \
+    XX(MA, 23, "ma")                                                                               \
+    XX(MN, 24, "mn")                                                                               \
+    XX(ME, 25, "me")
 
 /* OK: a complete request occupies the first `consumed` bytes.
  * NEED_MORE: incomplete: read more, parse again from the same start (consumed: bytes
@@ -66,7 +72,18 @@ extern "C" {
  *   INVALID_EXPTIME "CLIENT_ERROR invalid exptime argument"; LINE_TOO_LONG: the
  *   connection is closed; DELETE_USAGE "CLIENT_ERROR bad command line format.  Usage:
  *   delete <key> [noreply]"; HTTP: unknown command whose last token starts "HTTP/":
- *   close. The Rust twin mirrors every kind (generated from this list). */
+ *   close. Meta commands (memcached 1.6.18's wording; such errors are always sent, q or
+ *   not): META_DUP_FLAG "CLIENT_ERROR duplicate flag"; META_INVALID_FLAG "CLIENT_ERROR
+ *   invalid flag"; META_BAD_TOKEN "CLIENT_ERROR bad token in command line format";
+ *   META_KEY_DECODE "CLIENT_ERROR error decoding key"; META_M_LENGTH "CLIENT_ERROR
+ *   incorrect length for M token"; META_INITIAL "CLIENT_ERROR invalid numeric initial
+ *   value"; META_DELTA "CLIENT_ERROR invalid numeric delta value"; META_MG_TOO_LONG
+ *   "CLIENT_ERROR options flags are too long" (mg); META_TOO_LONG "CLIENT_ERROR options
+ *   flags too long" (ms, md, ma); META_OPAQUE "CLIENT_ERROR opaque token too long";
+ *   META_MS_MODE "CLIENT_ERROR invalid mode for ms M token"; META_MA_MODE "CLIENT_ERROR
+ *   invalid mode for ma M token"; META_FLAG "CLIENT_ERROR invalid or duplicate flag"
+ *   (md and ma report every flag error so). The Rust twin mirrors every kind (generated
+ *   from this list). */
 #define KV_PARSE_ERROR_MAP(XX)                                                                     \
     XX(NONE, 0, "NONE")                                                                            \
     XX(UNKNOWN_COMMAND, 1, "UNKNOWN_COMMAND")                                                      \
@@ -77,7 +94,20 @@ extern "C" {
     XX(INVALID_EXPTIME, 6, "INVALID_EXPTIME")                                                      \
     XX(LINE_TOO_LONG, 7, "LINE_TOO_LONG")                                                          \
     XX(DELETE_USAGE, 8, "DELETE_USAGE")                                                            \
-    XX(HTTP, 9, "HTTP")
+    XX(HTTP, 9, "HTTP")                                                                            \
+    XX(META_DUP_FLAG, 10, "META_DUP_FLAG")                                                         \
+    XX(META_INVALID_FLAG, 11, "META_INVALID_FLAG")                                                 \
+    XX(META_BAD_TOKEN, 12, "META_BAD_TOKEN")                                                       \
+    XX(META_KEY_DECODE, 13, "META_KEY_DECODE")                                                     \
+    XX(META_M_LENGTH, 14, "META_M_LENGTH")                                                         \
+    XX(META_INITIAL, 15, "META_INITIAL")                                                           \
+    XX(META_DELTA, 16, "META_DELTA")                                                               \
+    XX(META_MG_TOO_LONG, 17, "META_MG_TOO_LONG")                                                   \
+    XX(META_TOO_LONG, 18, "META_TOO_LONG")                                                         \
+    XX(META_OPAQUE, 19, "META_OPAQUE")                                                             \
+    XX(META_MS_MODE, 20, "META_MS_MODE")                                                           \
+    XX(META_MA_MODE, 21, "META_MA_MODE")                                                           \
+    XX(META_FLAG, 22, "META_FLAG")
 
 typedef enum kv_cmd {
 #define KV__CMD_ENUM(suffix, number, name) KV_CMD_##suffix = number,
@@ -177,9 +207,31 @@ typedef struct kv_request {
  *
  * Too large: a value is refused when 59 + key length + value length (+ 4 when flags are
  * non-zero) exceeds limits->item_size_max, memcached's item size with its 48-byte header,
- * CAS, key NUL and value CRLF. Meta commands (mg, ms, ...) and memcached's admin commands
- * (shutdown, slabs, lru, lru_crawler, watch, cache_memlimit, extstore, refresh_certs) are
- * not implemented by kvd: they parse as ERROR / UNKNOWN_COMMAND.
+ * CAS, key NUL and value CRLF (ms: the key length after base64 decoding). memcached's
+ * admin commands (shutdown, slabs, lru, lru_crawler, watch, cache_memlimit, extstore,
+ * refresh_certs) parse as ERROR / UNKNOWN_COMMAND (the server answers those it knows).
+ *
+ * Meta commands (memcached 1.6.18: "<mg|ms|md|ma|me> <key> [<datalen>] <flag>*", "mn"):
+ *   OK for MG/MS/MD/MA/ME: nkeys=1 and key = the key token as sent (base64 text with
+ *     the b flag: kv_base64_decode gives the key); arg = the flag tokens, from the first
+ *     one to the end of the last (ME: every token after the key; its b counts only as
+ *     the first of them); noreply = the q flag; flags = F, exptime = T, cas = C, delta =
+ *     D (MA: 1 when absent), each 0 when absent; MS: data_off/data_len as for set.
+ *     Flag tokens are single characters with an optional token after them; the server
+ *     reads N, R, J and M again from arg in order (kv_meta_i32 for N and R, J and M are
+ *     validated here). MN: cmd only.
+ *   Checks, in memcached's order: fewer than 3 tokens (mn: 1) -> UNKNOWN_COMMAND; key
+ *     over 250 bytes -> BAD_FORMAT; ms without datalen -> BAD_FORMAT; 20 tokens or more
+ *     (with the terminal one) -> META_MG_TOO_LONG (mg) / META_TOO_LONG; ms datalen not a
+ *     number in 0..INT_MAX-2 -> BAD_FORMAT; then the flags: a flag seen twice (or a
+ *     first byte >= 127) -> META_DUP_FLAG and an unknown one -> META_INVALID_FLAG at
+ *     once; bad numbers of N/T/R/C, a bad M length, J, D and an undecodable b key are
+ *     noted and the last one noted is reported (F: BAD_FORMAT unless another was noted);
+ *     md and ma report any of these as META_FLAG. Then O tokens over 32 bytes ->
+ *     META_OPAQUE, ms M not one of E A P R S -> META_MS_MODE (wins over META_OPAQUE),
+ *     ma M not one of I + D - -> META_MA_MODE. ms errors from the flags on swallow the
+ *     value (swallow = datalen + 2). ME: key over 250 -> BAD_FORMAT, b key that does
+ *     not decode -> BAD_FORMAT. Meta errors never carry noreply.
  */
 void kv_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_request *out);
 
@@ -187,6 +239,22 @@ void kv_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_req
  * 0 when there are no more, 1 with *off and *len describing the next key. */
 int kv_request_next_key(const char *buf, const kv_request *req, uint32_t *pos, uint32_t *off,
                         uint32_t *len);
+
+/* memcached's base64 decoding of meta keys: bytes outside the alphabet are skipped, '='
+ * pads; the decoded length (at most cap), or 0 when the text does not decode (a count
+ * of alphabet bytes that is 0 or not a multiple of 4, a bad padding, too small a cap).
+ * dst may be NULL to validate only (then cap is not checked). */
+size_t kv_base64_decode(const char *src, size_t n, unsigned char *dst, size_t cap);
+
+/* Standard base64 with padding of src[0..n) into dst (4 * ceil(n / 3) bytes, no NUL);
+ * returns the length written. */
+size_t kv_base64_encode(const unsigned char *src, size_t n, char *dst);
+
+/* A meta flag's number (the token after its character) as memcached's safe_strtol reads
+ * it: 1 with *out set, or 0. */
+int kv_meta_i32(const char *s, size_t n, int32_t *out);
+/* ... and as safe_strtoull reads it (J). */
+int kv_meta_u64(const char *s, size_t n, uint64_t *out);
 
 #ifdef __cplusplus
 }

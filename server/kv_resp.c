@@ -72,6 +72,32 @@ const char *kv_resp_parse_error(int error, size_t *len)
         KV_RET("CLIENT_ERROR invalid exptime argument\r\n");
     case KV_ERR_DELETE_USAGE:
         KV_RET("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+    case KV_ERR_META_DUP_FLAG:
+        KV_RET("CLIENT_ERROR duplicate flag\r\n");
+    case KV_ERR_META_INVALID_FLAG:
+        KV_RET("CLIENT_ERROR invalid flag\r\n");
+    case KV_ERR_META_BAD_TOKEN:
+        KV_RET("CLIENT_ERROR bad token in command line format\r\n");
+    case KV_ERR_META_KEY_DECODE:
+        KV_RET("CLIENT_ERROR error decoding key\r\n");
+    case KV_ERR_META_M_LENGTH:
+        KV_RET("CLIENT_ERROR incorrect length for M token\r\n");
+    case KV_ERR_META_INITIAL:
+        KV_RET("CLIENT_ERROR invalid numeric initial value\r\n");
+    case KV_ERR_META_DELTA:
+        KV_RET("CLIENT_ERROR invalid numeric delta value\r\n");
+    case KV_ERR_META_MG_TOO_LONG:
+        KV_RET("CLIENT_ERROR options flags are too long\r\n");
+    case KV_ERR_META_TOO_LONG:
+        KV_RET("CLIENT_ERROR options flags too long\r\n");
+    case KV_ERR_META_OPAQUE:
+        KV_RET("CLIENT_ERROR opaque token too long\r\n");
+    case KV_ERR_META_MS_MODE:
+        KV_RET("CLIENT_ERROR invalid mode for ms M token\r\n");
+    case KV_ERR_META_MA_MODE:
+        KV_RET("CLIENT_ERROR invalid mode for ma M token\r\n");
+    case KV_ERR_META_FLAG:
+        KV_RET("CLIENT_ERROR invalid or duplicate flag\r\n");
     default:
         *len = 0;
         return NULL;

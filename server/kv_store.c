@@ -37,6 +37,12 @@
 
 _Static_assert(KV_STORE_SHARDS == 32, "KV_SHARD_SHIFT assumes 32 shards");
 
+/* kv_item.mflags: memcached's ITEM_FETCHED, ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY */
+#define KV__M_FETCHED 1u
+#define KV__M_STALE 2u
+#define KV__M_TOKEN 4u
+#define KV__M_BINARY 8u
+
 typedef struct kv_item {
     struct kv_item *hnext;
     struct kv_item *prev, *next; /* LRU */
@@ -50,7 +56,8 @@ typedef struct kv_item {
     uint32_t size;   /* bytes accounted for this item */
     _Atomic uint32_t refs;
     uint8_t nkey;
-    char data[]; /* key, value, "\r\n" */
+    uint8_t mflags; /* KV__M_*: meta-protocol state */
+    char data[];    /* key, value, "\r\n" */
 } kv_item;
 
 typedef struct kv_shard {
@@ -226,13 +233,22 @@ static void kv__lru_push(kv_shard *sh, kv_item *it)
 
 /* Like memcached, an item is moved to the LRU head at most once per KV_BUMP_INTERVAL
  * seconds: hot keys then cost no list writes on most reads. */
+static void kv__lru_update(kv_shard *sh, kv_item *it, uint32_t now)
+{
+    if (now - it->atime >= KV_BUMP_INTERVAL) {
+        it->atime = now; /* memcached's it->time: "la" counts from here */
+        if (sh->head != it) {
+            kv__lru_unlink(sh, it);
+            kv__lru_push(sh, it);
+        }
+    }
+}
+
+/* A read of the item: as kv__lru_update, and the item counts as fetched. */
 static void kv__lru_bump(kv_shard *sh, kv_item *it, uint32_t now)
 {
-    if (sh->head != it && now - it->atime >= KV_BUMP_INTERVAL) {
-        it->atime = now;
-        kv__lru_unlink(sh, it);
-        kv__lru_push(sh, it);
-    }
+    it->mflags |= KV__M_FETCHED;
+    kv__lru_update(sh, it, now);
 }
 
 /* Removes the item from its chain (via its link pp), the LRU and the accounting. */
@@ -293,6 +309,7 @@ static kv_item *kv__alloc(uint64_t h, const char *key, uint32_t nkey, uint32_t f
     it->size = (uint32_t)malloc_usable_size(it);
     atomic_init(&it->refs, 1);
     it->nkey = (uint8_t)nkey;
+    it->mflags = 0;
     memcpy(it->data, key, nkey);
     char *v = kv__value(it);
     v[nbytes] = '\r';
@@ -500,9 +517,12 @@ int kv_store_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int 
     return it != NULL;
 }
 
-kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
-                               uint32_t flags, int64_t exptime, const char *data, uint32_t ndata,
-                               uint64_t cas, uint32_t now)
+/* kv_store_store and kv_store_mstore: cas is the client's value (KV_MODE_CAS, or any mode
+ * when `meta`); meta: memcached's ms rules (see kv_store_mstore). */
+static kv_store_result kv__store(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
+                                 uint32_t flags, int64_t exptime, const char *data,
+                                 uint32_t ndata, uint64_t cas, uint32_t now, int meta,
+                                 int invalidate, int key_binary, uint64_t *cas_out)
 {
     uint64_t h = kv__hash_key(key, nkey);
     kv_shard *sh = kv__shard(s, h);
@@ -521,10 +541,14 @@ kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key,
     kv_store_result res = KV_RES_STORED;
     pthread_mutex_lock(&sh->lock);
     kv_item *old = kv__lookup(s, sh, h, key, nkey, now, &freed);
+    int stale = 0; /* ms I with an older CAS: stored, marked stale */
     switch (mode) {
     case KV_MODE_ADD:
         if (old != NULL) {
             res = KV_RES_NOT_STORED;
+            if (meta) {
+                kv__lru_update(sh, old, now); /* memcached bumps the item an add found */
+            }
         }
         break;
     case KV_MODE_REPLACE:
@@ -535,6 +559,8 @@ kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key,
     case KV_MODE_CAS:
         if (old == NULL) {
             res = KV_RES_NOT_FOUND;
+        } else if (meta && invalidate && cas != 0 && cas < old->cas) {
+            stale = 1;
         } else if (old->cas != cas) {
             res = KV_RES_EXISTS;
         }
@@ -543,6 +569,10 @@ kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key,
     case KV_MODE_PREPEND: {
         if (old == NULL) {
             res = KV_RES_NOT_STORED;
+            break;
+        }
+        if (meta && cas != 0 && cas != old->cas) {
+            res = KV_RES_EXISTS;
             break;
         }
         uint64_t total = (uint64_t)old->nbytes + ndata;
@@ -581,6 +611,17 @@ kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key,
             res = KV_RES_NO_MEMORY;
         } else {
             nit->cas = kv__next_cas(s);
+            if (key_binary && !concat) {
+                nit->mflags |= KV__M_BINARY;
+            }
+            if (stale) {
+                /* memcached keeps the TTL and the token of the item it replaces */
+                nit->exptime = old->exptime;
+                nit->mflags |= KV__M_STALE | (old->mflags & KV__M_TOKEN);
+            }
+            if (cas_out != NULL) {
+                *cas_out = nit->cas;
+            }
             kv__link(sh, nit);
             nit = NULL;
         }
@@ -590,6 +631,114 @@ kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key,
     }
     pthread_mutex_unlock(&sh->lock);
     free(nit);
+    kv__free_list(freed);
+    return res;
+}
+
+kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
+                               uint32_t flags, int64_t exptime, const char *data, uint32_t ndata,
+                               uint64_t cas, uint32_t now)
+{
+    return kv__store(s, mode, key, nkey, flags, exptime, data, ndata, cas, now, 0, 0, 0, NULL);
+}
+
+kv_store_result kv_store_mstore(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
+                                uint32_t flags, int64_t exptime, const char *data,
+                                uint32_t ndata, uint64_t cas, int invalidate, int key_binary,
+                                uint32_t now, uint64_t *cas_out)
+{
+    if (cas_out != NULL) {
+        *cas_out = 0;
+    }
+    return kv__store(s, mode, key, nkey, flags, exptime, data, ndata, cas, now, 1, invalidate,
+                     key_binary, cas_out);
+}
+
+static void kv__meta_view(const kv_item *it, kv_meta_view *v, int created)
+{
+    v->item = (kv_item_view){kv__key(it),         it->nkey,   it->flags, it->data + it->nkey,
+                             it->nbytes,          it->cas,    it};
+    v->exptime = it->exptime;
+    v->atime = it->atime;
+    v->fetched = (it->mflags & KV__M_FETCHED) != 0;
+    v->stale = (it->mflags & KV__M_STALE) != 0;
+    v->token_sent = (it->mflags & KV__M_TOKEN) != 0;
+    v->key_binary = (it->mflags & KV__M_BINARY) != 0;
+    v->created = (uint8_t)created;
+}
+
+static void kv__meta_apply(kv_item *it, const kv_meta_update *u)
+{
+    if (u->set_exptime) {
+        it->exptime = u->exptime;
+    }
+    if (u->set_token_sent) {
+        it->mflags |= KV__M_TOKEN;
+    }
+}
+
+int kv_store_mget(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int bump,
+                  int vivify, kv_meta_visit_fn fn, void *ctx)
+{
+    uint64_t h = kv__hash_key(key, nkey);
+    kv_shard *sh = kv__shard(s, h);
+    kv_item *freed = NULL;
+    int created = 0;
+    pthread_mutex_lock(&sh->lock);
+    kv_item *it = kv__lookup(s, sh, h, key, nkey, now, &freed);
+    if (it == NULL && vivify) {
+        /* memcached's "N": an empty item, its TTL set by the caller's update */
+        it = kv__alloc(h, key, nkey, 0, 0, 0, now);
+        if (it != NULL && kv__make_room(s, sh, it->size, now, &freed)) {
+            it->cas = kv__next_cas(s);
+            kv__link(sh, it);
+            created = 1;
+        } else {
+            free(it);
+            it = NULL;
+        }
+    }
+    if (it != NULL) {
+        kv_meta_view v;
+        kv__meta_view(it, &v, created);
+        kv_meta_update u = {0, 0, 0};
+        fn(ctx, &v, &u);
+        kv__meta_apply(it, &u);
+        if (bump) {
+            kv__lru_bump(sh, it, now);
+        }
+    }
+    pthread_mutex_unlock(&sh->lock);
+    kv__free_list(freed);
+    return it != NULL;
+}
+
+kv_store_result kv_store_mdelete(kv_store *s, const char *key, uint32_t nkey, uint64_t cas,
+                                 int has_cas, int invalidate, int set_exptime, int64_t exptime,
+                                 uint32_t now)
+{
+    uint64_t h = kv__hash_key(key, nkey);
+    kv_shard *sh = kv__shard(s, h);
+    kv_item *freed = NULL;
+    kv_store_result res = KV_RES_DELETED;
+    pthread_mutex_lock(&sh->lock);
+    kv_item *it = kv__lookup(s, sh, h, key, nkey, now, &freed);
+    if (it == NULL) {
+        res = KV_RES_NOT_FOUND;
+    } else if (has_cas && it->cas != cas) {
+        res = KV_RES_EXISTS;
+    } else if (invalidate) {
+        /* kept, marked stale with a new CAS; the next client may win the recache */
+        if (set_exptime) {
+            it->exptime = kv_store_realtime(s, exptime, now);
+        }
+        it->mflags = (uint8_t)((it->mflags | KV__M_STALE) & ~KV__M_TOKEN);
+        it->cas = kv__next_cas(s);
+    } else {
+        kv__unlink(s, sh, it);
+        kv__drop(s, it, &freed);
+    }
+    pthread_mutex_unlock(&sh->lock);
     kv__free_list(freed);
     return res;
 }
@@ -666,8 +815,21 @@ static int kv__value_u64(const char *v, uint32_t n, uint64_t *out)
     return 1;
 }
 
-kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int incr,
-                               uint64_t delta, uint32_t now, uint64_t *value)
+/* The digits of v, right-aligned in buf[24]; returns their count. */
+static int kv__u64_digits(uint64_t v, char *buf)
+{
+    int n = 0;
+    do {
+        buf[23 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return n;
+}
+
+/* kv_store_arith and kv_store_marith (meta: cas, vivify, fn; see kv_store.h). */
+static kv_store_result kv__arith(kv_store *s, const char *key, uint32_t nkey, int incr,
+                                 uint64_t delta, uint32_t now, uint64_t *value, uint64_t cas,
+                                 int vivify, uint64_t initial, kv_meta_visit_fn fn, void *ctx)
 {
     uint64_t h = kv__hash_key(key, nkey);
     kv_shard *sh = kv__shard(s, h);
@@ -675,9 +837,29 @@ kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int 
     kv_store_result res = KV_RES_OK;
     pthread_mutex_lock(&sh->lock);
     kv_item *it = kv__lookup(s, sh, h, key, nkey, now, &freed);
+    kv_item *done = NULL; /* the item holding the result, for fn */
+    int created = 0;
     uint64_t v = 0;
-    if (it == NULL) {
+    if (it == NULL && vivify) {
+        /* memcached's ma N: the initial value (J) stored as a new item, no TTL yet */
+        char buf[24];
+        int n = kv__u64_digits(initial, buf);
+        kv_item *nit = kv__alloc(h, key, nkey, 0, 0, (uint32_t)n, now);
+        if (nit == NULL || !kv__make_room(s, sh, nit->size, now, &freed)) {
+            free(nit);
+            res = KV_RES_NO_MEMORY;
+        } else {
+            memcpy(kv__value(nit), buf + 24 - n, (size_t)n);
+            nit->cas = kv__next_cas(s);
+            kv__link(sh, nit);
+            v = initial;
+            done = nit;
+            created = 1;
+        }
+    } else if (it == NULL) {
         res = KV_RES_NOT_FOUND;
+    } else if (cas != 0 && it->cas != cas) {
+        res = KV_RES_EXISTS;
     } else if (it->nbytes == 0 || !kv__value_u64(kv__value(it), it->nbytes, &v)) {
         res = KV_RES_NON_NUMERIC;
     } else {
@@ -701,7 +883,8 @@ kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int 
             memcpy(kv__value(it), digits, (size_t)n);
             memset(kv__value(it) + n, ' ', it->nbytes - (uint32_t)n);
             it->cas = kv__next_cas(s);
-            kv__lru_bump(sh, it, now);
+            kv__lru_update(sh, it, now);
+            done = it;
         } else {
             uint32_t len = (uint32_t)n > it->nbytes ? (uint32_t)n : it->nbytes;
             kv_item *nit = kv__alloc(h, key, nkey, it->flags, it->exptime, len, now);
@@ -720,9 +903,18 @@ kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int 
                     kv__drop(s, it, &freed);
                     nit->cas = kv__next_cas(s);
                     kv__link(sh, nit);
+                    done = nit;
                 }
             }
         }
+    }
+    if (done != NULL && fn != NULL) {
+        kv_meta_view mv;
+        kv__meta_view(done, &mv, created);
+        kv_meta_update u = {0, 0, 0};
+        *value = v;
+        fn(ctx, &mv, &u);
+        kv__meta_apply(done, &u);
     }
     pthread_mutex_unlock(&sh->lock);
     kv__free_list(freed);
@@ -730,6 +922,19 @@ kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int 
         *value = v;
     }
     return res;
+}
+
+kv_store_result kv_store_arith(kv_store *s, const char *key, uint32_t nkey, int incr,
+                               uint64_t delta, uint32_t now, uint64_t *value)
+{
+    return kv__arith(s, key, nkey, incr, delta, now, value, 0, 0, 0, NULL, NULL);
+}
+
+kv_store_result kv_store_marith(kv_store *s, const char *key, uint32_t nkey, int incr,
+                                uint64_t delta, uint64_t cas, int vivify, uint64_t initial,
+                                uint32_t now, uint64_t *value, kv_meta_visit_fn fn, void *ctx)
+{
+    return kv__arith(s, key, nkey, incr, delta, now, value, cas, vivify, initial, fn, ctx);
 }
 
 static void kv__clear_shard(kv_store *s, kv_shard *sh, kv_item **freed)

@@ -155,6 +155,63 @@ void kv_store_item_release(kv_store *s, kv_item *it);
 int kv_store_reserve(kv_store *s, size_t n, uint32_t now);
 void kv_store_unreserve(kv_store *s, size_t n);
 
+/* ---- memcached's meta protocol (mg, ms, md, ma, me): additions to the calls above ---- */
+
+/* What a meta command sees of an item: the view above plus memcached's item state,
+ * as it was before this call. Valid only during the callback (shard lock held). */
+typedef struct kv_meta_view {
+    kv_item_view item;
+    uint32_t exptime;   /* relative time; 0 = never */
+    uint32_t atime;     /* relative time of the last access (memcached's it->time: updated
+                           by reads at most once a minute) */
+    uint8_t fetched;    /* read (get, gat, touch, mg without u) since it was stored */
+    uint8_t stale;      /* marked by md I, or stored by ms I with an older CAS */
+    uint8_t token_sent; /* a client was given the recache win (mg W) */
+    uint8_t key_binary; /* stored by ms with a base64 key (b) */
+    uint8_t created;    /* made by this call (mg N, ma N) */
+} kv_meta_view;
+
+/* What the callback changes, applied by the store when it returns (under the lock). */
+typedef struct kv_meta_update {
+    int set_exptime;
+    uint32_t exptime; /* relative time (kv_store_realtime), 0 = never */
+    int set_token_sent;
+} kv_meta_update;
+
+typedef void (*kv_meta_visit_fn)(void *ctx, const kv_meta_view *v, kv_meta_update *u);
+
+/* mg and me: calls fn once on a hit, or on the empty item made on a miss when `vivify`
+ * (flags 0, no TTL until fn sets one; not made when memory cannot be found). fn may call
+ * kv_store_item_retain on &v->item. Then, when `bump`, the read counts (fetched, last
+ * access, LRU). Returns 1 when fn was called, 0 on a miss. */
+int kv_store_mget(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int bump,
+                  int vivify, kv_meta_visit_fn fn, void *ctx);
+
+/* ms: kv_store_store with memcached's meta rules: `cas` (0 = none) is compared in every
+ * mode that has an item (KV_MODE_CAS as kv_store_store; append/prepend: EXISTS when it
+ * differs); KV_MODE_CAS with `invalidate` and a cas lower than the item's stores the
+ * value marked stale, keeping the old TTL and recache token; an add that finds the item
+ * refreshes its last access. `key_binary` marks the new item (not kept by append and
+ * prepend, as memcached). *cas_out: the new item's CAS when STORED, else 0. */
+kv_store_result kv_store_mstore(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
+                                uint32_t flags, int64_t exptime, const char *data,
+                                uint32_t ndata, uint64_t cas, int invalidate, int key_binary,
+                                uint32_t now, uint64_t *cas_out);
+
+/* md: DELETED, NOT_FOUND, or EXISTS when has_cas and the item's CAS differs. With
+ * `invalidate` the item stays, marked stale with a new CAS and its recache token
+ * cleared, its exptime set when `set_exptime` (a client exptime). */
+kv_store_result kv_store_mdelete(kv_store *s, const char *key, uint32_t nkey, uint64_t cas,
+                                 int has_cas, int invalidate, int set_exptime, int64_t exptime,
+                                 uint32_t now);
+
+/* ma: kv_store_arith plus cas (0 = none: else EXISTS when it differs) and, on a miss
+ * with `vivify`, a new item holding `initial` (then OK with *value = initial). On OK fn
+ * (may be NULL) is called with the resulting item, under the lock. */
+kv_store_result kv_store_marith(kv_store *s, const char *key, uint32_t nkey, int incr,
+                                uint64_t delta, uint64_t cas, int vivify, uint64_t initial,
+                                uint32_t now, uint64_t *value, kv_meta_visit_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -388,6 +388,162 @@ def build_cases():
                 last = c
             case("generated-%02d-split" % n, *pieces[:-1])
 
+    # ---- meta commands (memcached 1.6.18: mg ms md ma mn me) ----------------------------
+    # "{b64:<text>}" is the base64 of <text> (after the K expansion), "{mcas}" the last
+    # "c<cas>" token a meta reply of the case returned.
+    big = b"v" * 5000
+    case("meta-mn", b"mn\r\n")
+    case("meta-mn-extra-tokens", b"mn x y\r\n")
+    case("meta-unknown-m", b"mx Ka\r\n")
+    case("meta-mg-no-key", b"mg\r\n")
+    case("meta-mg-miss", b"mg Ka v\r\n")
+    case("meta-mg-miss-k-O", b"mg Ka k O123 v\r\n")
+    case("meta-mg-miss-q", b"mg Ka v q\r\nmn\r\n")
+    case("meta-mg-hit-no-flags", b"ms Ka 5\r\nhello\r\nmg Ka\r\n")
+    case("meta-ms-mg", b"ms Ka 5\r\nhello\r\nmg Ka v\r\n")
+    case("meta-ms-zero-length", b"ms Ka 0\r\n\r\nmg Ka v s\r\n")
+    case("meta-ms-flags-ttl", b"ms Ka 2 F123 T100\r\nhi\r\nmg Ka f v s t\r\n")
+    case("meta-ms-flags-max", b"ms Ka 1 F4294967295\r\nx\r\nmg Ka f\r\nget Ka\r\n")
+    case("meta-mg-all-flags", b"ms Ka 3 F7 T500\r\nabc\r\nmg Ka s v t c f l h k O9 q\r\n")
+    case("meta-mg-hit-q-shows-hd", b"ms Ka 1\r\nx\r\nmg Ka q\r\nmg Ka q k\r\nmn\r\n")
+    case("meta-mg-h-fetched", b"ms Ka 1\r\nx\r\nmg Ka h\r\nmg Ka h l\r\n")
+    case("meta-mg-u-no-bump", b"ms Ka 1\r\nx\r\nmg Ka u h\r\nmg Ka h\r\nmg Ka h\r\n")
+    case("meta-get-sets-fetched", b"ms Ka 1\r\nx\r\nget Ka\r\nmg Ka h\r\n")
+    case("meta-touch-sets-fetched", b"ms Ka 1\r\nx\r\ntouch Ka 100\r\nmg Ka h t\r\n")
+    case("meta-mg-T-order", b"ms Ka 1 T100\r\nx\r\nmg Ka t T200 t\r\nmg Ka t\r\n")
+    case("meta-mg-T-zero", b"ms Ka 1 T100\r\nx\r\nmg Ka T0 t\r\n")
+    case("meta-mg-N-vivify", b"mg Ka N30 t v c\r\nmg Ka t v\r\nmg Ka t v\r\n")
+    case("meta-mg-N-order", b"mg Ka t N30 t\r\n")
+    case("meta-mg-N-hit", b"ms Ka 1\r\nx\r\nmg Ka N30 t v\r\n")
+    case("meta-mg-N-then-ms", b"mg Ka N30\r\nms Ka 1\r\nx\r\nmg Ka v t\r\n")
+    case("meta-mg-R-recache", b"ms Ka 1 T10\r\nx\r\nmg Ka R30 v\r\nmg Ka R30 v\r\nmg Ka R5 v\r\n")
+    case("meta-mg-R-no-ttl", b"ms Ka 1\r\nx\r\nmg Ka R30 v\r\n")
+    case("meta-mg-R-after-T", b"ms Ka 1 T100\r\nx\r\nmg Ka T10 R30\r\n")
+    case("meta-md-I-stale", b"ms Ka 1\r\nx\r\nmd Ka I\r\nmg Ka v c\r\nmg Ka v\r\nmd Ka I\r\n"
+         b"mg Ka\r\n")
+    case("meta-md-I-T", b"ms Ka 1\r\nx\r\nmd Ka I T30\r\nmg Ka t\r\n")
+    case("meta-md-T-without-I", b"ms Ka 1 T100\r\nx\r\nmd Ka T30 q\r\nmg Ka t\r\n")
+    case("meta-ms-I-stale-cas", b"ms Ka 1 c\r\nx\r\n", READ,
+         b"md Ka I\r\nms Ka 1 I C{mcas}\r\ny\r\nmg Ka v\r\n")
+    case("meta-ms-I-newer-cas", b"ms Ka 1\r\nx\r\nms Ka 1 I C999999999999\r\ny\r\nmg Ka v\r\n")
+    case("meta-ms-cas-match", b"ms Ka 1 c\r\nx\r\n", READ, b"ms Ka 1 C{mcas} c\r\ny\r\nmg Ka v\r\n")
+    case("meta-ms-cas-mismatch", b"ms Ka 1\r\nx\r\nms Ka 1 C999999999999\r\ny\r\nmg Ka v\r\n")
+    case("meta-ms-cas-missing", b"ms Ka 1 C5\r\nx\r\nmg Ka v\r\n")
+    case("meta-ms-cas-zero", b"ms Ka 1\r\nx\r\nms Ka 1 C0\r\ny\r\nms Kb 1 C0\r\ny\r\n")
+    case("meta-ms-mode-add", b"ms Ka 1 ME\r\nx\r\nms Ka 1 ME\r\ny\r\nmg Ka v\r\n")
+    case("meta-ms-mode-append-prepend", b"ms Ka 1 F5\r\nx\r\nms Ka 1 MA F9\r\ny\r\n"
+         b"ms Ka 1 MP\r\nz\r\nmg Ka v f\r\nms Kb 1 MA\r\ny\r\nms Kb 1 MP\r\ny\r\n")
+    case("meta-ms-mode-replace", b"ms Ka 1 MR\r\nx\r\nms Ka 1\r\nx\r\nms Ka 1 MR\r\ny\r\nmg Ka v\r\n")
+    case("meta-ms-mode-set", b"ms Ka 1 MS\r\nx\r\nmg Ka v\r\n")
+    case("meta-ms-mode-lowercase", b"ms Ka 1 Ms\r\nx\r\nmn\r\n")
+    case("meta-ms-append-cas", b"ms Ka 1 c\r\nx\r\n", READ,
+         b"ms Ka 1 MA C{mcas}\r\ny\r\nms Ka 1 MA C999999999999\r\nz\r\nmg Ka v\r\n")
+    case("meta-ms-replace-cas", b"ms Ka 1 MR C5\r\nx\r\n")
+    case("meta-ms-add-cas", b"ms Ka 1 ME C5\r\nx\r\nmg Ka v\r\n")
+    case("meta-ms-q", b"ms Ka 1 q\r\nx\r\nms Ka 1 q ME\r\ny\r\nms Ka 1 q C999999999999\r\ny\r\n"
+         b"mn\r\n")
+    case("meta-ms-k-O-c", b"ms Ka 1 k O55 c\r\nx\r\nms Ka 1 MR c k\r\ny\r\n")
+    case("meta-ms-notstored-c", b"ms Ka 1 MR c\r\nx\r\nms Ka 1 ME c\r\nx\r\nms Ka 1 ME c\r\nx\r\n")
+    case("meta-ms-then-classic", b"ms Ka 3 F42 T0\r\nabc\r\ngets Ka\r\nappend Ka 0 0 1\r\nd\r\n"
+         b"mg Ka v f\r\n")
+    case("meta-ms-large", b"ms Ka 5000\r\n" + big + b"\r\nmg Ka v s\r\n")
+    case("meta-ms-split", b"ms Ka 10 T0", READ, b" F3\r\nhello", READ, b"world\r\nmg Ka v f\r\n")
+    case("meta-b64-ms-mg", b"ms {b64:Ka} 1 b k\r\nx\r\nmg {b64:Ka} b k v\r\nget Ka\r\n"
+         b"mg Ka k v\r\nme Ka\r\n")
+    case("meta-b64-plain-item", b"set Ka 0 0 1\r\nx\r\nmg {b64:Ka} b k v\r\n")
+    case("meta-b64-miss-k", b"mg {b64:Ka} b k O1\r\n")
+    case("meta-b64-vivify-k", b"mg {b64:Ka} b N30 k\r\n")
+    case("meta-b64-binary-key", b"ms {b64:K\x00\x01\xff\r\n} 1 b\r\nx\r\nmg {b64:K\x00\x01\xff\r\n} b k v\r\n")
+    case("meta-b64-md-ma", b"ms {b64:Ka} 1 b\r\n5\r\nma {b64:Ka} b k v\r\nmd {b64:Ka} b k\r\n"
+         b"md {b64:Ka} b k\r\n")
+    case("meta-b64-append-loses-binary", b"ms {b64:Ka} 1 b\r\nx\r\nms {b64:Ka} 1 b MA\r\ny\r\n"
+         b"mg {b64:Ka} b k v\r\n")
+    case("meta-b64-bad", b"mg Ka= b v\r\n")
+    case("meta-b64-bad-ms-swallows", b"ms Ka= 2 b\r\nhi\r\nmn\r\n")
+    case("meta-b64-bad-md", b"md Ka= b\r\n")
+    case("meta-b64-skipped-bytes", b"ms {b64:Kab}!! 1 b k\r\nx\r\nmg {b64:Kab} b k v\r\n")
+    case("meta-b64-padding", b"mg Ka== b\r\nmg Kaa= b k\r\nmg K=== b\r\n")
+    case("meta-md", b"ms Ka 1\r\nx\r\nmd Ka\r\nmd Ka\r\nmg Ka v\r\n")
+    case("meta-md-q", b"ms Ka 1\r\nx\r\nmd Ka q\r\nmd Ka q\r\nmn\r\n")
+    case("meta-md-cas", b"ms Ka 1\r\nx\r\nmd Ka C999999999999 O1 k\r\nmg Ka v\r\n")
+    case("meta-md-cas-match", b"ms Ka 1 c\r\nx\r\n", READ, b"md Ka C{mcas} k\r\nmg Ka v\r\n")
+    case("meta-md-I-miss", b"md Ka I O7\r\n")
+    case("meta-ma", b"ms Ka 1\r\n5\r\nma Ka\r\nma Ka v\r\nma Ka MD D2 v\r\nma Ka M- D100 v\r\n"
+         b"ma Ka M+ D7 v\r\nma Ka MI v\r\n")
+    case("meta-ma-miss", b"ma Ka\r\nma Ka q\r\nma Ka O5 k\r\nmn\r\n")
+    case("meta-ma-vivify", b"ma Ka N0 J10 v t\r\nma Ka v t\r\nma Kb N100 t v\r\n")
+    case("meta-ma-vivify-q", b"ma Ka N0 q\r\nma Ka q v\r\nma Ka q MD D5 v\r\nmn\r\nmg Ka v\r\n")
+    case("meta-ma-non-numeric", b"ms Ka 1\r\nx\r\nma Ka\r\nma Ka q\r\n")
+    case("meta-ma-empty-item", b"mg Ka N30\r\nma Ka v\r\n")
+    case("meta-ma-cas", b"ma Ka N0 c\r\n", READ, b"ma Ka C{mcas} v\r\nma Ka C999999999999 v\r\n"
+         b"ma Ka C0 v\r\n")
+    case("meta-ma-T-t", b"ms Ka 1\r\n1\r\nma Ka t T100 t\r\nmg Ka t\r\n")
+    case("meta-ma-wrap", b"ms Ka 20\r\n18446744073709551615\r\nma Ka v\r\n")
+    case("meta-ma-decr-padding", b"ms Ka 3\r\n100\r\nma Ka MD D95 v\r\nmg Ka v s\r\n")
+    case("meta-ma-grows", b"ms Ka 1\r\n9\r\nma Ka v\r\nmg Ka v s\r\n")
+    case("meta-ma-delta-big", b"ms Ka 1\r\n1\r\nma Ka D18446744073709551615 v\r\n")
+    case("meta-me-hit", b"ms Ka 1 F1\r\nx\r\nme Ka\r\n")
+    case("meta-me-miss", b"me Ka\r\n")
+    case("meta-me-no-key", b"me\r\n")
+    case("meta-me-b64", b"ms {b64:Ka} 1 b\r\nx\r\nme {b64:Ka} b\r\nme {b64:Ka}\r\n")
+    case("meta-me-b64-bad", b"me Ka= b\r\n")
+    case("meta-me-b-not-first", b"me {b64:Ka} v b\r\n")
+    case("meta-me-fetched-ttl", b"ms Ka 1 T100\r\nx\r\nmg Ka v\r\nme Ka\r\n")
+    case("meta-me-classes", b"ms Ka 37\r\n" + b"x" * 37 + b"\r\nme Ka\r\nms Kb 5000\r\n" + big
+         + b"\r\nme Kb\r\nms Kc 400000\r\n" + b"y" * 400000 + b"\r\nme Kc\r\n")
+    case("meta-me-key-too-long", b"me " + key(251) + b"\r\n")
+    # errors
+    case("meta-mg-dup-flag", b"mg Ka v v\r\n")
+    case("meta-mg-invalid-flag", b"mg Ka x\r\nmg Ka E5\r\nmg Ka 1\r\n")
+    case("meta-mg-high-byte-flag", b"mg Ka \xffv\r\nmg Ka \x7f\r\n")
+    case("meta-mg-error-ignores-q", b"mg Ka x q\r\nmg Ka Tx q\r\n")
+    case("meta-mg-bad-tokens", b"mg Ka Tx\r\nmg Ka N\r\nmg Ka R1x\r\nmg Ka C-\r\n")
+    case("meta-mg-number-errors", b"mg Ka Dx\r\nmg Ka Jx Dx\r\nmg Ka Dx Jx\r\nmg Ka Fx\r\n"
+         b"mg Ka Nx Fx\r\nmg Ka Fx Nx\r\nmg Ka MEE\r\n")
+    case("meta-mg-error-then-dup", b"mg Ka Tx v v\r\nmg Ka= b b\r\nmg Ka Tx q x\r\n")
+    case("meta-mg-too-many-flags", b"mg Ka" + b" v" * 18 + b"\r\n")
+    case("meta-mg-17-flags", b"ms Ka 1\r\nx\r\nmg Ka v s t c f l h k u P L O1 Dx\r\n"
+         b"mg Ka v s t c f l h k u P L O1 D1 J1 M+ R1\r\n")
+    case("meta-mg-key-250", b"ms " + key(250) + b" 1\r\nx\r\nmg " + key(250) + b" v k\r\n")
+    case("meta-mg-key-too-long", b"mg " + key(251) + b" v\r\n")
+    case("meta-mg-opaque-32", b"mg Ka O" + b"o" * 31 + b"\r\n")
+    case("meta-mg-opaque-too-long", b"mg Ka O" + b"o" * 32 + b"\r\n")
+    case("meta-mg-P-L-ignored", b"ms Ka 1\r\nx\r\nmg Ka Pfoo Lbar v\r\n")
+    case("meta-ms-no-datalen", b"ms Ka\r\nmn\r\n")
+    case("meta-ms-bad-datalen", b"ms Ka x\r\nmn\r\nms Ka -1\r\nmn\r\nms Ka 2147483646\r\nmn\r\n")
+    case("meta-ms-datalen-junk", b"ms Ka 2x\r\nhi\r\nmn\r\n")
+    case("meta-ms-bad-flag-swallows", b"ms Ka 2 x\r\nhi\r\nmg Ka v\r\n")
+    case("meta-ms-dup-flag-swallows", b"ms Ka 2 T1 T2\r\nhi\r\nmn\r\n")
+    case("meta-ms-bad-F", b"ms Ka 2 Fx\r\nhi\r\nmn\r\nms Ka 2 F-1\r\nhi\r\nmg Ka f\r\n")
+    case("meta-ms-bad-mode", b"ms Ka 2 MX\r\nhi\r\nmn\r\nms Ka 2 MEE\r\nhi\r\nmn\r\n"
+         b"ms Ka 2 M\r\nhi\r\nmn\r\n")
+    case("meta-ms-bad-chunk", b"ms Ka 2\r\nhiX\r\nmn\r\nms Ka 2 q\r\nhiX\r\nmn\r\nmg Ka v\r\n")
+    case("meta-ms-bad-chunk-keeps-old", b"ms Ka 1\r\nx\r\nms Ka 2\r\nhiX\r\nmg Ka v\r\n")
+    case("meta-ms-too-large", b"ms Ka 1\r\nx\r\nms Ka 1048577 ME\r\n", b"y" * 1048579,
+         b"mg Ka v\r\n")
+    case("meta-ms-too-large-q", b"ms Ka 2000000 q\r\n", b"y" * 2000002, b"mn\r\n")
+    case("meta-ms-too-large-flags", b"ms Ka 1048512 F1\r\n", b"z" * 1048514, b"mn\r\n")
+    case("meta-ms-key-too-long", b"ms " + key(251) + b" 1\r\nx\r\n")
+    case("meta-ms-opaque-and-mode", b"ms Ka 1 O" + b"o" * 40 + b" MX\r\nx\r\nms Ka 1 O" +
+         b"o" * 40 + b"\r\nx\r\nmn\r\n")
+    case("meta-ms-too-many-flags", b"ms Ka 1" + b" v" * 17 + b"\r\nx\r\nmn\r\n")
+    case("meta-ms-16-flags", b"ms Ka 1 q" + b" P" * 1 + b" k c O1 F1 T0 L I s t f v h l u\r\nx\r\n"
+         b"mg Ka v\r\n")
+    case("meta-md-bad-flag", b"md Ka x\r\nmd Ka Tx\r\nmd Ka v v\r\nmd Ka O" + b"o" * 33 + b"\r\n")
+    case("meta-md-too-many", b"md Ka" + b" q" * 18 + b"\r\n")
+    case("meta-md-key-too-long", b"md " + key(251) + b"\r\n")
+    case("meta-ma-bad", b"ma Ka MX\r\nma Ka Dx\r\nma Ka Jx\r\nma Ka MDD\r\nma Ka x\r\n")
+    case("meta-ma-key-too-long", b"ma " + key(251) + b"\r\n")
+    case("meta-ma-too-many", b"ma Ka" + b" q" * 18 + b"\r\n")
+    case("meta-no-key-errors", b"ms\r\nmd\r\nma\r\nmn\r\n")
+    case("meta-quiet-pipeline", b"ms Ka 1 q\r\nx\r\nmg Ka v q\r\nmg Kb v q\r\nmd Kb q\r\n"
+         b"md Ka q\r\nmg Ka v q\r\nma Kc q N0 J5\r\nma Kc q\r\nma Kc q v\r\nmn\r\n")
+    case("meta-quiet-pipeline-opaque", b"mg Ka O1 q v\r\nms Ka 1 O2 q\r\nx\r\nmg Ka O3 q v k\r\n"
+         b"mn\r\n")
+    case("meta-mixed-classic", b"set Ka 5 0 2\r\nhi\r\nmg Ka v f c\r\ndelete Ka\r\nmg Ka v\r\n"
+         b"ma Kb N0 J41\r\nincr Kb 1\r\n")
+    case("meta-crlf-variants", b"mg Ka v\nms Ka 1\nx\r\nmg Ka v\n")
+
     # ---- server-wide: flush_all, stats (serial) --------------------------------------
     case("flush-all", b"set Ka 0 0 1\r\nx\r\nflush_all\r\nget Ka\r\nset Ka 0 0 1\r\ny\r\n"
          b"get Ka\r\n", serial=True)

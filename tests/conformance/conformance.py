@@ -14,8 +14,13 @@ the normalisations below -- and only these:
   N3  a run of "STAT <name> <value>\\r\\n" lines -> "<STATS>" (the servers keep different
       statistics; the framing, "END" and surrounding replies are still compared)
 
+  N4  the CAS in a meta reply ("c<cas>" tokens of HD/VA/NS/EX/NF lines, "cas=<cas>" of
+      an ME line) -> "c<casN>" / "cas=<casN>", numbered with N2's values
+
 Cases may capture a CAS value from a previous reply and use it in a later request
-("{cas:<key>}"), so the cas command is exercised with real values on both servers.
+("{cas:<key>}", or "{mcas}": the last "c<cas>" token of a meta reply), so the cas
+command is exercised with real values on both servers. "{b64:<text>}" is sent as the
+base64 of <text> (meta keys with the b flag).
 
 Usage: conformance.py --kvd PATH [--memcached PATH] [--env NAME=VALUE ...] [-j N]
                       [--filter TEXT] [--list] [-v]
@@ -23,6 +28,7 @@ Extra environment for kvd also comes from KVD_ENV ("A=1 B=2"), so wrappers (e.g.
 seam modes of the migration) can re-run the same corpus unchanged.
 """
 import argparse
+import base64
 import concurrent.futures
 import os
 import re
@@ -124,6 +130,19 @@ def last_cas(chunks, key):
     return found
 
 
+META_LINE_RE = re.compile(rb"(?m)^(?:HD|VA \d+|NS|EX|NF)(?: [^ \r\n]+)*\r$")
+META_CAS_RE = re.compile(rb"(?<= )c(\d+)(?= |\r)")
+ME_CAS_RE = re.compile(rb"(?m)^(ME [^\r\n]* cas=)(\d+)")
+
+
+def last_meta_cas(chunks):
+    found = b"0"
+    for m in META_LINE_RE.finditer(b"".join(chunks)):
+        for c in META_CAS_RE.finditer(m.group(0)):
+            found = c.group(1)
+    return found
+
+
 def run_script(port, steps, idle=IDLE):
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -136,6 +155,10 @@ def run_script(port, steps, idle=IDLE):
                 data = st[1]
                 for m in re.finditer(rb"\{cas:([^}]*)\}", data):
                     data = data.replace(m.group(0), last_cas(out, m.group(1)))
+                if b"{mcas}" in data:
+                    data = data.replace(b"{mcas}", last_meta_cas(out))
+                for m in re.finditer(rb"\{b64:(.*?)\}", data, re.S):
+                    data = data.replace(m.group(0), base64.b64encode(m.group(1)))
                 try:
                     sock.sendall(data)
                 except (BrokenPipeError, ConnectionResetError):
@@ -168,7 +191,24 @@ def normalise(b):
         if v not in seen:
             seen[v] = b"<cas%d>" % len(seen)
         return b"VALUE %s %s %s %s\r\n" % (m.group(1), m.group(2), m.group(3), seen[v])
-    return CAS_RE.sub(cas, b)
+    b = CAS_RE.sub(cas, b)
+
+    def mcas(m):
+        v = m.group(1)
+        if v not in seen:
+            seen[v] = b"<cas%d>" % len(seen)
+        return b"c" + seen[v]
+
+    def meta_line(m):
+        return META_CAS_RE.sub(mcas, m.group(0))
+
+    def me_cas(m):
+        v = m.group(2)
+        if v not in seen:
+            seen[v] = b"<cas%d>" % len(seen)
+        return m.group(1) + seen[v]
+    b = META_LINE_RE.sub(meta_line, b)
+    return ME_CAS_RE.sub(me_cas, b)
 
 
 def show(b, limit=600):

@@ -208,6 +208,77 @@ static const char *const HAND[] = {
     "touch foo -2147483649\r\n",
     "touch foo 9223372036854775807\r\n",
     "touch foo 9223372036854775808\r\n",
+    /* meta commands */
+    "mn\r\n",
+    "mn x\r\n",
+    "mx foo\r\n",
+    "mg\r\n",
+    "mg foo\r\n",
+    "mg foo v k s t c f l h u q O123 Pp Ll\r\n",
+    "mg foo v v\r\n",
+    "mg foo x\r\n",
+    "mg foo E5\r\n",
+    "mg foo \xffv\r\n",
+    "mg foo Tx\r\n",
+    "mg foo N\r\n",
+    "mg foo Dx Jx\r\n",
+    "mg foo Jx Dx\r\n",
+    "mg foo Fx\r\n",
+    "mg foo Nx Fx\r\n",
+    "mg foo Fx Nx\r\n",
+    "mg foo Tx v v\r\n",
+    "mg foo MEE\r\n",
+    "mg Zm9v b k v\r\n",
+    "mg Zm9v= b\r\n",
+    "mg Zm9 b\r\n",
+    "mg Zg== b\r\n",
+    "mg Z=== b\r\n",
+    "mg ==== b\r\n",
+    "mg Zm9v!! b\r\n",
+    "mg Zm9v b b\r\n",
+    "mg foo N30 T-1 R10 C5 D7 F9 J1 M+\r\n",
+    "mg foo Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+    "mg foo Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+    "mg foo v v v v v v v v v v v v v v v v v v\r\n",
+    "mg foo v s t c f l h k u q P L O1 D1 J1 M+ R1\r\n",
+    "ms foo\r\n",
+    "ms foo 2\r\nhi\r\n",
+    "ms foo 2 T0 F5 c k O1 q I C7 MA\r\nhi\r\n",
+    "ms foo 2\r\nhiX\r\n",
+    "ms foo 2 q\r\nhi\n",
+    "ms foo x\r\n",
+    "ms foo -1\r\n",
+    "ms foo 2147483646\r\n",
+    "ms foo 2147483645\r\n",
+    "ms foo 2 x\r\nhi\r\n",
+    "ms foo 2 MX\r\nhi\r\n",
+    "ms foo 2 Ms\r\nhi\r\n",
+    "ms foo 2 M\r\nhi\r\n",
+    "ms foo 2 Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa MX\r\nhi\r\n",
+    "ms foo 2 Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nhi\r\n",
+    "ms foo 2000000\r\n",
+    "ms foo 2000000 F1 q\r\n",
+    "ms Zm9v 2 b\r\nhi\r\n",
+    "ms Zm9v= 2 b\r\nhi\r\n",
+    "ms foo 1 v v v v v v v v v v v v v v v v v\r\nx\r\n",
+    "md foo\r\n",
+    "md foo q I T30 C5 k O1\r\n",
+    "md foo x\r\n",
+    "md foo Tx\r\n",
+    "md foo Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+    "ma foo\r\n",
+    "ma foo N0 J10 D5 MD v t c T30 q k O1\r\n",
+    "ma foo MX\r\n",
+    "ma foo Dx\r\n",
+    "ma foo Jx\r\n",
+    "ma foo M-\r\n",
+    "ma foo MI Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+    "me\r\n",
+    "me foo\r\n",
+    "me Zm9v b\r\n",
+    "me Zm9v= b\r\n",
+    "me Zm9v= v b\r\n",
+    "me Zm9v= bb\r\n",
 };
 
 /* ------------------------------------------------------------------ generated */
@@ -336,6 +407,74 @@ static size_t gen_request(char *buf, size_t cap, const char *cmd)
     return len;
 }
 
+/* One generated meta request: mg/ms/md/ma/mn/me (or a near miss), a key (maybe base64),
+ * for ms a datalen, 0..21 flags from memcached's set (with good and bad numbers,
+ * duplicates, long opaques, unknown flags), a line ending and for ms a data block. */
+static size_t gen_meta(char *buf, size_t cap)
+{
+    static const char *const mcmds[] = {"mg", "ms", "md", "ma", "mn", "me", "mx", "m", "mgg"};
+    static const char flags[] = "bcfhklOqstuvNRTPLFCIMJDEx1";
+    static const char *const keys[] = {"foo", "Zm9v", "Zm9v=", "Zg==", "Z===", "!!!!", "a b"};
+    static const char *const modes[] = {"E", "A", "P", "R", "S", "I", "+", "D", "-", "X", "", "EE"};
+    size_t len = 0;
+    const char *cmd = mcmds[rnd(sizeof mcmds / sizeof mcmds[0])];
+    add(buf, cap, &len, "%s", cmd);
+    if (rnd(12) != 0) {
+        if (rnd(3) == 0) {
+            char key[320];
+            gen_key(key, sizeof key);
+            add(buf, cap, &len, " %s", key);
+        } else {
+            add(buf, cap, &len, " %s", keys[rnd(sizeof keys / sizeof keys[0])]);
+        }
+    }
+    long declared = -1;
+    if (strcmp(cmd, "ms") == 0 && rnd(10) != 0) {
+        const char *num = rnd(2) ? NUMS[rnd(4)] : NUMS[rnd(NNUMS)];
+        add(buf, cap, &len, " %s", num);
+        declared = strtol(num, NULL, 10);
+    }
+    unsigned nflags = rnd(4) == 0 ? rnd(22) : rnd(6);
+    for (unsigned i = 0; i < nflags; i++) {
+        char f = flags[rnd(sizeof flags - 1)];
+        switch (f) {
+        case 'N':
+        case 'R':
+        case 'T':
+        case 'F':
+        case 'C':
+        case 'J':
+        case 'D':
+        case 'E':
+            add(buf, cap, &len, " %c%s", f, rnd(3) ? NUMS[rnd(4)] : NUMS[rnd(NNUMS)]);
+            break;
+        case 'M':
+            add(buf, cap, &len, " M%s", modes[rnd(sizeof modes / sizeof modes[0])]);
+            break;
+        case 'O': {
+            unsigned n = rnd(3) == 0 ? 30 + rnd(5) : rnd(8);
+            add(buf, cap, &len, " O");
+            for (unsigned k = 0; k < n; k++)
+                add(buf, cap, &len, "%c", 'a' + (int)rnd(26));
+            break;
+        }
+        default:
+            add(buf, cap, &len, " %c", f);
+            break;
+        }
+    }
+    static const char *const ends[] = {"\r\n", "\r\n", "\r\n", "\n", "\r", "", " \r\n"};
+    add(buf, cap, &len, "%s", ends[rnd(7)]);
+    if (declared >= 0 && declared < 400) {
+        long n = declared + (rnd(6) == 0 ? 1 : 0) - (rnd(6) == 0 ? 1 : 0);
+        for (long i = 0; i < n && len + 1 < cap; i++)
+            buf[len++] = (char)('A' + rnd(26));
+        static const char *const dend[] = {"\r\n", "\r\n", "\r\n", "\n", "", "xx", "\r\nmn\r\n"};
+        add(buf, cap, &len, "%s", dend[rnd(7)]);
+    }
+    return len;
+}
+
 /* Valid requests, then bytes flipped, inserted or deleted at random places. */
 static const char *const VALID[] = {
     "get foo\r\n",
@@ -350,6 +489,12 @@ static const char *const VALID[] = {
     "stats slabs\r\n",
     "verbosity 1\r\n",
     "append k 1 2 4 noreply\r\nabcd\r\n",
+    "mg foo v k t c O1 q\r\n",
+    "ms Zm9v 3 b F1 T0 MA C5 I\r\nabc\r\n",
+    "md foo I T10 q\r\n",
+    "ma foo N0 J1 D2 MD v\r\n",
+    "me foo b\r\n",
+    "mn\r\n",
 };
 
 static size_t mutate(char *buf, size_t cap)
@@ -434,6 +579,10 @@ static void test_generated(void **state)
     for (size_t c = 0; c < NCMDS; c++)
         for (unsigned i = 0; i < 150; i++)
             check_input(buf, gen_request(buf, sizeof buf, CMDS[c]));
+    unsigned long before_meta = n_inputs;
+    for (unsigned i = 0; i < 3000; i++)
+        check_input(buf, gen_meta(buf, sizeof buf));
+    fprintf(stderr, "parity kv.parse: %lu generated meta inputs\n", n_inputs - before_meta);
     for (unsigned i = 0; i < 3000; i++)
         check_input(buf, mutate(buf, sizeof buf));
     /* Pipelines of two or three generated requests. */
@@ -444,7 +593,7 @@ static void test_generated(void **state)
         check_input(buf, len);
     }
     fprintf(stderr, "parity kv.parse: %lu generated inputs\n", n_inputs - before);
-    assert_true(n_inputs - before >= 7000);
+    assert_true(n_inputs - before >= 10000);
     assert_int_equal(n_diffs, diffs);
 }
 

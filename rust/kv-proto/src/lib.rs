@@ -11,7 +11,7 @@
 mod parse;
 pub mod scan;
 
-pub use parse::{next_key, parse};
+pub use parse::{base64_decoded_len, next_key, parse};
 
 /// `kv_parse_limits`: what the parser enforces; the server passes its settings.
 #[repr(C)]

@@ -427,6 +427,291 @@ fn parse_stats(l: &Line<'_>, out: &mut Request) {
     }
 }
 
+// ---------------------------------------------------------------- meta commands
+
+/// Longest O (opaque) token, and the token count (with the terminal one) from which a
+/// meta line is refused (memcached's MFLAG_MAX_OPAQUE_LENGTH, MFLAG_MAX_OPT_LENGTH).
+const META_OPAQUE_MAX: u32 = 32;
+const META_MAX_TOKENS: usize = 20;
+
+/// memcached's decoding alphabet: the value of a byte, or None for bytes it skips.
+#[inline]
+fn b64_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        b'=' => Some(0),
+        _ => None,
+    }
+}
+
+/// `kv_base64_decode` without an output: the decoded length, or 0 when `src` does not
+/// decode (as memcached's base64_decode: skipped bytes, '=' padding, bad padding).
+pub fn base64_decoded_len(src: &[u8]) -> usize {
+    let count = src.iter().filter(|&&c| b64_value(c).is_some()).count();
+    if count == 0 || count % 4 != 0 {
+        return 0;
+    }
+    let mut k = 0;
+    let mut out = 0;
+    let mut pad = 0;
+    for &c in src {
+        if b64_value(c).is_none() {
+            continue;
+        }
+        if c == b'=' {
+            pad += 1;
+        }
+        k += 1;
+        if k < 4 {
+            continue;
+        }
+        k = 0;
+        out += 3;
+        if pad > 0 {
+            if pad > 2 {
+                return 0;
+            }
+            out -= pad;
+            break;
+        }
+    }
+    out
+}
+
+/// Sets the meta request's arg to the tokens from `from` to the last one.
+fn meta_arg(l: &Line<'_>, from: usize, out: &mut Request) {
+    if from < l.ntokens - 1 {
+        let last = l.tok[l.ntokens - 2];
+        out.arg_off = l.tok[from].off;
+        out.arg_len = last.off + last.len - l.tok[from].off;
+    }
+}
+
+/// memcached's _meta_flag_preparse over tokens[from..] (kv_proto.c kv__meta_flags).
+fn meta_flags(l: &Line<'_>, from: usize, out: &mut Request, nkey: &mut u32) -> u8 {
+    let mut seen = [false; 127];
+    let mut noted = error::NONE;
+    let mut has_error = false;
+    for i in from..l.ntokens - 1 {
+        let t = l.bytes(i);
+        let o = t[0];
+        if o >= 127 || seen[o as usize] {
+            return error::META_DUP_FLAG;
+        }
+        seen[o as usize] = true;
+        let rest = &t[1..];
+        match o {
+            b'b' => {
+                *nkey = base64_decoded_len(l.bytes(1)) as u32;
+                if *nkey == 0 {
+                    noted = error::META_KEY_DECODE;
+                    has_error = true;
+                }
+            }
+            b'N' | b'R' | b'T' => match safe_i32(rest) {
+                None => {
+                    noted = error::META_BAD_TOKEN;
+                    has_error = true;
+                }
+                Some(v) => {
+                    if o == b'T' {
+                        out.exptime = i64::from(v);
+                    }
+                }
+            },
+            b'q' => out.noreply = 1,
+            b'F' => match safe_u64(rest) {
+                Some(v) => out.flags = v as u32,
+                None => {
+                    out.flags = 0;
+                    has_error = true;
+                }
+            },
+            b'C' => match safe_u64(rest) {
+                Some(v) => out.cas = v,
+                None => {
+                    out.cas = 0;
+                    noted = error::META_BAD_TOKEN;
+                    has_error = true;
+                }
+            },
+            b'M' => {
+                if t.len() != 2 {
+                    noted = error::META_M_LENGTH;
+                    has_error = true;
+                }
+            }
+            b'J' => {
+                if safe_u64(rest).is_none() {
+                    noted = error::META_INITIAL;
+                    has_error = true;
+                }
+            }
+            b'D' => match safe_u64(rest) {
+                Some(v) => out.delta = v,
+                None => {
+                    out.delta = 0;
+                    noted = error::META_DELTA;
+                    has_error = true;
+                }
+            },
+            b'O' | b'P' | b'L' | b'k' | b's' | b't' | b'c' | b'f' | b'v' | b'h' | b'l' | b'u'
+            | b'I' => {}
+            _ => return error::META_INVALID_FLAG,
+        }
+    }
+    if !has_error {
+        error::NONE
+    } else if noted != error::NONE {
+        noted
+    } else {
+        error::BAD_FORMAT
+    }
+}
+
+/// The M token's character among tokens[from..], or 0.
+fn meta_mode(l: &Line<'_>, from: usize) -> u8 {
+    for i in from..l.ntokens - 1 {
+        let t = l.bytes(i);
+        if t[0] == b'M' {
+            return if t.len() == 2 { t[1] } else { 0 };
+        }
+    }
+    0
+}
+
+fn meta_opaque_ok(l: &Line<'_>, from: usize) -> bool {
+    (from..l.ntokens - 1).all(|i| !(l.bytes(i)[0] == b'O' && l.tok[i].len > META_OPAQUE_MAX))
+}
+
+/// The failure of a meta request: the error alone (meta errors are always sent).
+fn meta_fail(out: &mut Request, c: u8, err: u8) {
+    *out = Request {
+        consumed: out.consumed,
+        ..Request::default()
+    };
+    fail(out, c, err);
+}
+
+fn parse_meta(l: &Line<'_>, c: u8, len: usize, limits: &Limits, out: &mut Request) {
+    let nt = l.ntokens;
+    out.cmd = c;
+    if c == cmd::MN {
+        return;
+    }
+    if c == cmd::ME {
+        if nt < 3 || l.tok[1].len > KEY_MAX {
+            return meta_fail(out, c, error::BAD_FORMAT);
+        }
+        if nt >= 4 && l.is(2, b"b") && base64_decoded_len(l.bytes(1)) == 0 {
+            return meta_fail(out, c, error::BAD_FORMAT);
+        }
+        set_key(out, l, 1);
+        meta_arg(l, 2, out);
+        return;
+    }
+    if nt < 3 {
+        return unknown(out);
+    }
+    if l.tok[1].len > KEY_MAX || (c == cmd::MS && nt == 3) {
+        return meta_fail(out, c, error::BAD_FORMAT);
+    }
+    if nt > META_MAX_TOKENS {
+        let e = if c == cmd::MG {
+            error::META_MG_TOO_LONG
+        } else {
+            error::META_TOO_LONG
+        };
+        return meta_fail(out, c, e);
+    }
+    let mut vlen: i32 = 0;
+    let mut from = 2;
+    if c == cmd::MS {
+        match l.i32(2) {
+            Some(v) if (0..=i32::MAX - 2).contains(&v) => vlen = v,
+            _ => return meta_fail(out, c, error::BAD_FORMAT),
+        }
+        from = 3;
+    }
+    if c == cmd::MA {
+        out.delta = 1;
+    }
+    let mut nkey = l.tok[1].len;
+    let mut err = meta_flags(l, from, out, &mut nkey);
+    if err != error::NONE && (c == cmd::MD || c == cmd::MA) {
+        err = error::META_FLAG;
+    }
+    if err == error::NONE && c == cmd::MS {
+        let m = meta_mode(l, from);
+        if m != 0 && !matches!(m, b'E' | b'A' | b'P' | b'R' | b'S') {
+            err = error::META_MS_MODE;
+        } else if !meta_opaque_ok(l, 2) {
+            err = error::META_OPAQUE;
+        }
+    }
+    if err == error::NONE && c == cmd::MA {
+        let m = meta_mode(l, from);
+        if m != 0 && !matches!(m, b'I' | b'+' | b'D' | b'-') {
+            err = error::META_MA_MODE;
+        }
+    }
+    if err == error::NONE && c != cmd::MS && !meta_opaque_ok(l, from) {
+        err = error::META_OPAQUE;
+    }
+    if err != error::NONE {
+        meta_fail(out, c, err);
+        if c == cmd::MS {
+            out.swallow = vlen as u32 + 2; // memcached swallows the value
+        }
+        return;
+    }
+    set_key(out, l, 1);
+    meta_arg(l, from, out);
+    if c != cmd::MS {
+        return;
+    }
+    let vlen = vlen as u32;
+    let item = ITEM_OVERHEAD
+        + u64::from(nkey)
+        + u64::from(vlen)
+        + if out.flags != 0 { ITEM_FLAGS_OVERHEAD } else { 0 };
+    let total = u64::from(out.consumed) + u64::from(vlen) + 2;
+    if item > u64::from(limits.item_size_max) || total > MAX_BUF as u64 {
+        // Refused (memcached also unlinks the key); the value is swallowed.
+        out.status = status::ERROR;
+        out.error = error::TOO_LARGE;
+        out.noreply = 0;
+        out.swallow = vlen + 2;
+        return;
+    }
+    if (len as u64) < total {
+        *out = Request {
+            status: status::NEED_MORE,
+            consumed: total as u32,
+            ..Request::default()
+        };
+        return;
+    }
+    let data = out.consumed as usize;
+    let v = vlen as usize;
+    if l.buf[data + v] != b'\r' || l.buf[data + v + 1] != b'\n' {
+        let (ko, kl) = (out.key_off, out.key_len);
+        meta_fail(out, c, error::BAD_CHUNK);
+        out.nkeys = 1;
+        out.key_off = ko;
+        out.key_len = kl;
+        out.consumed = total as u32;
+        return;
+    }
+    out.data_off = out.consumed;
+    out.data_len = vlen;
+    out.consumed = total as u32;
+}
+
 /// Commands memcached knows that kvd does not implement: "ERROR" without the HTTP check
 /// memcached applies only to names it does not know.
 fn known_unsupported(word: &[u8]) -> bool {
@@ -461,7 +746,15 @@ fn dispatch(l: &Line<'_>, len: usize, limits: &Limits, out: &mut Request) {
         }
     };
     match word[0] {
-        b'm' if word.len() == 2 => unknown(out), // meta commands: not implemented by kvd
+        b'm' if word.len() == 2 => match word[1] {
+            b'g' => parse_meta(l, cmd::MG, len, limits, out),
+            b's' => parse_meta(l, cmd::MS, len, limits, out),
+            b'd' => parse_meta(l, cmd::MD, len, limits, out),
+            b'a' => parse_meta(l, cmd::MA, len, limits, out),
+            b'n' => parse_meta(l, cmd::MN, len, limits, out),
+            b'e' => parse_meta(l, cmd::ME, len, limits, out),
+            _ => unknown(out),
+        },
         b'g' => {
             if nt < 3 {
                 return unknown(out);
