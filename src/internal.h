@@ -206,6 +206,9 @@ struct graft_seam {
     graft__breaker brk;               /* breaker.c */
     graft__history hist;              /* history.c: stage history */
     pthread_mutex_t mode_lock;        /* seam.c: orders mode changes with their records */
+    /* stateful.c: the layer of a stateful seam (graft/stateful.h), else NULL. Set before
+     * the seam is published and never changed; its gates run under mode_lock. */
+    struct graft_stateful *stateful;
 };
 
 struct graft_runtime {
@@ -266,6 +269,19 @@ void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
 /* graft_seam_set_mode with its cause (any cause; the public one refuses the runtime's). */
 int graft__seam_set_mode(graft_seam *s, graft_mode mode, uint32_t percent_bp,
                          graft_change_cause by);
+
+/* runtime.c: graft_seam_register with a stateful layer attached before configuration
+ * applies (sf may be NULL). */
+int graft__seam_register(graft_runtime *rt, const graft_seam_def *def, struct graft_stateful *sf,
+                         graft_seam **out);
+
+/* stateful.c: the gate of a stage change, before the route word is stored (GRAFT_OK or a
+ * refusal), and the step after it is stored; both under the seam's mode_lock. */
+int graft__stateful_gate(struct graft_stateful *sf, graft_mode from, graft_mode to,
+                         uint32_t percent_bp);
+void graft__stateful_after(struct graft_stateful *sf, graft_mode from, graft_mode to);
+/* "legacy", "both", "both-candidate-first", "candidate": the stores writes go to. */
+const char *graft__stateful_policy_name(const struct graft_stateful *sf);
 
 /* status.c */
 extern const char *const graft__mode_list; /* "legacy, shadow, ..." for messages */
