@@ -341,6 +341,7 @@ static void graft__json_stateful(graft__jw *w, graft_seam *s)
     graft__jw_u64(w, "done", st.backfill_done);
     graft__jw_u64(w, "total", st.backfill_total);
     graft__jw_u64(w, "shards_listed", st.backfill_shard);
+    graft__jw_u64(w, "pulls", st.backfill_pulls);
     for (int i = 0; i < GRAFT_SF_COPY_COUNT; i++) {
         graft__jw_u64(w, graft__sf_copy_names[i], st.backfill_copied[i]);
     }

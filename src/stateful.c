@@ -84,6 +84,10 @@ struct graft_stateful {
     _Atomic uint64_t writes, writes_both, write_compared, write_mismatches, write_repairs,
         cand_write_failures;
     _Atomic uint64_t log_second, log_count;
+    /* A backfill runs: a write first pulls its key into the other store (bf_lock's
+     * bf.running, published for the call path). */
+    _Atomic bool bf_active;
+    _Atomic uint64_t pulls;
 
     /* Backfill, verify and the pending move: bf_lock. */
     pthread_mutex_t bf_lock;
@@ -476,6 +480,13 @@ static int graft__sf_write_both(graft_stateful *sf, const graft_sf_call *c, graf
                                 void *output, void *scratch)
 {
     graft_impl second = first == GRAFT_IMPL_LEGACY ? GRAFT_IMPL_CANDIDATE : GRAFT_IMPL_LEGACY;
+    if (c->key && atomic_load_explicit(&sf->bf_active, memory_order_acquire)) {
+        /* The backfill may not have reached this key yet: copy it over first, so both
+         * stores apply the write to the same item and answer alike (the backfill then
+         * finds it kept). */
+        sf->def.copy(sf->def.ctx, first, second, c->key, c->nkey);
+        atomic_fetch_add_explicit(&sf->pulls, 1, memory_order_relaxed);
+    }
     int rc = sf->def.apply(sf->def.ctx, first, c, output);
     if (rc != GRAFT_OK) {
         return rc; /* the answering store did not write: neither does the other */
@@ -588,6 +599,7 @@ static void graft__sf_bf_start(graft_stateful *sf, bool reverse)
     graft__sf_usage(sf, GRAFT_IMPL_LEGACY, &u[0]);
     graft__sf_usage(sf, GRAFT_IMPL_CANDIDATE, &u[1]);
     sf->bf.running = true;
+    atomic_store_explicit(&sf->bf_active, true, memory_order_release);
     sf->bf.reverse = reverse;
     sf->bf.complete = false;
     sf->bf.shard = 0;
@@ -619,6 +631,7 @@ static size_t graft__sf_step_locked(graft_stateful *sf, size_t max_items)
         if (sf->bf.next == b->n) {
             if (sf->bf.shard == sf->def.nshards) {
                 sf->bf.running = false;
+                atomic_store_explicit(&sf->bf_active, false, memory_order_release);
                 sf->bf.complete = true;
                 graft__log(sf->rt, GRAFT_LOG_INFO, "graft.stateful",
                            "seam=%s backfill complete: %" PRIu64 " keys (%" PRIu64
@@ -817,11 +830,6 @@ static int graft__sf_verify_locked(graft_stateful *sf, graft_sf_verify *out)
             /* Held by one store only: `has` holds it, `lacks` does not. */
             int has = c < 0 ? 0 : 1;
             const graft__sf_item *it = c < 0 ? &l[0].v[i++] : &l[1].v[j++];
-            if (has == 0) {
-                v.digest_legacy += graft__sf_mix(it->kh, it->digest);
-            } else {
-                v.digest_candidate += graft__sf_mix(it->kh, it->digest);
-            }
             if (evicted[1 - has]) {
                 /* The store without it has been evicting: an eviction, not a bug. Drop it
                  * from the other too, as that store might have done. */
@@ -830,6 +838,11 @@ static int graft__sf_verify_locked(graft_stateful *sf, graft_sf_verify *out)
             } else {
                 v.divergent++;
                 graft__sf_note_key(&v, &l[has], it);
+                if (has == 0) {
+                    v.digest_legacy += graft__sf_mix(it->kh, it->digest);
+                } else {
+                    v.digest_candidate += graft__sf_mix(it->kh, it->digest);
+                }
             }
         }
         v.items_legacy += l[0].n;
@@ -893,6 +906,9 @@ static int graft__sf_gate_from_only(graft_stateful *sf, graft_mode to, uint32_t 
             /* Legacy missed every write since candidate-only: empty it, write it again
              * (candidate answers), and copy the candidate's items back. */
             sf->def.clear(sf->def.ctx, GRAFT_IMPL_LEGACY);
+            /* Pulls on before the second store is written: a write never meets a key the
+             * backfill has not copied yet. */
+            atomic_store_explicit(&sf->bf_active, true, memory_order_seq_cst);
             graft__sf_set_policy(sf, GRAFT__SF_P_BOTH_CAND);
             graft__sf_drain(sf);
             graft__sf_bf_start(sf, true);
@@ -946,6 +962,7 @@ int graft__stateful_gate(struct graft_stateful *sf, graft_mode from, graft_mode 
             goto done;
         }
         sf->def.clear(sf->def.ctx, GRAFT_IMPL_CANDIDATE);
+        atomic_store_explicit(&sf->bf_active, true, memory_order_seq_cst);
         graft__sf_set_policy(sf, GRAFT__SF_P_BOTH);
         graft__sf_drain(sf); /* no write that saw "legacy only" is still running */
         graft__sf_bf_start(sf, false);
@@ -956,6 +973,7 @@ int graft__stateful_gate(struct graft_stateful *sf, graft_mode from, graft_mode 
                              " keys finish",
                              graft_mode_name(to), sf->bf.estimate);
             sf->bf.running = false;
+            atomic_store_explicit(&sf->bf_active, false, memory_order_release);
             graft__sf_set_policy(sf, GRAFT__SF_P_LEGACY);
             rc = GRAFT_ESTATE;
             goto done;
@@ -986,6 +1004,7 @@ done:
     if (rc != GRAFT_OK && from == GRAFT_MODE_LEGACY) {
         graft__sf_set_policy(sf, GRAFT__SF_P_LEGACY);
         sf->bf.running = false;
+        atomic_store_explicit(&sf->bf_active, false, memory_order_release);
     }
     pthread_mutex_unlock(&sf->bf_lock);
     return rc;
@@ -1005,6 +1024,7 @@ void graft__stateful_after(struct graft_stateful *sf, graft_mode from, graft_mod
     graft__sf_set_policy(sf, to == GRAFT_MODE_LEGACY ? GRAFT__SF_P_LEGACY : GRAFT__SF_P_CAND);
     if (to == GRAFT_MODE_LEGACY) {
         sf->bf.running = false;
+        atomic_store_explicit(&sf->bf_active, false, memory_order_release);
         sf->bf.complete = false;
         sf->verify.state = GRAFT_SF_VERIFY_NONE;
     }
@@ -1030,6 +1050,7 @@ int graft_stateful_stats(graft_stateful *sf, graft_sf_stats *out)
     out->write_repairs = atomic_load_explicit(&sf->write_repairs, memory_order_relaxed);
     out->candidate_write_failures =
         atomic_load_explicit(&sf->cand_write_failures, memory_order_relaxed);
+    out->backfill_pulls = atomic_load_explicit(&sf->pulls, memory_order_relaxed);
     pthread_mutex_lock(&sf->bf_lock);
     out->backfill_running = sf->bf.running;
     out->backfill_reverse = sf->bf.reverse;

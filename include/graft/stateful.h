@@ -248,6 +248,7 @@ typedef struct graft_sf_stats {
                                                at start until every shard is listed) */
     uint64_t backfill_copied[GRAFT_SF_COPY_COUNT];
     uint32_t backfill_shard; /* shards listed */
+    uint64_t backfill_pulls; /* writes that copied their key over first (backfill running) */
     bool pending;            /* a reverse backfill will move the seam to pending_stage */
     graft_mode pending_stage;
     uint32_t pending_bp;
