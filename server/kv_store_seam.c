@@ -74,6 +74,7 @@ typedef struct kv__ss_in {
     kv_meta_visit_fn mfn;
     void *uctx;
     uint64_t *value_out; /* ma: the caller's value */
+    int ran[2];          /* get: the stores that ran it */
     /* shared by the two stores of one write */
     uint64_t cas_alloc;
     int cas_taken;
@@ -202,6 +203,7 @@ static int kv__ss_apply(void *ctx, graft_impl which, const graft_sf_call *c, voi
     kv__ss_cur_in = in;
     switch (c->op) {
     case KV__SS_GET:
+        in->ran[which] = 1;
         x.answering = 0;
         in->user_called = 0; /* reads: the caller emits after the call */
         o->hit = kv_store_get(s, in->key, in->nkey, in->now, 0, 0, kv__ss_visit_keep, &x);
@@ -253,6 +255,25 @@ static int kv__ss_apply(void *ctx, graft_impl which, const graft_sf_call *c, voi
     }
     kv__ss_cur_in = prev;
     return GRAFT_OK;
+}
+
+static void kv__ss_visit_none(void *ctx, const kv_item_view *v)
+{
+    (void)ctx;
+    (void)v;
+}
+
+/* A get bumps the item (LRU, last access, fetched): in the store that did not run it too. */
+static void kv__ss_after_read(void *ctx, const graft_sf_call *c, void *output)
+{
+    kv_ss *ss = ctx;
+    kv__ss_in *in = (kv__ss_in *)c->input;
+    (void)output;
+    for (int i = 0; i < 2; i++) {
+        if (!in->ran[i]) {
+            kv_store_get(ss->st[i], in->key, in->nkey, in->now, 0, 0, kv__ss_visit_none, NULL);
+        }
+    }
 }
 
 static int kv__ss_compare(void *ctx, const graft_sf_call *c, const void *a, const void *b)
@@ -473,6 +494,7 @@ int kv_ss_install(kv_ss *ss, graft_runtime *rt, uint32_t (*now)(void))
     d.compare = kv__ss_compare;
     d.release = kv__ss_release;
     d.describe_output = kv__ss_describe;
+    d.after_read = kv__ss_after_read;
     d.serialize_input = kv__ss_serialize;
     d.scan = kv__ss_scan_shard;
     d.cut_time = kv__ss_cut;
@@ -691,7 +713,7 @@ void kv_ss_item_release(kv_store *s, kv_item *it)
         /* Only the installed adapter hands out candidate items; connections are gone
          * before it is uninstalled. */
         assert(ss != NULL);
-        kv_store_item_release(ss->st[GRAFT_IMPL_CANDIDATE], (kv_item *)((uintptr_t)it & ~1u));
+        kv_store_item_release(ss->st[GRAFT_IMPL_CANDIDATE], (kv_item *)((uintptr_t)it & ~(uintptr_t)1));
         return;
     }
     kv_store_item_release(s, it);

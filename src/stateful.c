@@ -542,6 +542,9 @@ int graft_stateful_call(graft_stateful *sf, uint32_t op, const void *key, size_t
             pthread_mutex_t *m = &sf->stripes[graft__sf_stripe(sf, key, nkey)];
             pthread_mutex_lock(m);
             rc = graft_call(sf->seam, route_key, 0, &c, output, scratch);
+            if (sf->def.after_read) {
+                sf->def.after_read(sf->def.ctx, &c, output);
+            }
             pthread_mutex_unlock(m);
         }
         graft__sf_leave(sf, sl);

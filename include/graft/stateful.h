@@ -135,6 +135,11 @@ typedef struct graft_stateful_def {
     /* Optional: the reply for logs, snprintf-style. */
     size_t (*describe_output)(void *ctx, const graft_sf_call *call, const void *output,
                               char *buf, size_t cap);
+    /* Optional: called after a read while both stores are written, under the key's
+     * stripe lock, with the answering store's reply: a read that changes state a later
+     * operation shows (an LRU bump, a "fetched" flag) applies that to the store that did
+     * not run it, so the two stay alike whichever store answered. */
+    void (*after_read)(void *ctx, const graft_sf_call *call, void *output);
     /* Optional: serialises a read's input for mismatch capture (snprintf-style). */
     size_t (*serialize_input)(void *ctx, const graft_sf_call *call, void *buf, size_t cap);
 
