@@ -228,7 +228,10 @@ def main():
         seen = set()
         end = time.time() + a.seconds
         while time.time() < end and not errors:
-            target = rnd.choice(STAGES)
+            cur = admin.seam()["mode"]
+            # Half the time the next stage forward (so every stage is reached), else any.
+            nxt = STAGES[min(STAGES.index(cur) + 1, len(STAGES) - 1)]
+            target = nxt if rnd.random() < 0.5 else rnd.choice(STAGES)
             body = {"mode": target}
             if target == "canary":
                 body["percent"] = rnd.choice([1, 10, 50, 90])
