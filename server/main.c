@@ -271,7 +271,11 @@ int main(int argc, char **argv)
     kv_graft *graft = NULL;
     char gerr[512] = "";
     kv_graft_hooks hooks = {kv__install_store, kv__uninstall_store, ss};
-    if (kv_graft_start_with(&graft, &hooks, gerr, sizeof gerr) != 0) {
+    /* KVD_STORE_SEAM=0: no kv.store seam, the connection engine calls the legacy store
+     * directly (the baseline of bench/store). */
+    const char *sseam = getenv("KVD_STORE_SEAM");
+    int no_store_seam = sseam != NULL && strcmp(sseam, "0") == 0;
+    if (kv_graft_start_with(&graft, no_store_seam ? NULL : &hooks, gerr, sizeof gerr) != 0) {
         fprintf(stderr, "kvd: graft configuration: %s\n", gerr);
         kv_ss_destroy(ss);
         free(srv.stats);
