@@ -449,6 +449,17 @@ graft_seam *graft_stateful_seam(const graft_stateful *sf)
     return sf ? sf->seam : NULL;
 }
 
+graft_stateful *graft_stateful_of(graft_seam *seam)
+{
+    if (!seam) {
+        return NULL;
+    }
+    pthread_mutex_lock(&seam->mode_lock);
+    graft_stateful *sf = seam->stateful;
+    pthread_mutex_unlock(&seam->mode_lock);
+    return sf;
+}
+
 /* ------------------------------------------------------------------ calls */
 
 static void graft__sf_log_mismatch(graft_stateful *sf, const graft_sf_call *c, int rc_first,

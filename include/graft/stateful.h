@@ -182,6 +182,9 @@ int graft_stateful_register(graft_runtime *rt, const graft_stateful_def *def,
  * stage it was in) until graft_runtime_free, but may no longer be called. NULL: no-op. */
 void graft_stateful_free(graft_stateful *sf);
 graft_seam *graft_stateful_seam(const graft_stateful *sf);
+/* The layer of a stateful seam, NULL for a pure seam (valid until graft_stateful_free:
+ * the admin endpoint's POST /api/seams/{name}/verify uses it). */
+graft_stateful *graft_stateful_of(graft_seam *seam);
 
 /*
  * Runs one operation: a read is routed by the seam's stage (and canary key `route_key`,
