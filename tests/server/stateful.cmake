@@ -24,3 +24,10 @@ add_test(NAME kvd-store-stages
                  $<TARGET_FILE:kvd> 30)
 set_tests_properties(kvd-store-stages PROPERTIES LABELS "server;load;tsan" TIMEOUT 300
                      PASS_REGULAR_EXPRESSION "every read matched the model")
+
+# The stateful demo of `make demo` (tools/demo/demo_store.sh): 120k preloaded items moved
+# legacy -> ... -> candidate-only and back under kvload --check, every reply checked.
+add_test(NAME kvd-demo-store
+         COMMAND "${PROJECT_SOURCE_DIR}/tools/demo/demo_store.sh" "${PROJECT_BINARY_DIR}")
+set_tests_properties(kvd-demo-store PROPERTIES LABELS "integration;server" TIMEOUT 300
+                     PASS_REGULAR_EXPRESSION "0 client-visible errors, 0 lost or stale")
