@@ -153,6 +153,11 @@ def wait_backfill(what):
                                                        sf["backfill"]["copied"],
                                                        sf["backfill"]["kept"],
                                                        sf["backfill"]["pulls"]))
+            m = sf["memory"]
+            say("  memory: legacy %.1f MiB (%d items) + candidate %.1f MiB (%d items), bound "
+                "%.0f MiB (2 x -m)" % (m["legacy_bytes"] / 1048576, m["legacy_items"],
+                                       m["candidate_bytes"] / 1048576, m["candidate_items"],
+                                       m["dual_max_bytes"] / 1048576))
             return js
         time.sleep(0.1)
 
