@@ -454,7 +454,7 @@ static void kv__do_store(kv_conn *c, const kv_request *r, uint32_t now)
      * shrinking) right after, by kv__in_settle */
     kv__in_unreserve(c);
     kv_store_result res = kv_ss_store(c->srv->store, kv__mode(r->cmd), key, r->key_len, r->flags,
-                                         r->exptime, data, r->data_len, cas, now);
+                                      r->exptime, data, r->data_len, cas, now);
     KV_STAT_ADD(c->stats, cmd_set, 1);
     if (r->cmd == KV_CMD_CAS) {
         if (res == KV_RES_STORED) {
@@ -977,10 +977,9 @@ static void kv__do_ms(kv_conn *c, const kv_request *r, uint32_t now)
     uint64_t cas = c->srv->disable_cas ? 0 : r->cas;
     uint64_t new_cas = 0;
     kv__in_unreserve(c); /* as kv__do_store */
-    kv_store_result res =
-        kv_ss_mstore(c->srv->store, mode, k.p, k.n, r->flags, r->exptime,
-                        c->in + c->in_pos + r->data_off, r->data_len, cas,
-                        invalidate && mode == KV_MODE_CAS, k.binary, now, &new_cas);
+    kv_store_result res = kv_ss_mstore(c->srv->store, mode, k.p, k.n, r->flags, r->exptime,
+                                       c->in + c->in_pos + r->data_off, r->data_len, cas,
+                                       invalidate && mode == KV_MODE_CAS, k.binary, now, &new_cas);
     KV_STAT_ADD(c->stats, cmd_set, 1);
     kv__mline m;
     m.n = 0;
@@ -1029,7 +1028,7 @@ static void kv__do_md(kv_conn *c, const kv_request *r, uint32_t now)
     int invalidate = kv__mfind(arg, r->arg_len, 'I', &n) != NULL;
     int set_exptime = kv__mfind(arg, r->arg_len, 'T', &n) != NULL;
     kv_store_result res = kv_ss_mdelete(c->srv->store, k.p, k.n, r->cas, has_cas, invalidate,
-                                           set_exptime, r->exptime, now);
+                                        set_exptime, r->exptime, now);
     kv__mline m;
     m.n = 0;
     if (res == KV_RES_DELETED) {
@@ -1138,7 +1137,7 @@ static void kv__do_ma(kv_conn *c, const kv_request *r, uint32_t now)
     uint64_t value = 0;
     kv__ma_ctx a = {c, r, arg, &k, now, &value, kv__mfind(arg, r->arg_len, 'v', &n) != NULL, {{0}, 0}};
     kv_store_result res = kv_ss_marith(c->srv->store, k.p, k.n, incr, r->delta, r->cas, vivify,
-                                          initial, now, &value, kv__ma_visit, &a);
+                                       initial, now, &value, kv__ma_visit, &a);
     switch (res) {
     case KV_RES_OK:
         if (incr) {
@@ -1317,8 +1316,8 @@ static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
         kv__do_arith(c, r, now);
         break;
     case KV_CMD_TOUCH: {
-        kv_store_result res = kv_ss_touch(c->srv->store, c->in + c->in_pos + r->key_off,
-                                             r->key_len, r->exptime, now);
+        kv_store_result res =
+            kv_ss_touch(c->srv->store, c->in + c->in_pos + r->key_off, r->key_len, r->exptime, now);
         KV_STAT_ADD(c->stats, cmd_touch, 1);
         if (res == KV_RES_TOUCHED) {
             KV_STAT_ADD(c->stats, touch_hits, 1);

@@ -1114,16 +1114,15 @@ uint32_t kv_store_item_exptime(const kv_item_view *v)
     return ((const kv_item *)v->item)->exptime;
 }
 
-void kv_store_visit_shard(kv_store *s, uint32_t shard, uint32_t now, kv_item_visit_fn fn,
-                          void *ctx)
+void kv_store_visit_shard(kv_store *s, uint32_t shard, uint32_t now, kv_item_visit_fn fn, void *ctx)
 {
     assert(shard < KV_STORE_SHARDS);
     kv_shard *sh = &s->shards[shard];
     pthread_mutex_lock(&sh->lock);
     for (kv_item *it = sh->head; it != NULL; it = it->next) {
         if (kv__live(s, it, now)) {
-            kv_item_view v = {kv__key(it), it->nkey,  it->flags, kv__value(it),
-                              it->nbytes,  it->cas,   it};
+            kv_item_view v = {kv__key(it), it->nkey, it->flags, kv__value(it),
+                              it->nbytes,  it->cas,  it};
             fn(ctx, &v);
         }
     }

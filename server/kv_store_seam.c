@@ -209,8 +209,8 @@ static int kv__ss_apply(void *ctx, graft_impl which, const graft_sf_call *c, voi
         o->hit = kv_store_get(s, in->key, in->nkey, in->now, 0, 0, kv__ss_visit_keep, &x);
         break;
     case KV__SS_GAT:
-        o->hit = kv_store_get(s, in->key, in->nkey, in->now, 1, in->exptime, kv__ss_visit_write,
-                              &x);
+        o->hit =
+            kv_store_get(s, in->key, in->nkey, in->now, 1, in->exptime, kv__ss_visit_write, &x);
         break;
     case KV__SS_STORE:
         o->res = kv_store_store(s, in->mode, in->key, in->nkey, in->flags, in->exptime, in->data,
@@ -364,8 +364,7 @@ static void kv__ss_copy_visit(void *ctx, const kv_meta_view *v, kv_meta_update *
     cp->it = kv_store_item_retain(&v->item);
 }
 
-static int kv__ss_copy_key(void *ctx, graft_impl from, graft_impl to, const void *key,
-                           size_t nkey)
+static int kv__ss_copy_key(void *ctx, graft_impl from, graft_impl to, const void *key, size_t nkey)
 {
     kv_ss *ss = ctx;
     kv__ss_copy cp = {NULL, {0}, 0};
@@ -547,8 +546,8 @@ static inline kv_ss *kv__ss_for(kv_store *s)
 static kv__ss_out kv__ss_write(kv_ss *ss, uint32_t op, kv__ss_in *in)
 {
     kv__ss_out out, scratch;
-    int rc = graft_stateful_call(ss->sf, op, in->key, in->key ? in->nkey : 0, 0, in, &out,
-                                 &scratch);
+    int rc =
+        graft_stateful_call(ss->sf, op, in->key, in->key ? in->nkey : 0, 0, in, &out, &scratch);
     if (rc != GRAFT_OK) {
         /* The answering store failed (candidate-only): as memcached out of memory. */
         memset(&out, 0, sizeof out);
@@ -557,8 +556,8 @@ static kv__ss_out kv__ss_write(kv_ss *ss, uint32_t op, kv__ss_in *in)
     return out;
 }
 
-int kv_ss_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int touch,
-              int64_t exptime, kv_item_visit_fn fn, void *ctx)
+int kv_ss_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int touch, int64_t exptime,
+              kv_item_visit_fn fn, void *ctx)
 {
     kv_ss *ss = kv__ss_for(s);
     if (ss == NULL) {
@@ -588,8 +587,8 @@ int kv_ss_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int tou
     if (rc != GRAFT_OK || !out.hit) {
         return 0; /* candidate-only and the candidate failed: a miss, as after eviction */
     }
-    kv__ss_cur_store = (out.ref != NULL && ((uintptr_t)out.ref & 1u)) ? GRAFT_IMPL_CANDIDATE
-                                                                      : GRAFT_IMPL_LEGACY;
+    kv__ss_cur_store =
+        (out.ref != NULL && ((uintptr_t)out.ref & 1u)) ? GRAFT_IMPL_CANDIDATE : GRAFT_IMPL_LEGACY;
     fn(ctx, &out.view);
     kv__ss_cur_store = -1;
     kv_ss_item_release(s, out.ref);
@@ -648,8 +647,8 @@ kv_store_result kv_ss_touch(kv_store *s, const char *key, uint32_t nkey, int64_t
     return kv__ss_write(ss, KV__SS_TOUCH, &in).res;
 }
 
-kv_store_result kv_ss_arith(kv_store *s, const char *key, uint32_t nkey, int incr,
-                            uint64_t delta, uint32_t now, uint64_t *value)
+kv_store_result kv_ss_arith(kv_store *s, const char *key, uint32_t nkey, int incr, uint64_t delta,
+                            uint32_t now, uint64_t *value)
 {
     kv_ss *ss = kv__ss_for(s);
     if (ss == NULL) {
@@ -713,7 +712,8 @@ void kv_ss_item_release(kv_store *s, kv_item *it)
         /* Only the installed adapter hands out candidate items; connections are gone
          * before it is uninstalled. */
         assert(ss != NULL);
-        kv_store_item_release(ss->st[GRAFT_IMPL_CANDIDATE], (kv_item *)((uintptr_t)it & ~(uintptr_t)1));
+        kv_store_item_release(ss->st[GRAFT_IMPL_CANDIDATE],
+                              (kv_item *)((uintptr_t)it & ~(uintptr_t)1));
         return;
     }
     kv_store_item_release(s, it);
@@ -789,9 +789,9 @@ kv_store_result kv_ss_mdelete(kv_store *s, const char *key, uint32_t nkey, uint6
     return kv__ss_write(ss, KV__SS_MDELETE, &in).res;
 }
 
-kv_store_result kv_ss_marith(kv_store *s, const char *key, uint32_t nkey, int incr,
-                             uint64_t delta, uint64_t cas, int vivify, uint64_t initial,
-                             uint32_t now, uint64_t *value, kv_meta_visit_fn fn, void *ctx)
+kv_store_result kv_ss_marith(kv_store *s, const char *key, uint32_t nkey, int incr, uint64_t delta,
+                             uint64_t cas, int vivify, uint64_t initial, uint32_t now,
+                             uint64_t *value, kv_meta_visit_fn fn, void *ctx)
 {
     kv_ss *ss = kv__ss_for(s);
     if (ss == NULL) {

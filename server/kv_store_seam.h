@@ -68,16 +68,16 @@ void kv_ss_uninstall(kv_ss *ss);
 graft_stateful *kv_ss_stateful(kv_ss *ss);
 
 /* The kv_store_* calls of kv_conn.c and kv_compat.c, routed (see above). */
-int kv_ss_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int touch,
-              int64_t exptime, kv_item_visit_fn fn, void *ctx);
+int kv_ss_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int touch, int64_t exptime,
+              kv_item_visit_fn fn, void *ctx);
 kv_store_result kv_ss_store(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
                             uint32_t flags, int64_t exptime, const char *data, uint32_t ndata,
                             uint64_t cas, uint32_t now);
 kv_store_result kv_ss_delete(kv_store *s, const char *key, uint32_t nkey, uint32_t now);
 kv_store_result kv_ss_touch(kv_store *s, const char *key, uint32_t nkey, int64_t exptime,
                             uint32_t now);
-kv_store_result kv_ss_arith(kv_store *s, const char *key, uint32_t nkey, int incr,
-                            uint64_t delta, uint32_t now, uint64_t *value);
+kv_store_result kv_ss_arith(kv_store *s, const char *key, uint32_t nkey, int incr, uint64_t delta,
+                            uint32_t now, uint64_t *value);
 void kv_ss_flush(kv_store *s, uint64_t delay, uint32_t now);
 void kv_ss_maintain(kv_store *s, uint32_t now);
 void kv_ss_get_stats(kv_store *s, kv_store_stats *out);
@@ -94,9 +94,9 @@ kv_store_result kv_ss_mstore(kv_store *s, kv_store_mode mode, const char *key, u
 kv_store_result kv_ss_mdelete(kv_store *s, const char *key, uint32_t nkey, uint64_t cas,
                               int has_cas, int invalidate, int set_exptime, int64_t exptime,
                               uint32_t now);
-kv_store_result kv_ss_marith(kv_store *s, const char *key, uint32_t nkey, int incr,
-                             uint64_t delta, uint64_t cas, int vivify, uint64_t initial,
-                             uint32_t now, uint64_t *value, kv_meta_visit_fn fn, void *ctx);
+kv_store_result kv_ss_marith(kv_store *s, const char *key, uint32_t nkey, int incr, uint64_t delta,
+                             uint64_t cas, int vivify, uint64_t initial, uint32_t now,
+                             uint64_t *value, kv_meta_visit_fn fn, void *ctx);
 
 #ifdef __cplusplus
 }

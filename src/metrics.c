@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graft/stateful.h"
 #include "internal.h"
 #include "json.h"
 
@@ -316,8 +315,7 @@ static bool graft__stateful_snapshot(graft_seam *s, graft_sf_stats *st, const ch
     pthread_mutex_lock(&s->mode_lock);
     bool on = s->stateful != NULL;
     if (on) {
-        graft_stateful_stats(s->stateful, st);
-        *policy = graft__stateful_policy_name(s->stateful);
+        s->sf_ops->snapshot(s->stateful, st, policy);
     }
     pthread_mutex_unlock(&s->mode_lock);
     return on;
@@ -335,7 +333,8 @@ static void graft__json_stateful(graft__jw *w, graft_seam *s)
     graft__jw_str(w, "stage", graft_mode_name(st.stage));
     graft__jw_str(w, "writes_to", policy);
     graft__jw_obj(w, "backfill");
-    graft__jw_str(w, "direction", st.backfill_reverse ? "candidate-to-legacy" : "legacy-to-candidate");
+    graft__jw_str(w, "direction",
+                  st.backfill_reverse ? "candidate-to-legacy" : "legacy-to-candidate");
     graft__jw_bool(w, "running", st.backfill_running);
     graft__jw_bool(w, "complete", st.backfill_complete);
     graft__jw_u64(w, "done", st.backfill_done);
@@ -407,7 +406,8 @@ static bool graft__seam_to_json(graft__jw *w, graft_seam *s)
     graft__jw_obj(w, NULL);
     graft__jw_str(w, "name", s->name);
     graft__jw_str(w, "mode", graft_mode_name(st.mode));
-    graft__jw_str(w, "candidate_only_failure", graft_on_failure_name(s->def.candidate_only_failure));
+    graft__jw_str(w, "candidate_only_failure",
+                  graft_on_failure_name(s->def.candidate_only_failure));
     graft__jw_num(w, "percent", graft__pct(st.percent_bp));
     graft__jw_u64(w, "percent_bp", st.percent_bp);
     graft__json_history(w, s);
@@ -690,7 +690,7 @@ static void graft__prom_stateful(graft__buf *b, const graft__prom_seam *v, size_
         for (size_t i = 0; i < n; i++) {                                                           \
             if (on[i]) {                                                                           \
                 const graft_sf_stats *x = &st[i];                                                  \
-                graft__bprintf(b, "%s{seam=\"%s\"} %" PRIu64 "\n", metric, v[i].s->name,          \
+                graft__bprintf(b, "%s{seam=\"%s\"} %" PRIu64 "\n", metric, v[i].s->name,           \
                                (uint64_t)(expr));                                                  \
             }                                                                                      \
         }                                                                                          \

@@ -252,11 +252,11 @@ void graft_runtime_free(graft_runtime *rt)
 
 int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam **out)
 {
-    return graft__seam_register(rt, def, NULL, out);
+    return graft__seam_register(rt, def, NULL, NULL, out);
 }
 
 int graft__seam_register(graft_runtime *rt, const graft_seam_def *def, struct graft_stateful *sf,
-                         graft_seam **out)
+                         const graft__stateful_ops *ops, graft_seam **out)
 {
     if (!rt || !def || !def->name || !def->legacy || !def->candidate) {
         return GRAFT_ENULL;
@@ -275,6 +275,7 @@ int graft__seam_register(graft_runtime *rt, const graft_seam_def *def, struct gr
         return rc;
     }
     s->stateful = sf;
+    s->sf_ops = ops;
 
     pthread_mutex_lock(&rt->lock);
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_relaxed); p;

@@ -148,7 +148,7 @@ int graft__seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
     if (seam->stateful && from != mode) {
         /* A stateful seam's stage passes its gate first (graft/stateful.h); the mode bits
          * change only under mode_lock, so `from` is the stage the gate judges. */
-        int gate = graft__stateful_gate(seam->stateful, from, mode, percent_bp);
+        int gate = seam->sf_ops->gate(seam->stateful, from, mode, percent_bp);
         if (gate != GRAFT_OK) {
             pthread_mutex_unlock(&seam->mode_lock);
             return gate;
@@ -164,7 +164,7 @@ int graft__seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
     uint32_t op = (uint32_t)((old >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
     bool changed = om != mode || op != percent_bp;
     if (seam->stateful && om != mode) {
-        graft__stateful_after(seam->stateful, om, mode);
+        seam->sf_ops->after(seam->stateful, om, mode);
     }
     if (changed) {
         graft__history_record(

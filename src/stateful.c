@@ -3,7 +3,7 @@
  * graft_seam. Reads go through graft_call (routing, canary, breaker, comparison,
  * capture and metrics of the pure seam); writes go to the stores the write policy names,
  * holding the key's stripe lock when both are written; stage changes pass the gate
- * (graft__stateful_gate, called by seam.c under the seam's mode_lock).
+ * (graft__sf_gate, called by seam.c through graft__stateful_ops under its mode_lock).
  *
  * Write policy, the one thing the call path reads (an atomic int):
  *   LEGACY     legacy only                       (legacy stage)
@@ -347,8 +347,15 @@ static size_t graft__sf_describe(void *ctx, const void *input, const void *outpu
 
 /* ------------------------------------------------------------------ registration */
 
-int graft_stateful_register(graft_runtime *rt, const graft_stateful_def *def,
-                            graft_stateful **out)
+static int graft__sf_gate(struct graft_stateful *sf, graft_mode from, graft_mode to,
+                          uint32_t percent_bp);
+static void graft__sf_after(struct graft_stateful *sf, graft_mode from, graft_mode to);
+static void graft__sf_snapshot(graft_stateful *sf, graft_sf_stats *out, const char **policy);
+
+static const graft__stateful_ops graft__sf_ops = {graft__sf_gate, graft__sf_after,
+                                                  graft__sf_snapshot};
+
+int graft_stateful_register(graft_runtime *rt, const graft_stateful_def *def, graft_stateful **out)
 {
     if (!rt || !def || !out || !def->name || !def->ops || !def->apply || !def->shard_of ||
         !def->scan || !def->copy || !def->remove || !def->clear) {
@@ -402,7 +409,7 @@ int graft_stateful_register(graft_runtime *rt, const graft_stateful_def *def,
     sd.describe_output = def->describe_output ? graft__sf_describe : NULL;
     sd.candidate_only_failure = GRAFT_ON_FAILURE_STATUS; /* legacy is not written there */
     /* The name is copied by the seam; the layer keeps the seam's copy. */
-    int rc = graft__seam_register(rt, &sd, sf, &sf->seam);
+    int rc = graft__seam_register(rt, &sd, sf, &graft__sf_ops, &sf->seam);
     if (rc != GRAFT_OK) {
         for (uint32_t i = 0; i < sf->nstripes; i++) {
             pthread_mutex_destroy(&sf->stripes[i]);
@@ -625,9 +632,9 @@ static void graft__sf_bf_start(graft_stateful *sf, bool reverse)
     sf->bf.evictions0[0] = u[0].evictions;
     sf->bf.evictions0[1] = u[1].evictions;
     memset(&sf->verify, 0, sizeof sf->verify);
-    graft__log(sf->rt, GRAFT_LOG_INFO, "graft.stateful", "seam=%s %s backfill started: %" PRIu64
-               " items", sf->def.name, reverse ? "reverse (candidate -> legacy)" :
-                                                 "forward (legacy -> candidate)",
+    graft__log(sf->rt, GRAFT_LOG_INFO, "graft.stateful",
+               "seam=%s %s backfill started: %" PRIu64 " items", sf->def.name,
+               reverse ? "reverse (candidate -> legacy)" : "forward (legacy -> candidate)",
                u[from].items);
 }
 
@@ -663,8 +670,8 @@ static size_t graft__sf_step_locked(graft_stateful *sf, size_t max_items)
             sf->def.scan(sf->def.ctx, from, sf->bf.shard, cut, graft__sf_list_add, b);
             if (b->oom) {
                 graft__log(sf->rt, GRAFT_LOG_ERROR, "graft.stateful",
-                           "seam=%s backfill: out of memory listing shard %u; retried", sf->def.name,
-                           sf->bf.shard);
+                           "seam=%s backfill: out of memory listing shard %u; retried",
+                           sf->def.name, sf->bf.shard);
                 graft__sf_list_reset(b);
                 break;
             }
@@ -704,8 +711,8 @@ size_t graft_stateful_step(graft_stateful *sf, size_t max_items)
         int rc = graft__seam_set_mode(sf->seam, to, bp, GRAFT_BY_PLAN);
         if (rc != GRAFT_OK) {
             graft__log(sf->rt, GRAFT_LOG_WARN, "graft.stateful",
-                       "seam=%s reverse backfill done but the move to %s was refused",
-                       sf->def.name, graft_mode_name(to));
+                       "seam=%s reverse backfill done but the move to %s was refused", sf->def.name,
+                       graft_mode_name(to));
             pthread_mutex_lock(&sf->bf_lock);
             sf->pending = false;
             pthread_mutex_unlock(&sf->bf_lock);
@@ -826,7 +833,7 @@ static int graft__sf_verify_locked(graft_stateful *sf, graft_sf_verify *out)
                 c = -1;
             } else {
                 const graft__sf_item *a = &l[0].v[i], *b = &l[1].v[j];
-                c = a->kh != b->kh    ? (a->kh < b->kh ? -1 : 1)
+                c = a->kh != b->kh     ? (a->kh < b->kh ? -1 : 1)
                     : a->len != b->len ? (a->len < b->len ? -1 : 1)
                                        : memcmp(l[0].keys + a->off, l[1].keys + b->off, a->len);
                 c = c < 0 ? -1 : (c > 0 ? 1 : 0);
@@ -919,6 +926,7 @@ static int graft__sf_gate_from_only(graft_stateful *sf, graft_mode to, uint32_t 
         if (!sf->bf.running) {
             /* Legacy missed every write since candidate-only: empty it, write it again
              * (candidate answers), and copy the candidate's items back. */
+            graft__sf_drain(sf); /* no write of legacy is in flight while it is emptied */
             sf->def.clear(sf->def.ctx, GRAFT_IMPL_LEGACY);
             /* Pulls on before the second store is written: a write never meets a key the
              * backfill has not copied yet. */
@@ -950,8 +958,8 @@ static int graft__sf_gate_from_only(graft_stateful *sf, graft_mode to, uint32_t 
     return GRAFT_OK;
 }
 
-int graft__stateful_gate(struct graft_stateful *sf, graft_mode from, graft_mode to,
-                         uint32_t percent_bp)
+static int graft__sf_gate(struct graft_stateful *sf, graft_mode from, graft_mode to,
+                          uint32_t percent_bp)
 {
     assert(sf); /* sf->seam is not set yet when configuration applies at registration */
     pthread_mutex_lock(&sf->bf_lock);
@@ -962,7 +970,7 @@ int graft__stateful_gate(struct graft_stateful *sf, graft_mode from, graft_mode 
     }
     sf->pending = false;
     if (to == GRAFT_MODE_LEGACY) {
-        goto done; /* graft__stateful_after narrows the writes */
+        goto done; /* graft__sf_after narrows the writes */
     }
     if (from == GRAFT_MODE_LEGACY) {
         graft_sf_usage u;
@@ -975,6 +983,7 @@ int graft__stateful_gate(struct graft_stateful *sf, graft_mode from, graft_mode 
             rc = GRAFT_ESTATE;
             goto done;
         }
+        graft__sf_drain(sf); /* no write of the candidate is in flight while it is emptied */
         sf->def.clear(sf->def.ctx, GRAFT_IMPL_CANDIDATE);
         atomic_store_explicit(&sf->bf_active, true, memory_order_seq_cst);
         graft__sf_set_policy(sf, GRAFT__SF_P_BOTH);
@@ -982,10 +991,11 @@ int graft__stateful_gate(struct graft_stateful *sf, graft_mode from, graft_mode 
         graft__sf_bf_start(sf, false);
         graft__sf_step_locked(sf, sf->def.sync_backfill_items);
         if (to != GRAFT_MODE_DUAL_WRITE && !sf->bf.complete) {
-            graft__sf_refuse(sf,
-                             "%s from legacy: enter dual-write first and let the backfill of ~%" PRIu64
-                             " keys finish",
-                             graft_mode_name(to), sf->bf.estimate);
+            graft__sf_refuse(
+                sf,
+                "%s from legacy: enter dual-write first and let the backfill of ~%" PRIu64
+                " keys finish",
+                graft_mode_name(to), sf->bf.estimate);
             sf->bf.running = false;
             atomic_store_explicit(&sf->bf_active, false, memory_order_release);
             graft__sf_set_policy(sf, GRAFT__SF_P_LEGACY);
@@ -1024,7 +1034,7 @@ done:
     return rc;
 }
 
-void graft__stateful_after(struct graft_stateful *sf, graft_mode from, graft_mode to)
+static void graft__sf_after(struct graft_stateful *sf, graft_mode from, graft_mode to)
 {
     assert(sf);
     (void)from;
@@ -1036,6 +1046,9 @@ void graft__stateful_after(struct graft_stateful *sf, graft_mode from, graft_mod
     graft__sf_drain(sf);
     pthread_mutex_lock(&sf->bf_lock);
     graft__sf_set_policy(sf, to == GRAFT_MODE_LEGACY ? GRAFT__SF_P_LEGACY : GRAFT__SF_P_CAND);
+    /* And the writes that loaded the wider policy meanwhile: none may still reach the
+     * store a later gate empties. */
+    graft__sf_drain(sf);
     if (to == GRAFT_MODE_LEGACY) {
         sf->bf.running = false;
         atomic_store_explicit(&sf->bf_active, false, memory_order_release);
@@ -1084,8 +1097,8 @@ int graft_stateful_stats(graft_stateful *sf, graft_sf_stats *out)
     return GRAFT_OK;
 }
 
-const char *graft__stateful_policy_name(const graft_stateful *sf)
+static void graft__sf_snapshot(graft_stateful *sf, graft_sf_stats *out, const char **policy)
 {
-    int p = atomic_load_explicit(&sf->policy, memory_order_relaxed);
-    return graft__sf_policy_names[p];
+    graft_stateful_stats(sf, out);
+    *policy = graft__sf_policy_names[atomic_load_explicit(&sf->policy, memory_order_relaxed)];
 }

@@ -44,7 +44,7 @@ const char *graft_version(void);
     XX(SHADOW, 1, "shadow", "both run, legacy serves, outputs compared")                           \
     XX(CANARY, 2, "canary", "a sticky percentage is served by the candidate")                      \
     XX(CANDIDATE, 3, "candidate", "candidate serves, legacy is the fallback")                      \
-    XX(CANDIDATE_ONLY, 4, "candidate-only", "candidate serves, no fallback")                      \
+    XX(CANDIDATE_ONLY, 4, "candidate-only", "candidate serves, no fallback")                       \
     XX(DUAL_WRITE, 5, "dual-write",                                                                \
        "stateful seams: writes go to both stores, legacy serves reads (a pure seam: as legacy)")
 

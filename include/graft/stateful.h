@@ -87,10 +87,10 @@ typedef struct graft_sf_call {
 
 /* The one list of copy outcomes: XX(SUFFIX, number, "name"). */
 #define GRAFT_SF_COPY_MAP(XX)                                                                      \
-    XX(COPIED, 0, "copied")   /* the item was written into the destination */                     \
-    XX(KEPT, 1, "kept")       /* the destination already holds it, or a newer version */         \
-    XX(ABSENT, 2, "absent")   /* the source no longer holds the key (deleted, expired) */         \
-    XX(FAILED, 3, "failed")   /* the destination could not take it (memory) */
+    XX(COPIED, 0, "copied") /* the item was written into the destination */                        \
+    XX(KEPT, 1, "kept")     /* the destination already holds it, or a newer version */             \
+    XX(ABSENT, 2, "absent") /* the source no longer holds the key (deleted, expired) */            \
+    XX(FAILED, 3, "failed") /* the destination could not take it (memory) */
 
 typedef enum graft_sf_copy {
 #define GRAFT__SF_COPY_ENUM(suffix, number, name) GRAFT_SF_COPY_##suffix = number,
@@ -133,8 +133,8 @@ typedef struct graft_stateful_def {
     /* Optional: releases what a reply owns; called on every reply not returned. */
     void (*release)(void *ctx, void *output);
     /* Optional: the reply for logs, snprintf-style. */
-    size_t (*describe_output)(void *ctx, const graft_sf_call *call, const void *output,
-                              char *buf, size_t cap);
+    size_t (*describe_output)(void *ctx, const graft_sf_call *call, const void *output, char *buf,
+                              size_t cap);
     /* Optional: called after a read while both stores are written, under the key's
      * stripe lock, with the answering store's reply: a read that changes state a later
      * operation shows (an LRU bump, a "fetched" flag) applies that to the store that did
@@ -176,8 +176,7 @@ typedef struct graft_stateful_def {
  * already given for the name applies at once, through the gates. *out lives until
  * graft_stateful_free, which must come before graft_runtime_free.
  */
-int graft_stateful_register(graft_runtime *rt, const graft_stateful_def *def,
-                            graft_stateful **out);
+int graft_stateful_register(graft_runtime *rt, const graft_stateful_def *def, graft_stateful **out);
 /* Stops the driver thread and frees the layer; the seam stays registered (and in the
  * stage it was in) until graft_runtime_free, but may no longer be called. NULL: no-op. */
 void graft_stateful_free(graft_stateful *sf);
@@ -191,10 +190,10 @@ graft_stateful *graft_stateful_of(graft_seam *seam);
  * see graft_call), a write goes to the stores the stage writes, in the same order for one
  * key. `output` receives the answering store's reply; `scratch` (same size) receives the
  * other store's: required for writes (GRAFT_ENULL without it while both stores are
- * written), optional for reads (as graft_call). Returns the answering store's status. Writes: in legacy, dual-write, shadow,
- * canary and candidate the legacy store answers, the candidate is applied after it; a
- * candidate failure or a differing reply is counted, logged and repaired (the key is
- * copied again from legacy). In candidate-only the candidate answers alone.
+ * written), optional for reads (as graft_call). Returns the answering store's status. Writes: in
+ * legacy, dual-write, shadow, canary and candidate the legacy store answers, the candidate is
+ * applied after it; a candidate failure or a differing reply is counted, logged and repaired (the
+ * key is copied again from legacy). In candidate-only the candidate answers alone.
  */
 int graft_stateful_call(graft_stateful *sf, uint32_t op, const void *key, size_t nkey,
                         uint64_t route_key, const void *input, void *output, void *scratch);
@@ -214,9 +213,9 @@ int graft_stateful_start_driver(graft_stateful *sf, size_t items_per_step, uint6
 
 /* The one list of verify results: XX(SUFFIX, number, "name"). */
 #define GRAFT_SF_VERIFY_MAP(XX)                                                                    \
-    XX(NONE, 0, "none")     /* never run since the last backfill started */                       \
-    XX(PASSED, 1, "passed") /* every shard's digests equal (evictions reconciled) */             \
-    XX(FAILED, 2, "failed") /* divergent keys found */                                           \
+    XX(NONE, 0, "none")       /* never run since the last backfill started */                      \
+    XX(PASSED, 1, "passed")   /* every shard's digests equal (evictions reconciled) */             \
+    XX(FAILED, 2, "failed")   /* divergent keys found */                                           \
     XX(REFUSED, 3, "refused") /* could not run: a backfill is running, or legacy stage */
 
 typedef enum graft_sf_verify_state {

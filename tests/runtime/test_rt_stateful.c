@@ -282,7 +282,7 @@ static void fx_open(fx *f, uint32_t sync_items, const char *spec)
     }
     graft_runtime_options o;
     graft_runtime_options_init(&o);
-    o.log_level = GRAFT_LOG_ERROR;
+    o.log_level = getenv("TS_LOG") ? GRAFT_LOG_INFO : GRAFT_LOG_ERROR;
     assert_int_equal(graft_runtime_new(&o, &f->rt), GRAFT_OK);
     if (spec) {
         char err[256];
@@ -516,7 +516,7 @@ typedef struct writer_arg {
     fx *f;
     int id;
     _Atomic int *stop;
-    long last[64]; /* the model: the value last acknowledged for key w<id>-<i> */
+    long last[64];    /* the model: the value last acknowledged for key w<id>-<i> */
     long ops, errors; /* cmocka's asserts are for the main thread: counted here */
 } writer_arg;
 
@@ -542,16 +542,16 @@ static void *writer(void *p)
         }
         ts_in in = {0, 0};
         ts_out out, scratch;
-        int rg = graft_stateful_call(a->f->sf, OP_GET, k, strlen(k), (uint64_t)i, &in, &out,
-                                     &scratch);
+        int rg =
+            graft_stateful_call(a->f->sf, OP_GET, k, strlen(k), (uint64_t)i, &in, &out, &scratch);
         long got = out.found ? out.value : -1;
         a->ops++;
         if (rc != GRAFT_OK || rg != GRAFT_OK || got != a->last[i]) {
             if (a->errors++ < 3) {
                 graft_mode m;
                 graft_seam_get_mode(a->f->seam, &m, NULL);
-                fprintf(stderr, "model check failed: %s rc=%d rg=%d got=%ld want=%ld mode=%s\n", k, rc, rg, got,
-                        a->last[i], graft_mode_name(m));
+                fprintf(stderr, "model check failed: %s rc=%d rg=%d got=%ld want=%ld mode=%s\n", k,
+                        rc, rg, got, a->last[i], graft_mode_name(m));
             }
         }
     }
@@ -789,9 +789,9 @@ static void test_memory_bound(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_forward_stages),     cmocka_unit_test(test_reverse_backfill),
-        cmocka_unit_test(test_backfill_race),      cmocka_unit_test(test_backfill_threads),
-        cmocka_unit_test(test_verify_divergence),  cmocka_unit_test(test_write_repair),
+        cmocka_unit_test(test_forward_stages),         cmocka_unit_test(test_reverse_backfill),
+        cmocka_unit_test(test_backfill_race),          cmocka_unit_test(test_backfill_threads),
+        cmocka_unit_test(test_verify_divergence),      cmocka_unit_test(test_write_repair),
         cmocka_unit_test(test_config_at_registration), cmocka_unit_test(test_snapshot),
         cmocka_unit_test(test_memory_bound),
     };

@@ -438,26 +438,28 @@ static void print_stateful(FILE *f, const cJSON *root)
         const char *dir = jstr(sf, "backfill.direction", "?");
         fprintf(f, "\n%s  stage %s, writes to %s\n", jstr(s, "name", "?"), jstr(sf, "stage", "?"),
                 jstr(sf, "writes_to", "?"));
-        fprintf(f, "  backfill  [%s] %3.0f%%  %.0f/%.0f keys  %s  (%s)\n", bar, frac * 100, done,
-                total, strcmp(dir, "candidate-to-legacy") == 0 ? "candidate -> legacy" : "legacy -> candidate",
-                running ? "running" : (complete ? "complete" : "idle"));
+        fprintf(
+            f, "  backfill  [%s] %3.0f%%  %.0f/%.0f keys  %s  (%s)\n", bar, frac * 100, done, total,
+            strcmp(dir, "candidate-to-legacy") == 0 ? "candidate -> legacy" : "legacy -> candidate",
+            running ? "running" : (complete ? "complete" : "idle"));
         const char *pending = jstr(sf, "pending_stage", NULL);
         if (pending != NULL) {
             fprintf(f, "  pending   moves to %s when the backfill is done\n", pending);
         }
-        fprintf(f, "  verify    %s: %.0f/%.0f shards equal, %.0f divergent, %.0f evictions "
-                   "reconciled\n",
+        fprintf(f,
+                "  verify    %s: %.0f/%.0f shards equal, %.0f divergent, %.0f evictions "
+                "reconciled\n",
                 jstr(sf, "verify.state", "?"), jnum(sf, "verify.shards_equal"),
                 jnum(sf, "verify.shards"), jnum(sf, "verify.divergent"),
                 jnum(sf, "verify.evictions_reconciled"));
-        fprintf(f, "  writes    %.0f (%.0f to both), %.0f mismatches, %.0f candidate failures, "
-                   "%.0f repaired\n",
+        fprintf(f,
+                "  writes    %.0f (%.0f to both), %.0f mismatches, %.0f candidate failures, "
+                "%.0f repaired\n",
                 jnum(sf, "writes.total"), jnum(sf, "writes.both"), jnum(sf, "writes.mismatches"),
                 jnum(sf, "writes.candidate_failures"), jnum(sf, "writes.repairs"));
         fprintf(f, "  memory    legacy %.1f MiB (%.0f items), candidate %.1f MiB (%.0f items)\n",
                 jnum(sf, "memory.legacy_bytes") / 1048576.0, jnum(sf, "memory.legacy_items"),
-                jnum(sf, "memory.candidate_bytes") / 1048576.0,
-                jnum(sf, "memory.candidate_items"));
+                jnum(sf, "memory.candidate_bytes") / 1048576.0, jnum(sf, "memory.candidate_items"));
         const char *refusal = jstr(sf, "last_refusal", NULL);
         if (refusal != NULL) {
             fprintf(f, "  refused   %s\n", refusal);
