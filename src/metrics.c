@@ -695,9 +695,9 @@ static void graft__prom_stateful(graft__buf *b, const graft__prom_seam *v, size_
             }                                                                                      \
         }                                                                                          \
     } while (0)
-    GRAFT__SF_FAMILY("graft_stateful_backfill_done", "gauge",
+    GRAFT__SF_FAMILY("graft_stateful_backfill_done_keys", "gauge",
                      "Keys the current (or last) backfill has handled.", x->backfill_done);
-    GRAFT__SF_FAMILY("graft_stateful_backfill_total", "gauge",
+    GRAFT__SF_FAMILY("graft_stateful_backfill_keys", "gauge",
                      "Keys the current (or last) backfill has to handle (an estimate until "
                      "every shard is listed).",
                      x->backfill_total);

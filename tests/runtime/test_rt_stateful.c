@@ -746,7 +746,7 @@ static void test_snapshot(void **state)
     graft_free(js);
     char *prom = NULL;
     assert_int_equal(graft_metrics_prometheus(f.rt, &prom, NULL), GRAFT_OK);
-    assert_non_null(strstr(prom, "graft_stateful_backfill_done{seam=\"toy.store\"} 5\n"));
+    assert_non_null(strstr(prom, "graft_stateful_backfill_done_keys{seam=\"toy.store\"} 5\n"));
     assert_non_null(strstr(prom, "graft_seam_mode{seam=\"toy.store\",mode=\"dual-write\"} 1\n"));
     graft_free(prom);
     fx_close(&f);
