@@ -372,6 +372,7 @@ static void graft__json_stateful(graft__jw *w, graft_seam *s)
     graft__jw_u64(w, "mismatches", st.write_mismatches);
     graft__jw_u64(w, "repairs", st.write_repairs);
     graft__jw_u64(w, "candidate_failures", st.candidate_write_failures);
+    graft__jw_u64(w, "faults_injected", st.write_faults);
     graft__jw_end(w);
     graft__jw_obj(w, "memory");
     graft__jw_u64(w, "legacy_bytes", st.usage[0].bytes);

@@ -82,7 +82,7 @@ struct graft_stateful {
 
     /* Counters (relaxed; read by snapshots). */
     _Atomic uint64_t writes, writes_both, write_compared, write_mismatches, write_repairs,
-        cand_write_failures;
+        cand_write_failures, write_faults;
     _Atomic uint64_t log_second, log_count;
     /* A backfill runs: a write first pulls its key into the other store (bf_lock's
      * bf.running, published for the call path). */
@@ -129,6 +129,38 @@ static uint64_t graft__sf_fnv(const void *key, size_t n)
         h *= 0x100000001b3ull;
     }
     return h;
+}
+
+static _Thread_local uint64_t graft__sf_rng;
+
+/* The seam's error fault (graft_seam_set_fault, the admin endpoint's PUT .../fault) also
+ * reaches the candidate's writes: true when this write of the candidate is to fail. */
+static bool graft__sf_fault(graft_stateful *sf)
+{
+    uint32_t bp = atomic_load_explicit(&sf->seam->fault_error_bp, memory_order_relaxed);
+    if (GRAFT__LIKELY(bp == 0)) {
+        return false;
+    }
+    uint64_t x = graft__sf_rng ? graft__sf_rng : (uint64_t)(uintptr_t)&graft__sf_rng | 1u;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    graft__sf_rng = x;
+    if ((uint32_t)((x * 0x2545F4914F6CDD1Dull) % GRAFT_PERCENT_SCALE) >= bp) {
+        return false;
+    }
+    atomic_fetch_add_explicit(&sf->write_faults, 1, memory_order_relaxed);
+    return true;
+}
+
+/* apply, or the injected failure for a faulted candidate write. */
+static int graft__sf_apply_write(graft_stateful *sf, graft_impl store, const graft_sf_call *c,
+                                 void *output)
+{
+    if (store == GRAFT_IMPL_CANDIDATE && graft__sf_fault(sf)) {
+        return GRAFT_EINJECTED;
+    }
+    return sf->def.apply(sf->def.ctx, store, c, output);
 }
 
 static uint32_t graft__sf_stripe(const graft_stateful *sf, const void *key, size_t nkey)
@@ -295,6 +327,9 @@ static pthread_mutex_t graft__sf_sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void graft__sf_list_sort(graft__sf_list *l)
 {
+    if (l->n < 2) {
+        return; /* an empty list has no array (qsort wants one) */
+    }
     pthread_mutex_lock(&graft__sf_sort_lock);
     graft__sf_sort_keys = l->keys;
     qsort(l->v, l->n, sizeof *l->v, graft__sf_item_cmp);
@@ -505,12 +540,12 @@ static int graft__sf_write_both(graft_stateful *sf, const graft_sf_call *c, graf
         sf->def.copy(sf->def.ctx, first, second, c->key, c->nkey);
         atomic_fetch_add_explicit(&sf->pulls, 1, memory_order_relaxed);
     }
-    int rc = sf->def.apply(sf->def.ctx, first, c, output);
+    int rc = graft__sf_apply_write(sf, first, c, output);
     if (rc != GRAFT_OK) {
         return rc; /* the answering store did not write: neither does the other */
     }
     atomic_fetch_add_explicit(&sf->writes_both, 1, memory_order_relaxed);
-    int rc2 = sf->def.apply(sf->def.ctx, second, c, scratch);
+    int rc2 = graft__sf_apply_write(sf, second, c, scratch);
     bool bad = false;
     if (rc2 != GRAFT_OK) {
         if (second == GRAFT_IMPL_CANDIDATE) {
@@ -574,7 +609,7 @@ int graft_stateful_call(graft_stateful *sf, uint32_t op, const void *key, size_t
         rc = sf->def.apply(sf->def.ctx, GRAFT_IMPL_LEGACY, &c, output);
         break;
     case GRAFT__SF_P_CAND:
-        rc = sf->def.apply(sf->def.ctx, GRAFT_IMPL_CANDIDATE, &c, output);
+        rc = graft__sf_apply_write(sf, GRAFT_IMPL_CANDIDATE, &c, output);
         break;
     default: {
         if (!scratch) {
@@ -1078,6 +1113,7 @@ int graft_stateful_stats(graft_stateful *sf, graft_sf_stats *out)
     out->candidate_write_failures =
         atomic_load_explicit(&sf->cand_write_failures, memory_order_relaxed);
     out->backfill_pulls = atomic_load_explicit(&sf->pulls, memory_order_relaxed);
+    out->write_faults = atomic_load_explicit(&sf->write_faults, memory_order_relaxed);
     pthread_mutex_lock(&sf->bf_lock);
     out->backfill_running = sf->bf.running;
     out->backfill_reverse = sf->bf.reverse;

@@ -190,7 +190,10 @@ graft_stateful *graft_stateful_of(graft_seam *seam);
  * see graft_call), a write goes to the stores the stage writes, in the same order for one
  * key. `output` receives the answering store's reply; `scratch` (same size) receives the
  * other store's: required for writes (GRAFT_ENULL without it while both stores are
- * written), optional for reads (as graft_call). Returns the answering store's status. Writes: in
+ * written), optional for reads (as graft_call). Returns the answering store's status.
+ * The seam's error fault (graft_seam_set_fault) fails the candidate's writes at its rate
+ * too: while legacy answers they are counted and repaired, in candidate-only the write
+ * fails (GRAFT_EINJECTED). Writes: in
  * legacy, dual-write, shadow, canary and candidate the legacy store answers, the candidate is
  * applied after it; a candidate failure or a differing reply is counted, logged and repaired (the
  * key is copied again from legacy). In candidate-only the candidate answers alone.
@@ -261,6 +264,7 @@ typedef struct graft_sf_stats {
     uint32_t pending_bp;
     uint64_t writes, writes_both, write_compared, write_mismatches, write_repairs,
         candidate_write_failures;
+    uint64_t write_faults; /* candidate writes failed by the seam's error fault */
     graft_sf_usage usage[2];
     uint64_t dual_memory_max;
     graft_sf_verify verify;

@@ -698,6 +698,18 @@ static void test_write_repair(void **state)
     graft_seam_stats ss;
     graft_seam_stats_get(f.seam, &ss);
     assert_int_equal(ss.fallbacks, 1);
+    /* The seam's error fault reaches the candidate's writes: legacy answers, the key is
+     * repaired. */
+    graft_fault_config fc = {GRAFT_PERCENT_SCALE, 0, 0, 0};
+    assert_int_equal(graft_seam_set_fault(f.seam, &fc), GRAFT_OK);
+    assert_int_equal(op_set(&f, "k5", 55), GRAFT_OK);
+    assert_int_equal(ts_peek(f.h, GRAFT_IMPL_CANDIDATE, "k5"), 55);
+    graft_stateful_stats(f.sf, &st);
+    assert_int_equal(st.write_faults, 1);
+    assert_int_equal(st.candidate_write_failures, 2);
+    assert_int_equal(st.write_repairs, 2);
+    memset(&fc, 0, sizeof fc);
+    assert_int_equal(graft_seam_set_fault(f.seam, &fc), GRAFT_OK);
     /* In candidate-only there is no fallback: the failure is the answer. */
     assert_int_equal(graft_seam_set_mode(f.seam, GRAFT_MODE_CANDIDATE_ONLY, 0), GRAFT_OK);
     f.h->st[1].fail_writes = 1;

@@ -8,7 +8,8 @@
 # the preloaded items at random, each against its known value. Then, through the admin
 # endpoint:
 #   legacy -> dual-write (backfill of the preloaded set) -> shadow -> verify ->
-#   canary 10% -> canary 50% -> candidate (+ faults in the candidate: legacy answers) ->
+#   canary 10% -> canary 50% -> candidate (+ faults in the candidate's reads and writes:
+#   legacy answers, failed candidate writes are repaired) ->
 #   rollback to legacy -> dual-write again -> shadow -> candidate -> candidate-only ->
 #   rollback to legacy (refused until the reverse backfill has rebuilt legacy, then done)
 # It passes with 0 client-visible errors, 0 stale or lost acknowledged writes, every
@@ -212,15 +213,18 @@ try:
     stage("canary", 50); hold(2)
     stage("candidate"); hold(2)
     st, _ = api("PUT", "/api/seams/kv.store/fault", {"error_percent": 50})
-    say("faults: 50%% of candidate reads fail (legacy answers them) [%d]" % st)
+    say("faults: 50%% of candidate reads and writes fail (legacy answers them; a failed "
+        "candidate write is repaired) [%d]" % st)
     hold(2)
     st1, _ = api("DELETE", "/api/seams/kv.store/fault")
     st2, _ = api("POST", "/api/seams/kv.store/breaker/reset", {})
     if st1 != 200 or st2 != 200:
         raise SystemExit("demo_store: clearing faults: %d, breaker reset: %d" % (st1, st2))
     js = seam()
-    say("  fallbacks %d, breaker opened %d times; faults cleared" % (
-        js["counters"]["fallbacks"], js["breaker"]["opens"]))
+    w = js["stateful"]["writes"]
+    say("  read fallbacks %d, breaker opened %d times, candidate writes failed %d (repaired %d); "
+        "faults cleared" % (js["counters"]["fallbacks"], js["breaker"]["opens"],
+                            w["faults_injected"], w["repairs"]))
     stage("legacy"); hold(2)
     say("rollback from candidate done; the second pass goes all the way")
     stage("dual-write")
