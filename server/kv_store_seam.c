@@ -563,6 +563,14 @@ int kv_ss_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int tou
     if (ss == NULL) {
         return kv_store_get(s, key, nkey, now, touch, exptime, fn, ctx);
     }
+    if (!touch) {
+        graft_mode m;
+        graft_seam_get_mode(ss->seam, &m, NULL);
+        if (m == GRAFT_MODE_LEGACY || m == GRAFT_MODE_DUAL_WRITE) {
+            /* Legacy answers every read in these stages and is always current there. */
+            return kv_store_get(s, key, nkey, now, 0, 0, fn, ctx);
+        }
+    }
     kv__ss_in in;
     memset(&in, 0, sizeof in);
     in.key = key;
@@ -573,12 +581,6 @@ int kv_ss_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int tou
     in.uctx = ctx;
     if (touch) {
         return kv__ss_write(ss, KV__SS_GAT, &in).hit;
-    }
-    graft_mode m;
-    graft_seam_get_mode(ss->seam, &m, NULL);
-    if (m == GRAFT_MODE_LEGACY || m == GRAFT_MODE_DUAL_WRITE) {
-        /* Legacy answers every read in these stages and is always current there. */
-        return kv_store_get(s, key, nkey, now, 0, 0, fn, ctx);
     }
     kv__ss_out out, scratch;
     /* Canary share by key: one key is served by one store. */
