@@ -50,6 +50,7 @@ static const char *const graft__sf_policy_names[] = {"legacy", "both", "both-can
 
 typedef struct graft__sf_slot {
     _Atomic uint64_t seq;
+    _Atomic uint64_t writes; /* this thread's writes (one writer: load + store) */
 } __attribute__((aligned(64))) graft__sf_slot;
 
 /* A growable list of keys (one shard's), with per-key digests for verify. */
@@ -184,8 +185,11 @@ static void graft__sf_unlock_all(graft_stateful *sf)
     }
 }
 
-/* Enter/leave a call (see the file comment). Returns the slot or NULL (overflow). */
-static inline graft__sf_slot *graft__sf_enter(graft_stateful *sf)
+/* Enter/leave a call (see the file comment). Returns the slot or NULL (overflow). The
+ * sequence is stored seq_cst and the policy (writes) loaded seq_cst after it, so a
+ * changer's seq_cst policy store and its seq_cst slot loads cannot both miss; a read
+ * (which also loads the route word inside graft_call) fences as well. */
+static inline graft__sf_slot *graft__sf_enter(graft_stateful *sf, bool read)
 {
     if (GRAFT__UNLIKELY(graft__sf_tid < 0)) {
         graft__sf_tid = atomic_fetch_add_explicit(&graft__sf_next_tid, 1, memory_order_relaxed);
@@ -194,11 +198,13 @@ static inline graft__sf_slot *graft__sf_enter(graft_stateful *sf)
     if (GRAFT__LIKELY(graft__sf_tid < GRAFT__SF_SLOTS)) {
         sl = &sf->slots[graft__sf_tid];
         uint64_t v = atomic_load_explicit(&sl->seq, memory_order_relaxed);
-        atomic_store_explicit(&sl->seq, v + 1, memory_order_relaxed);
+        atomic_store_explicit(&sl->seq, v + 1, memory_order_seq_cst);
     } else {
-        atomic_fetch_add_explicit(&sf->overflow_inflight, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&sf->overflow_inflight, 1, memory_order_seq_cst);
     }
-    atomic_thread_fence(memory_order_seq_cst);
+    if (read) {
+        atomic_thread_fence(memory_order_seq_cst);
+    }
     return sl;
 }
 
@@ -217,7 +223,7 @@ static void graft__sf_drain(graft_stateful *sf)
 {
     atomic_thread_fence(memory_order_seq_cst);
     for (int i = 0; i < GRAFT__SF_SLOTS; i++) {
-        uint64_t v = atomic_load_explicit(&sf->slots[i].seq, memory_order_acquire);
+        uint64_t v = atomic_load_explicit(&sf->slots[i].seq, memory_order_seq_cst);
         if (v & 1u) {
             while (atomic_load_explicit(&sf->slots[i].seq, memory_order_acquire) == v) {
                 sched_yield();
@@ -583,10 +589,11 @@ int graft_stateful_call(graft_stateful *sf, uint32_t op, const void *key, size_t
         return GRAFT_EINVAL;
     }
     graft_sf_call c = {op, key, nkey, input};
-    graft__sf_slot *sl = graft__sf_enter(sf);
-    int pol = atomic_load_explicit(&sf->policy, memory_order_relaxed);
+    bool read = sf->ops[op].kind == GRAFT_SF_READ;
+    graft__sf_slot *sl = graft__sf_enter(sf, read);
+    int pol = atomic_load_explicit(&sf->policy, memory_order_seq_cst);
     int rc;
-    if (sf->ops[op].kind == GRAFT_SF_READ) {
+    if (read) {
         if (pol == GRAFT__SF_P_LEGACY || pol == GRAFT__SF_P_CAND || !key) {
             rc = graft_call(sf->seam, route_key, 0, &c, output, scratch);
         } else {
@@ -603,7 +610,12 @@ int graft_stateful_call(graft_stateful *sf, uint32_t op, const void *key, size_t
         graft__sf_leave(sf, sl);
         return rc;
     }
-    atomic_fetch_add_explicit(&sf->writes, 1, memory_order_relaxed);
+    if (GRAFT__LIKELY(sl != NULL)) {
+        uint64_t w = atomic_load_explicit(&sl->writes, memory_order_relaxed);
+        atomic_store_explicit(&sl->writes, w + 1, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&sf->writes, 1, memory_order_relaxed);
+    }
     switch (pol) {
     case GRAFT__SF_P_LEGACY:
         rc = sf->def.apply(sf->def.ctx, GRAFT_IMPL_LEGACY, &c, output);
@@ -1106,6 +1118,9 @@ int graft_stateful_stats(graft_stateful *sf, graft_sf_stats *out)
     graft__sf_usage(sf, GRAFT_IMPL_CANDIDATE, &out->usage[1]);
     out->dual_memory_max = sf->def.dual_memory_max;
     out->writes = atomic_load_explicit(&sf->writes, memory_order_relaxed);
+    for (int i = 0; i < GRAFT__SF_SLOTS; i++) {
+        out->writes += atomic_load_explicit(&sf->slots[i].writes, memory_order_relaxed);
+    }
     out->writes_both = atomic_load_explicit(&sf->writes_both, memory_order_relaxed);
     out->write_compared = atomic_load_explicit(&sf->write_compared, memory_order_relaxed);
     out->write_mismatches = atomic_load_explicit(&sf->write_mismatches, memory_order_relaxed);
