@@ -55,14 +55,15 @@ static double round_ns(kv_store *s, int routed, int gets, uint64_t *sink)
     for (uint32_t i = 0; i < OPS; i++) {
         uint32_t k = rnd(KEYS);
         if (gets) {
-            *sink += (uint64_t)(routed ? kv_ss_get(s, keys[k], klen[k], 10, 0, 0, noop_visit, sink)
-                                       : kv_store_get(s, keys[k], klen[k], 10, 0, 0, noop_visit,
-                                                      sink));
+            *sink +=
+                (uint64_t)(routed ? kv_ss_get(s, keys[k], klen[k], 10, 0, 0, noop_visit, sink)
+                                  : kv_store_get(s, keys[k], klen[k], 10, 0, 0, noop_visit, sink));
         } else if (routed) {
-            *sink += kv_ss_store(s, KV_MODE_SET, keys[k], klen[k], 0, 0, value, sizeof value, 0, 10);
+            *sink +=
+                kv_ss_store(s, KV_MODE_SET, keys[k], klen[k], 0, 0, value, sizeof value, 0, 10);
         } else {
-            *sink += kv_store_store(s, KV_MODE_SET, keys[k], klen[k], 0, 0, value, sizeof value, 0,
-                                    10);
+            *sink +=
+                kv_store_store(s, KV_MODE_SET, keys[k], klen[k], 0, 0, value, sizeof value, 0, 10);
         }
     }
     return (cpu_now() - t0) * 1e9 / OPS;
