@@ -5,8 +5,9 @@
 #
 # Configures a separate clang build (-DGRAFT_FUZZ=ON: C with libFuzzer instrumentation,
 # ASan and UBSan; Rust with sanitizer coverage), builds only the fuzz targets, then
-# fuzzes the parser for 3/4 of SECONDS and the hash for the rest. The parser harness
-# aborts on the first difference between C and Rust, the hash harness (kv.hash is
+# fuzzes the parser for 1/2 of SECONDS, the storage engines (fuzz_kv_store) for 1/4 and
+# the hash for the rest. The parser and store harnesses abort on the first difference
+# between C and Rust, the hash harness (kv.hash is
 # retired, no C left) on a golden vector or a property of the definition that fails; the input is then saved under
 # <dir>/artifacts/ and this script exits non-zero, printing how to turn it into a
 # regression case (fuzz/regressions/<target>/, replayed by the parity tests).
@@ -27,10 +28,11 @@ if [ ! -f "$dir/build.ninja" ]; then
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGRAFT_FUZZ=ON >"$dir/configure.log" 2>&1 ||
     { cat "$dir/configure.log"; exit 1; }
 fi
-cmake --build "$dir" -j "$jobs" --target fuzz_kv_parse fuzz_kv_hash
+cmake --build "$dir" -j "$jobs" --target fuzz_kv_parse fuzz_kv_hash fuzz_kv_store
 
-parse_secs=$((secs * 3 / 4))
-hash_secs=$((secs - parse_secs))
+parse_secs=$((secs / 2))
+store_secs=$((secs / 4))
+hash_secs=$((secs - parse_secs - store_secs))
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
@@ -39,8 +41,10 @@ run() { # target seconds
   # git does not keep empty directories: the regressions folder may be absent in a clone.
   mkdir -p "$dir/corpus/$t" "$dir/artifacts" "fuzz/regressions/$t"
   echo "== fuzz $t for ${s}s"
+  local dict=()
+  [ -f "fuzz/kv_$t.dict" ] && dict=(-dict="fuzz/kv_$t.dict")
   if ! "$dir/fuzz/fuzz_kv_$t" -max_total_time="$s" -print_final_stats=1 -timeout=10 \
-    -dict="fuzz/kv_$t.dict" -artifact_prefix="$dir/artifacts/$t-" \
+    "${dict[@]}" -artifact_prefix="$dir/artifacts/$t-" \
     "$dir/corpus/$t" "fuzz/corpus/$t" "fuzz/regressions/$t" 2>"$dir/fuzz-$t.log"; then
     tail -n 60 "$dir/fuzz-$t.log"
     echo "fuzz $t: C and Rust diverged (or crashed). Keep the case as a regression test:"
@@ -53,6 +57,7 @@ run() { # target seconds
   fi
 }
 run parse "$parse_secs"
+run store "$store_secs"
 run hash "$hash_secs"
 [ $status -eq 0 ] && echo "fuzz: no divergence in ${secs}s"
 exit $status

@@ -272,7 +272,7 @@ int main(int argc, char **argv)
     char gerr[512] = "";
     kv_graft_hooks hooks = {kv__install_store, kv__uninstall_store, ss};
     /* KVD_STORE_SEAM=0: no kv.store seam, the connection engine calls the legacy store
-     * directly (the baseline of bench/store). */
+     * directly (the baseline of bench/stateful). */
     const char *sseam = getenv("KVD_STORE_SEAM");
     int no_store_seam = sseam != NULL && strcmp(sseam, "0") == 0;
     if (kv_graft_start_with(&graft, no_store_seam ? NULL : &hooks, gerr, sizeof gerr) != 0) {

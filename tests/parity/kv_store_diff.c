@@ -60,13 +60,13 @@ static const char *const ksd_op_names[KSD_NOPS] = {
 
 /* Which op a kind byte stands for: reads and stores weigh most. */
 static const uint8_t ksd_kind_map[32] = {
-    KSD_OP_GET,     KSD_OP_GET,     KSD_OP_GET,     KSD_OP_GET,     KSD_OP_GAT,
-    KSD_OP_STORE,   KSD_OP_STORE,   KSD_OP_STORE,   KSD_OP_STORE,   KSD_OP_STORE,
-    KSD_OP_STORE,   KSD_OP_CAS,     KSD_OP_CAS,     KSD_OP_DELETE,  KSD_OP_TOUCH,
-    KSD_OP_ARITH,   KSD_OP_ARITH,   KSD_OP_ARITH,   KSD_OP_FLUSH,   KSD_OP_MAINTAIN,
-    KSD_OP_MAINTAIN, KSD_OP_ADVANCE, KSD_OP_ADVANCE, KSD_OP_ADVANCE, KSD_OP_RESERVE,
-    KSD_OP_UNRESERVE, KSD_OP_RETAIN, KSD_OP_RETAIN, KSD_OP_RELEASE, KSD_OP_RELEASE,
-    KSD_OP_GET,     KSD_OP_STORE,
+    KSD_OP_GET,       KSD_OP_GET,     KSD_OP_GET,     KSD_OP_GET,     KSD_OP_GAT,
+    KSD_OP_STORE,     KSD_OP_STORE,   KSD_OP_STORE,   KSD_OP_STORE,   KSD_OP_STORE,
+    KSD_OP_STORE,     KSD_OP_CAS,     KSD_OP_CAS,     KSD_OP_DELETE,  KSD_OP_TOUCH,
+    KSD_OP_ARITH,     KSD_OP_ARITH,   KSD_OP_ARITH,   KSD_OP_FLUSH,   KSD_OP_MAINTAIN,
+    KSD_OP_MAINTAIN,  KSD_OP_ADVANCE, KSD_OP_ADVANCE, KSD_OP_ADVANCE, KSD_OP_RESERVE,
+    KSD_OP_UNRESERVE, KSD_OP_RETAIN,  KSD_OP_RETAIN,  KSD_OP_RELEASE, KSD_OP_RELEASE,
+    KSD_OP_GET,       KSD_OP_STORE,
 };
 
 /* A hit as a caller sees it. */
@@ -184,7 +184,8 @@ static uint32_t rd_value(kv_store_diff *d)
         } else if (shape == 3) {
             v = UINT64_MAX - v % 4;
         }
-        len = (uint32_t)snprintf(d->value, d->cfg.max_value + 1, shape == 4 ? " %" PRIu64 " " : "%" PRIu64, v);
+        len = (uint32_t)snprintf(d->value, d->cfg.max_value + 1,
+                                 shape == 4 ? " %" PRIu64 " " : "%" PRIu64, v);
         if (shape == 5) {
             d->value[0] = '-';
         } else if (shape == 6 && len < d->cfg.max_value) {
@@ -301,8 +302,8 @@ static void compare_hits(kv_store_diff *d, uint32_t k, const ksd_hit *c, const k
     if (!c->hit) {
         return;
     }
-    if (c->flags != r->flags || c->nbytes != r->nbytes || c->cas != r->cas ||
-        c->nkey != r->nkey || memcmp(c->key, r->key, c->nkey) != 0 ||
+    if (c->flags != r->flags || c->nbytes != r->nbytes || c->cas != r->cas || c->nkey != r->nkey ||
+        memcmp(c->key, r->key, c->nkey) != 0 ||
         memcmp(c->data, r->data, (size_t)c->nbytes + 2) != 0) {
         differ(d, "item: C flags %u len %u cas %" PRIu64 ", Rust flags %u len %u cas %" PRIu64 "%s",
                c->flags, c->nbytes, c->cas, r->flags, r->nbytes, r->cas,
@@ -315,7 +316,10 @@ static void op_get(kv_store_diff *d, int touch, int retain)
 {
     uint32_t k = rd_key(d);
     int64_t exptime = touch ? rd_exptime(d) : 0;
-    snprintf(d->what, sizeof d->what, "%s %s %" PRId64, retain ? "retain" : touch ? "gat" : "get",
+    snprintf(d->what, sizeof d->what, "%s %s %" PRId64,
+             retain  ? "retain"
+             : touch ? "gat"
+                     : "get",
              d->keys[k], exptime);
     if (retain && d->nretained == KSD_MAX_RETAINED) {
         retain = 0;
@@ -323,7 +327,8 @@ static void op_get(kv_store_diff *d, int touch, int retain)
     ksd_hit c = {.retain = retain}, r = {.retain = retain, .rust = 1};
     int ch = kv_store_get(d->c, d->keys[k], d->nkey[k], d->now, touch, exptime, visit, &c);
     int rh = -1;
-    check_rs(d, kv_rs_store_get(d->rs, d->keys[k], d->nkey[k], d->now, touch, exptime, visit, &r, &rh),
+    check_rs(d,
+             kv_rs_store_get(d->rs, d->keys[k], d->nkey[k], d->now, touch, exptime, visit, &r, &rh),
              "kv_rs_store_get");
     if (ch != rh) {
         differ(d, "get returned C %d, Rust %d", ch, rh);
@@ -380,7 +385,7 @@ static const char *const mode_names[] = {"?", "set", "add", "replace", "append",
 
 static void op_store(kv_store_diff *d, int cas_op)
 {
-    static const kv_store_mode modes[8] = {KV_MODE_SET,     KV_MODE_SET,    KV_MODE_SET,
+    static const kv_store_mode modes[8] = {KV_MODE_SET,     KV_MODE_SET,     KV_MODE_SET,
                                            KV_MODE_ADD,     KV_MODE_REPLACE, KV_MODE_APPEND,
                                            KV_MODE_PREPEND, KV_MODE_SET};
     kv_store_mode mode = cas_op ? KV_MODE_CAS : modes[rd8(d) % 8];
@@ -399,8 +404,9 @@ static void op_store(kv_store_diff *d, int cas_op)
     kv_store_result c = kv_store_store(d->c, mode, d->keys[k], d->nkey[k], flags, exptime, d->value,
                                        len, cas, d->now);
     int r = -1;
-    check_rs(d, kv_rs_store_store(d->rs, (int)mode, d->keys[k], d->nkey[k], flags, exptime,
-                                  d->value, len, cas, d->now, &r),
+    check_rs(d,
+             kv_rs_store_store(d->rs, (int)mode, d->keys[k], d->nkey[k], flags, exptime, d->value,
+                               len, cas, d->now, &r),
              "kv_rs_store_store");
     if ((int)c != r) {
         differ(d, "store result: C %d, Rust %d", (int)c, r);
@@ -413,7 +419,8 @@ static void op_delete(kv_store_diff *d)
     snprintf(d->what, sizeof d->what, "delete %s", d->keys[k]);
     kv_store_result c = kv_store_delete(d->c, d->keys[k], d->nkey[k], d->now);
     int r = -1;
-    check_rs(d, kv_rs_store_delete(d->rs, d->keys[k], d->nkey[k], d->now, &r), "kv_rs_store_delete");
+    check_rs(d, kv_rs_store_delete(d->rs, d->keys[k], d->nkey[k], d->now, &r),
+             "kv_rs_store_delete");
     if ((int)c != r) {
         differ(d, "delete: C %d, Rust %d", (int)c, r);
     }
@@ -539,8 +546,8 @@ int kv_store_diff_step(kv_store_diff *d, const uint8_t *buf, size_t n, size_t *p
     d->n = n;
     d->pos = *pos;
     int op = ksd_kind_map[rd8(d) % 32];
-    if (op == KSD_OP_FLUSH && rd8(d) % 8 != 0) {
-        op = KSD_OP_STORE; /* flushes are rare (1 in 256): state builds up between them */
+    if (op == KSD_OP_FLUSH && rd8(d) % 64 != 0) {
+        op = KSD_OP_STORE; /* flushes are rare (1 in 2048): state builds up between them */
     }
     d->ops++;
     d->mix[op]++;
@@ -600,7 +607,7 @@ int kv_store_diff_step(kv_store_diff *d, const uint8_t *buf, size_t n, size_t *p
 typedef struct ksd_dump {
     kv_store_diff *d;
     uint8_t *seen; /* per key index: 1 = hit in C */
-    uint64_t visited, unknown;
+    uint64_t visited, unknown, probes;
 } ksd_dump;
 
 static void dump_visit(void *ctx, const kv_item_view *v)
@@ -610,13 +617,58 @@ static void dump_visit(void *ctx, const kv_item_view *v)
     size_t n = v->nkey < sizeof key - 1 ? v->nkey : sizeof key - 1;
     memcpy(key, v->key, n);
     key[n] = '\0';
-    x->visited++;
     unsigned long idx = strtoul(key + 2, NULL, 10);
+    if (strncmp(key, "probe:", 6) == 0) {
+        x->probes++;
+        return;
+    }
+    x->visited++;
     if (strncmp(key, "k:", 2) != 0 || idx >= x->d->cfg.nkeys || x->seen[idx] != 1) {
         x->unknown++;
     } else {
         x->seen[idx] = 2;
     }
+}
+
+/* Makes the LRU order observable (neither engine's lists can be read from C): 64 new
+ * keys, two per shard, each with 1/128 of the limit, push out half the memory from the
+ * tails of the LRU lists; the survivors, compared next by reading every key, then show
+ * whether both engines kept their items in the same order. */
+static void drain_probe(kv_store_diff *d)
+{
+    size_t len = d->cfg.mem_limit / 128;
+    if (len > d->cfg.max_value) {
+        len = d->cfg.max_value;
+    }
+    if (len + 300 > d->cfg.item_size_max) {
+        len = d->cfg.item_size_max > 300 ? d->cfg.item_size_max - 300 : 1;
+    }
+    memset(d->value, 'p', len);
+    int per_shard[KV_STORE_SHARDS] = {0};
+    int done = 0;
+    for (uint32_t i = 0; done < 2 * KV_STORE_SHARDS && i < 1000000; i++) {
+        char key[32];
+        int n = snprintf(key, sizeof key, "probe:%u", i);
+        unsigned shard = (unsigned)(kv_rs_hash_key(key, (size_t)n) >> 59);
+        if (per_shard[shard] == 2) {
+            continue;
+        }
+        per_shard[shard]++;
+        done++;
+        snprintf(d->what, sizeof d->what, "drain probe %s len %zu", key, len);
+        kv_store_result c = kv_store_store(d->c, KV_MODE_SET, key, (uint32_t)n, 0, 0, d->value,
+                                           (uint32_t)len, 0, d->now);
+        int r = -1;
+        check_rs(d,
+                 kv_rs_store_store(d->rs, KV_MODE_SET, key, (uint32_t)n, 0, 0, d->value,
+                                   (uint32_t)len, 0, d->now, &r),
+                 "kv_rs_store_store");
+        if ((int)c != r) {
+            differ(d, "store result: C %d, Rust %d", (int)c, r);
+        }
+        compare_stats(d);
+    }
+    snprintf(d->what, sizeof d->what, "final state");
 }
 
 void kv_store_diff_finish(kv_store_diff *d)
@@ -626,12 +678,13 @@ void kv_store_diff_finish(kv_store_diff *d)
         release_one(d, d->nretained - 1);
     }
     compare_stats(d);
+    drain_probe(d);
     uint8_t *seen = calloc(d->cfg.nkeys, 1);
     assert(seen != NULL);
     uint64_t hits = 0;
     /* the Rust store's content first (visiting changes nothing), then every key of
      * the universe read from both */
-    ksd_dump x = {d, seen, 0, 0};
+    ksd_dump x = {d, seen, 0, 0, 0};
     for (uint32_t k = 0; k < d->cfg.nkeys; k++) {
         ksd_hit c = {0}, r = {.rust = 1};
         kv_store_get(d->c, d->keys[k], d->nkey[k], d->now, 0, 0, visit, &c);
@@ -647,8 +700,10 @@ void kv_store_diff_finish(kv_store_diff *d)
                  "kv_rs_store_visit_shard");
     }
     if (x.visited != hits || x.unknown != 0) {
-        differ(d, "final content: C has %" PRIu64 " items, Rust visits %" PRIu64 " (%" PRIu64
-                  " not in C)", hits, x.visited, x.unknown);
+        differ(d,
+               "final content: C has %" PRIu64 " items, Rust visits %" PRIu64 " (%" PRIu64
+               " not in C)",
+               hits, x.visited, x.unknown);
     }
     compare_stats(d);
     free(seen);
@@ -743,8 +798,9 @@ void kv_store_diff_print_mix(const kv_store_diff *d, const char *prefix)
     }
     kv_store_stats st;
     kv_store_get_stats(d->c, &st);
-    fprintf(stderr, "; C stats: total_items=%" PRIu64 " evictions=%" PRIu64 " expired=%" PRIu64
-                    " reclaimed=%" PRIu64 " hash_buckets=%" PRIu64 "\n",
+    fprintf(stderr,
+            "; C stats: total_items=%" PRIu64 " evictions=%" PRIu64 " expired=%" PRIu64
+            " reclaimed=%" PRIu64 " hash_buckets=%" PRIu64 "\n",
             st.total_items, st.evictions, st.expired, st.reclaimed, st.hash_buckets);
 }
 

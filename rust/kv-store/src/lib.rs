@@ -788,8 +788,7 @@ impl Store {
                     let e = sh.e(i);
                     let total = e.item.value().len() as u64 + data.len() as u64;
                     let fl = if e.flags != 0 { 4 } else { 0 };
-                    if ITEM_OVERHEAD + key.len() as u64 + total + fl
-                        > u64::from(self.item_size_max)
+                    if ITEM_OVERHEAD + key.len() as u64 + total + fl > u64::from(self.item_size_max)
                     {
                         res = Res::NotStored;
                     } else {
@@ -964,7 +963,7 @@ impl Store {
             let mut sh = self.lock(s);
             sh.migrate(MIGRATE_PER_TICK);
             let nb = sh.tab.len();
-            let scan = (nb / 8).max(256).min(SWEEP_MAX).min(nb);
+            let scan = (nb / 8).clamp(256, SWEEP_MAX).min(nb);
             let mask = sh.tmask();
             for k in 0..scan {
                 let b = (sh.sweep_pos + k) & mask;
@@ -1046,7 +1045,12 @@ impl Store {
     /// Calls `f` on every linked item of shard `shard` (0..SHARDS) from the LRU head
     /// (most recent) to the tail, under the shard's lock, dead items included (`live`
     /// tells): what a dump or a backfill walks. Changes nothing.
-    pub fn for_each_in_shard(&self, shard: usize, now: u32, mut f: impl FnMut(&ItemView<'_>, bool)) {
+    pub fn for_each_in_shard(
+        &self,
+        shard: usize,
+        now: u32,
+        mut f: impl FnMut(&ItemView<'_>, bool),
+    ) {
         let sh = self.lock(shard);
         let cx = Ctx { store: self, now };
         let mut i = sh.head;

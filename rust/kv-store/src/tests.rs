@@ -17,7 +17,9 @@ fn store(limit: usize) -> Store {
 }
 
 fn get(s: &Store, key: &str, now: u32) -> Option<(Vec<u8>, u32, u64)> {
-    s.get(key.as_bytes(), now, None, |v| (v.value().to_vec(), v.flags, v.cas))
+    s.get(key.as_bytes(), now, None, |v| {
+        (v.value().to_vec(), v.flags, v.cas)
+    })
 }
 
 fn set(s: &Store, key: &str, val: &str, now: u32) -> Res {
@@ -51,7 +53,10 @@ fn realtime_relative_absolute_negative() {
     let s = store(1 << 20);
     assert_eq!(s.realtime(0, 100), 0);
     assert_eq!(s.realtime(10, 100), 110);
-    assert_eq!(s.realtime(REALTIME_MAXDELTA, 100), REALTIME_MAXDELTA as u32 + 100);
+    assert_eq!(
+        s.realtime(REALTIME_MAXDELTA, 100),
+        REALTIME_MAXDELTA as u32 + 100
+    );
     assert_eq!(s.realtime(START + 500, 100), 500);
     assert_eq!(s.realtime(START - 5, 100), 1);
     assert_eq!(s.realtime(REALTIME_MAXDELTA + 1, 100), 1);
@@ -64,18 +69,30 @@ fn modes_follow_memcached() {
     let s = store(1 << 20);
     assert_eq!(s.store(Mode::Add, b"k", 3, 0, b"a", 0, 1), Res::Stored);
     assert_eq!(s.store(Mode::Add, b"k", 3, 0, b"b", 0, 1), Res::NotStored);
-    assert_eq!(s.store(Mode::Replace, b"x", 0, 0, b"b", 0, 1), Res::NotStored);
+    assert_eq!(
+        s.store(Mode::Replace, b"x", 0, 0, b"b", 0, 1),
+        Res::NotStored
+    );
     assert_eq!(s.store(Mode::Replace, b"k", 4, 0, b"b", 0, 1), Res::Stored);
     let (v, fl, cas) = get(&s, "k", 1).expect("hit");
     assert_eq!((v.as_slice(), fl), (&b"b"[..], 4));
-    assert_eq!(s.store(Mode::Cas, b"k", 0, 0, b"c", cas + 1, 1), Res::Exists);
-    assert_eq!(s.store(Mode::Cas, b"nope", 0, 0, b"c", cas, 1), Res::NotFound);
+    assert_eq!(
+        s.store(Mode::Cas, b"k", 0, 0, b"c", cas + 1, 1),
+        Res::Exists
+    );
+    assert_eq!(
+        s.store(Mode::Cas, b"nope", 0, 0, b"c", cas, 1),
+        Res::NotFound
+    );
     assert_eq!(s.store(Mode::Cas, b"k", 0, 0, b"c", cas, 1), Res::Stored);
     let (_, _, cas2) = get(&s, "k", 1).expect("hit");
     assert_eq!(cas2, cas + 1, "one CAS unique per store");
     assert_eq!(s.store(Mode::Append, b"k", 9, 0, b"de", 0, 1), Res::Stored);
     assert_eq!(s.store(Mode::Prepend, b"k", 9, 0, b"ab", 0, 1), Res::Stored);
-    assert_eq!(s.store(Mode::Append, b"zz", 0, 0, b"de", 0, 1), Res::NotStored);
+    assert_eq!(
+        s.store(Mode::Append, b"zz", 0, 0, b"de", 0, 1),
+        Res::NotStored
+    );
     let (v, fl, _) = get(&s, "k", 1).expect("hit");
     assert_eq!((v.as_slice(), fl), (&b"abcde"[..], 0), "concat keeps flags");
     assert_eq!(s.delete(b"k", 1), Res::Deleted);
@@ -87,13 +104,28 @@ fn append_past_item_size_max_is_not_stored() {
     let mut c = cfg(1 << 20);
     c.item_size_max = 100;
     let s = Store::new(&c).expect("valid");
-    assert_eq!(s.store(Mode::Set, b"k", 0, 0, &[b'a'; 30], 0, 1), Res::Stored);
+    assert_eq!(
+        s.store(Mode::Set, b"k", 0, 0, &[b'a'; 30], 0, 1),
+        Res::Stored
+    );
     // 59 + 1 + 30 + 10 = 100: fits; one more byte does not
-    assert_eq!(s.store(Mode::Append, b"k", 0, 0, &[b'b'; 10], 0, 1), Res::Stored);
-    assert_eq!(s.store(Mode::Append, b"k", 0, 0, b"c", 0, 1), Res::NotStored);
-    assert_eq!(s.store(Mode::Set, b"f", 1, 0, &[b'a'; 36], 0, 1), Res::Stored);
+    assert_eq!(
+        s.store(Mode::Append, b"k", 0, 0, &[b'b'; 10], 0, 1),
+        Res::Stored
+    );
+    assert_eq!(
+        s.store(Mode::Append, b"k", 0, 0, b"c", 0, 1),
+        Res::NotStored
+    );
+    assert_eq!(
+        s.store(Mode::Set, b"f", 1, 0, &[b'a'; 36], 0, 1),
+        Res::Stored
+    );
     // with flags, 4 more bytes count
-    assert_eq!(s.store(Mode::Append, b"f", 0, 0, b"c", 0, 1), Res::NotStored);
+    assert_eq!(
+        s.store(Mode::Append, b"f", 0, 0, b"c", 0, 1),
+        Res::NotStored
+    );
 }
 
 #[test]
@@ -111,17 +143,29 @@ fn arith_overflow_nonnumeric_and_length() {
     assert_eq!(get(&s, "n", 1).expect("hit").0, b"1                   ");
     set(&s, "n", "10", 1);
     assert_eq!(s.arith(b"n", false, 3, 1), Ok(7));
-    assert_eq!(get(&s, "n", 1).expect("hit").0, b"7 ", "shorter: padded in place");
+    assert_eq!(
+        get(&s, "n", 1).expect("hit").0,
+        b"7 ",
+        "shorter: padded in place"
+    );
     assert_eq!(s.arith(b"n", false, 30, 1), Ok(0), "decr stops at 0");
     set(&s, "n", "99", 1);
     assert_eq!(s.arith(b"n", true, 1, 1), Ok(100));
-    assert_eq!(get(&s, "n", 1).expect("hit").0, b"100", "longer: a new item");
+    assert_eq!(
+        get(&s, "n", 1).expect("hit").0,
+        b"100",
+        "longer: a new item"
+    );
     set(&s, "n", " 12 ", 1);
     assert_eq!(s.arith(b"n", true, 1, 1), Ok(13));
     set(&s, "n", "12x", 1);
     assert_eq!(s.arith(b"n", true, 1, 1), Err(Res::NonNumeric));
     set(&s, "n", "99999999999999999999", 1);
-    assert_eq!(s.arith(b"n", true, 1, 1), Err(Res::NonNumeric), "overflowing value");
+    assert_eq!(
+        s.arith(b"n", true, 1, 1),
+        Err(Res::NonNumeric),
+        "overflowing value"
+    );
 }
 
 #[test]
@@ -139,7 +183,10 @@ fn retained_items_stay_counted_until_dropped() {
     let s = store(1 << 20);
     set(&s, "k", "value", 1);
     let one = s.stats().accounted;
-    assert_eq!(one, SizeModel::Glibc.usable(C_ITEM_HEADER + 1 + 5 + 2) as u64);
+    assert_eq!(
+        one,
+        SizeModel::Glibc.usable(C_ITEM_HEADER + 1 + 5 + 2) as u64
+    );
     let held = s.get(b"k", 1, None, |v| v.retain()).expect("hit");
     assert_eq!(s.delete(b"k", 1), Res::Deleted);
     let st = s.stats();
@@ -227,30 +274,48 @@ fn eviction_takes_the_shard_lru_tail() {
     let limit: usize = keys[..3].iter().map(|k| size(k)).sum();
     let s = store(limit.max(one));
     for k in &keys[..3] {
-        assert_eq!(s.store(Mode::Set, k.as_bytes(), 0, 0, &[b'x'; 10], 0, 0), Res::Stored);
+        assert_eq!(
+            s.store(Mode::Set, k.as_bytes(), 0, 0, &[b'x'; 10], 0, 0),
+            Res::Stored
+        );
     }
     // a read within the bump interval does not move an item; after it, it does
     assert!(get(&s, &keys[0], 30).is_some());
     assert!(get(&s, &keys[1], 70).is_some());
-    assert_eq!(s.store(Mode::Set, keys[3].as_bytes(), 0, 0, &[b'x'; 10], 0, 70), Res::Stored);
+    assert_eq!(
+        s.store(Mode::Set, keys[3].as_bytes(), 0, 0, &[b'x'; 10], 0, 70),
+        Res::Stored
+    );
     let st = s.stats();
     assert_eq!(st.evictions, 1);
-    assert!(get(&s, &keys[0], 70).is_none(), "the tail (bumped too early) went");
+    assert!(
+        get(&s, &keys[0], 70).is_none(),
+        "the tail (bumped too early) went"
+    );
     assert!(get(&s, &keys[1], 70).is_some());
     // an item larger than the limit is never stored
-    assert_eq!(s.store(Mode::Set, b"big", 0, 0, &vec![0; limit], 0, 70), Res::NoMemory);
+    assert_eq!(
+        s.store(Mode::Set, b"big", 0, 0, &vec![0; limit], 0, 70),
+        Res::NoMemory
+    );
 }
 
 #[test]
 fn eviction_crosses_shards_when_its_own_is_empty() {
     let s = store(SizeModel::Glibc.usable(C_ITEM_HEADER + 2 + 100 + 2) + 10);
     let keys = same_shard_keys(1);
-    assert_eq!(s.store(Mode::Set, keys[0].as_bytes(), 0, 0, &[b'x'; 100], 0, 0), Res::Stored);
+    assert_eq!(
+        s.store(Mode::Set, keys[0].as_bytes(), 0, 0, &[b'x'; 100], 0, 0),
+        Res::Stored
+    );
     let other = (0..)
         .map(|i| format!("o{i}"))
         .find(|k| kv_hash::hash(k.as_bytes()) >> SHARD_SHIFT != kv_hash::hash(b"k0") >> SHARD_SHIFT)
         .expect("a key of another shard");
-    assert_eq!(s.store(Mode::Set, other.as_bytes(), 0, 0, &[b'x'; 100], 0, 0), Res::Stored);
+    assert_eq!(
+        s.store(Mode::Set, other.as_bytes(), 0, 0, &[b'x'; 100], 0, 0),
+        Res::Stored
+    );
     assert_eq!(s.stats().evictions, 1);
     assert!(get(&s, &keys[0], 0).is_none());
 }
@@ -259,10 +324,19 @@ fn eviction_crosses_shards_when_its_own_is_empty() {
 fn failed_set_drops_the_old_value_others_keep_it() {
     let one = SizeModel::Glibc.usable(C_ITEM_HEADER + 1 + 10 + 2);
     let s = store(one);
-    assert_eq!(s.store(Mode::Set, b"k", 0, 0, &[b'x'; 10], 0, 0), Res::Stored);
-    assert_eq!(s.store(Mode::Replace, b"k", 0, 0, &[b'x'; 100], 0, 0), Res::NoMemory);
+    assert_eq!(
+        s.store(Mode::Set, b"k", 0, 0, &[b'x'; 10], 0, 0),
+        Res::Stored
+    );
+    assert_eq!(
+        s.store(Mode::Replace, b"k", 0, 0, &[b'x'; 100], 0, 0),
+        Res::NoMemory
+    );
     assert!(get(&s, "k", 0).is_some());
-    assert_eq!(s.store(Mode::Set, b"k", 0, 0, &[b'x'; 100], 0, 0), Res::NoMemory);
+    assert_eq!(
+        s.store(Mode::Set, b"k", 0, 0, &[b'x'; 100], 0, 0),
+        Res::NoMemory
+    );
     assert!(get(&s, "k", 0).is_none());
 }
 
@@ -272,11 +346,22 @@ fn reserve_is_bounded_and_evicts() {
     c.item_size_max = 1000;
     let s = Store::new(&c).expect("valid");
     for i in 0..60 {
-        s.store(Mode::Set, format!("k{i}").as_bytes(), 0, 0, &[b'v'; 900], 0, 0);
+        s.store(
+            Mode::Set,
+            format!("k{i}").as_bytes(),
+            0,
+            0,
+            &[b'v'; 900],
+            0,
+            0,
+        );
     }
     let before = s.stats();
     assert!(before.accounted > 50_000);
-    assert!(!s.reserve(66_537, 0), "more than half the limit and -I + 64 KiB");
+    assert!(
+        !s.reserve(66_537, 0),
+        "more than half the limit and -I + 64 KiB"
+    );
     assert!(s.reserve(50_000, 0));
     let after = s.stats();
     assert!(after.evictions > 0);
@@ -325,6 +410,9 @@ fn concurrent_use_keeps_the_accounting() {
         t.join().expect("no panic");
     }
     let st = s.stats();
-    assert_eq!(st.accounted, st.bytes, "nothing retained: accounted is linked bytes");
+    assert_eq!(
+        st.accounted, st.bytes,
+        "nothing retained: accounted is linked bytes"
+    );
     assert!(st.accounted <= 200_000);
 }

@@ -493,3 +493,124 @@ pub unsafe extern "C" fn kv_rs_store_visit_shard(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use graft_ffi::Status;
+
+    const CFG: StoreConfig = StoreConfig {
+        mem_limit: 1 << 20,
+        item_size_max: 1 << 20,
+        process_started: 1_700_000_000,
+        initial_buckets: 0,
+    };
+
+    unsafe extern "C" fn keep(ctx: *mut c_void, v: *const ItemViewC) {
+        boundary::unit(|| {
+            // SAFETY: ctx is the test's `*mut *mut KvRsItem`, v the live view.
+            unsafe { *ctx.cast::<*mut KvRsItem>() = kv_rs_store_item_retain(v) };
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn exports_check_arguments_and_keep_retained_bytes() {
+        let mut s: *mut KvRsStore = core::ptr::null_mut();
+        // SAFETY: valid config and out; NULL arguments are what is tested after.
+        unsafe {
+            assert_eq!(
+                kv_rs_store_create(&CFG, 7, &mut s),
+                Status::InvalidArgument.as_raw()
+            );
+            assert_eq!(
+                kv_rs_store_create(core::ptr::null(), 0, &mut s),
+                Status::NullPointer.as_raw()
+            );
+            assert_eq!(kv_rs_store_create(&CFG, KV_RS_SIZE_GLIBC, &mut s), 0);
+            let mut res = -1;
+            let rc = kv_rs_store_store(
+                s,
+                1,
+                b"k".as_ptr().cast(),
+                1,
+                5,
+                0,
+                b"val".as_ptr().cast(),
+                3,
+                0,
+                2,
+                &mut res,
+            );
+            assert_eq!((rc, res), (0, 0));
+            assert_eq!(
+                kv_rs_store_store(
+                    s,
+                    9,
+                    b"k".as_ptr().cast(),
+                    1,
+                    0,
+                    0,
+                    core::ptr::null(),
+                    0,
+                    0,
+                    2,
+                    &mut res
+                ),
+                Status::InvalidArgument.as_raw()
+            );
+            let mut held: *mut KvRsItem = core::ptr::null_mut();
+            let mut hit = 0;
+            let rc = kv_rs_store_get(
+                s,
+                b"k".as_ptr().cast(),
+                1,
+                2,
+                0,
+                0,
+                Some(keep),
+                (&mut held as *mut *mut KvRsItem).cast(),
+                &mut hit,
+            );
+            assert_eq!((rc, hit), (0, 1));
+            assert!(!held.is_null());
+            assert_eq!(
+                kv_rs_store_delete(s, b"k".as_ptr().cast(), 1, 2, &mut res),
+                0
+            );
+            assert_eq!(res, 5);
+            let mut st = StatsC::default();
+            assert_eq!(kv_rs_store_get_stats(s, &mut st), 0);
+            assert_eq!((st.curr_items, st.bytes), (0, 0));
+            assert!(st.accounted > 0, "the retained item is still counted");
+            kv_rs_store_destroy(s);
+            // the item outlives its store
+            let item = &*held.cast_const().cast::<Item>();
+            assert_eq!(item.value(), b"val");
+            kv_rs_store_item_release(core::ptr::null(), held);
+            assert_eq!(
+                kv_rs_store_maintain(core::ptr::null(), 0),
+                Status::NullPointer.as_raw()
+            );
+        }
+    }
+
+    #[test]
+    fn armed_panic_becomes_a_status() {
+        let mut s: *mut KvRsStore = core::ptr::null_mut();
+        // SAFETY: valid config, out and store.
+        unsafe {
+            assert_eq!(kv_rs_store_create(&CFG, KV_RS_SIZE_EXACT, &mut s), 0);
+            let mut res = -1;
+            graft_ffi::fault::arm_panic();
+            let rc = kv_rs_store_delete(s, b"k".as_ptr().cast(), 1, 2, &mut res);
+            assert_eq!((rc, res), (Status::Panic.as_raw(), -1));
+            assert_eq!(
+                kv_rs_store_delete(s, b"k".as_ptr().cast(), 1, 2, &mut res),
+                0
+            );
+            assert_eq!(res, 3);
+            kv_rs_store_destroy(s);
+        }
+    }
+}
