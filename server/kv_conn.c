@@ -767,7 +767,7 @@ static void kv__ml_key(kv__mline *m, const char *key, uint32_t nkey, int binary)
     kv__ml_put(m, " k", 2);
     if (binary) {
         assert(m->n + (nkey + 2) / 3 * 4 + 2 <= sizeof(m->b));
-        m->n += kv_base64_encode((const unsigned char *)key, nkey, m->b + m->n);
+        m->n += kv_resp_base64((const unsigned char *)key, nkey, m->b + m->n);
         kv__ml_put(m, " b", 2);
     } else {
         kv__ml_put(m, key, nkey);
@@ -797,10 +797,10 @@ static void kv__ml_end(kv_conn *c, kv__mline *m)
 
 static uint32_t kv__mrealtime(kv_conn *c, const char *t, uint32_t n, uint32_t now)
 {
-    int32_t v = 0;
-    int ok = kv_meta_i32(t + 1, n - 1, &v);
-    assert(ok); /* the parser checked it */
-    (void)ok;
+    /* the parser checked the number (kv_proto.h): strtol reads the value memcached's
+     * safe_strtol reads, truncated to 32 bits as there */
+    (void)n;
+    int32_t v = (int32_t)strtol(t + 1, NULL, 10);
     return kv_store_realtime(c->srv->store, v, now);
 }
 
@@ -810,7 +810,15 @@ typedef struct kv__mg_ctx {
     const char *arg;
     uint32_t now;
     int value;
+    int opaque_error; /* META_OPAQUE: apply the flags before the long opaque, reply nothing */
 } kv__mg_ctx;
+
+/* memcached's "opaque token too long" of mg and ma comes while it writes the reply:
+ * the flags before the long O have taken effect. */
+static int kv__long_opaque(const char *t, uint32_t n)
+{
+    return t[0] == 'O' && n > 32;
+}
 
 /* Appends an item's value (with its CRLF): copied, or sent from the item itself. */
 static void kv__emit_item_data(kv_conn *c, const kv_item_view *it)
@@ -846,6 +854,9 @@ static void kv__mg_visit(void *ctx, const kv_meta_view *v, kv_meta_update *u)
     const char *t;
     /* in the order of the request: a T or N changes what a later t reports */
     while (kv__mflag(g->arg, g->r->arg_len, &pos, &t, &n)) {
+        if (g->opaque_error && kv__long_opaque(t, n)) {
+            return; /* memcached stops here with its error: no win, nothing sent */
+        }
         switch (t[0]) {
         case 'T':
             exptime = kv__mrealtime(c, t, n, g->now);
@@ -925,10 +936,25 @@ static void kv__do_mg(kv_conn *c, const kv_request *r, uint32_t now)
     kv__mkey_init(c, r, &k);
     const char *arg = c->in + c->in_pos + r->arg_off;
     uint32_t n;
-    kv__mg_ctx g = {c, r, arg, now, kv__mfind(arg, r->arg_len, 'v', &n) != NULL};
+    int opaque_error = r->status == KV_PARSE_ERROR;
+    kv__mg_ctx g = {c, r, arg, now, kv__mfind(arg, r->arg_len, 'v', &n) != NULL, opaque_error};
     int bump = kv__mfind(arg, r->arg_len, 'u', &n) == NULL;
     int vivify = kv__mfind(arg, r->arg_len, 'N', &n) != NULL;
+    if (opaque_error) {
+        /* memcached bumps before the reply unless a flag (N T R l h) delays the bump to
+         * after it, which the error then skips */
+        static const char delayed[] = "NTRlh";
+        for (const char *d = delayed; *d != '\0'; d++) {
+            if (kv__mfind(arg, r->arg_len, *d, &n) != NULL) {
+                bump = 0;
+            }
+        }
+    }
     int hit = kv_ss_mget(c->srv->store, k.p, k.n, now, bump, vivify, kv__mg_visit, &g);
+    if (opaque_error) {
+        kv__emit(c, KV_RESP_LIT("CLIENT_ERROR opaque token too long\r\n"));
+        return;
+    }
     KV_STAT_ADD(c->stats, cmd_get, 1);
     if (hit) {
         KV_STAT_ADD(c->stats, get_hits, 1);
@@ -1055,6 +1081,7 @@ typedef struct kv__ma_ctx {
     uint32_t now;
     const uint64_t *value;
     int show_value;
+    int opaque_error; /* as kv__mg_ctx */
     kv__mline m;
 } kv__ma_ctx;
 
@@ -1074,6 +1101,10 @@ static void kv__ma_visit(void *ctx, const kv_meta_view *v, kv_meta_update *u)
     uint32_t pos = 0, n;
     const char *t;
     while (kv__mflag(a->arg, a->r->arg_len, &pos, &t, &n)) {
+        if (a->opaque_error && kv__long_opaque(t, n)) {
+            m->n = 0;
+            return;
+        }
         switch (t[0]) {
         case 'c':
             kv__ml_flag_u64(m, 'c', a->c->srv->disable_cas ? 0 : v->item.cas);
@@ -1130,14 +1161,18 @@ static void kv__do_ma(kv_conn *c, const kv_request *r, uint32_t now)
     uint64_t initial = 0;
     const char *jt = kv__mfind(arg, r->arg_len, 'J', &n);
     if (jt != NULL) {
-        int ok = kv_meta_u64(jt + 1, n - 1, &initial);
-        assert(ok);
-        (void)ok;
+        initial = strtoull(jt + 1, NULL, 10); /* checked by the parser */
     }
     uint64_t value = 0;
-    kv__ma_ctx a = {c, r, arg, &k, now, &value, kv__mfind(arg, r->arg_len, 'v', &n) != NULL, {{0}, 0}};
+    int opaque_error = r->status == KV_PARSE_ERROR;
+    int show = kv__mfind(arg, r->arg_len, 'v', &n) != NULL;
+    kv__ma_ctx a = {c, r, arg, &k, now, &value, show, opaque_error, {{0}, 0}};
     kv_store_result res = kv_ss_marith(c->srv->store, k.p, k.n, incr, r->delta, r->cas, vivify,
                                        initial, now, &value, kv__ma_visit, &a);
+    if (opaque_error && res != KV_RES_NON_NUMERIC && res != KV_RES_NO_MEMORY) {
+        kv__emit(c, KV_RESP_LIT("CLIENT_ERROR opaque token too long\r\n"));
+        return;
+    }
     switch (res) {
     case KV_RES_OK:
         if (incr) {
@@ -1150,7 +1185,8 @@ static void kv__do_ma(kv_conn *c, const kv_request *r, uint32_t now)
         }
         return;
     case KV_RES_NON_NUMERIC:
-        kv__emit(c, KV_RESP_LIT("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"));
+        kv__emit(c,
+                 KV_RESP_LIT("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"));
         return;
     case KV_RES_NO_MEMORY:
         if (vivify) {
@@ -1208,7 +1244,7 @@ static void kv__me_visit(void *ctx, const kv_meta_view *v, kv_meta_update *u)
     m.n = 0;
     kv__ml_put(&m, "ME ", 3);
     if (v->key_binary) {
-        m.n += kv_base64_encode((const unsigned char *)v->item.key, v->item.nkey, m.b + m.n);
+        m.n += kv_resp_base64((const unsigned char *)v->item.key, v->item.nkey, m.b + m.n);
     } else {
         kv__ml_put(&m, v->item.key, v->item.nkey);
     }
@@ -1244,6 +1280,14 @@ static void kv__do_me(kv_conn *c, const kv_request *r, uint32_t now)
 static void kv__do_error(kv_conn *c, const kv_request *r, uint32_t now)
 {
     if (r->error == KV_ERR_UNKNOWN_COMMAND && kv__compat(c, r, now)) {
+        return;
+    }
+    if (r->error == KV_ERR_META_OPAQUE && r->cmd == KV_CMD_MG) {
+        kv__do_mg(c, r, now); /* with the effects memcached has before it notices */
+        return;
+    }
+    if (r->error == KV_ERR_META_OPAQUE && r->cmd == KV_CMD_MA) {
+        kv__do_ma(c, r, now);
         return;
     }
     if (r->cmd == KV_CMD_FLUSH_ALL && c->srv->disable_flush) {

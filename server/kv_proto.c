@@ -531,36 +531,6 @@ size_t kv_base64_decode(const char *src, size_t n, unsigned char *dst, size_t ca
     return out;
 }
 
-size_t kv_base64_encode(const unsigned char *src, size_t n, char *dst)
-{
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)src[i] << 16;
-        if (i + 1 < n) {
-            v |= (unsigned)src[i + 1] << 8;
-        }
-        if (i + 2 < n) {
-            v |= src[i + 2];
-        }
-        dst[o++] = abc[(v >> 18) & 63];
-        dst[o++] = abc[(v >> 12) & 63];
-        dst[o++] = i + 1 < n ? abc[(v >> 6) & 63] : '=';
-        dst[o++] = i + 2 < n ? abc[v & 63] : '=';
-    }
-    return o;
-}
-
-int kv_meta_i32(const char *s, size_t n, int32_t *out)
-{
-    return n <= UINT32_MAX && kv__safe_i32(s, (uint32_t)n, out);
-}
-
-int kv_meta_u64(const char *s, size_t n, uint64_t *out)
-{
-    return n <= UINT32_MAX && kv__safe_u64(s, (uint32_t)n, out);
-}
-
 /* Sets the meta request's arg to the tokens from `from` to the last one. */
 static void kv__meta_arg(const kv__line *l, size_t from, kv_request *out)
 {
@@ -761,6 +731,15 @@ static void kv__parse_meta(const kv__line *l, uint8_t cmd, size_t len,
     }
     if (err == KV_ERR_NONE && cmd != KV_CMD_MS && !kv__meta_opaque_ok(l, from)) {
         err = KV_ERR_META_OPAQUE;
+        if (cmd != KV_CMD_MD) {
+            /* mg and ma: memcached finds the opaque too long only while it writes the
+             * reply, after the lookup or the arithmetic: the request stays described */
+            kv__fail(out, cmd, err);
+            out->noreply = 0;
+            kv__set_key(out, l, 1);
+            kv__meta_arg(l, from, out);
+            return;
+        }
     }
     if (err != KV_ERR_NONE) {
         kv__meta_fail(out, cmd, err);
@@ -943,7 +922,7 @@ void kv_parse(const char *buf, size_t len, const kv_parse_limits *limits, kv_req
         return;
     }
     if (out->status == KV_PARSE_ERROR && out->error != KV_ERR_TOO_LARGE &&
-        out->error != KV_ERR_BAD_CHUNK) {
+        out->error != KV_ERR_BAD_CHUNK && out->error != KV_ERR_META_OPAQUE) {
         /* only the error kinds that need the key keep it */
         out->nkeys = 0;
         out->key_off = 0;

@@ -199,7 +199,8 @@ typedef struct kv_request {
  *             consumed (the line; for BAD_CHUNK line + value + CRLF), noreply when
  *             memcached had already seen "noreply" (the server then sends nothing),
  *             swallow (TOO_LARGE only: value length + 2). TOO_LARGE and BAD_CHUNK also
- *             carry the key (nkeys=1): memcached deletes the key on a too-large SET.
+ *             carry the key (nkeys=1): memcached deletes the key on a too-large SET
+ *             (META_OPAQUE of mg/ma: the whole description, see the meta commands).
  *             A get-family BAD_FORMAT (key over 250 bytes) means memcached also drops
  *             every reply of the connection not yet sent.
  *  CLOSE      error (LINE_TOO_LONG or HTTP), everything else zero: close the connection
@@ -218,18 +219,20 @@ typedef struct kv_request {
  *     the first of them); noreply = the q flag; flags = F, exptime = T, cas = C, delta =
  *     D (MA: 1 when absent), each 0 when absent; MS: data_off/data_len as for set.
  *     Flag tokens are single characters with an optional token after them; the server
- *     reads N, R, J and M again from arg in order (kv_meta_i32 for N and R, J and M are
- *     validated here). MN: cmd only.
- *   Checks, in memcached's order: fewer than 3 tokens (mn: 1) -> UNKNOWN_COMMAND; key
+ *     reads N, R, J and M again from arg in order (validated here, so strtol/strtoull
+ *     read the values memcached reads). MN: cmd only.
+ *   Checks, in memcached's order (mn has none): fewer than 3 tokens -> UNKNOWN_COMMAND; key
  *     over 250 bytes -> BAD_FORMAT; ms without datalen -> BAD_FORMAT; 20 tokens or more
- *     (with the terminal one) -> META_MG_TOO_LONG (mg) / META_TOO_LONG; ms datalen not a
+ *     (command, key, flags) -> META_MG_TOO_LONG (mg) / META_TOO_LONG; ms datalen not a
  *     number in 0..INT_MAX-2 -> BAD_FORMAT; then the flags: a flag seen twice (or a
  *     first byte >= 127) -> META_DUP_FLAG and an unknown one -> META_INVALID_FLAG at
  *     once; bad numbers of N/T/R/C, a bad M length, J, D and an undecodable b key are
  *     noted and the last one noted is reported (F: BAD_FORMAT unless another was noted);
  *     md and ma report any of these as META_FLAG. Then O tokens over 32 bytes ->
  *     META_OPAQUE, ms M not one of E A P R S -> META_MS_MODE (wins over META_OPAQUE),
- *     ma M not one of I + D - -> META_MA_MODE. ms errors from the flags on swallow the
+ *     ma M not one of I + D - -> META_MA_MODE (mg and ma: META_OPAQUE keeps the whole
+ *     description, key, arg and numbers: memcached notices it only after the lookup or
+ *     the arithmetic, whose effects stay). ms errors from the flags on swallow the
  *     value (swallow = datalen + 2). ME: key over 250 -> BAD_FORMAT, b key that does
  *     not decode -> BAD_FORMAT. Meta errors never carry noreply.
  */
@@ -245,16 +248,6 @@ int kv_request_next_key(const char *buf, const kv_request *req, uint32_t *pos, u
  * of alphabet bytes that is 0 or not a multiple of 4, a bad padding, too small a cap).
  * dst may be NULL to validate only (then cap is not checked). */
 size_t kv_base64_decode(const char *src, size_t n, unsigned char *dst, size_t cap);
-
-/* Standard base64 with padding of src[0..n) into dst (4 * ceil(n / 3) bytes, no NUL);
- * returns the length written. */
-size_t kv_base64_encode(const unsigned char *src, size_t n, char *dst);
-
-/* A meta flag's number (the token after its character) as memcached's safe_strtol reads
- * it: 1 with *out set, or 0. */
-int kv_meta_i32(const char *s, size_t n, int32_t *out);
-/* ... and as safe_strtoull reads it (J). */
-int kv_meta_u64(const char *s, size_t n, uint64_t *out);
 
 #ifdef __cplusplus
 }

@@ -158,3 +158,23 @@ size_t kv_resp_stat_u64(char *dst, size_t cap, const char *name, uint64_t value)
     v[kv_resp_u64(v, value)] = '\0';
     return kv_resp_stat_str(dst, cap, name, v);
 }
+
+size_t kv_resp_base64(const unsigned char *src, size_t n, char *dst)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)src[i] << 16;
+        if (i + 1 < n) {
+            v |= (unsigned)src[i + 1] << 8;
+        }
+        if (i + 2 < n) {
+            v |= src[i + 2];
+        }
+        dst[o++] = abc[(v >> 18) & 63];
+        dst[o++] = abc[(v >> 12) & 63];
+        dst[o++] = i + 1 < n ? abc[(v >> 6) & 63] : '=';
+        dst[o++] = i + 2 < n ? abc[v & 63] : '=';
+    }
+    return o;
+}

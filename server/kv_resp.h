@@ -31,6 +31,10 @@ size_t kv_resp_u64_line(char *dst, uint64_t v);
 /* Writes the decimal digits of v (no terminator); returns their count (1..20). */
 size_t kv_resp_u64(char *dst, uint64_t v);
 
+/* Standard base64 with padding of src[0..n) at dst (4 * ceil(n / 3) bytes, no NUL), as
+ * memcached writes binary meta keys; returns the length written. */
+size_t kv_resp_base64(const unsigned char *src, size_t n, char *dst);
+
 /* The reply line (with CRLF) of a parse error kind; NULL for kinds that close the
  * connection or are not errors. *len receives its length. */
 const char *kv_resp_parse_error(int error, size_t *len);

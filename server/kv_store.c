@@ -249,7 +249,9 @@ static void kv__lru_update(kv_shard *sh, kv_item *it, uint32_t now)
 /* A read of the item: as kv__lru_update, and the item counts as fetched. */
 static void kv__lru_bump(kv_shard *sh, kv_item *it, uint32_t now)
 {
-    it->mflags |= KV__M_FETCHED;
+    if ((it->mflags & KV__M_FETCHED) == 0) {
+        it->mflags |= KV__M_FETCHED; /* written once: hot items' reads stay read-only */
+    }
     kv__lru_update(sh, it, now);
 }
 
@@ -525,9 +527,9 @@ int kv_store_get(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int 
 /* kv_store_store and kv_store_mstore: cas is the client's value (KV_MODE_CAS, or any mode
  * when `meta`); meta: memcached's ms rules (see kv_store_mstore). */
 static kv_store_result kv__store(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
-                                 uint32_t flags, int64_t exptime, const char *data,
-                                 uint32_t ndata, uint64_t cas, uint32_t now, int meta,
-                                 int invalidate, int key_binary, uint64_t *cas_out)
+                                 uint32_t flags, int64_t exptime, const char *data, uint32_t ndata,
+                                 uint64_t cas, uint32_t now, int meta, int invalidate,
+                                 int key_binary, uint64_t *cas_out)
 {
     uint64_t h = kv__hash_key(key, nkey);
     kv_shard *sh = kv__shard(s, h);
@@ -648,9 +650,9 @@ kv_store_result kv_store_store(kv_store *s, kv_store_mode mode, const char *key,
 }
 
 kv_store_result kv_store_mstore(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
-                                uint32_t flags, int64_t exptime, const char *data,
-                                uint32_t ndata, uint64_t cas, int invalidate, int key_binary,
-                                uint32_t now, uint64_t *cas_out)
+                                uint32_t flags, int64_t exptime, const char *data, uint32_t ndata,
+                                uint64_t cas, int invalidate, int key_binary, uint32_t now,
+                                uint64_t *cas_out)
 {
     if (cas_out != NULL) {
         *cas_out = 0;
@@ -661,8 +663,8 @@ kv_store_result kv_store_mstore(kv_store *s, kv_store_mode mode, const char *key
 
 static void kv__meta_view(const kv_item *it, kv_meta_view *v, int created)
 {
-    v->item = (kv_item_view){kv__key(it),         it->nkey,   it->flags, it->data + it->nkey,
-                             it->nbytes,          it->cas,    it};
+    v->item = (kv_item_view){kv__key(it), it->nkey, it->flags, it->data + it->nkey,
+                             it->nbytes,  it->cas,  it};
     v->exptime = it->exptime;
     v->atime = it->atime;
     v->fetched = (it->mflags & KV__M_FETCHED) != 0;
@@ -682,8 +684,8 @@ static void kv__meta_apply(kv_item *it, const kv_meta_update *u)
     }
 }
 
-int kv_store_mget(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int bump,
-                  int vivify, kv_meta_visit_fn fn, void *ctx)
+int kv_store_mget(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int bump, int vivify,
+                  kv_meta_visit_fn fn, void *ctx)
 {
     uint64_t h = kv__hash_key(key, nkey);
     kv_shard *sh = kv__shard(s, h);

@@ -206,8 +206,8 @@ typedef void (*kv_meta_visit_fn)(void *ctx, const kv_meta_view *v, kv_meta_updat
  * (flags 0, no TTL until fn sets one; not made when memory cannot be found). fn may call
  * kv_store_item_retain on &v->item. Then, when `bump`, the read counts (fetched, last
  * access, LRU). Returns 1 when fn was called, 0 on a miss. */
-int kv_store_mget(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int bump,
-                  int vivify, kv_meta_visit_fn fn, void *ctx);
+int kv_store_mget(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int bump, int vivify,
+                  kv_meta_visit_fn fn, void *ctx);
 
 /* ms: kv_store_store with memcached's meta rules: `cas` (0 = none) is compared in every
  * mode that has an item (KV_MODE_CAS as kv_store_store; append/prepend: EXISTS when it
@@ -216,9 +216,9 @@ int kv_store_mget(kv_store *s, const char *key, uint32_t nkey, uint32_t now, int
  * refreshes its last access. `key_binary` marks the new item (not kept by append and
  * prepend, as memcached). *cas_out: the new item's CAS when STORED, else 0. */
 kv_store_result kv_store_mstore(kv_store *s, kv_store_mode mode, const char *key, uint32_t nkey,
-                                uint32_t flags, int64_t exptime, const char *data,
-                                uint32_t ndata, uint64_t cas, int invalidate, int key_binary,
-                                uint32_t now, uint64_t *cas_out);
+                                uint32_t flags, int64_t exptime, const char *data, uint32_t ndata,
+                                uint64_t cas, int invalidate, int key_binary, uint32_t now,
+                                uint64_t *cas_out);
 
 /* md: DELETED, NOT_FOUND, or EXISTS when has_cas and the item's CAS differs. With
  * `invalidate` the item stays, marked stale with a new CAS and its recache token

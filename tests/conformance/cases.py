@@ -495,6 +495,8 @@ def build_cases():
     # errors
     case("meta-mg-dup-flag", b"mg Ka v v\r\n")
     case("meta-mg-invalid-flag", b"mg Ka x\r\nmg Ka E5\r\nmg Ka 1\r\n")
+    case("meta-E-explicit-cas-unknown-in-1.6.18", b"ms Ka 1 E5\r\nx\r\nmg Ka v\r\nmd Ka E5\r\n"
+         b"ma Ka E5\r\nms Ka 1\r\nx\r\nmg Ka E5 c\r\n")
     case("meta-mg-high-byte-flag", b"mg Ka \xffv\r\nmg Ka \x7f\r\n")
     case("meta-mg-error-ignores-q", b"mg Ka x q\r\nmg Ka Tx q\r\n")
     case("meta-mg-bad-tokens", b"mg Ka Tx\r\nmg Ka N\r\nmg Ka R1x\r\nmg Ka C-\r\n")
@@ -508,6 +510,22 @@ def build_cases():
     case("meta-mg-key-too-long", b"mg " + key(251) + b" v\r\n")
     case("meta-mg-opaque-32", b"mg Ka O" + b"o" * 31 + b"\r\n")
     case("meta-mg-opaque-too-long", b"mg Ka O" + b"o" * 32 + b"\r\n")
+    # memcached checks mg/ma opaques while writing the reply: what came before stays
+    lo = b"O" + b"o" * 33
+    case("meta-mg-long-opaque-after-N", b"mg Ka N30 " + lo + b"\r\nmg Ka t v\r\n")
+    case("meta-mg-long-opaque-before-N", b"mg Ka " + lo + b" N30\r\nmg Ka t v\r\n")
+    case("meta-mg-long-opaque-T", b"ms Ka 1 T100\r\nx\r\nmg Ka T10 " + lo + b"\r\nmg Ka t\r\n"
+         b"mg Ka " + lo + b" T50\r\nmg Ka t\r\n")
+    case("meta-mg-long-opaque-bump", b"ms Ka 1\r\nx\r\nmg Ka " + lo + b"\r\nmg Ka h\r\n"
+         b"ms Kb 1\r\nx\r\nmg Kb h " + lo + b"\r\nmg Kb h\r\n")
+    case("meta-mg-long-opaque-miss", b"mg Ka v " + lo + b"\r\nmg Ka v q " + lo + b"\r\nmn\r\n")
+    case("meta-mg-long-opaque-stale", b"ms Ka 1\r\nx\r\nmd Ka I\r\nmg Ka " + lo +
+         b"\r\nmg Ka v\r\n")
+    case("meta-ma-long-opaque", b"ms Ka 1\r\n5\r\nma Ka " + lo + b" v\r\nmg Ka v\r\n"
+         b"ma Kb N0 J3 " + lo + b"\r\nmg Kb v t\r\nma Kc " + lo + b"\r\n"
+         b"ms Kd 1\r\nx\r\nma Kd " + lo + b"\r\n", READ, b"ma Ka T30 " + lo + b"\r\nmg Ka t\r\n")
+    # (READ: while a reply not yet sent holds the item, memcached's ma replaces it and
+    # applies T to the replaced copy, losing it; see docs/SERVER.md)
     case("meta-mg-P-L-ignored", b"ms Ka 1\r\nx\r\nmg Ka Pfoo Lbar v\r\n")
     case("meta-ms-no-datalen", b"ms Ka\r\nmn\r\n")
     case("meta-ms-bad-datalen", b"ms Ka x\r\nmn\r\nms Ka -1\r\nmn\r\nms Ka 2147483646\r\nmn\r\n")
@@ -543,6 +561,44 @@ def build_cases():
     case("meta-mixed-classic", b"set Ka 5 0 2\r\nhi\r\nmg Ka v f c\r\ndelete Ka\r\nmg Ka v\r\n"
          b"ma Kb N0 J41\r\nincr Kb 1\r\n")
     case("meta-crlf-variants", b"mg Ka v\nms Ka 1\nx\r\nmg Ka v\n")
+
+    # ---- generated meta scripts (own seed, so the classic ones above stay as they are) --
+    mrnd = random.Random(int(os.environ.get("KVD_CONFORMANCE_SEED", "20261124")) + 12)
+    mkeys = [b"Ka", b"Kb", b"{b64:Ka}", b"{b64:Kb}", b"Ka=", b"K" + b"z" * 250]
+    mnums = [b"0", b"1", b"5", b"100", b"x", b"", b"18446744073709551615", b"4294967296"]
+    mflags = [b"v", b"k", b"s", b"t", b"c", b"f", b"h", b"q", b"u", b"b", b"I", b"x", b"E1",
+              b"O1", b"O" + b"o" * 33, b"P", b"L", b"MA", b"ME", b"MP", b"MR", b"MS", b"MD",
+              b"M-", b"M+", b"MX", b"MEE"]
+    numflags = [b"T", b"N", b"R", b"F", b"C", b"D", b"J"]
+    for n in range(int(os.environ.get("KVD_CONFORMANCE_GENERATED", "48")) // 2):
+        script = b""
+        for _ in range(mrnd.randint(4, 12)):
+            w = mrnd.choice([b"mg", b"mg", b"ms", b"ms", b"md", b"ma", b"me", b"mn", b"get",
+                             b"set"])
+            key = mrnd.choice(mkeys)
+            flags = []
+            for _ in range(mrnd.choice([0, 1, 2, 3, 4, 6])):
+                if mrnd.random() < 0.35:
+                    flags.append(mrnd.choice(numflags) + mrnd.choice(mnums))
+                else:
+                    flags.append(mrnd.choice(mflags))
+            if b"b" not in flags and key.startswith(b"{b64"):
+                flags.append(b"b")
+            if w == b"ms" or w == b"set":
+                data = bytes(mrnd.choice(b"0123456789abc") for _ in range(mrnd.randint(0, 5)))
+                length = len(data) if mrnd.random() < 0.85 else mrnd.randint(0, 7)
+                if w == b"set":
+                    line = [w, key, b"0", b"0", b"%d" % length]
+                else:
+                    line = [w, key, b"%d" % length] + flags
+                script += b" ".join(line) + b"\r\n" + data + b"\r\n"
+            elif w == b"mn":
+                script += b"mn\r\n"
+            elif w == b"get":
+                script += b"get " + key + b"\r\n"
+            else:
+                script += b" ".join([w, key] + flags) + b"\r\n"
+        case("generated-meta-%02d" % n, script + b"mn\r\n")
 
     # ---- server-wide: flush_all, stats (serial) --------------------------------------
     case("flush-all", b"set Ka 0 0 1\r\nx\r\nflush_all\r\nget Ka\r\nset Ka 0 0 1\r\ny\r\n"

@@ -6,6 +6,9 @@ and however slowly they read, and other clients keep being served meanwhile
   multiget      a 1 MB value, one 2,005-byte line "get k k k ..." (1,000 keys), unread
   slow-readers  N clients (default 250) pipelining "get big" (100 KB value), never reading
   stalled-sets  300 connections stalled half-way through a 1 MB set at -m 64
+  stalled-ms    the same with the meta command "ms <key> 1000000 T0 F1"
+  mg-pipeline   a 1 MB value, 1,000 pipelined "mg k v" requests in one write, unread
+                at first, then read whole and checked
   long-getline  a multi-get line longer than -I + 64 KiB (here 1.5 MB at -I 1m): served
 
 Each asserts kvd's RSS (VmRSS) under the bound given below and that a new client's
@@ -175,7 +178,7 @@ def run_slow_readers(a):
         raise
 
 
-def run_stalled_sets(a):
+def run_stalled_sets(a, line=b"set stall%d 0 0 1000000\r\n"):
     p, port = start(a, ["-m", "64", "-c", "400"])
     try:
         base = rss_mb(p.pid)
@@ -183,7 +186,7 @@ def run_stalled_sets(a):
         half = b"v" * 500000
         for i in range(300):
             s = connect(port)
-            s.sendall(b"set stall%d 0 0 1000000\r\n" % i + half)  # then nothing more
+            s.sendall(line % i + half)  # then nothing more
             conns.append(s)
         top = peak(p.pid, a.hold)
         ms = probe(port)
@@ -199,6 +202,44 @@ def run_stalled_sets(a):
             s.close()
         print("stalled connections' replies:", replies)
         return base, top, ms, True, p
+    except BaseException:
+        p.kill()
+        raise
+
+
+def run_stalled_ms(a):
+    return run_stalled_sets(a, b"ms stall%d 1000000 T0 F1\r\n")
+
+
+def run_mg_pipeline(a):
+    p, port = start(a, ["-m", "64"])
+    try:
+        base = rss_mb(p.pid)
+        assert store(port, b"k", 1000000) == b"STORED\r\n"
+        s = connect(port)
+        s.sendall(b"mg k v\r\n" * 1000 + b"mn\r\n")
+        top = peak(p.pid, a.hold)
+        ms = probe(port)
+        ok = True
+        if not a.measure:
+            hdr = b"VA 1000000\r\n"
+            want = 1000 * (len(hdr) + 1000002) + 4
+            got = 0
+            head = b""
+            tail = b""
+            s.settimeout(30)
+            while got < want:
+                d = s.recv(1 << 22)
+                if not d:
+                    break
+                if len(head) < len(hdr):
+                    head += d[:len(hdr)]
+                got += len(d)
+                tail = (tail + d)[-4:]
+            ok = got == want and tail == b"MN\r\n" and head.startswith(hdr)
+            print(("ok   " if ok else "FAIL ") + f"mg replies complete: {got} of {want} bytes")
+        s.close()
+        return base, top, ms, ok, p
     except BaseException:
         p.kill()
         raise
@@ -236,6 +277,8 @@ CLASSES = {
     "multiget": (run_multiget, 48),        # the 1 MB item + buffers
     "slow-readers": (run_slow_readers, 96),  # 250 x the per-connection bound, well under
     "stalled-sets": (run_stalled_sets, 80),  # claims come out of -m 64
+    "stalled-ms": (run_stalled_ms, 80),      # the same claims for meta sets
+    "mg-pipeline": (run_mg_pipeline, 48),    # as multiget: values sent by reference
     "long-getline": (run_long_getline, 48),
 }
 

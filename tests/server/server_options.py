@@ -241,14 +241,14 @@ def test_refused_and_noted(kvd):
           "-b 16 and -R 7 in stats settings")
     check(talk(port, b"set a 0 0 1\r\nx\r\nget a\r\n") == b"STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
           "serves with -o hashpower=18")
-    # kvd has no meta commands: "ms" is ERROR, and its value is swallowed, never run as
-    # commands (here a flush_all that would empty the cache)
+    # meta commands: an ms value is stored, never run as commands (here a flush_all that
+    # would empty the cache), also when it is split across reads
     out = talk(port, b"ms a 9 T0\r\nflush_all\r\nmg a v\r\nget a\r\n")
-    check(out == b"ERROR\r\nERROR\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
-          f"ms: ERROR, its value swallowed, not executed ({out!r})")
+    check(out == b"HD\r\nVA 9\r\nflush_all\r\nVALUE a 0 9\r\nflush_all\r\nEND\r\n",
+          f"ms: its value stored, not executed ({out!r})")
     out = run_script(port, [send(b"ms a 11\r\nflush"), READ, send(b"_all\r\n\r\nget a\r\n")])
-    check(out == b"ERROR\r\nVALUE a 0 1\r\nx\r\nEND\r\n",
-          f"ms: a value split across reads is swallowed too ({out!r})")
+    check(out == b"HD\r\nVALUE a 0 11\r\nflush_all\r\n\r\nEND\r\n",
+          f"ms: a value split across reads is stored whole ({out!r})")
     # lru_crawler crawl runs a sweep slice on the worker: at most one per 100 ms, else
     # memcached's BUSY line
     out = talk(port, b"lru_crawler crawl all\r\nlru_crawler crawl all\r\n")

@@ -376,7 +376,7 @@ static void test_lines(void **state)
     assert_err(P("\n"), KV_CMD_NONE, KV_ERR_UNKNOWN_COMMAND, 1);
     assert_err(P("   \r\n"), KV_CMD_NONE, KV_ERR_UNKNOWN_COMMAND, 5);
     assert_err(P("g a\r\n"), KV_CMD_NONE, KV_ERR_UNKNOWN_COMMAND, 5);
-    assert_err(P("mg a v\r\n"), KV_CMD_NONE, KV_ERR_UNKNOWN_COMMAND, 8);
+    assert_int_equal(P("mg a v\r\n").cmd, KV_CMD_MG); /* meta commands are parsed */
     assert_err(P("GET a\r\n"), KV_CMD_NONE, KV_ERR_UNKNOWN_COMMAND, 7);
     /* a NUL byte ends the line as memcached sees it */
     const char z[] = "get a\0b\r\n";
@@ -499,6 +499,123 @@ static void test_prefixes_and_noise(void **state)
     }
 }
 
+/* ---- meta commands ---- */
+
+static void test_meta_requests(void **state)
+{
+    (void)state;
+    const char mg[] = "mg foo v T30 q O1 D5\r\n";
+    kv_request r = P(mg);
+    assert_int_equal(r.status, KV_PARSE_OK);
+    assert_int_equal(r.cmd, KV_CMD_MG);
+    key_is(mg, &r, "foo");
+    assert_int_equal(r.noreply, 1);
+    assert_int_equal(r.exptime, 30);
+    assert_int_equal(r.delta, 5);
+    assert_int_equal(r.arg_off, 7);
+    assert_int_equal(r.arg_len, strlen("v T30 q O1 D5"));
+    assert_int_equal(r.consumed, sizeof(mg) - 1);
+
+    const char ms[] = "ms Zm9v 3 b F7 C9 MA\r\nabc\r\nmn\r\n";
+    r = P(ms);
+    assert_int_equal(r.status, KV_PARSE_OK);
+    assert_int_equal(r.cmd, KV_CMD_MS);
+    key_is(ms, &r, "Zm9v");
+    assert_int_equal(r.flags, 7);
+    assert_int_equal(r.cas, 9);
+    assert_int_equal(r.data_len, 3);
+    assert_memory_equal(ms + r.data_off, "abc", 3);
+    assert_int_equal(r.consumed, sizeof(ms) - 1 - 4);
+    assert_int_equal(r.arg_len, strlen("b F7 C9 MA"));
+
+    r = P("ma foo\r\n");
+    assert_int_equal(r.cmd, KV_CMD_MA);
+    assert_int_equal(r.delta, 1); /* ma's default delta */
+    r = P("mn\r\n");
+    assert_int_equal(r.status, KV_PARSE_OK);
+    assert_int_equal(r.cmd, KV_CMD_MN);
+    r = P("me Zm9v b\r\n");
+    assert_int_equal(r.status, KV_PARSE_OK);
+    assert_int_equal(r.cmd, KV_CMD_ME);
+    assert_int_equal(r.arg_len, 1);
+    assert_err(P("me foo b\r\n"), KV_CMD_ME, KV_ERR_BAD_FORMAT, 10); /* "foo" is not base64 */
+
+    /* incomplete value: the bytes the request needs */
+    r = P("ms foo 10\r\nabc");
+    assert_int_equal(r.status, KV_PARSE_NEED_MORE);
+    assert_int_equal(r.consumed, 11 + 12);
+}
+
+static void test_meta_errors(void **state)
+{
+    (void)state;
+    assert_err(P("mg\r\n"), KV_CMD_NONE, KV_ERR_UNKNOWN_COMMAND, 4);
+    assert_err(P("mx foo\r\n"), KV_CMD_NONE, KV_ERR_UNKNOWN_COMMAND, 8);
+    assert_err(P("me\r\n"), KV_CMD_ME, KV_ERR_BAD_FORMAT, 4);
+    assert_err(P("mg foo v v\r\n"), KV_CMD_MG, KV_ERR_META_DUP_FLAG, 12);
+    assert_err(P("mg foo x\r\n"), KV_CMD_MG, KV_ERR_META_INVALID_FLAG, 10);
+    assert_err(P("mg foo E5\r\n"), KV_CMD_MG, KV_ERR_META_INVALID_FLAG, 11);
+    assert_err(P("mg foo \xffv\r\n"), KV_CMD_MG, KV_ERR_META_DUP_FLAG, 11);
+    assert_err(P("mg foo Tx\r\n"), KV_CMD_MG, KV_ERR_META_BAD_TOKEN, 11);
+    assert_err(P("mg foo Fx\r\n"), KV_CMD_MG, KV_ERR_BAD_FORMAT, 11);
+    assert_err(P("mg foo Nx Fx\r\n"), KV_CMD_MG, KV_ERR_META_BAD_TOKEN, 14);
+    assert_err(P("mg foo Jx Dx\r\n"), KV_CMD_MG, KV_ERR_META_DELTA, 14);
+    assert_err(P("mg foo Dx Jx\r\n"), KV_CMD_MG, KV_ERR_META_INITIAL, 14);
+    assert_err(P("mg foo Tx v v\r\n"), KV_CMD_MG, KV_ERR_META_DUP_FLAG, 15);
+    assert_err(P("mg foo MEE\r\n"), KV_CMD_MG, KV_ERR_META_M_LENGTH, 12);
+    assert_err(P("mg Zm9v= b\r\n"), KV_CMD_MG, KV_ERR_META_KEY_DECODE, 12);
+    assert_err(P("mg foo v v v v v v v v v v v v v v v v v v\r\n"), KV_CMD_MG,
+               KV_ERR_META_MG_TOO_LONG, 44);
+    assert_err(P("md foo v v v v v v v v v v v v v v v v v v\r\n"), KV_CMD_MD, KV_ERR_META_TOO_LONG,
+               44);
+    assert_err(P("md foo Tx\r\n"), KV_CMD_MD, KV_ERR_META_FLAG, 11);
+    assert_err(P("ma foo MX\r\n"), KV_CMD_MA, KV_ERR_META_MA_MODE, 11);
+    /* mg/ma: a too-long opaque keeps the description (memcached acts, then errs) */
+    const char lo[] = "mg foo N30 q Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+    kv_request o = P(lo);
+    assert_err(o, KV_CMD_MG, KV_ERR_META_OPAQUE, sizeof(lo) - 1);
+    key_is(lo, &o, "foo");
+    assert_int_equal(o.noreply, 0);
+    assert_int_equal(o.arg_len, strlen("N30 q Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    o = P("md foo Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    assert_err(o, KV_CMD_MD, KV_ERR_META_OPAQUE, 42); /* md checks first: nothing kept */
+    assert_int_equal(o.nkeys, 0);
+    /* ms: flag errors swallow the value; a bad datalen does not */
+    kv_request r = P("ms foo 2 x\r\nhi\r\n");
+    assert_err(r, KV_CMD_MS, KV_ERR_META_INVALID_FLAG, 12);
+    assert_int_equal(r.swallow, 4);
+    r = P("ms foo 2 q MX Oaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\nhi\r\n");
+    assert_int_equal(r.error, KV_ERR_META_MS_MODE); /* the mode error wins */
+    assert_int_equal(r.noreply, 0);                 /* meta errors are always sent */
+    r = P("ms foo x\r\n");
+    assert_err(r, KV_CMD_MS, KV_ERR_BAD_FORMAT, 10);
+    assert_int_equal(r.swallow, 0);
+    assert_err(P("ms foo\r\n"), KV_CMD_MS, KV_ERR_BAD_FORMAT, 8);
+    r = P("ms foo 2000000 q\r\n");
+    assert_err(r, KV_CMD_MS, KV_ERR_TOO_LARGE, 18);
+    assert_int_equal(r.swallow, 2000002);
+    key_is("ms foo 2000000 q\r\n", &r, "foo");
+    r = P("ms foo 2 q\r\nhiX\r\n");
+    assert_err(r, KV_CMD_MS, KV_ERR_BAD_CHUNK, 16);
+    assert_int_equal(r.noreply, 0);
+}
+
+static void test_meta_base64(void **state)
+{
+    (void)state;
+    unsigned char out[16];
+    assert_int_equal(kv_base64_decode("Zm9v", 4, out, sizeof(out)), 3);
+    assert_memory_equal(out, "foo", 3);
+    assert_int_equal(kv_base64_decode("Zg==", 4, out, sizeof(out)), 1);
+    assert_int_equal(out[0], 'f');
+    assert_int_equal(kv_base64_decode("Zm8=", 4, out, sizeof(out)), 2);
+    assert_int_equal(kv_base64_decode("Zm9v!!", 6, out, sizeof(out)), 3); /* skipped */
+    assert_int_equal(kv_base64_decode("Zm9", 3, out, sizeof(out)), 0);
+    assert_int_equal(kv_base64_decode("Z===", 4, out, sizeof(out)), 0); /* bad padding */
+    assert_int_equal(kv_base64_decode("", 0, out, sizeof(out)), 0);
+    assert_int_equal(kv_base64_decode("Zm9vYmFy", 8, out, 5), 0); /* too small a cap */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +638,9 @@ int main(void)
         cmocka_unit_test(test_http_closes),
         cmocka_unit_test(test_bget_alias),
         cmocka_unit_test(test_prefixes_and_noise),
+        cmocka_unit_test(test_meta_requests),
+        cmocka_unit_test(test_meta_errors),
+        cmocka_unit_test(test_meta_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

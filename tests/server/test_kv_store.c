@@ -568,6 +568,193 @@ static void test_concurrent_references(void **state)
     kv_store_destroy(s);
 }
 
+/* ---- meta protocol state (kv_store_mget, kv_store_mstore, kv_store_mdelete, marith) ---- */
+
+typedef struct mgot {
+    int n;
+    kv_meta_view v;
+    char val[64];
+    kv_meta_update set; /* what the callback asks for */
+} mgot;
+
+static void mvisit(void *ctx, const kv_meta_view *v, kv_meta_update *u)
+{
+    mgot *g = ctx;
+    g->n++;
+    g->v = *v;
+    assert_true(v->item.nbytes < sizeof(g->val));
+    memcpy(g->val, v->item.data, v->item.nbytes);
+    g->val[v->item.nbytes] = '\0';
+    *u = g->set;
+}
+
+static int mget(kv_store *s, const char *k, uint32_t now, int bump, int vivify, mgot *g)
+{
+    kv_meta_update keep = g->set;
+    memset(g, 0, sizeof(*g));
+    g->set = keep;
+    return kv_store_mget(s, k, (uint32_t)strlen(k), now, bump, vivify, mvisit, g);
+}
+
+static void test_meta_get_state(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 0);
+    mgot g = {0};
+    assert_int_equal(mget(s, "a", 100, 1, 0, &g), 0);
+    assert_int_equal(g.n, 0);
+    /* vivify: an empty item, created once; the update sets its TTL and the token */
+    g.set = (kv_meta_update){1, 130, 1};
+    assert_int_equal(mget(s, "a", 100, 1, 1, &g), 1);
+    assert_int_equal(g.v.created, 1);
+    assert_int_equal(g.v.exptime, 0);
+    assert_int_equal(g.v.item.nbytes, 0);
+    assert_int_equal(g.v.token_sent, 0);
+    g.set = (kv_meta_update){0, 0, 0};
+    assert_int_equal(mget(s, "a", 101, 1, 1, &g), 1);
+    assert_int_equal(g.v.created, 0);
+    assert_int_equal(g.v.exptime, 130);
+    assert_int_equal(g.v.token_sent, 1);
+    assert_int_equal(g.v.fetched, 1); /* the first mget bumped it */
+    /* fetched and last access: a read without bump changes neither */
+    assert_int_equal(put(s, KV_MODE_SET, "b", "x", 0, 0, 100), KV_RES_STORED);
+    assert_int_equal(mget(s, "b", 200, 0, 0, &g), 1);
+    assert_int_equal(g.v.fetched, 0);
+    assert_int_equal(g.v.atime, 100);
+    assert_int_equal(mget(s, "b", 200, 1, 0, &g), 1);
+    assert_int_equal(g.v.fetched, 0); /* the view is the state before this call */
+    assert_int_equal(mget(s, "b", 201, 1, 0, &g), 1);
+    assert_int_equal(g.v.fetched, 1);
+    assert_int_equal(g.v.atime, 200); /* updated by the read at 200 (over a minute later) */
+    /* a classic get counts as a fetch */
+    assert_int_equal(put(s, KV_MODE_SET, "c", "x", 0, 0, 100), KV_RES_STORED);
+    got cg;
+    assert_int_equal(get(s, "c", 100, &cg), 1);
+    assert_int_equal(mget(s, "c", 100, 0, 0, &g), 1);
+    assert_int_equal(g.v.fetched, 1);
+    kv_store_destroy(s);
+}
+
+static void test_meta_delete_invalidate(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 0);
+    mgot g = {0};
+    assert_int_equal(kv_store_mdelete(s, "a", 1, 0, 0, 0, 0, 0, 10), KV_RES_NOT_FOUND);
+    assert_int_equal(put(s, KV_MODE_SET, "a", "v", 0, 0, 10), KV_RES_STORED);
+    mget(s, "a", 10, 0, 0, &g);
+    uint64_t cas = g.v.item.cas;
+    assert_int_equal(kv_store_mdelete(s, "a", 1, cas + 1, 1, 0, 0, 0, 10), KV_RES_EXISTS);
+    /* I: kept, stale, new CAS, TTL from T; the recache token is cleared */
+    g.set = (kv_meta_update){0, 0, 1};
+    mget(s, "a", 10, 0, 0, &g);
+    g.set = (kv_meta_update){0, 0, 0};
+    assert_int_equal(kv_store_mdelete(s, "a", 1, cas, 1, 1, 1, 30, 10), KV_RES_DELETED);
+    assert_int_equal(mget(s, "a", 10, 0, 0, &g), 1);
+    assert_int_equal(g.v.stale, 1);
+    assert_int_equal(g.v.token_sent, 0);
+    assert_int_equal(g.v.exptime, 40);
+    assert_true(g.v.item.cas != cas);
+    assert_string_equal(g.val, "v");
+    /* without I: gone */
+    assert_int_equal(kv_store_mdelete(s, "a", 1, 0, 0, 0, 0, 0, 10), KV_RES_DELETED);
+    assert_int_equal(mget(s, "a", 10, 0, 0, &g), 0);
+    kv_store_destroy(s);
+}
+
+static void test_meta_store_rules(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 0);
+    mgot g = {0};
+    uint64_t cas = 0, cas2 = 0;
+    assert_int_equal(kv_store_mstore(s, KV_MODE_SET, "a", 1, 3, 0, "x", 1, 0, 0, 1, 10, &cas),
+                     KV_RES_STORED);
+    assert_true(cas != 0);
+    mget(s, "a", 10, 0, 0, &g);
+    assert_int_equal(g.v.key_binary, 1);
+    assert_int_equal(g.v.item.cas, cas);
+    /* append with a wrong CAS: EXISTS; with the right one: stored, binary mark lost */
+    assert_int_equal(
+        kv_store_mstore(s, KV_MODE_APPEND, "a", 1, 0, 0, "y", 1, cas + 9, 0, 1, 10, &cas2),
+        KV_RES_EXISTS);
+    assert_int_equal(cas2, 0);
+    assert_int_equal(kv_store_mstore(s, KV_MODE_APPEND, "a", 1, 0, 0, "y", 1, cas, 0, 1, 10, &cas2),
+                     KV_RES_STORED);
+    mget(s, "a", 10, 0, 0, &g);
+    assert_string_equal(g.val, "xy");
+    assert_int_equal(g.v.key_binary, 0);
+    assert_int_equal(g.v.item.flags, 3);
+    /* cas with invalidate and an older CAS: stored stale, keeping TTL and token */
+    assert_int_equal(kv_store_mstore(s, KV_MODE_SET, "b", 1, 0, 50, "1", 1, 0, 0, 0, 10, &cas),
+                     KV_RES_STORED);
+    g.set = (kv_meta_update){0, 0, 1};
+    mget(s, "b", 10, 0, 0, &g);
+    g.set = (kv_meta_update){0, 0, 0};
+    assert_int_equal(kv_store_mdelete(s, "b", 1, 0, 0, 1, 0, 0, 10), KV_RES_DELETED);
+    mget(s, "b", 10, 0, 0, &g);
+    uint64_t newer = g.v.item.cas;
+    assert_int_equal(kv_store_mstore(s, KV_MODE_CAS, "b", 1, 0, 0, "2", 1, cas, 0, 0, 10, &cas2),
+                     KV_RES_EXISTS); /* older CAS without I */
+    assert_int_equal(kv_store_mstore(s, KV_MODE_CAS, "b", 1, 0, 0, "2", 1, cas, 1, 0, 10, &cas2),
+                     KV_RES_STORED);
+    mget(s, "b", 10, 0, 0, &g);
+    assert_string_equal(g.val, "2");
+    assert_int_equal(g.v.stale, 1);
+    assert_int_equal(g.v.exptime, 60);
+    assert_true(g.v.item.cas != newer);
+    /* a newer-than-current CAS with I is a plain mismatch */
+    assert_int_equal(
+        kv_store_mstore(s, KV_MODE_CAS, "b", 1, 0, 0, "3", 1, g.v.item.cas + 100, 1, 0, 10, &cas2),
+        KV_RES_EXISTS);
+    kv_store_destroy(s);
+}
+
+typedef struct mactx {
+    int n;
+    uint64_t cas;
+    uint8_t created;
+} mactx;
+
+static void mavisit(void *ctx, const kv_meta_view *v, kv_meta_update *u)
+{
+    mactx *m = ctx;
+    m->n++;
+    m->cas = v->item.cas;
+    m->created = v->created;
+    if (v->created) {
+        u->set_exptime = 1;
+        u->exptime = 99;
+    }
+}
+
+static void test_meta_arith(void **state)
+{
+    (void)state;
+    kv_store *s = mk(1 << 20, 0);
+    uint64_t v = 0;
+    mactx m = {0};
+    assert_int_equal(kv_store_marith(s, "n", 1, 1, 1, 0, 0, 0, 10, &v, mavisit, &m),
+                     KV_RES_NOT_FOUND);
+    assert_int_equal(m.n, 0);
+    assert_int_equal(kv_store_marith(s, "n", 1, 1, 1, 0, 1, 41, 10, &v, mavisit, &m), KV_RES_OK);
+    assert_int_equal(v, 41); /* vivified with J, the delta not applied */
+    assert_int_equal(m.created, 1);
+    mgot g = {0};
+    mget(s, "n", 10, 0, 0, &g);
+    assert_string_equal(g.val, "41");
+    assert_int_equal(g.v.exptime, 99);
+    assert_int_equal(kv_store_marith(s, "n", 1, 1, 1, m.cas + 5, 0, 0, 10, &v, mavisit, &m),
+                     KV_RES_EXISTS);
+    assert_int_equal(kv_store_marith(s, "n", 1, 1, 1, m.cas, 0, 0, 10, &v, mavisit, &m), KV_RES_OK);
+    assert_int_equal(v, 42);
+    assert_int_equal(m.created, 0);
+    mget(s, "n", 10, 0, 0, &g);
+    assert_int_equal(g.v.item.cas, m.cas); /* the callback saw the new CAS */
+    assert_int_equal(g.v.fetched, 0);      /* arithmetic is not a fetch */
+    kv_store_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +770,10 @@ int main(void)
         cmocka_unit_test(test_concurrent_eviction_accounting),
         cmocka_unit_test(test_item_references),
         cmocka_unit_test(test_concurrent_references),
+        cmocka_unit_test(test_meta_get_state),
+        cmocka_unit_test(test_meta_delete_invalidate),
+        cmocka_unit_test(test_meta_store_rules),
+        cmocka_unit_test(test_meta_arith),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

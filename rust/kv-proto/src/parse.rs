@@ -661,6 +661,15 @@ fn parse_meta(l: &Line<'_>, c: u8, len: usize, limits: &Limits, out: &mut Reques
     }
     if err == error::NONE && c != cmd::MS && !meta_opaque_ok(l, from) {
         err = error::META_OPAQUE;
+        if c != cmd::MD {
+            // mg and ma: memcached finds the opaque too long only while it writes the
+            // reply, after the lookup or the arithmetic: the request stays described.
+            fail(out, c, err);
+            out.noreply = 0;
+            set_key(out, l, 1);
+            meta_arg(l, from, out);
+            return;
+        }
     }
     if err != error::NONE {
         meta_fail(out, c, err);
@@ -678,7 +687,11 @@ fn parse_meta(l: &Line<'_>, c: u8, len: usize, limits: &Limits, out: &mut Reques
     let item = ITEM_OVERHEAD
         + u64::from(nkey)
         + u64::from(vlen)
-        + if out.flags != 0 { ITEM_FLAGS_OVERHEAD } else { 0 };
+        + if out.flags != 0 {
+            ITEM_FLAGS_OVERHEAD
+        } else {
+            0
+        };
     let total = u64::from(out.consumed) + u64::from(vlen) + 2;
     if item > u64::from(limits.item_size_max) || total > MAX_BUF as u64 {
         // Refused (memcached also unlinks the key); the value is swallowed.
@@ -856,7 +869,10 @@ pub fn parse(buf: &[u8], limits: &Limits, out: &mut Request) {
     out.status = status::OK;
     out.consumed = nlpos as u32 + 1;
     dispatch(&l, len, limits, out);
-    if out.status == status::ERROR && out.error != error::TOO_LARGE && out.error != error::BAD_CHUNK
+    if out.status == status::ERROR
+        && out.error != error::TOO_LARGE
+        && out.error != error::BAD_CHUNK
+        && out.error != error::META_OPAQUE
     {
         // Only the error kinds that need the key keep it.
         out.nkeys = 0;
@@ -963,6 +979,43 @@ mod tests {
         assert_eq!(p(&mg).status, status::NEED_MORE);
         assert_eq!(p(b"delete k 5\r\n").error, error::DELETE_USAGE);
         assert_eq!(p(b"incr k x\r\n").error, error::INVALID_DELTA);
+    }
+
+    #[test]
+    fn meta_commands() {
+        let r = p(b"mg foo v T30 q O1\r\n");
+        assert_eq!(
+            (r.status, r.cmd, r.noreply, r.exptime),
+            (status::OK, cmd::MG, 1, 30)
+        );
+        assert_eq!((r.key_off, r.key_len, r.arg_off, r.arg_len), (3, 3, 7, 10));
+        let r = p(b"ms Zm9v 3 b F7 MA\r\nabc\r\n");
+        assert_eq!(
+            (r.status, r.cmd, r.flags, r.data_len),
+            (status::OK, cmd::MS, 7, 3)
+        );
+        assert_eq!(p(b"ma foo\r\n").delta, 1);
+        assert_eq!(p(b"mn\r\n").cmd, cmd::MN);
+        assert_eq!(p(b"mg foo v v\r\n").error, error::META_DUP_FLAG);
+        assert_eq!(p(b"mg foo E1\r\n").error, error::META_INVALID_FLAG);
+        assert_eq!(p(b"mg foo Dx Jx\r\n").error, error::META_INITIAL);
+        assert_eq!(p(b"mg foo Fx\r\n").error, error::BAD_FORMAT);
+        assert_eq!(p(b"md foo Fx\r\n").error, error::META_FLAG);
+        assert_eq!(p(b"ma foo MX\r\n").error, error::META_MA_MODE);
+        let r = p(b"ms foo 2 MX\r\nhi\r\n");
+        assert_eq!((r.error, r.swallow), (error::META_MS_MODE, 4));
+        assert_eq!(p(b"me\r\n").error, error::BAD_FORMAT);
+        assert_eq!(p(b"mg\r\n").error, error::UNKNOWN_COMMAND);
+    }
+
+    #[test]
+    fn base64_lengths_follow_memcached() {
+        assert_eq!(base64_decoded_len(b"Zm9v"), 3);
+        assert_eq!(base64_decoded_len(b"Zg=="), 1);
+        assert_eq!(base64_decoded_len(b"Zm9v!!"), 3);
+        assert_eq!(base64_decoded_len(b"Zm9"), 0);
+        assert_eq!(base64_decoded_len(b"Z==="), 0);
+        assert_eq!(base64_decoded_len(b""), 0);
     }
 
     fn within(off: u32, len: u32, n: usize) -> bool {
