@@ -37,6 +37,7 @@ test: build
 
 demo: build
 	@tools/demo.sh $(BUILD)
+	@tools/demo/demo_store.sh $(BUILD)
 
 # Every benchmark prints `bench <name>: <value> <unit> (<ratio>x <baseline>)`.
 bench: build

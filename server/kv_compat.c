@@ -5,6 +5,7 @@
  * `ntokens` is n + 1 (it counts a terminal empty token).
  */
 #define _GNU_SOURCE
+#include "kv_store_seam.h"
 #include "kv_compat.h"
 
 #include <errno.h>
@@ -199,7 +200,7 @@ static int kv__lru_crawler(kv_conn *c, const kv__toks *t, uint32_t now)
             return 1;
         }
         /* the crawler's job in kvd is the expiry sweep: run a slice of it now */
-        kv_store_maintain(c->srv->store, now);
+        kv_ss_maintain(c->srv->store, now);
         kv__say(c, KV_LIT("OK\r\n"));
         return 1;
     }
@@ -345,7 +346,7 @@ int kv_compat_stats(kv_conn *c, const char *arg, size_t len)
     }
     if (kv__is(&t, 0, "slabs") && t.n == 1) {
         kv_store_stats st;
-        kv_store_get_stats(c->srv->store, &st);
+        kv_ss_get_stats(c->srv->store, &st);
         char buf[128];
         int n = snprintf(buf, sizeof buf, "STAT active_slabs 0\r\nSTAT total_malloced %llu\r\n",
                          (unsigned long long)st.bytes);

@@ -4,6 +4,7 @@
  * output buffer and keeps memcached's flush points.
  */
 #define _GNU_SOURCE /* getrusage fields, strnlen */
+#include "kv_store_seam.h"
 #include "kv_conn.h"
 
 #include <assert.h>
@@ -43,7 +44,7 @@ int kv_conn_init(kv_conn *c, uint64_t id, kv_server *srv, kv_thread_stats *stats
 static void kv__release_refs(kv_conn *c, unsigned from, unsigned to)
 {
     for (unsigned i = from; i < to; i++) {
-        kv_store_item_release(c->srv->store, c->refs[i].it);
+        kv_ss_item_release(c->srv->store, c->refs[i].it);
         c->refs[i].it = NULL;
     }
 }
@@ -347,7 +348,7 @@ static void kv__emit_value(void *ctx, const kv_item_view *it)
             kv_resp_value_header(h, it->key, it->nkey, it->flags, it->nbytes, g->with_cas, it->cas);
         kv_outref *r = &c->refs[c->nref++];
         r->at = c->out_len;
-        r->it = kv_store_item_retain(it);
+        r->it = kv_ss_item_retain(it);
         r->data = it->data;
         r->len = total;
         c->ref_bytes += total;
@@ -382,7 +383,7 @@ static int kv__do_get(kv_conn *c, const kv_request *r, uint32_t now)
         }
         c->get_pos = pos;
         const char *key = c->in + c->in_pos + off;
-        int hit = kv_store_get(c->srv->store, key, len, now, touch, r->exptime, kv__emit_value, &g);
+        int hit = kv_ss_get(c->srv->store, key, len, now, touch, r->exptime, kv__emit_value, &g);
         if (touch) {
             KV_STAT_ADD(c->stats, cmd_touch, 1);
             if (hit) {
@@ -452,8 +453,8 @@ static void kv__do_store(kv_conn *c, const kv_request *r, uint32_t now)
     /* the item will claim its own bytes: the buffer's claim is renewed or dropped (by
      * shrinking) right after, by kv__in_settle */
     kv__in_unreserve(c);
-    kv_store_result res = kv_store_store(c->srv->store, kv__mode(r->cmd), key, r->key_len, r->flags,
-                                         r->exptime, data, r->data_len, cas, now);
+    kv_store_result res = kv_ss_store(c->srv->store, kv__mode(r->cmd), key, r->key_len, r->flags,
+                                      r->exptime, data, r->data_len, cas, now);
     KV_STAT_ADD(c->stats, cmd_set, 1);
     if (r->cmd == KV_CMD_CAS) {
         if (res == KV_RES_STORED) {
@@ -472,7 +473,7 @@ static void kv__do_arith(kv_conn *c, const kv_request *r, uint32_t now)
     const char *key = c->in + c->in_pos + r->key_off;
     uint64_t v = 0;
     int incr = r->cmd == KV_CMD_INCR;
-    kv_store_result res = kv_store_arith(c->srv->store, key, r->key_len, incr, r->delta, now, &v);
+    kv_store_result res = kv_ss_arith(c->srv->store, key, r->key_len, incr, r->delta, now, &v);
     if (res == KV_RES_OK || res == KV_RES_NON_NUMERIC) {
         if (incr) {
             KV_STAT_ADD(c->stats, incr_hits, 1);
@@ -531,7 +532,7 @@ static void kv__stats_general(kv_conn *c, uint32_t now)
 {
     kv_server *srv = c->srv;
     kv_store_stats st;
-    kv_store_get_stats(srv->store, &st);
+    kv_ss_get_stats(srv->store, &st);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     char buf[64];
@@ -611,7 +612,7 @@ static void kv__stats_settings(kv_conn *c)
 static void kv__stats_items(kv_conn *c)
 {
     kv_store_stats st;
-    kv_store_get_stats(c->srv->store, &st);
+    kv_ss_get_stats(c->srv->store, &st);
     if (st.curr_items == 0) {
         return; /* memcached lists only classes holding items */
     }
@@ -826,7 +827,7 @@ static void kv__emit_item_data(kv_conn *c, const kv_item_view *it)
     if (total > KV_COPY_MAX && kv__ref_room(c)) {
         kv_outref *ref = &c->refs[c->nref++];
         ref->at = c->out_len;
-        ref->it = kv_store_item_retain(it);
+        ref->it = kv_ss_item_retain(it);
         ref->data = it->data;
         ref->len = total;
         c->ref_bytes += total;
@@ -949,7 +950,7 @@ static void kv__do_mg(kv_conn *c, const kv_request *r, uint32_t now)
             }
         }
     }
-    int hit = kv_store_mget(c->srv->store, k.p, k.n, now, bump, vivify, kv__mg_visit, &g);
+    int hit = kv_ss_mget(c->srv->store, k.p, k.n, now, bump, vivify, kv__mg_visit, &g);
     if (opaque_error) {
         kv__emit(c, KV_RESP_LIT("CLIENT_ERROR opaque token too long\r\n"));
         return;
@@ -1002,9 +1003,9 @@ static void kv__do_ms(kv_conn *c, const kv_request *r, uint32_t now)
     uint64_t cas = c->srv->disable_cas ? 0 : r->cas;
     uint64_t new_cas = 0;
     kv__in_unreserve(c); /* as kv__do_store */
-    kv_store_result res = kv_store_mstore(
-        c->srv->store, mode, k.p, k.n, r->flags, r->exptime, c->in + c->in_pos + r->data_off,
-        r->data_len, cas, invalidate && mode == KV_MODE_CAS, k.binary, now, &new_cas);
+    kv_store_result res = kv_ss_mstore(c->srv->store, mode, k.p, k.n, r->flags, r->exptime,
+                                       c->in + c->in_pos + r->data_off, r->data_len, cas,
+                                       invalidate && mode == KV_MODE_CAS, k.binary, now, &new_cas);
     KV_STAT_ADD(c->stats, cmd_set, 1);
     kv__mline m;
     m.n = 0;
@@ -1052,8 +1053,8 @@ static void kv__do_md(kv_conn *c, const kv_request *r, uint32_t now)
     int has_cas = kv__mfind(arg, r->arg_len, 'C', &n) != NULL;
     int invalidate = kv__mfind(arg, r->arg_len, 'I', &n) != NULL;
     int set_exptime = kv__mfind(arg, r->arg_len, 'T', &n) != NULL;
-    kv_store_result res = kv_store_mdelete(c->srv->store, k.p, k.n, r->cas, has_cas, invalidate,
-                                           set_exptime, r->exptime, now);
+    kv_store_result res = kv_ss_mdelete(c->srv->store, k.p, k.n, r->cas, has_cas, invalidate,
+                                        set_exptime, r->exptime, now);
     kv__mline m;
     m.n = 0;
     if (res == KV_RES_DELETED) {
@@ -1166,8 +1167,8 @@ static void kv__do_ma(kv_conn *c, const kv_request *r, uint32_t now)
     int opaque_error = r->status == KV_PARSE_ERROR;
     int show = kv__mfind(arg, r->arg_len, 'v', &n) != NULL;
     kv__ma_ctx a = {c, r, arg, &k, now, &value, show, opaque_error, {{0}, 0}};
-    kv_store_result res = kv_store_marith(c->srv->store, k.p, k.n, incr, r->delta, r->cas, vivify,
-                                          initial, now, &value, kv__ma_visit, &a);
+    kv_store_result res = kv_ss_marith(c->srv->store, k.p, k.n, incr, r->delta, r->cas, vivify,
+                                       initial, now, &value, kv__ma_visit, &a);
     if (opaque_error && res != KV_RES_NON_NUMERIC && res != KV_RES_NO_MEMORY) {
         kv__emit(c, KV_RESP_LIT("CLIENT_ERROR opaque token too long\r\n"));
         return;
@@ -1271,7 +1272,7 @@ static void kv__do_me(kv_conn *c, const kv_request *r, uint32_t now)
         k.n = (uint32_t)d;
     }
     kv__me_ctx e = {c, now};
-    if (!kv_store_mget(c->srv->store, k.p, k.n, now, 0, 0, kv__me_visit, &e)) {
+    if (!kv_ss_mget(c->srv->store, k.p, k.n, now, 0, 0, kv__me_visit, &e)) {
         kv__emit(c, KV_RESP_LIT("EN\r\n"));
     }
 }
@@ -1297,11 +1298,11 @@ static void kv__do_error(kv_conn *c, const kv_request *r, uint32_t now)
         c->swallow = r->swallow;
         if (r->cmd == KV_CMD_SET) {
             /* memcached drops the old value rather than keep serving a stale one */
-            kv_store_delete(c->srv->store, c->in + c->in_pos + r->key_off, r->key_len, now);
+            kv_ss_delete(c->srv->store, c->in + c->in_pos + r->key_off, r->key_len, now);
         } else if (r->cmd == KV_CMD_MS) {
             kv__mkey k; /* ms drops it whatever its mode */
             kv__mkey_init(c, r, &k);
-            kv_store_delete(c->srv->store, k.p, k.n, now);
+            kv_ss_delete(c->srv->store, k.p, k.n, now);
         }
     } else if (r->cmd == KV_CMD_MS && r->swallow > 0) {
         c->swallow = r->swallow; /* a bad ms line: memcached swallows its value */
@@ -1345,7 +1346,7 @@ static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
         break;
     case KV_CMD_DELETE: {
         kv_store_result res =
-            kv_store_delete(c->srv->store, c->in + c->in_pos + r->key_off, r->key_len, now);
+            kv_ss_delete(c->srv->store, c->in + c->in_pos + r->key_off, r->key_len, now);
         if (res == KV_RES_DELETED) {
             KV_STAT_ADD(c->stats, delete_hits, 1);
         } else {
@@ -1359,8 +1360,8 @@ static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
         kv__do_arith(c, r, now);
         break;
     case KV_CMD_TOUCH: {
-        kv_store_result res = kv_store_touch(c->srv->store, c->in + c->in_pos + r->key_off,
-                                             r->key_len, r->exptime, now);
+        kv_store_result res =
+            kv_ss_touch(c->srv->store, c->in + c->in_pos + r->key_off, r->key_len, r->exptime, now);
         KV_STAT_ADD(c->stats, cmd_touch, 1);
         if (res == KV_RES_TOUCHED) {
             KV_STAT_ADD(c->stats, touch_hits, 1);
@@ -1376,7 +1377,7 @@ static int kv__execute(kv_conn *c, const kv_request *r, uint32_t now)
             break;
         }
         KV_STAT_ADD(c->stats, cmd_flush, 1);
-        kv_store_flush(c->srv->store, r->delta, now);
+        kv_ss_flush(c->srv->store, r->delta, now);
         if (!r->noreply) {
             kv__emit(c, KV_RESP_LIT("OK\r\n"));
         }
@@ -1440,11 +1441,11 @@ static int kv__store_no_memory(kv_conn *c, uint32_t now)
     }
     if (e.cmd == KV_CMD_SET) {
         /* as memcached: no stale value survives a set that failed */
-        kv_store_delete(c->srv->store, c->in + c->in_pos + e.key_off, e.key_len, now);
+        kv_ss_delete(c->srv->store, c->in + c->in_pos + e.key_off, e.key_len, now);
     } else if (e.cmd == KV_CMD_MS) {
         kv__mkey k; /* ms: whatever its mode */
         kv__mkey_init(c, &e, &k);
-        kv_store_delete(c->srv->store, k.p, k.n, now);
+        kv_ss_delete(c->srv->store, k.p, k.n, now);
     }
     c->in_pos += e.consumed;
     c->swallow = e.swallow;

@@ -254,9 +254,15 @@ void kv_graft_parse(uint64_t conn_id, const char *buf, size_t len, const kv_pars
 struct kv_graft {
     graft_runtime *rt;
     graft_admin *admin;
+    kv_graft_hooks hooks; /* installed ones (uninstall before the runtime is freed) */
 };
 
 int kv_graft_start(kv_graft **out, char *err, size_t errlen)
+{
+    return kv_graft_start_with(out, NULL, err, errlen);
+}
+
+int kv_graft_start_with(kv_graft **out, const kv_graft_hooks *hooks, char *err, size_t errlen)
 {
     kv_graft *g = calloc(1, sizeof *g);
     if (g == NULL) {
@@ -278,6 +284,14 @@ int kv_graft_start(kv_graft **out, char *err, size_t errlen)
     if (rc != GRAFT_OK) {
         snprintf(err, errlen, "registering kv.parse: %s", graft_strerror(rc));
         goto fail;
+    }
+    if (hooks != NULL && hooks->install != NULL) {
+        rc = hooks->install(g->rt, hooks->ctx);
+        if (rc != GRAFT_OK) {
+            snprintf(err, errlen, "registering the host's seams: %s", graft_strerror(rc));
+            goto fail;
+        }
+        g->hooks = *hooks;
     }
     rc = graft_runtime_configure_from_env(g->rt, err, errlen);
     if (rc != GRAFT_OK) {
@@ -307,6 +321,9 @@ int kv_graft_start(kv_graft **out, char *err, size_t errlen)
     *out = g;
     return GRAFT_OK;
 fail:
+    if (g->hooks.uninstall != NULL) {
+        g->hooks.uninstall(g->hooks.ctx);
+    }
     kv_graft_uninstall();
     graft_ffi_set_logger(NULL, NULL, GRAFT_LOG_WARN);
     graft_runtime_free(g->rt);
@@ -321,6 +338,9 @@ void kv_graft_stop(kv_graft *g)
     }
     kv_parse_impl = kv_parse_legacy;
     graft_admin_stop(g->admin);
+    if (g->hooks.uninstall != NULL) {
+        g->hooks.uninstall(g->hooks.ctx);
+    }
     kv_graft_uninstall();
     graft_ffi_set_logger(NULL, NULL, GRAFT_LOG_WARN);
     graft_runtime_free(g->rt);

@@ -51,6 +51,16 @@ typedef struct kv_graft kv_graft;
  * starts the admin endpoint when GRAFT_ADMIN is set. Call before worker threads start.
  * On failure nothing is left running and err names the cause. */
 int kv_graft_start(kv_graft **out, char *err, size_t errlen);
+/* More seams of the host: install(rt, ctx) runs right after kv.parse is registered and
+ * before configuration applies (kvd registers kv.store there, kv_store_seam.h);
+ * uninstall(ctx) runs before the runtime is freed (by kv_graft_stop, or on failure). */
+typedef struct kv_graft_hooks {
+    int (*install)(graft_runtime *rt, void *ctx);
+    void (*uninstall)(void *ctx);
+    void *ctx;
+} kv_graft_hooks;
+/* kv_graft_start with hooks (NULL: none). */
+int kv_graft_start_with(kv_graft **out, const kv_graft_hooks *hooks, char *err, size_t errlen);
 /* Restores the legacy hook, stops the admin endpoint, frees the runtime. Call after
  * worker threads stopped. NULL: no-op. */
 void kv_graft_stop(kv_graft *g);

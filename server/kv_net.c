@@ -5,6 +5,7 @@
  * (kv_conn.h bounds what one round of processing may queue).
  */
 #define _GNU_SOURCE /* accept4, EPOLLEXCLUSIVE */
+#include "kv_store_seam.h"
 #include "kv_net.h"
 
 #include "graft/base.h"
@@ -103,7 +104,7 @@ static void *kv__maint_main(void *arg)
         nanosleep(&d, NULL);
         kv__clock_tick();
         if (++ticks % 10 == 0) {
-            kv_store_maintain(n->srv->store, kv_net_now());
+            kv_ss_maintain(n->srv->store, kv_net_now());
         }
     }
     return NULL;

@@ -86,6 +86,8 @@ struct kv_store {
     _Alignas(64) atomic_uint evict_cursor;
     _Alignas(64) atomic_size_t reserved; /* kv_store_reserve's part of used */
     size_t reserve_max;                  /* ... never more than this */
+    uint64_t (*cas_next)(void *ctx);     /* kv_store_set_cas_source's allocator, or NULL */
+    void *cas_ctx;
 };
 
 /* The storage engine's one call of the key hash: the Rust hash, directly (kv.hash was
@@ -290,6 +292,9 @@ static void kv__link(kv_shard *sh, kv_item *it)
 
 static uint64_t kv__next_cas(kv_store *s)
 {
+    if (s->cas_next != NULL) {
+        return s->cas_next(s->cas_ctx);
+    }
     return atomic_fetch_add_explicit(&s->next_cas, 1, memory_order_relaxed);
 }
 
@@ -1091,4 +1096,79 @@ void kv_store_unreserve(kv_store *s, size_t n)
 {
     atomic_fetch_sub_explicit(&s->reserved, n, memory_order_relaxed);
     atomic_fetch_sub_explicit(&s->used, n, memory_order_relaxed);
+}
+
+/* ---- copying items between two stores ---- */
+
+void kv_store_set_cas_source(kv_store *s, uint64_t (*next)(void *ctx), void *ctx)
+{
+    s->cas_next = next;
+    s->cas_ctx = ctx;
+}
+
+uint32_t kv_store_shard_of(const char *key, uint32_t nkey)
+{
+    return (uint32_t)(kv__hash_key(key, nkey) >> KV_SHARD_SHIFT);
+}
+
+uint32_t kv_store_item_exptime(const kv_item_view *v)
+{
+    return ((const kv_item *)v->item)->exptime;
+}
+
+void kv_store_visit_shard(kv_store *s, uint32_t shard, uint32_t now, kv_item_visit_fn fn, void *ctx)
+{
+    assert(shard < KV_STORE_SHARDS);
+    kv_shard *sh = &s->shards[shard];
+    pthread_mutex_lock(&sh->lock);
+    for (kv_item *it = sh->head; it != NULL; it = it->next) {
+        if (kv__live(s, it, now)) {
+            kv_item_view v = {kv__key(it), it->nkey, it->flags, kv__value(it),
+                              it->nbytes,  it->cas,  it};
+            fn(ctx, &v);
+        }
+    }
+    pthread_mutex_unlock(&sh->lock);
+}
+
+int kv_store_import(kv_store *s, const char *key, uint32_t nkey, uint32_t flags, uint32_t exptime,
+                    const char *data, uint32_t ndata, uint64_t cas, uint32_t now)
+{
+    uint64_t h = kv__hash_key(key, nkey);
+    kv_shard *sh = kv__shard(s, h);
+    kv_item *nit = kv__alloc(h, key, nkey, flags, exptime, ndata, now);
+    if (nit == NULL) {
+        return -1;
+    }
+    memcpy(kv__value(nit), data, ndata);
+    nit->cas = cas;
+    kv_item *freed = NULL;
+    int rc = 1;
+    pthread_mutex_lock(&sh->lock);
+    kv_item *old = kv__lookup(s, sh, h, key, nkey, now, &freed);
+    if (old != NULL && old->cas >= cas) {
+        rc = 0;
+    } else {
+        if (old != NULL) {
+            kv__unlink(s, sh, old);
+        }
+        if (!kv__make_room(s, sh, nit->size, now, &freed)) {
+            if (old != NULL) {
+                kv__link(sh, old);
+                sh->total_items--;
+                old = NULL;
+            }
+            rc = -1;
+        } else {
+            kv__link(sh, nit);
+            nit = NULL;
+        }
+        if (old != NULL) {
+            kv__drop(s, old, &freed);
+        }
+    }
+    pthread_mutex_unlock(&sh->lock);
+    free(nit);
+    kv__free_list(freed);
+    return rc;
 }

@@ -155,6 +155,28 @@ void kv_store_item_release(kv_store *s, kv_item *it);
 int kv_store_reserve(kv_store *s, size_t n, uint32_t now);
 void kv_store_unreserve(kv_store *s, size_t n);
 
+/* ---- copying items between two stores (kv.store's backfill and verify) ---- */
+
+/* Visits every live item of shard `shard` (0..KV_STORE_SHARDS) under its lock (the
+ * callback may only call kv_store_item_retain and kv_store_item_exptime); changes
+ * nothing. The shard of a key is kv_store_shard_of. */
+void kv_store_visit_shard(kv_store *s, uint32_t shard, uint32_t now, kv_item_visit_fn fn,
+                          void *ctx);
+uint32_t kv_store_shard_of(const char *key, uint32_t nkey);
+/* The visited item's exptime (relative time; 0 = never). */
+uint32_t kv_store_item_exptime(const kv_item_view *v);
+
+/* The CAS allocator (default: the store's own counter, from 1). Two stores kept in step
+ * (kv.store, server/kv_store_seam.h) share one, so an item has the same CAS in both.
+ * Called under a shard lock: must not call into the store. Set before first use. */
+void kv_store_set_cas_source(kv_store *s, uint64_t (*next)(void *ctx), void *ctx);
+
+/* Puts a copy of an item (relative exptime, its CAS kept) unless the store holds a live
+ * item of that key with a CAS at least as high. Returns 1 when copied, 0 when kept, -1
+ * when memory could not be found. */
+int kv_store_import(kv_store *s, const char *key, uint32_t nkey, uint32_t flags, uint32_t exptime,
+                    const char *data, uint32_t ndata, uint64_t cas, uint32_t now);
+
 /* ---- memcached's meta protocol (mg, ms, md, ma, me): additions to the calls above ---- */
 
 /* What a meta command sees of an item: the view above plus memcached's item state,

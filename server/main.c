@@ -26,6 +26,7 @@
 #include "kv_opts.h"
 #include "kv_seams.h"
 #include "kv_store.h"
+#include "kv_store_seam.h"
 
 /* memcached: "assume identity of <username> (only when run as root)": no supplementary
  * groups, the user's primary group, then the user; checked to be irreversible. */
@@ -174,6 +175,17 @@ static void kv__remove_pidfile(const char *path)
     }
 }
 
+/* kv_graft_hooks of kv.store: registered beside kv.parse, before configuration. */
+static int kv__install_store(graft_runtime *rt, void *ctx)
+{
+    return kv_ss_install(ctx, rt, kv_net_now);
+}
+
+static void kv__uninstall_store(void *ctx)
+{
+    kv_ss_uninstall(ctx);
+}
+
 int main(int argc, char **argv)
 {
     kv_opts o;
@@ -247,24 +259,32 @@ int main(int argc, char **argv)
         buckets = total / KV_STORE_SHARDS > 0 ? (uint32_t)(total / KV_STORE_SHARDS) : 1;
     }
     kv_store_config cfg = {srv.mem_limit, o.item_max, srv.started - 2, buckets};
-    if (srv.stats == NULL || kv_store_create(&cfg, &srv.store) != 0) {
+    /* kv.store: the legacy store and its candidate, one CAS allocator (kv_store_seam.h) */
+    kv_ss *ss = NULL;
+    if (srv.stats == NULL || kv_ss_create(&cfg, &ss) != 0) {
         fprintf(stderr, "kvd: out of memory at start-up\n");
         return 1;
     }
-    /* graft: seam kv.parse (GRAFT_SEAMS, GRAFT_CONFIG, GRAFT_ADMIN), set
+    srv.store = kv_ss_legacy(ss);
+    /* graft: seams kv.parse and kv.store (GRAFT_SEAMS, GRAFT_CONFIG, GRAFT_ADMIN), set
      * up before the workers start so the hooks they read are final. */
     kv_graft *graft = NULL;
     char gerr[512] = "";
-    if (kv_graft_start(&graft, gerr, sizeof gerr) != 0) {
+    kv_graft_hooks hooks = {kv__install_store, kv__uninstall_store, ss};
+    /* KVD_STORE_SEAM=0: no kv.store seam, the connection engine calls the legacy store
+     * directly (the baseline of bench/stateful). */
+    const char *sseam = getenv("KVD_STORE_SEAM");
+    int no_store_seam = sseam != NULL && strcmp(sseam, "0") == 0;
+    if (kv_graft_start_with(&graft, no_store_seam ? NULL : &hooks, gerr, sizeof gerr) != 0) {
         fprintf(stderr, "kvd: graft configuration: %s\n", gerr);
-        kv_store_destroy(srv.store);
+        kv_ss_destroy(ss);
         free(srv.stats);
         return 1;
     }
     kv_net *net = NULL;
     if (kv_net_start(&srv, &net) != 0) {
         kv_graft_stop(graft);
-        kv_store_destroy(srv.store);
+        kv_ss_destroy(ss);
         free(srv.stats);
         return 1;
     }
@@ -311,7 +331,7 @@ int main(int argc, char **argv)
     }
     kv_net_stop(net);
     kv_graft_stop(graft);
-    kv_store_destroy(srv.store);
+    kv_ss_destroy(ss);
     free(srv.stats);
     if (wrote_pid) {
         kv__remove_pidfile(pidfile);

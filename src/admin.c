@@ -37,6 +37,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "graft/admin.h"
+#include "graft/stateful.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -495,7 +496,8 @@ typedef enum graft__admin_route {
     GRAFT__ROUTE_SEAMS,
     GRAFT__ROUTE_SEAM,
     GRAFT__ROUTE_BREAKER_RESET,
-    GRAFT__ROUTE_FAULT
+    GRAFT__ROUTE_FAULT,
+    GRAFT__ROUTE_VERIFY
 } graft__admin_route;
 
 static bool graft__admin_ends_with(const char *s, size_t len, const char *suffix, size_t *stem)
@@ -531,6 +533,8 @@ static graft__admin_route graft__admin_route_of(const char *url, char *name, siz
         route = GRAFT__ROUTE_BREAKER_RESET;
     } else if (graft__admin_ends_with(rest, len, "/fault", &stem)) {
         route = GRAFT__ROUTE_FAULT;
+    } else if (graft__admin_ends_with(rest, len, "/verify", &stem)) {
+        route = GRAFT__ROUTE_VERIFY;
     }
     if (stem == 0 || stem >= cap || memchr(rest, '/', stem)) {
         return GRAFT__ROUTE_NONE;
@@ -550,6 +554,7 @@ static const char *graft__admin_allowed(graft__admin_route route)
     case GRAFT__ROUTE_SEAM:
         return "GET, HEAD, PUT";
     case GRAFT__ROUTE_BREAKER_RESET:
+    case GRAFT__ROUTE_VERIFY:
         return "POST";
     case GRAFT__ROUTE_FAULT:
         return "PUT, DELETE";
@@ -569,6 +574,7 @@ static bool graft__admin_method_ok(graft__admin_route route, const char *method)
     case GRAFT__ROUTE_SEAM:
         return get || strcmp(method, "PUT") == 0;
     case GRAFT__ROUTE_BREAKER_RESET:
+    case GRAFT__ROUTE_VERIFY:
         return strcmp(method, "POST") == 0;
     case GRAFT__ROUTE_FAULT:
         return strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0;
@@ -822,6 +828,24 @@ static enum MHD_Result graft__admin_dispatch(graft_admin *admin, struct MHD_Conn
         return graft__admin_send_seam(conn, seam);
     case GRAFT__ROUTE_FAULT:
         return graft__admin_put_fault(conn, seam, req, strcmp(method, "DELETE") == 0);
+    case GRAFT__ROUTE_VERIFY: {
+        /* A stateful seam's verify pass (graft/stateful.h); the result is in the seam's
+         * "stateful.verify". */
+        graft_stateful *sf = graft_stateful_of(seam);
+        if (!sf) {
+            return graft__admin_error(conn, MHD_HTTP_BAD_REQUEST, NULL,
+                                      "seam %s is not a stateful seam", name);
+        }
+        st = graft_stateful_verify(sf, NULL);
+        if (st != GRAFT_OK) {
+            return graft__admin_error(conn, graft__admin_http_status(st), NULL,
+                                      "verify refused: %s (a backfill runs, or the stage writes "
+                                      "one store only)",
+                                      graft_strerror(st));
+        }
+        graft__admin_log(admin->rt, GRAFT_LOG_INFO, "seam %s: verify", name);
+        return graft__admin_send_seam(conn, seam);
+    }
     default:
         return graft__admin_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no such resource");
     }

@@ -463,6 +463,7 @@ static int graft__general(graft__cx *cx, uint64_t key, unsigned flags, void *out
         return graft__candidate_route(cx, key, has_key, output, scratch, true, faults);
     case GRAFT_MODE_CANDIDATE_ONLY:
         return graft__candidate_route(cx, key, has_key, output, scratch, false, faults);
+    case GRAFT_MODE_DUAL_WRITE: /* reads of a stateful seam, and pure seams: legacy */
     case GRAFT_MODE_LEGACY:
     default:
         return graft__serve_legacy(cx, output);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "graft/graft.h"
+#include "graft/stateful.h"
 #include "breaker.h"
 #include "history.h"
 #include "metrics.h"
@@ -206,6 +207,10 @@ struct graft_seam {
     graft__breaker brk;               /* breaker.c */
     graft__history hist;              /* history.c: stage history */
     pthread_mutex_t mode_lock;        /* seam.c: orders mode changes with their records */
+    /* stateful.c: the layer of a stateful seam (graft/stateful.h), else NULL. Set before
+     * the seam is published and never changed; its gates run under mode_lock. */
+    struct graft_stateful *stateful;
+    const struct graft__stateful_ops *sf_ops;
 };
 
 struct graft_runtime {
@@ -267,6 +272,23 @@ void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
 /* graft_seam_set_mode with its cause (any cause; the public one refuses the runtime's). */
 int graft__seam_set_mode(graft_seam *s, graft_mode mode, uint32_t percent_bp,
                          graft_change_cause by);
+
+/* What libgraft's core calls of a stateful seam's layer (src/stateful.c), through
+ * pointers so the core does not call into the layer that calls it: the gate of a stage
+ * change before the route word is stored (GRAFT_OK or a refusal) and the step after it
+ * is stored, both under the seam's mode_lock; and a snapshot for metrics.c. */
+typedef struct graft__stateful_ops {
+    int (*gate)(struct graft_stateful *sf, graft_mode from, graft_mode to, uint32_t percent_bp);
+    void (*after)(struct graft_stateful *sf, graft_mode from, graft_mode to);
+    /* graft_stateful_stats, and the name of the write policy ("legacy", "both",
+     * "both-candidate-first", "candidate"). */
+    void (*snapshot)(struct graft_stateful *sf, graft_sf_stats *out, const char **policy);
+} graft__stateful_ops;
+
+/* runtime.c: graft_seam_register with a stateful layer attached before configuration
+ * applies (sf and ops NULL for a pure seam). */
+int graft__seam_register(graft_runtime *rt, const graft_seam_def *def, struct graft_stateful *sf,
+                         const graft__stateful_ops *ops, graft_seam **out);
 
 /* status.c */
 extern const char *const graft__mode_list; /* "legacy, shadow, ..." for messages */

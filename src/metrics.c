@@ -320,6 +320,98 @@ static void graft__json_hist(graft__jw *w, const uint64_t hist[2][GRAFT__HIST_BU
     graft__jw_end(w);
 }
 
+static const char *const graft__sf_copy_names[] = {
+#define GRAFT__SF_COPY_NAME(suffix, number, name) name,
+    GRAFT_SF_COPY_MAP(GRAFT__SF_COPY_NAME)
+#undef GRAFT__SF_COPY_NAME
+};
+static const char *const graft__sf_verify_names[] = {
+#define GRAFT__SF_VERIFY_NAME(suffix, number, name) name,
+    GRAFT_SF_VERIFY_MAP(GRAFT__SF_VERIFY_NAME)
+#undef GRAFT__SF_VERIFY_NAME
+};
+
+/* A stateful seam's layer (graft/stateful.h), copied under mode_lock (the layer is
+ * detached under it). False for a pure seam. */
+static bool graft__stateful_snapshot(graft_seam *s, graft_sf_stats *st, const char **policy)
+{
+    pthread_mutex_lock(&s->mode_lock);
+    bool on = s->stateful != NULL;
+    if (on) {
+        s->sf_ops->snapshot(s->stateful, st, policy);
+    }
+    pthread_mutex_unlock(&s->mode_lock);
+    return on;
+}
+
+/* "stateful": stage, writes, backfill progress, verify result, the two stores' memory. */
+static void graft__json_stateful(graft__jw *w, graft_seam *s)
+{
+    graft_sf_stats st;
+    const char *policy = NULL;
+    if (!graft__stateful_snapshot(s, &st, &policy)) {
+        return;
+    }
+    graft__jw_obj(w, "stateful");
+    graft__jw_str(w, "stage", graft_mode_name(st.stage));
+    graft__jw_str(w, "writes_to", policy);
+    graft__jw_obj(w, "backfill");
+    graft__jw_str(w, "direction",
+                  st.backfill_reverse ? "candidate-to-legacy" : "legacy-to-candidate");
+    graft__jw_bool(w, "running", st.backfill_running);
+    graft__jw_bool(w, "complete", st.backfill_complete);
+    graft__jw_u64(w, "done", st.backfill_done);
+    graft__jw_u64(w, "total", st.backfill_total);
+    graft__jw_u64(w, "shards_listed", st.backfill_shard);
+    graft__jw_u64(w, "pulls", st.backfill_pulls);
+    for (int i = 0; i < GRAFT_SF_COPY_COUNT; i++) {
+        graft__jw_u64(w, graft__sf_copy_names[i], st.backfill_copied[i]);
+    }
+    graft__jw_end(w);
+    if (st.pending) {
+        graft__jw_str(w, "pending_stage", graft_mode_name(st.pending_stage));
+    } else {
+        graft__jw_null(w, "pending_stage");
+    }
+    graft__jw_obj(w, "verify");
+    graft__jw_str(w, "state", graft__sf_verify_names[st.verify.state]);
+    graft__jw_u64(w, "unix_ms", st.verify.unix_ms);
+    graft__jw_u64(w, "shards", st.verify.shards);
+    graft__jw_u64(w, "shards_equal", st.verify.shards_equal);
+    graft__jw_u64(w, "items_legacy", st.verify.items_legacy);
+    graft__jw_u64(w, "items_candidate", st.verify.items_candidate);
+    graft__jw_u64(w, "divergent", st.verify.divergent);
+    graft__jw_u64(w, "evictions_reconciled", st.verify.evicted);
+    graft__jw_arr(w, "divergent_keys");
+    for (size_t i = 0; i < st.verify.nkeys; i++) {
+        graft__jw_str(w, NULL, st.verify.keys[i]);
+    }
+    graft__jw_end(w);
+    graft__jw_end(w);
+    graft__jw_obj(w, "writes");
+    graft__jw_u64(w, "total", st.writes);
+    graft__jw_u64(w, "both", st.writes_both);
+    graft__jw_u64(w, "compared", st.write_compared);
+    graft__jw_u64(w, "mismatches", st.write_mismatches);
+    graft__jw_u64(w, "repairs", st.write_repairs);
+    graft__jw_u64(w, "candidate_failures", st.candidate_write_failures);
+    graft__jw_u64(w, "faults_injected", st.write_faults);
+    graft__jw_end(w);
+    graft__jw_obj(w, "memory");
+    graft__jw_u64(w, "legacy_bytes", st.usage[0].bytes);
+    graft__jw_u64(w, "candidate_bytes", st.usage[1].bytes);
+    graft__jw_u64(w, "legacy_items", st.usage[0].items);
+    graft__jw_u64(w, "candidate_items", st.usage[1].items);
+    graft__jw_u64(w, "dual_max_bytes", st.dual_memory_max);
+    graft__jw_end(w);
+    if (st.last_refusal[0]) {
+        graft__jw_str(w, "last_refusal", st.last_refusal);
+    } else {
+        graft__jw_null(w, "last_refusal");
+    }
+    graft__jw_end(w);
+}
+
 /* One seam's object (with its latency histograms when with_hist: report lines); false
  * only if the histogram copy could not be allocated. */
 static bool graft__seam_to_json(graft__jw *w, graft_seam *s, bool with_hist)
@@ -489,6 +581,7 @@ static bool graft__seam_to_json(graft__jw *w, graft_seam *s, bool with_hist)
     }
     pthread_mutex_unlock(&s->samples.lock);
     graft__jw_end(w);
+    graft__json_stateful(w, s);
     graft__jw_end(w);
     return true;
 }
@@ -606,6 +699,67 @@ static bool graft__prom_bound(size_t b)
 static void graft__family(graft__buf *b, const char *name, const char *type, const char *help)
 {
     graft__bprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The families of stateful seams (graft/stateful.h); none without one. */
+static void graft__prom_stateful(graft__buf *b, const graft__prom_seam *v, size_t n)
+{
+    graft_sf_stats *st = calloc(n ? n : 1, sizeof *st);
+    bool *on = calloc(n ? n : 1, sizeof *on);
+    size_t any = 0;
+    for (size_t i = 0; st && on && i < n; i++) {
+        const char *policy;
+        on[i] = graft__stateful_snapshot(v[i].s, &st[i], &policy);
+        any += on[i];
+    }
+    if (!st || !on || any == 0) {
+        b->oom = b->oom || !st || !on;
+        free(st);
+        free(on);
+        return;
+    }
+#define GRAFT__SF_FAMILY(metric, type, help, expr)                                                 \
+    do {                                                                                           \
+        graft__family(b, metric, type, help);                                                      \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            if (on[i]) {                                                                           \
+                const graft_sf_stats *x = &st[i];                                                  \
+                graft__bprintf(b, "%s{seam=\"%s\"} %" PRIu64 "\n", metric, v[i].s->name,           \
+                               (uint64_t)(expr));                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+    GRAFT__SF_FAMILY("graft_stateful_backfill_done_keys", "gauge",
+                     "Keys the current (or last) backfill has handled.", x->backfill_done);
+    GRAFT__SF_FAMILY("graft_stateful_backfill_keys", "gauge",
+                     "Keys the current (or last) backfill has to handle (an estimate until "
+                     "every shard is listed).",
+                     x->backfill_total);
+    GRAFT__SF_FAMILY("graft_stateful_backfill_running", "gauge", "1 while a backfill runs.",
+                     x->backfill_running);
+    GRAFT__SF_FAMILY("graft_stateful_verify_passed", "gauge",
+                     "1 when the last verify found no divergent key.",
+                     x->verify.state == GRAFT_SF_VERIFY_PASSED);
+    GRAFT__SF_FAMILY("graft_stateful_verify_divergent", "gauge",
+                     "Divergent keys the last verify found.", x->verify.divergent);
+    GRAFT__SF_FAMILY("graft_stateful_writes_total", "counter", "Write operations.", x->writes);
+    GRAFT__SF_FAMILY("graft_stateful_write_mismatches_total", "counter",
+                     "Writes whose two stores answered differently (repaired).",
+                     x->write_mismatches);
+    GRAFT__SF_FAMILY("graft_stateful_candidate_write_failures_total", "counter",
+                     "Writes the candidate store failed while legacy answered (repaired).",
+                     x->candidate_write_failures);
+#undef GRAFT__SF_FAMILY
+    graft__family(b, "graft_stateful_memory_bytes", "gauge",
+                  "Memory of each store's items (two copies while both are written).");
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; on[i] && k < 2; k++) {
+            graft__bprintf(b, "graft_stateful_memory_bytes{seam=\"%s\",store=\"%s\"} %" PRIu64 "\n",
+                           v[i].s->name, k == 0 ? "legacy" : "candidate", st[i].usage[k].bytes);
+        }
+    }
+    free(st);
+    free(on);
 }
 
 int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
@@ -800,6 +954,7 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
                         st->breaker_rejected);
 #undef GRAFT__SEAM_COUNTER
 #undef GRAFT__IMPL_COUNTER
+    graft__prom_stateful(&b, v, n);
 
     /* Reloads by the configuration watcher (0 when the file is not watched), so a fleet
      * sees a distributed file that some process refused (deploy/prometheus). */

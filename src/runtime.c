@@ -278,6 +278,12 @@ void graft_runtime_free(graft_runtime *rt)
 
 int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam **out)
 {
+    return graft__seam_register(rt, def, NULL, NULL, out);
+}
+
+int graft__seam_register(graft_runtime *rt, const graft_seam_def *def, struct graft_stateful *sf,
+                         const graft__stateful_ops *ops, graft_seam **out)
+{
     if (!rt || !def || !def->name || !def->legacy || !def->candidate) {
         return GRAFT_ENULL;
     }
@@ -294,6 +300,8 @@ int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam
     if (rc != GRAFT_OK) {
         return rc;
     }
+    s->stateful = sf;
+    s->sf_ops = ops;
 
     pthread_mutex_lock(&rt->lock);
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_relaxed); p;

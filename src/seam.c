@@ -145,6 +145,16 @@ int graft__seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
     /* One atomic word: a call sees the old mode and percentage or the new ones, never a
      * mix. Flags (set by other writers) are preserved by the CAS. */
     uint64_t old = atomic_load_explicit(&seam->route, memory_order_relaxed);
+    graft_mode from = (graft_mode)(old & GRAFT__ROUTE_MODE_MASK);
+    if (seam->stateful && from != mode) {
+        /* A stateful seam's stage passes its gate first (graft/stateful.h); the mode bits
+         * change only under mode_lock, so `from` is the stage the gate judges. */
+        int gate = seam->sf_ops->gate(seam->stateful, from, mode, percent_bp);
+        if (gate != GRAFT_OK) {
+            pthread_mutex_unlock(&seam->mode_lock);
+            return gate;
+        }
+    }
     uint64_t w;
     do {
         w = (old & GRAFT__ROUTE_FLAGS) | (uint64_t)mode |
@@ -157,6 +167,9 @@ int graft__seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
         GRAFT_PROBE(mode, seam->name, graft_mode_name(om), graft_mode_name(mode), op, percent_bp);
     }
     bool changed = om != mode || op != percent_bp;
+    if (seam->stateful && om != mode) {
+        seam->sf_ops->after(seam->stateful, om, mode);
+    }
     if (changed) {
         graft__history_record(
             seam, mode, percent_bp, by,

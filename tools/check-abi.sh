@@ -57,7 +57,8 @@ if grep -v '@@GRAFT_0$' "$tmp/versioned" > "$tmp/unversioned"; then
   status=1
 fi
 
-headers=("$root/include/graft/base.h" "$root/include/graft/graft.h" "$root/include/graft/admin.h")
+headers=("$root/include/graft/base.h" "$root/include/graft/graft.h" "$root/include/graft/admin.h"
+         "$root/include/graft/stateful.h")
 while read -r sym; do
   if ! grep -qE "[^A-Za-z0-9_]$sym[[:space:]]*\(" "${headers[@]}"; then
     echo "abi: $sym is exported but not declared in a public header (include/graft/)" >&2

@@ -44,16 +44,19 @@ const char *graft_version(void);
     XX(SHADOW, 1, "shadow", "both run, legacy serves, outputs compared")                           \
     XX(CANARY, 2, "canary", "a sticky percentage is served by the candidate")                      \
     XX(CANDIDATE, 3, "candidate", "candidate serves, legacy is the fallback")                      \
-    XX(CANDIDATE_ONLY, 4, "candidate-only", "candidate serves, no fallback")
+    XX(CANDIDATE_ONLY, 4, "candidate-only", "candidate serves, no fallback")                       \
+    XX(DUAL_WRITE, 5, "dual-write",                                                                \
+       "stateful seams: writes go to both stores, legacy serves reads (a pure seam: as legacy)")
 
 typedef enum graft_mode {
 #define GRAFT__MODE_ENUM(suffix, number, name, meaning) GRAFT_MODE_##suffix = number,
     GRAFT_MODE_MAP(GRAFT__MODE_ENUM)
 #undef GRAFT__MODE_ENUM
 } graft_mode;
-#define GRAFT_MODE_COUNT 5 /* entries of GRAFT_MODE_MAP (checked in libgraft) */
+#define GRAFT_MODE_COUNT 6 /* entries of GRAFT_MODE_MAP (checked in libgraft) */
 
-/* "legacy", "shadow", "canary", "candidate", "candidate-only"; NULL if unknown. */
+/* "legacy", "shadow", "canary", "candidate", "candidate-only", "dual-write"; NULL if
+ * unknown. */
 const char *graft_mode_name(int mode);
 /* Parses a mode name; returns GRAFT_EINVAL for an unknown name. */
 int graft_mode_parse(const char *name, graft_mode *out);

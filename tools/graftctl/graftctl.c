@@ -406,6 +406,67 @@ static void print_table(FILE *f, const cJSON *root, const cJSON *prev, double dt
     }
 }
 
+/* Stateful seams (graft/stateful.h): what the two stores hold, the backfill as a bar, the
+ * last verify and the write comparison, one block under the table per such seam. */
+static void print_stateful(FILE *f, const cJSON *root)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, seams_of(root))
+    {
+        const cJSON *sf = cJSON_GetObjectItemCaseSensitive(s, "stateful");
+        if (!cJSON_IsObject(sf)) {
+            continue;
+        }
+        double done = jnum(sf, "backfill.done"), total = jnum(sf, "backfill.total");
+        double frac = total > 0 ? done / total : 0;
+        if (frac > 1) {
+            frac = 1;
+        }
+        int running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(sf, "backfill"), "running"));
+        int complete = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(sf, "backfill"), "complete"));
+        if (complete) {
+            frac = 1;
+        }
+        char bar[32];
+        int filled = (int)(frac * 24 + 0.5);
+        for (int i = 0; i < 24; i++) {
+            bar[i] = i < filled ? '#' : '.';
+        }
+        bar[24] = '\0';
+        const char *dir = jstr(sf, "backfill.direction", "?");
+        fprintf(f, "\n%s  stage %s, writes to %s\n", jstr(s, "name", "?"), jstr(sf, "stage", "?"),
+                jstr(sf, "writes_to", "?"));
+        fprintf(
+            f, "  backfill  [%s] %3.0f%%  %.0f/%.0f keys  %s  (%s)\n", bar, frac * 100, done, total,
+            strcmp(dir, "candidate-to-legacy") == 0 ? "candidate -> legacy" : "legacy -> candidate",
+            running ? "running" : (complete ? "complete" : "idle"));
+        const char *pending = jstr(sf, "pending_stage", NULL);
+        if (pending != NULL) {
+            fprintf(f, "  pending   moves to %s when the backfill is done\n", pending);
+        }
+        fprintf(f,
+                "  verify    %s: %.0f/%.0f shards equal, %.0f divergent, %.0f evictions "
+                "reconciled\n",
+                jstr(sf, "verify.state", "?"), jnum(sf, "verify.shards_equal"),
+                jnum(sf, "verify.shards"), jnum(sf, "verify.divergent"),
+                jnum(sf, "verify.evictions_reconciled"));
+        fprintf(f,
+                "  writes    %.0f (%.0f to both), %.0f mismatches, %.0f candidate failures, "
+                "%.0f repaired\n",
+                jnum(sf, "writes.total"), jnum(sf, "writes.both"), jnum(sf, "writes.mismatches"),
+                jnum(sf, "writes.candidate_failures"), jnum(sf, "writes.repairs"));
+        fprintf(f, "  memory    legacy %.1f MiB (%.0f items), candidate %.1f MiB (%.0f items)\n",
+                jnum(sf, "memory.legacy_bytes") / 1048576.0, jnum(sf, "memory.legacy_items"),
+                jnum(sf, "memory.candidate_bytes") / 1048576.0, jnum(sf, "memory.candidate_items"));
+        const char *refusal = jstr(sf, "last_refusal", NULL);
+        if (refusal != NULL) {
+            fprintf(f, "  refused   %s\n", refusal);
+        }
+    }
+}
+
 /* Configuration entries that name no registered seam ("unmatched_config" of the
  * snapshot): a typo in GRAFT_SEAMS or GRAFT_CONFIG applies to nothing, and says so. */
 static void print_unmatched(FILE *f, const cJSON *root)
@@ -781,6 +842,7 @@ static int cmd_status(const ctl *c, int argc, char **argv)
         cJSON_free(t);
     } else {
         print_table(stdout, root, first, first != NULL ? now_s() - t0 : 0);
+        print_stateful(stdout, root);
         print_unmatched(stdout, root);
     }
     cJSON_Delete(first);
@@ -978,6 +1040,7 @@ static int cmd_watch(const ctl *c, int argc, char **argv)
         strftime(stamp, sizeof stamp, "%H:%M:%S", localtime(&wall));
         printf("graftctl watch %s  every %gs  (Ctrl-C to stop)\n", stamp, interval);
         print_table(stdout, root, prev, prev ? t - prev_t : 0);
+        print_stateful(stdout, root);
         fflush(stdout);
         cJSON_Delete(prev);
         prev = root;
