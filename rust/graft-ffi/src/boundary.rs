@@ -191,32 +191,15 @@ fn run<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
 where
     F: FnOnce() -> Result<T, Error>,
 {
-    // One load while no tracer is attached (crate::probe); the traced copy is out of
-    // line so the common path keeps its registers.
-    if probe::enabled() {
-        return run_traced::<FAULTS, T, F>(body);
+    // One load while no tracer is attached (crate::probe); the probes themselves are
+    // out of line so the common path keeps its registers. One path for both, so the
+    // body's captures are laid out once (a separate traced copy of this function made
+    // every entry store the arguments twice: 14 instructions per call of
+    // examples/redis's twin, docs/REDIS.md).
+    let traced = probe::enabled();
+    if traced {
+        trace_enter::<F>();
     }
-    match catch_unwind(AssertUnwindSafe(|| {
-        if FAULTS {
-            fault::fire_if_armed();
-        }
-        body()
-    })) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(failed(e)),
-        Err(payload) => Err(panicked(payload)),
-    }
-}
-
-/// [`run`] between the `ffi__enter` and `ffi__return` probes (and `ffi__panic`).
-#[cold]
-#[inline(never)]
-fn run_traced<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
-where
-    F: FnOnce() -> Result<T, Error>,
-{
-    let name = probe::fn_name::<F>();
-    probe::enter(name);
     let out = match catch_unwind(AssertUnwindSafe(|| {
         if FAULTS {
             fault::fire_if_armed();
@@ -226,16 +209,40 @@ where
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(failed(e)),
         Err(payload) => {
-            probe::panic(name, i64::from(Status::Panic.as_raw()));
+            if traced {
+                trace_panic::<F>();
+            }
             Err(panicked(payload))
         }
     };
-    let status = match &out {
-        Ok(_) => Status::Ok,
-        Err(s) => *s,
-    };
-    probe::ret(name, i64::from(status.as_raw()));
+    if traced {
+        trace_return::<F>(match &out {
+            Ok(_) => Status::Ok,
+            Err(s) => *s,
+        });
+    }
     out
+}
+
+/// The `ffi__enter` probe for the function whose body is `F`.
+#[cold]
+#[inline(never)]
+fn trace_enter<F>() {
+    probe::enter(probe::fn_name::<F>());
+}
+
+/// The `ffi__return` probe, with the status C sees.
+#[cold]
+#[inline(never)]
+fn trace_return<F>(status: Status) {
+    probe::ret(probe::fn_name::<F>(), i64::from(status.as_raw()));
+}
+
+/// The `ffi__panic` probe (always `GRAFT_EPANIC`).
+#[cold]
+#[inline(never)]
+fn trace_panic<F>() {
+    probe::panic(probe::fn_name::<F>(), i64::from(Status::Panic.as_raw()));
 }
 
 #[cold]
