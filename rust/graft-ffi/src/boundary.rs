@@ -191,31 +191,45 @@ fn run<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
 where
     F: FnOnce() -> Result<T, Error>,
 {
-    // One load while no tracer is attached (crate::probe); the probes themselves are
-    // out of line so the common path keeps its registers. One path for both, so the
-    // body's captures are laid out once (a separate traced copy of this function made
-    // every entry store the arguments twice: 14 instructions per call of
-    // examples/redis's twin, docs/REDIS.md).
-    let traced = probe::enabled();
-    if traced {
+    // One load while no tracer is attached (crate::probe), and the probes out of line.
+    // One catch_unwind for traced and untraced entries, so the body's captures are laid
+    // out once (a separate traced copy of this function made every entry of
+    // examples/redis's twin store its six arguments twice), and everything but an
+    // untraced success leaves through one cold function, so the common path keeps
+    // its registers and returns at once.
+    if probe::enabled() {
         trace_enter::<F>();
     }
-    let out = match catch_unwind(AssertUnwindSafe(|| {
+    match catch_unwind(AssertUnwindSafe(|| {
         if FAULTS {
             fault::fire_if_armed();
         }
         body()
     })) {
+        // Read again rather than kept live across the body (a register less on every
+        // entry); a tracer attaching during the call sees a return without an enter,
+        // as it would for any call already under way.
+        Ok(Ok(v)) if !probe::enabled() => Ok(v),
+        other => finish::<F, T>(other),
+    }
+}
+
+/// The exit of [`run`] for an `Err`, a panic, or any return while a tracer is attached:
+/// records the error or the panic, fires `ffi__panic` and `ffi__return`.
+#[cold]
+#[inline(never)]
+fn finish<F, T>(r: Result<Result<T, Error>, Box<dyn Any + Send>>) -> Result<T, Status> {
+    let out = match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(failed(e)),
         Err(payload) => {
-            if traced {
+            if probe::enabled() {
                 trace_panic::<F>();
             }
             Err(panicked(payload))
         }
     };
-    if traced {
+    if probe::enabled() {
         trace_return::<F>(match &out {
             Ok(_) => Status::Ok,
             Err(s) => *s,
