@@ -238,26 +238,7 @@ fn match_impl(
                 //   bytes it accepts, and go on after the set (the set consumed one
                 //   byte) without parsing it again at each position.
                 if rest[0] == b'[' && nesting < MAX_NESTING {
-                    let (table, after) = ByteSet::of(&rest[1..], nocase);
-                    while let Some(i) = s.iter().position(|&x| table.has(x)) {
-                        let tail = &s[i + 1..];
-                        // (What the recursion does once the set consumed the last byte:
-                        // only trailing stars may remain.)
-                        let m = if tail.is_empty() {
-                            after.iter().all(|&b| b == b'*')
-                        } else {
-                            match_impl(after, tail, nocase, skip_longer, nesting + 1)
-                        };
-                        if m {
-                            return true;
-                        }
-                        if *skip_longer {
-                            return false;
-                        }
-                        s = tail;
-                    }
-                    *skip_longer = true;
-                    return false;
+                    return star_set(&rest[1..], s, nocase, skip_longer, nesting);
                 }
                 let lit = match rest[0] {
                     b'?' | b'[' | b'\\' => None,
@@ -320,6 +301,34 @@ fn match_impl(
         }
     }
     p.is_empty() && s.is_empty()
+}
+
+/// The rest of [`match_impl`]'s `*` arm when the rest of the pattern starts with a set
+/// (`p` is the pattern just after its `[`): scans `s` for the bytes the set accepts
+/// and tries the pattern after the set at each. Out of line, so that the recursion of
+/// the common patterns keeps a small frame.
+#[inline(never)]
+fn star_set(p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: u32) -> bool {
+    let (table, after) = ByteSet::of(p, nocase);
+    while let Some(i) = s.iter().position(|&x| table.has(x)) {
+        let tail = &s[i + 1..];
+        // (What the recursion does once the set consumed the last byte: only trailing
+        // stars may remain.)
+        let m = if tail.is_empty() {
+            after.iter().all(|&b| b == b'*')
+        } else {
+            match_impl(after, tail, nocase, skip_longer, nesting + 1)
+        };
+        if m {
+            return true;
+        }
+        if *skip_longer {
+            return false;
+        }
+        s = tail;
+    }
+    *skip_longer = true;
+    false
 }
 
 /// The C contract of `stringmatchlen()`, with an error channel: writes 1 (match) or 0
