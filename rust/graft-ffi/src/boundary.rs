@@ -191,10 +191,14 @@ fn run<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
 where
     F: FnOnce() -> Result<T, Error>,
 {
-    // One load while no tracer is attached (crate::probe); the traced copy is out of
-    // line so the common path keeps its registers.
+    // One load while no tracer is attached (crate::probe), and the probes out of line.
+    // One catch_unwind for traced and untraced entries, so the body's captures are laid
+    // out once (a separate traced copy of this function made every entry of
+    // examples/redis's twin store its six arguments twice), and everything but an
+    // untraced success leaves through one cold function, so the common path keeps
+    // its registers and returns at once.
     if probe::enabled() {
-        return run_traced::<FAULTS, T, F>(body);
+        trace_enter::<F>();
     }
     match catch_unwind(AssertUnwindSafe(|| {
         if FAULTS {
@@ -202,40 +206,57 @@ where
         }
         body()
     })) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(failed(e)),
-        Err(payload) => Err(panicked(payload)),
+        // Read again rather than kept live across the body (a register less on every
+        // entry); a tracer attaching during the call sees a return without an enter,
+        // as it would for any call already under way.
+        Ok(Ok(v)) if !probe::enabled() => Ok(v),
+        other => finish::<F, T>(other),
     }
 }
 
-/// [`run`] between the `ffi__enter` and `ffi__return` probes (and `ffi__panic`).
+/// The exit of [`run`] for an `Err`, a panic, or any return while a tracer is attached:
+/// records the error or the panic, fires `ffi__panic` and `ffi__return`.
 #[cold]
 #[inline(never)]
-fn run_traced<const FAULTS: bool, T, F>(body: F) -> Result<T, Status>
-where
-    F: FnOnce() -> Result<T, Error>,
-{
-    let name = probe::fn_name::<F>();
-    probe::enter(name);
-    let out = match catch_unwind(AssertUnwindSafe(|| {
-        if FAULTS {
-            fault::fire_if_armed();
-        }
-        body()
-    })) {
+fn finish<F, T>(r: Result<Result<T, Error>, Box<dyn Any + Send>>) -> Result<T, Status> {
+    let out = match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(failed(e)),
         Err(payload) => {
-            probe::panic(name, i64::from(Status::Panic.as_raw()));
+            if probe::enabled() {
+                trace_panic::<F>();
+            }
             Err(panicked(payload))
         }
     };
-    let status = match &out {
-        Ok(_) => Status::Ok,
-        Err(s) => *s,
-    };
-    probe::ret(name, i64::from(status.as_raw()));
+    if probe::enabled() {
+        trace_return::<F>(match &out {
+            Ok(_) => Status::Ok,
+            Err(s) => *s,
+        });
+    }
     out
+}
+
+/// The `ffi__enter` probe for the function whose body is `F`.
+#[cold]
+#[inline(never)]
+fn trace_enter<F>() {
+    probe::enter(probe::fn_name::<F>());
+}
+
+/// The `ffi__return` probe, with the status C sees.
+#[cold]
+#[inline(never)]
+fn trace_return<F>(status: Status) {
+    probe::ret(probe::fn_name::<F>(), i64::from(status.as_raw()));
+}
+
+/// The `ffi__panic` probe (always `GRAFT_EPANIC`).
+#[cold]
+#[inline(never)]
+fn trace_panic<F>() {
+    probe::panic(probe::fn_name::<F>(), i64::from(Status::Panic.as_raw()));
 }
 
 #[cold]

@@ -2,9 +2,13 @@
 //! so that its next panic-boundary entry unwinds before the body runs. libgraft's fault
 //! injection reaches it through `graft_runtime_options.arm_panic`.
 //!
-//! Unarmed, the check in every boundary entry is one thread-local load.
+//! While no thread is armed, the check in every boundary entry is one relaxed load of a
+//! process-wide count of armed threads; only when it is not zero does the entry read its
+//! thread's flag (a thread-local access, which in a shared object or a position-independent
+//! static library is a call to `__tls_get_addr`).
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::boundary;
 
@@ -16,29 +20,45 @@ thread_local! {
     static ARMED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Threads whose flag is set: incremented by the thread that arms (false to true) and
+/// decremented by the thread that fires or disarms (true to false), so it is zero exactly
+/// when no flag is set (a thread that exits armed leaves it above zero: every entry then
+/// pays the thread-local read, nothing worse). Relaxed is enough: a thread only needs
+/// to see its own arming, which program order gives it; other threads' flags are not
+/// theirs to fire.
+static ARMED_THREADS: AtomicUsize = AtomicUsize::new(0);
+
 /// Arms a panic for the calling thread's next boundary entry (idempotent).
 pub fn arm_panic() {
-    ARMED.with(|a| a.set(true));
+    if !ARMED.with(|a| a.replace(true)) {
+        ARMED_THREADS.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Disarms; returns whether a panic was armed.
 pub fn disarm_panic() -> bool {
-    ARMED.with(|a| a.replace(false))
+    let was = ARMED.with(|a| a.replace(false));
+    if was {
+        ARMED_THREADS.fetch_sub(1, Ordering::Relaxed);
+    }
+    was
 }
 
-/// Called inside `catch_unwind` by every public boundary variant.
+/// Called inside `catch_unwind` by every public boundary variant: one relaxed load while
+/// no thread is armed.
 #[inline(always)]
 pub(crate) fn fire_if_armed() {
-    if ARMED.with(|a| a.get()) {
-        fire();
+    if ARMED_THREADS.load(Ordering::Relaxed) != 0 {
+        fire_if_this_thread_armed();
     }
 }
 
 #[cold]
 #[inline(never)]
-fn fire() {
-    ARMED.with(|a| a.set(false));
-    std::panic::resume_unwind(Box::new(InjectedPanic));
+fn fire_if_this_thread_armed() {
+    if disarm_panic() {
+        std::panic::resume_unwind(Box::new(InjectedPanic));
+    }
 }
 
 /// Arms a real Rust panic for the next graft-ffi panic-boundary entry on the calling
@@ -89,5 +109,24 @@ mod tests {
         arm_panic();
         assert!(disarm_panic());
         assert_eq!(boundary::value(1, || Ok(2)), 2);
+    }
+
+    #[test]
+    fn another_threads_arming_does_not_fire_here() {
+        // The process-wide count lets every thread past the thread-local read while it is
+        // not zero; the flag read must still be this thread's own.
+        let (armed_tx, armed_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            arm_panic();
+            armed_tx.send(()).unwrap();
+            done_rx.recv().unwrap();
+            assert!(disarm_panic(), "still armed: no other thread fired it");
+        });
+        armed_rx.recv().unwrap();
+        assert!(ARMED_THREADS.load(Ordering::Relaxed) >= 1);
+        assert_eq!(boundary::status(|| Ok(())), 0, "this thread is not armed");
+        done_tx.send(()).unwrap();
+        t.join().unwrap();
     }
 }

@@ -59,8 +59,105 @@ fn eq(a: u8, b: u8, nocase: bool) -> bool {
 
 /// Does `string` match the glob `pattern`? `nocase` as the C's argument.
 pub fn string_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
+    // The literal prefix first, in one tight loop: most patterns of KEYS and SCAN MATCH
+    // start with one (`key:1*`), and most keys fail inside it. The bytes it consumes
+    // are the ones match_impl's plain-byte arm would have consumed one by one, with the
+    // same answer: a differing byte is "no match", and a string that ends inside the
+    // prefix leaves the rest to the trailing-stars rule.
+    let mut i = 0;
+    while let (Some(&pc), Some(&c)) = (pattern.get(i), string.get(i)) {
+        if matches!(pc, b'*' | b'?' | b'[' | b'\\') {
+            break;
+        }
+        if !eq(pc, c, nocase) {
+            return false;
+        }
+        i += 1;
+    }
+    let (p, s) = (&pattern[i..], &string[i..]);
+    if s.is_empty() && i > 0 {
+        // The string ended on a matched byte: only trailing stars may remain.
+        return p.iter().all(|&b| b == b'*');
+    }
     let mut skip_longer = false;
-    match_impl(pattern, string, nocase, &mut skip_longer, 0)
+    match_impl(p, s, nocase, &mut skip_longer, 0)
+}
+
+/// The bytes a set accepts, as a 256-bit table, for the scan after a `*`.
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    #[inline(always)]
+    fn add(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    #[inline(always)]
+    fn has(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] >> (b & 63) & 1 != 0
+    }
+
+    /// The table of the set `p` (the pattern just after its `[`), parsed exactly as
+    /// [`set`] parses it, so that `has(c)` is `set(p, c, nocase).0` for every byte `c`
+    /// (the test `byte_set_is_set` checks all 256 on many sets); also returns the
+    /// pattern after the set.
+    fn of(mut p: &[u8], nocase: bool) -> (ByteSet, &[u8]) {
+        let mut t = ByteSet([0; 4]);
+        let not = p.first() == Some(&b'^');
+        if not {
+            p = &p[1..];
+        }
+        loop {
+            match p {
+                [b'\\', x, ..] => {
+                    t.add(*x);
+                    p = &p[2..];
+                }
+                [b']', ..] => {
+                    p = &p[1..];
+                    break;
+                }
+                [] => break,
+                [a, b'-', b, ..] => {
+                    let (mut start, mut end) = (sc(*a), sc(*b));
+                    if start > end {
+                        core::mem::swap(&mut start, &mut end);
+                    }
+                    if nocase {
+                        // Folding makes the accepted bytes irregular (and nocase ranges
+                        // are rare): ask the fold for each byte.
+                        let (start, end) = (lower(start), lower(end));
+                        for c in 0..=u8::MAX {
+                            let ch = lower(sc(c));
+                            if ch >= start && ch <= end {
+                                t.add(c);
+                            }
+                        }
+                    } else {
+                        for v in start..=end {
+                            // v is a signed char value: its byte.
+                            t.add(v as i8 as u8);
+                        }
+                    }
+                    p = &p[3..];
+                }
+                [x, ..] => {
+                    t.add(*x);
+                    if nocase {
+                        t.add(x.to_ascii_lowercase());
+                        t.add(x.to_ascii_uppercase());
+                    }
+                    p = &p[1..];
+                }
+            }
+        }
+        if not {
+            for w in &mut t.0 {
+                *w = !*w;
+            }
+        }
+        (t, p)
+    }
 }
 
 /// Does byte `c` belong to the set `p` (the pattern just after its `[`)? Also returns
@@ -131,12 +228,18 @@ fn match_impl(
                     return true;
                 }
                 let rest = &p[1..];
-                // When the rest starts with a plain byte, a try at a position whose
-                // byte differs fails at once and sets nothing: skip those positions
-                // with a tight scan instead of recursing into each. The answers are
-                // the C's (it recurses at every position); the work is about half on
-                // KEYS "key:*99*" (docs/REDIS.md, "Numbers"). Pre-checking a leading
-                // set, or matching the first token here, measured slower.
+                // A try at a position whose byte cannot start the rest fails at once
+                // and sets nothing, so the twin skips those positions with a tight scan
+                // instead of recursing into each (the C recurses everywhere; the answers,
+                // `skipLongerMatches` and the nesting limit are the same):
+                // - rest starts with a plain byte: scan for it (about half the work of
+                //   the C on KEYS "key:*99*", docs/REDIS.md, "Numbers");
+                // - rest starts with a set: build its 256-bit table once, scan for the
+                //   bytes it accepts, and go on after the set (the set consumed one
+                //   byte) without parsing it again at each position.
+                if rest[0] == b'[' && nesting < MAX_NESTING {
+                    return star_set(&rest[1..], s, nocase, skip_longer, nesting);
+                }
                 let lit = match rest[0] {
                     b'?' | b'[' | b'\\' => None,
                     b => Some(b),
@@ -200,6 +303,34 @@ fn match_impl(
     p.is_empty() && s.is_empty()
 }
 
+/// The rest of [`match_impl`]'s `*` arm when the rest of the pattern starts with a set
+/// (`p` is the pattern just after its `[`): scans `s` for the bytes the set accepts
+/// and tries the pattern after the set at each. Out of line, so that the recursion of
+/// the common patterns keeps a small frame.
+#[inline(never)]
+fn star_set(p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: u32) -> bool {
+    let (table, after) = ByteSet::of(p, nocase);
+    while let Some(i) = s.iter().position(|&x| table.has(x)) {
+        let tail = &s[i + 1..];
+        // (What the recursion does once the set consumed the last byte: only trailing
+        // stars may remain.)
+        let m = if tail.is_empty() {
+            after.iter().all(|&b| b == b'*')
+        } else {
+            match_impl(after, tail, nocase, skip_longer, nesting + 1)
+        };
+        if m {
+            return true;
+        }
+        if *skip_longer {
+            return false;
+        }
+        s = tail;
+    }
+    *skip_longer = true;
+    false
+}
+
 /// The C contract of `stringmatchlen()`, with an error channel: writes 1 (match) or 0
 /// to `*out` and returns `GRAFT_OK`; a negative length or a NULL with a length is
 /// `GRAFT_EINVAL`/`GRAFT_ENULL` and `*out` is untouched.
@@ -216,7 +347,7 @@ pub unsafe extern "C" fn redis_rs_stringmatchlen(
     nocase: c_int,
     out: *mut c_int,
 ) -> c_int {
-    boundary::status(|| {
+    boundary::status(move || {
         let plen = usize::try_from(plen).map_err(|_| Error::invalid("negative pattern length"))?;
         let slen = usize::try_from(slen).map_err(|_| Error::invalid("negative string length"))?;
         // SAFETY: the caller passes `plen` readable bytes at `p` (or NULL, 0).
@@ -297,6 +428,55 @@ mod tests {
         assert!(m(&buf[..1], b"E", false));
         let star = b"**";
         assert!(m(&star[..1], b"x", false));
+    }
+
+    #[test]
+    fn byte_set_is_set() {
+        // The table the scan after a `*` uses answers as `set` for every byte, on random
+        // sets over the bytes that mean something in one (xorshift, fixed seed).
+        let alphabet = b"^-\\]aAzZ09\xe9\xff\x00*";
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 7) as usize;
+            let p: Vec<u8> = (0..len)
+                .map(|k| alphabet[((x >> (8 + 5 * k)) % alphabet.len() as u64) as usize])
+                .collect();
+            for nocase in [false, true] {
+                let (t, after) = super::ByteSet::of(&p, nocase);
+                for c in 0..=u8::MAX {
+                    let (want, rest) = super::set(&p, c, nocase);
+                    assert_eq!(t.has(c), want, "set {p:?} byte {c} nocase {nocase}");
+                    assert_eq!(after, rest, "set {p:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn star_then_set_and_literal_prefix() {
+        // The scan after `*[...]` and the literal-prefix loop, on the cases their
+        // short-cuts must not change.
+        assert!(!m(b"*[13579]?[02468]", b"key:123", false));
+        assert!(m(b"*[13579]?[02468]", b"key:1922", false));
+        assert!(m(b"*[ab]", b"xxb", false));
+        assert!(
+            m(b"*[ab]*", b"xa", false),
+            "the set took the last byte; stars remain"
+        );
+        assert!(!m(b"*[ab]c", b"xa", false));
+        assert!(m(b"*[^ab]", b"aac", false));
+        assert!(m(b"*[A-C]x", b"zbx", true));
+        assert!(!m(b"key:1*", b"key:2", false));
+        assert!(m(b"key:1*", b"key:1", false));
+        assert!(m(b"key:1**", b"key:1", false));
+        assert!(!m(b"key:1*x", b"key:1", false));
+        assert!(!m(b"key:", b"key:1", false));
+        assert!(!m(b"key:12", b"key:1", false));
+        assert!(m(b"KEY:*", b"key:9", true));
+        assert!(m(b"k\\ey", b"key", false));
     }
 
     #[test]
