@@ -283,6 +283,12 @@ int kv_graft_start(kv_graft **out, char *err, size_t errlen)
     if (rc != GRAFT_OK) {
         goto fail;
     }
+    /* Every seam is registered: configuration naming another is a typo, warned about
+     * (refused with GRAFT_STRICT=1). */
+    rc = graft_runtime_ready(g->rt, err, errlen);
+    if (rc != GRAFT_OK) {
+        goto fail;
+    }
     rc = graft_admin_start_from_env(g->rt, &g->admin);
     if (rc != GRAFT_OK) {
         snprintf(err, errlen, "admin endpoint (GRAFT_ADMIN): %s", graft_strerror(rc));

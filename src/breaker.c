@@ -114,6 +114,28 @@ static void graft__window_reset(graft_seam *s)
     memset(&s->brk.last_window, 0, sizeof s->brk.last_window);
 }
 
+/* The stage history sees what the breaker does to routing: an opening that sends the
+ * traffic back to legacy is an entry "legacy by breaker", and the closing after it an
+ * entry of the seam's own mode again. Half-open (trial calls only) is still the opening;
+ * observe-only breakers and candidate-only (no legacy to send traffic to) record
+ * nothing, as they reroute nothing. */
+static void graft__transition_history(graft_seam *s, uint64_t now, graft_breaker_state to)
+{
+    GRAFT__ASSERT_HELD(&s->brk.lock);
+    uint64_t w = atomic_load_explicit(&s->route, memory_order_acquire);
+    graft_mode mode = (graft_mode)(w & GRAFT__ROUTE_MODE_MASK);
+    uint32_t bp = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
+    if (to == GRAFT_BREAKER_OPEN && !s->brk.hist_open &&
+        atomic_load_explicit(&s->brk.reroute, memory_order_relaxed) &&
+        mode != GRAFT_MODE_CANDIDATE_ONLY && mode != GRAFT_MODE_LEGACY) {
+        s->brk.hist_open = true;
+        graft__history_record(s, GRAFT_MODE_LEGACY, 0, GRAFT_BY_BREAKER, to, now);
+    } else if ((to == GRAFT_BREAKER_CLOSED || to == GRAFT_BREAKER_DISABLED) && s->brk.hist_open) {
+        s->brk.hist_open = false;
+        graft__history_record(s, mode, bp, GRAFT_BY_BREAKER, to, now);
+    }
+}
+
 static void graft__transition(graft_seam *s, uint64_t now, graft_breaker_state to,
                               const char *reason)
 {
@@ -134,6 +156,7 @@ static void graft__transition(graft_seam *s, uint64_t now, graft_breaker_state t
     atomic_store_explicit(&s->brk.state, to, memory_order_release);
     graft__route_flag(s, GRAFT__ROUTE_BK_ACTIVE,
                       to == GRAFT_BREAKER_OPEN || to == GRAFT_BREAKER_HALF_OPEN);
+    graft__transition_history(s, now, to);
     /* Deferred: transitions happen on serving threads (a failed call re-evaluates). */
     graft__log_deferred(s, to == GRAFT_BREAKER_OPEN ? GRAFT_LOG_WARN : GRAFT_LOG_INFO,
                         "graft.breaker", "breaker seam=%s from=%s to=%s reason=\"%s\"%s", s->name,

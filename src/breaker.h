@@ -50,6 +50,7 @@ typedef struct graft__breaker {
     graft__bk_counts last_window;
     graft__bk_event events[GRAFT__EVENTS];
     uint64_t event_total;
+    bool hist_open; /* an opening was recorded in the stage history, no closing yet */
     _Atomic uint64_t opens, transitions;
 } graft__breaker;
 

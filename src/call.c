@@ -263,6 +263,28 @@ static void graft__feedback(graft__cx *cx, bool failed, bool slow, bool mismatch
     }
 }
 
+/* Candidate-only's candidate failed and there is no fallback: the answer the seam
+ * declared (graft_seam_def.candidate_only_failure). Out of line: only failures pay. */
+static GRAFT__NOINLINE int graft__candidate_only_failed(graft__cx *cx, void *output, int rc)
+{
+    graft_seam *s = cx->s;
+    switch (s->def.candidate_only_failure) {
+    case GRAFT_ON_FAILURE_LEGACY:
+        graft__inc(cx->sl, cx->shared, GRAFT__C_FALLBACKS, 1);
+        return graft__serve_legacy(cx, output);
+    case GRAFT_ON_FAILURE_OUTPUT:
+        assert(s->failure_output);
+        memcpy(output, s->failure_output, s->def.output_size);
+        graft__inc(cx->sl, cx->shared, GRAFT__C_FAIL_OUTPUTS, 1);
+        graft__count_served(cx, GRAFT_IMPL_CANDIDATE);
+        return rc;
+    case GRAFT_ON_FAILURE_STATUS:
+    default:
+        graft__count_served(cx, GRAFT_IMPL_CANDIDATE);
+        return rc;
+    }
+}
+
 /* The candidate serves (canary in-bucket, candidate, candidate-only). */
 static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, void *output,
                                   void *scratch, bool fallback, bool faults)
@@ -312,8 +334,7 @@ static int graft__candidate_route(graft__cx *cx, uint64_t key, bool has_key, voi
     }
     graft__feedback(cx, true, slow, false, trial);
     if (!fallback) {
-        graft__count_served(cx, GRAFT_IMPL_CANDIDATE);
-        return rc;
+        return graft__candidate_only_failed(cx, output, rc);
     }
     graft__inc(cx->sl, cx->shared, GRAFT__C_FALLBACKS, 1);
     int lrc = graft__serve_legacy(cx, output);
@@ -471,8 +492,7 @@ static GRAFT__NOINLINE int graft__short_candidate_failed(graft_seam *s, const vo
     graft__count_ran(&cx, GRAFT_IMPL_CANDIDATE, rc);
     graft__feedback(&cx, true, false, false, false);
     if (mode == GRAFT_MODE_CANDIDATE_ONLY) {
-        graft__count_served(&cx, GRAFT_IMPL_CANDIDATE);
-        return rc;
+        return graft__candidate_only_failed(&cx, output, rc);
     }
     graft__inc(cx.sl, cx.shared, GRAFT__C_FALLBACKS, 1);
     return graft__serve_legacy(&cx, output);

@@ -1,7 +1,10 @@
 /*
  * config.c: configuration from a compact spec (GRAFT_SEAMS) and an INI file
- * (GRAFT_CONFIG, read by libgraft's own strict reader, src/ini.h), reload, and the bookkeeping that
- * lets configuration name seams that are registered later.
+ * (GRAFT_CONFIG, read by libgraft's own strict reader, src/ini.h), reload, the
+ * bookkeeping that lets configuration name seams that are registered later, and, once
+ * the host said registration is done (graft_runtime_ready), the check that
+ * configuration names only registered seams (warned once per name, or refused in
+ * strict mode).
  *
  * Every entry point parses and validates everything first into a new set, and only
  * then applies it, so a bad file or spec changes nothing. A seam's INI section is
@@ -9,7 +12,9 @@
  * only the mode (and canary percentage). See docs/RUNTIME.md for the reference.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
 #include <ctype.h>
+#include <stdint.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -244,6 +249,7 @@ static bool graft__conf_merge(graft__conf_set *dst, const graft__conf_set *src)
         if (!d) {
             return false;
         }
+        d->warned = d->warned || s->warned;
         if (s->has_mode) {
             d->has_mode = true;
             d->mode = s->mode;
@@ -276,12 +282,164 @@ static bool graft__conf_copy(graft__conf_set *dst, const graft__conf_set *src)
     return graft__conf_merge(dst, src);
 }
 
+/* ------------------------------------------------------------------ unknown seams */
+
+/* Edit distance (insertions, deletions, substitutions) between two seam names, both at
+ * most GRAFT__NAME_MAX long. */
+static size_t graft__distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    assert(la <= GRAFT__NAME_MAX && lb <= GRAFT__NAME_MAX);
+    size_t row[GRAFT__NAME_MAX + 1];
+    for (size_t j = 0; j <= lb; j++) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) {
+                best = up + 1;
+            }
+            if (row[j - 1] + 1 < best) {
+                best = row[j - 1] + 1;
+            }
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The registered seam whose name is nearest `name`, when near enough to be the one
+ * meant (at most 3 edits and under half the name), else NULL. */
+static const char *graft__closest(graft_runtime *rt, const char *name)
+{
+    const char *best = NULL;
+    size_t bd = SIZE_MAX;
+    for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
+         p = atomic_load_explicit(&p->next, memory_order_acquire)) {
+        size_t d = graft__distance(name, p->name);
+        if (d < bd) {
+            bd = d;
+            best = p->name;
+        }
+    }
+    size_t len = strlen(name);
+    return best && bd <= 3 && bd * 2 < len ? best : NULL;
+}
+
+/* Appends "name (did you mean x?)" to a message of unknown names. */
+static void graft__unknown_append(graft_runtime *rt, char *msg, size_t cap, const char *name)
+{
+    size_t used = strlen(msg);
+    if (used >= cap) {
+        return;
+    }
+    const char *near = graft__closest(rt, name);
+    snprintf(msg + used, cap - used, "%s\"%s\"%s%s%s", used ? ", " : "", name,
+             near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+}
+
+/* Logs, once per name, the stored entries that match no registered seam. Under rt->lock,
+ * after graft_runtime_ready. */
+static void graft__warn_unmatched(graft_runtime *rt)
+{
+    GRAFT__ASSERT_HELD(&rt->lock);
+    for (size_t i = 0; i < rt->conf.n; i++) {
+        graft__seam_conf *e = &rt->conf.v[i];
+        if (e->warned || graft_seam_find(rt, e->name)) {
+            continue;
+        }
+        e->warned = true;
+        const char *near = graft__closest(rt, e->name);
+        graft__log(rt, GRAFT_LOG_WARN, "graft.config",
+                   "configuration for seam \"%s\" applies to no registered seam%s%s%s "
+                   "(kept in case it registers later; GRAFT_STRICT=1 refuses it)",
+                   e->name, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+    }
+}
+
+int graft_runtime_ready(graft_runtime *rt, char *err, size_t errlen)
+{
+    if (!rt) {
+        return GRAFT_ENULL;
+    }
+    pthread_mutex_lock(&rt->lock);
+    atomic_store_explicit(&rt->ready, true, memory_order_release);
+    int rc = GRAFT_OK;
+    if (rt->strict) {
+        char msg[512] = "";
+        size_t bad = 0;
+        for (size_t i = 0; i < rt->conf.n; i++) {
+            if (!graft_seam_find(rt, rt->conf.v[i].name)) {
+                graft__unknown_append(rt, msg, sizeof msg, rt->conf.v[i].name);
+                bad++;
+            }
+        }
+        if (bad) {
+            graft__seterr(err, errlen, "configuration names %zu unregistered seam%s: %s", bad,
+                          bad == 1 ? "" : "s", msg);
+            rc = GRAFT_ECONFIG;
+        }
+    } else {
+        graft__warn_unmatched(rt);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    return rc;
+}
+
+size_t graft_runtime_unmatched(graft_runtime *rt,
+                               void (*fn)(void *ctx, const char *name, const char *closest),
+                               void *ctx)
+{
+    if (!rt) {
+        return 0;
+    }
+    size_t n = 0;
+    pthread_mutex_lock(&rt->lock);
+    for (size_t i = 0; i < rt->conf.n; i++) {
+        const char *name = rt->conf.v[i].name;
+        if (graft_seam_find(rt, name)) {
+            continue;
+        }
+        n++;
+        if (fn) {
+            fn(ctx, name, graft__closest(rt, name));
+        }
+    }
+    pthread_mutex_unlock(&rt->lock);
+    return n;
+}
+
+/* ------------------------------------------------------------------ commit */
+
 /* Makes `parsed` the running configuration: merge into the stored set, then apply to
- * the registered seams it names. Takes rt->lock. */
+ * the registered seams it names. Takes rt->lock. After graft_runtime_ready, names of no
+ * registered seam are refused (strict) or warned about once. */
 static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const char *path,
                          char *err, size_t errlen)
 {
     pthread_mutex_lock(&rt->lock);
+    bool ready = atomic_load_explicit(&rt->ready, memory_order_relaxed);
+    if (ready && rt->strict) {
+        char msg[512] = "";
+        size_t bad = 0;
+        for (size_t i = 0; i < parsed->n; i++) {
+            if (!graft_seam_find(rt, parsed->v[i].name)) {
+                graft__unknown_append(rt, msg, sizeof msg, parsed->v[i].name);
+                bad++;
+            }
+        }
+        if (bad) {
+            pthread_mutex_unlock(&rt->lock);
+            graft__seterr(err, errlen, "%s%sno registered seam named %s (strict configuration)",
+                          path ? path : "", path ? ": " : "", msg);
+            return GRAFT_ECONFIG;
+        }
+    }
     graft__conf_set next;
     if (!graft__conf_copy(&next, &rt->conf) || !graft__conf_merge(&next, parsed)) {
         graft__conf_free(&next);
@@ -313,6 +471,9 @@ static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const
     }
     if (parsed->has_log_level) {
         atomic_store_explicit(&rt->log_level, parsed->log_level, memory_order_relaxed);
+    }
+    if (ready && !rt->strict) {
+        graft__warn_unmatched(rt);
     }
     pthread_mutex_unlock(&rt->lock);
     return GRAFT_OK;

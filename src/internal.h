@@ -21,6 +21,7 @@
 
 #include "graft/graft.h"
 #include "breaker.h"
+#include "history.h"
 #include "metrics.h"
 #include "mismatch.h"
 #include "writer.h"
@@ -93,7 +94,8 @@ enum graft__ctr {
     GRAFT__C_COMPARE_SKIPPED,
     GRAFT__C_BREAKER_REJECTED,
     GRAFT__C_FAULTS,
-    GRAFT__C_SLOW, /* timed candidate calls over breaker slow_call_ns */
+    GRAFT__C_SLOW,         /* timed candidate calls over breaker slow_call_ns */
+    GRAFT__C_FAIL_OUTPUTS, /* candidate-only failures answered by failure_output */
     GRAFT__C_COUNT
 };
 /* Per-implementation counter offsets within GRAFT__C_IMPL + impl * 6. */
@@ -152,6 +154,7 @@ typedef struct graft__logger {
 /* Stored configuration for one seam name (from a file or a spec). */
 typedef struct graft__seam_conf {
     char name[GRAFT__NAME_MAX + 1];
+    bool warned; /* named no registered seam after graft_runtime_ready: logged once */
     bool has_mode;
     graft_mode mode;
     uint32_t percent_bp;
@@ -191,6 +194,7 @@ struct graft_seam {
 
     graft_seam_def def;
     char name[GRAFT__NAME_MAX + 1];
+    void *failure_output; /* def's, copied (GRAFT_ON_FAILURE_OUTPUT), else NULL */
     struct graft_seam *_Atomic next;
     pthread_mutex_t cfg_lock; /* writers of route word and configs */
 
@@ -200,6 +204,8 @@ struct graft_seam {
     _Atomic uint64_t reports_dropped; /* writer ring full: a log line or capture lost */
     graft__recent *recent;            /* metrics.c, snapshot side only */
     graft__breaker brk;               /* breaker.c */
+    graft__history hist;              /* history.c: stage history */
+    pthread_mutex_t mode_lock;        /* seam.c: orders mode changes with their records */
 };
 
 struct graft_runtime {
@@ -219,6 +225,16 @@ struct graft_runtime {
 
     graft__conf_set conf; /* applied configuration, also for seams not yet registered */
     char *config_path;    /* last file loaded, for reload */
+    _Atomic bool ready;   /* graft_runtime_ready was called: unknown names are typos */
+    bool strict;          /* refuse configuration naming no registered seam */
+
+    /* Reports (runtime.c): the file, this runtime's identity in it, lines written. */
+    char *report_path;
+    uint64_t report_start_unix_ns;
+    _Atomic uint64_t report_seq;
+    long report_pid;  /* the process that created the runtime (fork children skip) */
+    bool report_done; /* final line written (graft_runtime_free or the atexit handler) */
+    struct graft_runtime *report_next;
 
     graft__writer writer; /* mismatch reports and deferred log lines */
 };
@@ -247,6 +263,9 @@ void graft__seam_free(graft_seam *s);
 void graft__seam_apply_conf(graft_seam *s, const graft__seam_conf *e);
 void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg);
 void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
+/* graft_seam_set_mode with its cause (any cause; the public one refuses the runtime's). */
+int graft__seam_set_mode(graft_seam *s, graft_mode mode, uint32_t percent_bp,
+                         graft_change_cause by);
 
 /* status.c */
 extern const char *const graft__mode_list; /* "legacy, shadow, ..." for messages */

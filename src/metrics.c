@@ -233,6 +233,7 @@ static void graft__stats(graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
                        hist ? hist[i] : scratch);
     }
     st->fallbacks = c[GRAFT__C_FALLBACKS];
+    st->failure_outputs = c[GRAFT__C_FAIL_OUTPUTS];
     st->compared = c[GRAFT__C_COMPARED];
     st->mismatches = c[GRAFT__C_MISMATCHES];
     st->compare_skipped = c[GRAFT__C_COMPARE_SKIPPED];
@@ -273,6 +274,29 @@ static double graft__pct(uint32_t bp)
     return (double)bp / 100.0;
 }
 
+/* "history": the stage history, oldest first; "history_total": changes since
+ * registration (more than the array holds once the ring has wrapped). */
+static void graft__json_history(graft__jw *w, const graft_seam *s)
+{
+    graft_mode_change h[GRAFT_SEAM_HISTORY_CAP];
+    size_t n = 0;
+    uint64_t total = 0;
+    graft_seam_history(s, h, GRAFT_SEAM_HISTORY_CAP, &n, &total);
+    graft__jw_arr(w, "history");
+    for (size_t i = 0; i < n; i++) {
+        graft__jw_obj(w, NULL);
+        graft__jw_str(w, "mode", graft_mode_name(h[i].mode));
+        graft__jw_num(w, "percent", graft__pct(h[i].percent_bp));
+        graft__jw_u64(w, "unix_ms", h[i].unix_ns / 1000000ull);
+        graft__jw_u64(w, "mono_ns", h[i].mono_ns);
+        graft__jw_str(w, "by", graft_change_cause_name(h[i].by));
+        graft__jw_str(w, "breaker", graft_breaker_state_name(h[i].breaker));
+        graft__jw_end(w);
+    }
+    graft__jw_end(w);
+    graft__jw_u64(w, "history_total", total);
+}
+
 /* One seam's object; false only if the histogram copy could not be allocated. */
 static bool graft__seam_to_json(graft__jw *w, graft_seam *s)
 {
@@ -291,8 +315,11 @@ static bool graft__seam_to_json(graft__jw *w, graft_seam *s)
     graft__jw_obj(w, NULL);
     graft__jw_str(w, "name", s->name);
     graft__jw_str(w, "mode", graft_mode_name(st.mode));
+    graft__jw_str(w, "candidate_only_failure",
+                  graft_on_failure_name(s->def.candidate_only_failure));
     graft__jw_num(w, "percent", graft__pct(st.percent_bp));
     graft__jw_u64(w, "percent_bp", st.percent_bp);
+    graft__json_history(w, s);
 
     graft__jw_obj(w, "counters");
     graft__jw_u64(w, "calls", st.calls);
@@ -302,6 +329,7 @@ static bool graft__seam_to_json(graft__jw *w, graft_seam *s)
     }
     graft__jw_end(w);
     graft__jw_u64(w, "fallbacks", st.fallbacks);
+    graft__jw_u64(w, "failure_outputs", st.failure_outputs);
     graft__jw_u64(w, "compared", st.compared);
     graft__jw_u64(w, "mismatches", st.mismatches);
     graft__jw_u64(w, "compare_skipped", st.compare_skipped);
@@ -452,6 +480,16 @@ int graft_seam_json(graft_seam *seam, char **out, size_t *len)
     return graft__jw_finish(&w, out, len);
 }
 
+/* One element of "unmatched_config": {"name": ..., "closest": ... or null}. */
+static void graft__json_unmatched(void *ctx, const char *name, const char *closest)
+{
+    graft__jw *w = ctx;
+    graft__jw_obj(w, NULL);
+    graft__jw_str(w, "name", name);
+    graft__jw_str(w, "closest", closest); /* NULL: null */
+    graft__jw_end(w);
+}
+
 int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
 {
     if (!rt || !out) {
@@ -461,6 +499,10 @@ int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
     graft__jw_init(&w);
     graft__jw_obj(&w, NULL);
     graft__jw_str(&w, "version", graft_version());
+    graft__jw_bool(&w, "ready", atomic_load_explicit(&rt->ready, memory_order_acquire));
+    graft__jw_arr(&w, "unmatched_config");
+    graft_runtime_unmatched(rt, graft__json_unmatched, &w);
+    graft__jw_end(&w);
     graft__jw_arr(&w, "seams");
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
          p = atomic_load_explicit(&p->next, memory_order_acquire)) {
@@ -588,6 +630,37 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
                            graft_mode_name(m), (int)v[i].st.mode == m);
         }
     }
+    graft__family(&b, "graft_seam_mode_since_seconds", "gauge",
+                  "Unix time the seam entered the mode it serves in (its last stage change).");
+    for (size_t i = 0; i < n; i++) {
+        graft_mode_change last[GRAFT_SEAM_HISTORY_CAP];
+        size_t hn = 0;
+        graft_seam_history(v[i].s, last, GRAFT_SEAM_HISTORY_CAP, &hn, NULL);
+        if (hn > 0) {
+            graft__bprintf(&b, "graft_seam_mode_since_seconds{seam=\"%s\",mode=\"%s\"} %.3f\n",
+                           v[i].s->name, graft_mode_name(last[hn - 1].mode),
+                           (double)last[hn - 1].unix_ns / 1e9);
+        }
+    }
+    graft__family(&b, "graft_seam_mode_changes_total", "counter",
+                  "Stage changes of the seam by the mode entered and their cause (start, "
+                  "config, api, breaker, plan).");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t ch[GRAFT_MODE_COUNT][GRAFT_CHANGE_CAUSE_COUNT];
+        graft__history_changes(v[i].s, ch);
+        for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
+            for (int c = 0; c < GRAFT_CHANGE_CAUSE_COUNT; c++) {
+                if (ch[m][c] == 0) {
+                    continue;
+                }
+                graft__bprintf(&b,
+                               "graft_seam_mode_changes_total{seam=\"%s\",mode=\"%s\",by=\"%s\"} "
+                               "%" PRIu64 "\n",
+                               v[i].s->name, graft_mode_name(m), graft_change_cause_name(c),
+                               ch[m][c]);
+            }
+        }
+    }
     graft__family(&b, "graft_seam_canary_ratio", "gauge",
                   "Share of keys routed to the candidate in canary mode (0..1).");
     for (size_t i = 0; i < n; i++) {
@@ -596,6 +669,9 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
     }
     GRAFT__SEAM_COUNTER("graft_seam_fallbacks_total",
                         "Candidate failures answered by the legacy implementation.", st->fallbacks);
+    GRAFT__SEAM_COUNTER("graft_seam_failure_outputs_total",
+                        "Candidate-only failures answered by the seam's declared failure output.",
+                        st->failure_outputs);
     GRAFT__SEAM_COUNTER("graft_seam_compared_total", "Calls whose two outputs were compared.",
                         st->compared);
     GRAFT__SEAM_COUNTER("graft_seam_mismatches_total", "Compared calls whose outputs differed.",

@@ -8,13 +8,146 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
+
+/* ------------------------------------------------------------------ reports */
+
+/* Runtimes with a report file that were not freed yet: the atexit handler writes
+ * their final line. The list is the process's; each runtime also keeps the pid that
+ * created it, so a fork child that calls exit() does not report its parent's counts. */
+static pthread_mutex_t graft__reports_lock = PTHREAD_MUTEX_INITIALIZER;
+static graft_runtime *graft__reports;
+static pthread_once_t graft__reports_once = PTHREAD_ONCE_INIT;
+
+/* One write(2) of the whole line to a file opened O_APPEND: the kernel places it at
+ * the end atomically, so lines of concurrent processes do not interleave. */
+static int graft__report_write(graft_runtime *rt, bool final)
+{
+    if (!rt->report_path || rt->report_pid != (long)getpid()) {
+        return GRAFT_OK;
+    }
+    char *json = NULL;
+    size_t jlen = 0;
+    int rc = graft_metrics_json(rt, &json, &jlen);
+    if (rc != GRAFT_OK) {
+        return rc;
+    }
+    char head[256];
+    uint64_t seq = atomic_fetch_add_explicit(&rt->report_seq, 1, memory_order_relaxed) + 1;
+    int hn = snprintf(head, sizeof head,
+                      "{\"graft_report\":1,\"pid\":%ld,\"start_unix_ms\":%" PRIu64
+                      ",\"seq\":%" PRIu64 ",\"unix_ms\":%" PRIu64 ",\"final\":%s,\"metrics\":",
+                      rt->report_pid, rt->report_start_unix_ns / 1000000u, seq,
+                      graft__unix_ns() / 1000000u, final ? "true" : "false");
+    assert(hn > 0 && (size_t)hn < sizeof head);
+    size_t total = (size_t)hn + jlen + 2;
+    char *line = malloc(total);
+    if (!line) {
+        graft_free(json);
+        return GRAFT_ENOMEM;
+    }
+    memcpy(line, head, (size_t)hn);
+    memcpy(line + hn, json, jlen);
+    memcpy(line + hn + jlen, "}\n", 2);
+    graft_free(json);
+    rc = GRAFT_OK;
+    int saved = 0;
+    int fd = open(rt->report_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        saved = errno;
+        rc = GRAFT_EIO;
+    } else {
+        ssize_t w = write(fd, line, total);
+        if (w < 0 || (size_t)w != total) {
+            saved = w < 0 ? errno : ENOSPC;
+            rc = GRAFT_EIO;
+        }
+        close(fd);
+    }
+    free(line);
+    if (rc != GRAFT_OK) {
+        graft__log(rt, GRAFT_LOG_WARN, "graft.report", "cannot append the report to %s: %s",
+                   rt->report_path, strerror(saved));
+    }
+    return rc;
+}
+
+static void graft__reports_atexit(void)
+{
+    pthread_mutex_lock(&graft__reports_lock);
+    for (graft_runtime *rt = graft__reports; rt; rt = rt->report_next) {
+        graft__report_write(rt, true);
+        rt->report_done = true;
+    }
+    graft__reports = NULL;
+    pthread_mutex_unlock(&graft__reports_lock);
+}
+
+static void graft__reports_hook(void)
+{
+    /* Without the hook (atexit's table full), free still writes the line. */
+    (void)atexit(graft__reports_atexit);
+}
+
+/* Sets the report file from the options or GRAFT_REPORT and puts the runtime on the
+ * atexit list. */
+static int graft__report_init(graft_runtime *rt, const char *path)
+{
+    if (!path) {
+        path = getenv("GRAFT_REPORT");
+    }
+    if (!path || !*path) {
+        return GRAFT_OK;
+    }
+    rt->report_path = strdup(path);
+    if (!rt->report_path) {
+        return GRAFT_ENOMEM;
+    }
+    rt->report_pid = (long)getpid();
+    rt->report_start_unix_ns = graft__unix_ns();
+    pthread_once(&graft__reports_once, graft__reports_hook);
+    pthread_mutex_lock(&graft__reports_lock);
+    rt->report_next = graft__reports;
+    graft__reports = rt;
+    pthread_mutex_unlock(&graft__reports_lock);
+    return GRAFT_OK;
+}
+
+/* Off the atexit list; returns whether the final line is still to be written. */
+static bool graft__report_unlist(graft_runtime *rt)
+{
+    if (!rt->report_path) {
+        return false;
+    }
+    pthread_mutex_lock(&graft__reports_lock);
+    for (graft_runtime **pp = &graft__reports; *pp; pp = &(*pp)->report_next) {
+        if (*pp == rt) {
+            *pp = rt->report_next;
+            break;
+        }
+    }
+    bool due = !rt->report_done;
+    rt->report_done = true;
+    pthread_mutex_unlock(&graft__reports_lock);
+    return due;
+}
+
+int graft_runtime_report(graft_runtime *rt)
+{
+    if (!rt) {
+        return GRAFT_ENULL;
+    }
+    return graft__report_write(rt, false);
+}
 
 /* ------------------------------------------------------------------ runtime */
 
@@ -51,6 +184,9 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
     rt->disarm_panic = opts->disarm_panic;
     rt->time_sample_every =
         opts->time_sample_every ? opts->time_sample_every : GRAFT__TIME_SAMPLE_DEFAULT;
+    const char *strict = getenv("GRAFT_STRICT");
+    rt->strict = opts->strict != 0 || (strict && strcmp(strict, "1") == 0);
+    atomic_init(&rt->ready, false);
     atomic_init(&rt->log_level, opts->log_level);
     atomic_init(&rt->logger, NULL);
     atomic_init(&rt->head, NULL);
@@ -76,6 +212,10 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
         free(rt);
         return GRAFT_ENOMEM;
     }
+    if (graft__report_init(rt, opts->report_path) != GRAFT_OK) {
+        graft_runtime_free(rt);
+        return GRAFT_ENOMEM;
+    }
     *out = rt;
     return GRAFT_OK;
 }
@@ -84,6 +224,10 @@ void graft_runtime_free(graft_runtime *rt)
 {
     if (!rt) {
         return;
+    }
+    /* The final report line, unless the atexit handler wrote it already. */
+    if (graft__report_unlist(rt)) {
+        graft__report_write(rt, true);
     }
     /* Queued reports name seams and the sink: write them out first. */
     graft__writer_stop(&rt->writer);
@@ -101,6 +245,7 @@ void graft_runtime_free(graft_runtime *rt)
     }
     graft__conf_free(&rt->conf);
     free(rt->config_path);
+    free(rt->report_path);
     pthread_mutex_destroy(&rt->lock);
     free(rt);
 }
@@ -111,6 +256,11 @@ int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam
         return GRAFT_ENULL;
     }
     if (def->output_size == 0 || !graft__valid_name(def->name)) {
+        return GRAFT_EINVAL;
+    }
+    if ((int)def->candidate_only_failure < 0 ||
+        (int)def->candidate_only_failure >= GRAFT_ON_FAILURE_COUNT ||
+        (def->candidate_only_failure == GRAFT_ON_FAILURE_OUTPUT && !def->failure_output)) {
         return GRAFT_EINVAL;
     }
     graft_seam *s;

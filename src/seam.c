@@ -31,11 +31,22 @@ int graft__seam_new(graft_runtime *rt, const graft_seam_def *def, graft_seam **o
         free(s);
         return GRAFT_ENOMEM;
     }
+    if (def->candidate_only_failure == GRAFT_ON_FAILURE_OUTPUT) {
+        s->failure_output = malloc(def->output_size);
+        if (!s->failure_output) {
+            free(s->slots);
+            free(s->recent);
+            free(s);
+            return GRAFT_ENOMEM;
+        }
+        memcpy(s->failure_output, def->failure_output, def->output_size);
+    }
     memset(s->slots, 0, sizeof(graft__slot) * (GRAFT__SLOTS + 1));
     graft__recent_init(s->recent, graft__now(rt));
     s->def = *def;
     graft__strlcpy(s->name, def->name, sizeof s->name);
     s->def.name = s->name;
+    s->def.failure_output = s->failure_output;
     s->legacy = def->legacy;
     s->candidate = def->candidate;
     s->ctx = def->ctx;
@@ -44,12 +55,16 @@ int graft__seam_new(graft_runtime *rt, const graft_seam_def *def, graft_seam **o
     pthread_mutex_init(&s->cfg_lock, NULL);
     pthread_mutex_init(&s->cap.lock, NULL);
     pthread_mutex_init(&s->samples.lock, NULL);
+    pthread_mutex_init(&s->mode_lock, NULL);
     atomic_init(&s->route, (uint64_t)GRAFT_MODE_LEGACY);
+    graft__history_init(&s->hist);
     atomic_init(&s->next, NULL);
     graft_compare_config cc;
     graft_compare_config_init(&cc);
     graft__apply_compare(s, &cc);
     graft__breaker_init(s);
+    graft__history_record(s, GRAFT_MODE_LEGACY, 0, GRAFT_BY_START, GRAFT_BREAKER_CLOSED,
+                          graft__now(rt));
     *out = s;
     return GRAFT_OK;
 }
@@ -59,12 +74,14 @@ void graft__seam_free(graft_seam *s)
     pthread_mutex_destroy(&s->cfg_lock);
     pthread_mutex_destroy(&s->cap.lock);
     pthread_mutex_destroy(&s->samples.lock);
+    pthread_mutex_destroy(&s->mode_lock);
     graft__breaker_destroy(s);
     if (s->recent) {
         graft__recent_destroy(s->recent);
         free(s->recent);
     }
     free(s->slots);
+    free(s->failure_output);
     free(s);
 }
 
@@ -99,12 +116,31 @@ uint32_t graft_seam_bucket(const graft_seam *seam, uint64_t key)
 
 int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp)
 {
+    return graft_seam_set_mode_by(seam, mode, percent_bp, GRAFT_BY_API);
+}
+
+int graft_seam_set_mode_by(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
+                           graft_change_cause by)
+{
     if (!seam) {
         return GRAFT_ENULL;
     }
+    if (by != GRAFT_BY_API && by != GRAFT_BY_CONFIG && by != GRAFT_BY_PLAN) {
+        return GRAFT_EINVAL;
+    }
+    return graft__seam_set_mode(seam, mode, percent_bp, by);
+}
+
+int graft__seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
+                         graft_change_cause by)
+{
+    assert(seam);
     if ((int)mode < 0 || (int)mode >= GRAFT_MODE_COUNT || percent_bp > GRAFT_PERCENT_SCALE) {
         return GRAFT_EINVAL;
     }
+    /* mode_lock orders concurrent changes with their history entries: the last entry is
+     * the mode the seam is in. Not taken by calls (they read the route word only). */
+    pthread_mutex_lock(&seam->mode_lock);
     /* One atomic word: a call sees the old mode and percentage or the new ones, never a
      * mix. Flags (set by other writers) are preserved by the CAS. */
     uint64_t old = atomic_load_explicit(&seam->route, memory_order_relaxed);
@@ -116,10 +152,19 @@ int graft_seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp)
                                                     memory_order_relaxed));
     graft_mode om = (graft_mode)(old & GRAFT__ROUTE_MODE_MASK);
     uint32_t op = (uint32_t)((old >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);
-    if (om != mode || op != percent_bp) {
+    bool changed = om != mode || op != percent_bp;
+    if (changed) {
+        graft__history_record(
+            seam, mode, percent_bp, by,
+            (graft_breaker_state)atomic_load_explicit(&seam->brk.state, memory_order_relaxed),
+            graft__now(seam->rt));
+    }
+    pthread_mutex_unlock(&seam->mode_lock);
+    if (changed) {
         graft__log(seam->rt, GRAFT_LOG_INFO, "graft.seam",
-                   "mode seam=%s from=%s to=%s percent=%u.%02u", seam->name, graft_mode_name(om),
-                   graft_mode_name(mode), percent_bp / 100, percent_bp % 100);
+                   "mode seam=%s from=%s to=%s percent=%u.%02u by=%s", seam->name,
+                   graft_mode_name(om), graft_mode_name(mode), percent_bp / 100, percent_bp % 100,
+                   graft_change_cause_name(by));
     }
     return GRAFT_OK;
 }
@@ -315,6 +360,6 @@ void graft__seam_apply_conf(graft_seam *s, const graft__seam_conf *e)
         graft__apply_fault(s, &e->fault);
     }
     if (e->has_mode) {
-        graft_seam_set_mode(s, e->mode, e->percent_bp);
+        graft__seam_set_mode(s, e->mode, e->percent_bp, GRAFT_BY_CONFIG);
     }
 }

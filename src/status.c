@@ -1,8 +1,10 @@
 /*
- * status.c: names and messages of graft's status codes, modes and breaker states.
+ * status.c: names and messages of graft's status codes, modes, breaker states and
+ * candidate-only failure policies.
  *
  * Every table here is generated from the X-macro lists of the public headers
- * (GRAFT_STATUS_MAP in base.h, GRAFT_MODE_MAP and GRAFT_BREAKER_STATE_MAP in graft.h);
+ * (GRAFT_STATUS_MAP in base.h, GRAFT_MODE_MAP, GRAFT_BREAKER_STATE_MAP and
+ * GRAFT_ON_FAILURE_MAP in graft.h);
  * the graft-ffi crate generates its status texts from the same list.
  */
 #include <string.h>
@@ -105,4 +107,21 @@ const char *graft_breaker_state_name(int state)
         return NULL;
     }
     return graft__breaker_state_names[state];
+}
+
+#define GRAFT__ON_FAILURE_NAME(suffix, number, name, meaning) [number] = name,
+static const char *const graft__on_failure_names[GRAFT_ON_FAILURE_COUNT] = {
+    GRAFT_ON_FAILURE_MAP(GRAFT__ON_FAILURE_NAME)};
+#undef GRAFT__ON_FAILURE_NAME
+#define GRAFT__ON_FAILURE_ONE(suffix, number, name, meaning) +1
+_Static_assert(0 GRAFT_ON_FAILURE_MAP(GRAFT__ON_FAILURE_ONE) == GRAFT_ON_FAILURE_COUNT,
+               "GRAFT_ON_FAILURE_COUNT must be the number of GRAFT_ON_FAILURE_MAP entries");
+#undef GRAFT__ON_FAILURE_ONE
+
+const char *graft_on_failure_name(int policy)
+{
+    if (policy < 0 || policy >= GRAFT_ON_FAILURE_COUNT) {
+        return NULL;
+    }
+    return graft__on_failure_names[policy];
 }

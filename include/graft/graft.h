@@ -97,6 +97,16 @@ typedef struct graft_runtime_options {
     /* Latency timing is sampled: 1 call in N per thread is timed (two clock reads).
      * 0: the default, 256. 1 times every call. */
     uint32_t time_sample_every;
+    /* Strict configuration: once graft_runtime_ready was called, configuration naming
+     * no registered seam is refused (GRAFT_ECONFIG) instead of warned about, and
+     * graft_runtime_ready itself fails on it. Also on with GRAFT_STRICT=1 in the
+     * environment (read by graft_runtime_new). */
+    int strict;
+    /* Appends the JSON snapshot as one line to this file at graft_runtime_free, at
+     * exit() for a runtime never freed, and at graft_runtime_report (docs/RUNTIME.md,
+     * "Reports of short-lived processes"). NULL: GRAFT_REPORT from the environment, if
+     * set. Copied. */
+    const char *report_path;
 } graft_runtime_options;
 
 /* Initialise options to defaults before setting fields. */
@@ -106,6 +116,31 @@ void graft_runtime_options_init(graft_runtime_options *opts);
 int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out);
 /* Frees the runtime and all its seams. No call may be in flight. NULL is a no-op. */
 void graft_runtime_free(graft_runtime *rt);
+
+/*
+ * Tells the runtime the host has registered its seams. From then on configuration that
+ * names no registered seam (a typo such as GRAFT_SEAMS=redis.stringmach=shadow) is
+ * reported at once: here for what is already stored, and at every later graft_config_*
+ * call, reload or graft_runtime_configure_from_env for what they bring. Each such name
+ * is logged once at GRAFT_LOG_WARN (with the closest registered name), stays listed in
+ * graft_runtime_unmatched and the JSON snapshot ("unmatched_config"), and still applies
+ * should a seam of that name register later. Strict runtimes refuse instead: this
+ * returns GRAFT_ECONFIG with `err` naming them, and later configuration naming an
+ * unknown seam is refused all or nothing. Calling it again checks again.
+ */
+int graft_runtime_ready(graft_runtime *rt, char *err, size_t errlen);
+/* Calls fn with each stored configuration entry's name that matches no registered seam
+ * and, when one is near (a likely typo), the closest registered name (else NULL).
+ * Returns their number. Before graft_runtime_ready these may be seams still to come. */
+size_t graft_runtime_unmatched(graft_runtime *rt,
+                               void (*fn)(void *ctx, const char *name, const char *closest),
+                               void *ctx);
+
+/* Appends the JSON snapshot as one line to the report file (report_path or
+ * GRAFT_REPORT), e.g. from a host's shutdown path; GRAFT_OK without a report file.
+ * Each line carries the process, the runtime's start and a sequence number, so a reader
+ * keeps the last line of each runtime (graftctl report --from). */
+int graft_runtime_report(graft_runtime *rt);
 
 /* Applies GRAFT_CONFIG (INI file) then GRAFT_SEAMS (compact spec) from the environment.
  * On error nothing changes and `err` (may be NULL) receives a message naming the line. */
@@ -121,6 +156,25 @@ int graft_runtime_configure_from_env(graft_runtime *rt, char *err, size_t errlen
  * mode allows, answers with the legacy implementation.
  */
 typedef int (*graft_impl_fn)(void *ctx, const void *input, void *output);
+
+/* What a call in candidate-only mode answers when the candidate fails there (no
+ * fallback is configured), for facades with no error channel such as
+ * `int stringmatchlen(...)`: XX(SUFFIX, number, "name", "meaning"). Only failures pay
+ * for it: the success path does not look at it. See docs/ADOPTING.md. */
+#define GRAFT_ON_FAILURE_MAP(XX)                                                                   \
+    XX(STATUS, 0, "status", "graft_call returns the candidate's failure; output is unspecified")   \
+    XX(LEGACY, 1, "legacy", "the legacy implementation answers, counted as a fallback")            \
+    XX(OUTPUT, 2, "output", "failure_output is copied to output; graft_call returns the failure")
+
+typedef enum graft_on_failure {
+#define GRAFT__ON_FAILURE_ENUM(suffix, number, name, meaning) GRAFT_ON_FAILURE_##suffix = number,
+    GRAFT_ON_FAILURE_MAP(GRAFT__ON_FAILURE_ENUM)
+#undef GRAFT__ON_FAILURE_ENUM
+} graft_on_failure;
+#define GRAFT_ON_FAILURE_COUNT 3 /* entries of GRAFT_ON_FAILURE_MAP (checked in libgraft) */
+
+/* "status", "legacy", "output"; NULL if unknown. */
+const char *graft_on_failure_name(int policy);
 
 typedef struct graft_seam_def {
     const char *name;        /* required, e.g. "kv.parse"; copied */
@@ -140,6 +194,12 @@ typedef struct graft_seam_def {
     /* Optional. Describes an output for logs, snprintf-style, NUL-terminated. */
     size_t (*describe_output)(void *ctx, const void *input, const void *output, char *buf,
                               size_t cap);
+    /* Optional (0: GRAFT_ON_FAILURE_STATUS). What candidate-only answers when the
+     * candidate fails; see GRAFT_ON_FAILURE_MAP. */
+    graft_on_failure candidate_only_failure;
+    /* Required with GRAFT_ON_FAILURE_OUTPUT: output_size bytes, copied at registration
+     * (so a plain value: it must own nothing release would free). */
+    const void *failure_output;
 } graft_seam_def;
 
 /* Registers a seam. Configuration already given for this name applies at once.
@@ -232,6 +292,60 @@ int graft_seam_set_breaker(graft_seam *seam, const graft_breaker_config *cfg);
 /* Forces the breaker closed and clears its window. */
 int graft_seam_reset_breaker(graft_seam *seam);
 
+/* ------------------------------------------------------------------ stage history */
+
+/* The one list of the causes of a mode change: XX(SUFFIX, number, "name", "meaning"). */
+#define GRAFT_CHANGE_CAUSE_MAP(XX)                                                                 \
+    XX(START, 0, "start", "the seam was registered (in legacy mode)")                              \
+    XX(CONFIG, 1, "config", "GRAFT_SEAMS, GRAFT_CONFIG, graft_config_* or a reload")               \
+    XX(API, 2, "api", "graft_seam_set_mode: the admin endpoint, graftctl or the host")             \
+    XX(BREAKER, 3, "breaker", "the breaker opened (legacy serves) or closed (the mode again)")     \
+    XX(PLAN, 4, "plan", "a step of a rollout plan (graft_seam_set_mode_by)")
+
+typedef enum graft_change_cause {
+#define GRAFT__CAUSE_ENUM(suffix, number, name, meaning) GRAFT_BY_##suffix = number,
+    GRAFT_CHANGE_CAUSE_MAP(GRAFT__CAUSE_ENUM)
+#undef GRAFT__CAUSE_ENUM
+} graft_change_cause;
+#define GRAFT_CHANGE_CAUSE_COUNT 5 /* entries of GRAFT_CHANGE_CAUSE_MAP (checked in libgraft) */
+
+/* "start", "config", "api", "breaker", "plan"; NULL if unknown. */
+const char *graft_change_cause_name(int by);
+
+/* Changes kept per seam (a ring: older ones are overwritten; the totals keep counting). */
+#define GRAFT_SEAM_HISTORY_CAP 32
+
+/* One entry of a seam's stage history: the mode serving calls from then on. */
+typedef struct graft_mode_change {
+    graft_mode mode;     /* by BREAKER and the breaker opened: GRAFT_MODE_LEGACY */
+    uint32_t percent_bp; /* canary percentage (basis points), 0 for the other modes */
+    graft_change_cause by;
+    /* by BREAKER: the state entered (GRAFT_BREAKER_OPEN, or GRAFT_BREAKER_CLOSED when it
+     * gave the traffic back); other causes: the breaker's state at the time. */
+    graft_breaker_state breaker;
+    uint64_t unix_ns; /* wall clock */
+    uint64_t mono_ns; /* the runtime's clock (graft_runtime_options.clock) */
+} graft_mode_change;
+
+/*
+ * Copies the seam's most recent changes, oldest first: at most `cap` (and at most
+ * GRAFT_SEAM_HISTORY_CAP) into out[0..*n). *total (may be NULL) receives the number of
+ * changes since registration, the first being the GRAFT_BY_START entry. Only real
+ * changes are recorded (setting the mode a seam is already in records nothing), where
+ * the mode is stored: graft_seam_set_mode, configuration, a breaker transition that
+ * reroutes (opened, or closed after opening; observe-only breakers record nothing).
+ * Never on the call path's success, and lock-free for its writers: a reader racing a
+ * change may see it in *total before it is copied (it is then left out).
+ */
+int graft_seam_history(const graft_seam *seam, graft_mode_change *out, size_t cap, size_t *n,
+                       uint64_t *total);
+
+/* graft_seam_set_mode naming its cause: GRAFT_BY_API, GRAFT_BY_CONFIG or GRAFT_BY_PLAN
+ * (GRAFT_BY_START and GRAFT_BY_BREAKER are the runtime's own: GRAFT_EINVAL).
+ * graft_seam_set_mode(s, m, p) is graft_seam_set_mode_by(s, m, p, GRAFT_BY_API). */
+int graft_seam_set_mode_by(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
+                           graft_change_cause by);
+
 /* ------------------------------------------------------------------ faults */
 
 typedef struct graft_fault_config {
@@ -281,6 +395,10 @@ typedef struct graft_seam_stats {
     uint64_t breaker_transitions;
     uint64_t breaker_rejected; /* calls sent to legacy because the breaker was open */
     uint64_t faults_injected;
+    /* Candidate-only calls whose candidate failed, answered by the declared
+     * failure_output (GRAFT_ON_FAILURE_OUTPUT); with GRAFT_ON_FAILURE_LEGACY they are
+     * counted in fallbacks. */
+    uint64_t failure_outputs;
 } graft_seam_stats;
 
 /* A snapshot also performs the breaker's due time-based transitions (cool-down over,

@@ -37,6 +37,7 @@
 #include <functional>
 #include <memory>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -217,6 +218,10 @@ template <class In, class Out> struct seam_options {
     std::function<std::string(const In &, const Out &)> describe;
     /* Serialises an input for mismatch capture. */
     std::function<std::string(const In &)> serialize;
+    /* What candidate-only answers when the candidate fails (graft_seam_def): the
+     * status, legacy, or failure_output (used with GRAFT_ON_FAILURE_OUTPUT). */
+    graft_on_failure candidate_only_failure = GRAFT_ON_FAILURE_STATUS;
+    std::optional<Out> failure_output;
 };
 
 namespace detail
@@ -389,6 +394,20 @@ template <class In, class Out> class seam
     {
         detail::check(graft_seam_set_mode(s_, m, percent_bp));
     }
+    /* set_mode naming its cause (GRAFT_BY_API, GRAFT_BY_CONFIG or GRAFT_BY_PLAN). */
+    void set_mode(mode m, std::uint32_t percent_bp, graft_change_cause by) const
+    {
+        detail::check(graft_seam_set_mode_by(s_, m, percent_bp, by));
+    }
+    /* The stage history, oldest first (graft_seam_history). */
+    std::vector<graft_mode_change> history() const
+    {
+        std::vector<graft_mode_change> h(GRAFT_SEAM_HISTORY_CAP);
+        std::size_t n = 0;
+        detail::check(graft_seam_history(s_, h.data(), h.size(), &n, nullptr));
+        h.resize(n);
+        return h;
+    }
     mode get_mode() const
     {
         graft_mode m;
@@ -479,6 +498,11 @@ struct runtime_options {
     std::function<void(std::uint64_t ns)> sleep;
     /* 1 call in N per thread is timed; 0: the default (256). */
     std::uint32_t time_sample_every = 0;
+    /* Refuse configuration naming no registered seam once ready() was called (also
+     * GRAFT_STRICT=1). */
+    bool strict = false;
+    /* Appends the JSON snapshot as a line here at free and exit; empty: GRAFT_REPORT. */
+    std::string report_path;
 };
 
 /* Owns a graft_runtime, its seams and the callables given to them. Move-only. */
@@ -504,6 +528,8 @@ class runtime
         o.arm_panic = st_->opts.arm_panic;
         o.disarm_panic = st_->opts.disarm_panic;
         o.time_sample_every = st_->opts.time_sample_every;
+        o.strict = st_->opts.strict ? 1 : 0;
+        o.report_path = st_->opts.report_path.empty() ? nullptr : st_->opts.report_path.c_str();
         detail::check(graft_runtime_new(&o, &st_->rt));
     }
     runtime(runtime &&) noexcept = default;
@@ -553,6 +579,9 @@ class runtime
             def.serialize_input = &holder::serialize;
         if (h->opts.describe)
             def.describe_output = &holder::describe;
+        def.candidate_only_failure = h->opts.candidate_only_failure;
+        if (h->opts.failure_output)
+            def.failure_output = &*h->opts.failure_output;
         st_->holders.reserve(st_->holders.size() + 1); /* no throw after registering */
         graft_seam *s = nullptr;
         detail::check(graft_seam_register(st_->rt, &def, &s));
@@ -586,6 +615,18 @@ class runtime
     {
         char err[512] = "";
         detail::check(graft_runtime_configure_from_env(st_->rt, err, sizeof err), err);
+    }
+    /* Registration is done: configuration naming no seam is warned about (strict:
+     * graft::error naming it). See graft_runtime_ready. */
+    void ready()
+    {
+        char err[512] = "";
+        detail::check(graft_runtime_ready(st_->rt, err, sizeof err), err);
+    }
+    /* Appends the snapshot to the report file now (graft_runtime_report). */
+    void report()
+    {
+        detail::check(graft_runtime_report(st_->rt));
     }
 
     buffer metrics_prometheus() const

@@ -5,7 +5,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 ctl=$1
 long_name=demo.a-seam-name-well-over-sixteen
-start_host "$2" 127.0.0.1:0 tok --seconds 60 --extra "$long_name"
+# A typo in GRAFT_SEAMS (issue 18.2.1): applies to nothing, and status says so.
+GRAFT_SEAMS=demo.smu=candidate start_host "$2" 127.0.0.1:0 tok --seconds 60 --extra "$long_name"
 export GRAFT_ADMIN=127.0.0.1:$HOST_PORT
 unset GRAFT_ADMIN_TOKEN
 out=$(mktemp)
@@ -31,6 +32,8 @@ export GRAFT_ADMIN_TOKEN=tok
 expect 0 status
 grep -q '^demo.sum  *shadow ' "$out" || { cat "$out"; fail "status table lacks demo.sum in shadow"; }
 grep -q '^demo.upper ' "$out" || fail "status table lacks demo.upper"
+grep -q '^configuration that applies to nothing' "$out" || { cat "$out"; fail "status does not show the unmatched GRAFT_SEAMS entry"; }
+grep -q '^  demo.smu (did you mean demo.sum?)$' "$out" || { cat "$out"; fail "status does not name the typo and the seam meant"; }
 expect 0 --token tok --url "http://127.0.0.1:$HOST_PORT/" status
 # Columns line up whatever the length of the names (before: a name over 16 characters
 # pushed the rest of its row right).
@@ -38,7 +41,8 @@ expect 0 status -w 0
 grep -q "^$long_name " "$out" || { cat "$out"; fail "status lacks the long-named seam"; }
 python3 - "$out" <<'EOF' || { cat "$out"; fail "status columns do not line up"; }
 import sys
-lines = [l.rstrip("\n") for l in open(sys.argv[1]) if l.strip()]
+# The table: up to the blank line before the unmatched-configuration note.
+lines = open(sys.argv[1]).read().split("\n\n")[0].splitlines()
 col = lines[0].index("MODE")
 ends = lines[0].index("CALLS/S") + len("CALLS/S")
 for l in lines[1:]:

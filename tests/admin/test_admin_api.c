@@ -280,6 +280,19 @@ static void test_change_mode(void **state)
     cJSON *j = cJSON_Parse(r.body);
     assert_non_null(j);
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "mode")->valuestring, "canary");
+    /* The stage history records the change, its cause the API (issue 16). */
+    cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "history");
+    assert_true(cJSON_IsArray(h) && cJSON_GetArraySize(h) >= 2);
+    cJSON *first = cJSON_GetArrayItem(h, 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(first, "by")->valuestring, "start");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(first, "mode")->valuestring, "legacy");
+    cJSON *last = cJSON_GetArrayItem(h, cJSON_GetArraySize(h) - 1);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(last, "mode")->valuestring, "canary");
+    assert_true(cJSON_GetObjectItemCaseSensitive(last, "percent")->valuedouble == 12.5);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(last, "by")->valuestring, "api");
+    assert_true(cJSON_GetObjectItemCaseSensitive(last, "unix_ms")->valuedouble > 1.6e12);
+    assert_true(cJSON_GetObjectItemCaseSensitive(j, "history_total")->valuedouble >=
+                cJSON_GetArraySize(h));
     cJSON_Delete(j);
     /* Percent alone keeps the mode; two decimals are the resolution. */
     req_json(f, "PUT", "/api/seams/demo.sum", "{\"percent\":0.05}", &r);
@@ -368,6 +381,9 @@ static void test_metrics(void **state)
     assert_non_null(strstr(r.body, "# TYPE "));
     assert_non_null(strstr(r.body, "demo.sum"));
     assert_non_null(strstr(r.body, "demo.upper"));
+    assert_non_null(strstr(r.body, "# TYPE graft_seam_mode_since_seconds gauge"));
+    assert_non_null(strstr(r.body, "graft_seam_mode_changes_total{seam=\"demo.upper\",mode=\"legacy\","
+                                   "by=\"start\"} 1"));
 }
 
 static uint64_t stat_opens(graft_seam *s, graft_breaker_state *state)

@@ -68,6 +68,14 @@ int main(int argc, char **argv)
     }
     if (st == GRAFT_OK)
         st = graft_seam_set_mode(sum, GRAFT_MODE_SHADOW, 0);
+    /* GRAFT_SEAMS applies; registration is done (names of no seam are then reported). */
+    char err[256] = "";
+    if (st == GRAFT_OK)
+        st = graft_runtime_configure_from_env(rt, err, sizeof err);
+    if (st == GRAFT_OK)
+        st = graft_runtime_ready(rt, err, sizeof err);
+    if (st != GRAFT_OK && err[0] != '\0')
+        fprintf(stderr, "graft_admin_testhost: %s\n", err);
     if (st == GRAFT_OK)
         st = graft_admin_start(rt, addr, token, &admin);
     if (st != GRAFT_OK) {

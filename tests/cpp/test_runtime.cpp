@@ -594,6 +594,57 @@ void runtime_moves_keep_seams_working(void **state)
     f.rt = std::move(moved);
 }
 
+void history_ready_and_failure_policy(void **state)
+{
+    fixture &f = fx(state);
+    f.seam.set_mode(GRAFT_MODE_CANARY, 2500);
+    f.seam.set_mode(GRAFT_MODE_CANDIDATE, 0, GRAFT_BY_PLAN);
+    std::vector<graft_mode_change> h = f.seam.history();
+    assert_true(h.size() >= 3);
+    assert_int_equal(h.front().by, GRAFT_BY_START);
+    assert_int_equal(h[h.size() - 2].percent_bp, 2500);
+    assert_int_equal(h.back().by, GRAFT_BY_PLAN);
+    assert_int_equal(h.back().mode, GRAFT_MODE_CANDIDATE);
+
+    /* A seam that answers candidate-only failures with legacy. */
+    graft::seam_options<int, doubled> o;
+    o.candidate_only_failure = GRAFT_ON_FAILURE_LEGACY;
+    auto bh = f.b;
+    graft::seam<int, doubled> s = f.rt.add_seam<int, doubled>(
+        "test.policy", [](const int &in, doubled &out) { out.value = 2 * in; },
+        [bh](const int &, doubled &) { return bh->candidate_status.load(); }, o);
+    s.set_mode(GRAFT_MODE_CANDIDATE_ONLY);
+    f.b->candidate_status = GRAFT_EIO;
+    graft::result<doubled> r = s.call(21, 1);
+    assert_true(r.ok());
+    assert_int_equal(r->value, 42);
+    /* GRAFT_ON_FAILURE_OUTPUT without a failure_output is refused. */
+    graft::seam_options<int, doubled> bad;
+    bad.candidate_only_failure = GRAFT_ON_FAILURE_OUTPUT;
+    assert_int_equal(status_of([&] {
+                         f.rt.add_seam<int, doubled>(
+                             "test.bad", [](const int &, doubled &) {},
+                             [](const int &, doubled &) {}, bad);
+                     }),
+                     GRAFT_EINVAL);
+
+    /* Strict: a typo is an error naming it once registration is done. */
+    graft::runtime_options so;
+    so.strict = true;
+    graft::runtime strict(so);
+    strict.add_seam<int, doubled>(
+        "test.double", [](const int &, doubled &) {}, [](const int &, doubled &) {});
+    strict.apply_spec("test.doubel=shadow");
+    bool named = false;
+    try {
+        strict.ready();
+    } catch (const graft::error &e) {
+        named = e.status() == GRAFT_ECONFIG &&
+                std::string(e.what()).find("did you mean \"test.double\"") != std::string::npos;
+    }
+    assert_true(named);
+}
+
 } // namespace
 
 int main()
@@ -626,6 +677,7 @@ int main()
         cmocka_unit_test_setup_teardown(metrics_name_every_seam, setup, teardown),
         cmocka_unit_test_setup_teardown(admin_endpoint_is_raii, setup, teardown),
         cmocka_unit_test_setup_teardown(runtime_moves_keep_seams_working, setup, teardown),
+        cmocka_unit_test_setup_teardown(history_ready_and_failure_policy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

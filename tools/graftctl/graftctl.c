@@ -9,6 +9,7 @@
  *   graftctl fault SEAM off | [error=P] [panic=P] [delay=P] [delay_ms=MS]
  *   graftctl watch [-i SECONDS] [-n COUNT]
  *   graftctl report [--json]
+ *   graftctl report [--json] --from FILE...   (no endpoint: sums GRAFT_REPORT files)
  *
  *   graftctl dashboard
  *
@@ -87,6 +88,8 @@ static void usage(FILE *f)
           "                                  delay=P delay_ms=MS (P in percent)\n"
           "  watch [-i SECONDS] [-n COUNT]   refreshing status table (Ctrl-C stops)\n"
           "  report [--json]                 migration report from the live metrics\n"
+          "  report [--json] --from FILE...  sum the snapshots short-lived processes appended\n"
+          "                                  to GRAFT_REPORT files (no endpoint needed)\n"
           "  dashboard                       print the dashboard's URL, token included\n"
           "\n"
           "URL defaults to $GRAFT_ADMIN (HOST:PORT or http://HOST:PORT), TOKEN to "
@@ -403,6 +406,257 @@ static void print_table(FILE *f, const cJSON *root, const cJSON *prev, double dt
     }
 }
 
+/* Configuration entries that name no registered seam ("unmatched_config" of the
+ * snapshot): a typo in GRAFT_SEAMS or GRAFT_CONFIG applies to nothing, and says so. */
+static void print_unmatched(FILE *f, const cJSON *root)
+{
+    const cJSON *um = cJSON_GetObjectItemCaseSensitive(root, "unmatched_config");
+    if (!cJSON_IsArray(um) || cJSON_GetArraySize(um) == 0) {
+        return;
+    }
+    const cJSON *ready = cJSON_GetObjectItemCaseSensitive(root, "ready");
+    fprintf(f, "\nconfiguration that applies to nothing (no registered seam of that name)%s:\n",
+            cJSON_IsTrue(ready) ? ""
+                                : " [the host has not called graft_runtime_ready: these seams "
+                                  "may still register]");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, um)
+    {
+        const char *closest = jstr(e, "closest", NULL);
+        fprintf(f, "  %s%s%s%s\n", jstr(e, "name", "?"), closest ? " (did you mean " : "",
+                closest ? closest : "", closest ? "?)" : "");
+    }
+}
+
+/* ------------------------------------------------------------------ report --from */
+
+/* One runtime's last line: a process appends a line per graft_runtime_report and one at
+ * free or exit, each cumulative, so only the one with the highest seq counts. */
+typedef struct report_run {
+    double pid, start_ms, seq;
+    cJSON *line;
+} report_run;
+
+typedef struct report_runs {
+    report_run *v;
+    size_t n, cap;
+    size_t lines, skipped;
+} report_runs;
+
+static int report_keep(report_runs *r, cJSON *line)
+{
+    double pid = jnum(line, "pid"), start = jnum(line, "start_unix_ms"), seq = jnum(line, "seq");
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].pid == pid && r->v[i].start_ms == start) {
+            if (seq > r->v[i].seq) {
+                cJSON_Delete(r->v[i].line);
+                r->v[i].line = line;
+                r->v[i].seq = seq;
+            } else {
+                cJSON_Delete(line);
+            }
+            return 1;
+        }
+    }
+    if (r->n == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 16;
+        report_run *nv = realloc(r->v, ncap * sizeof *nv);
+        if (nv == NULL) {
+            cJSON_Delete(line);
+            return 0;
+        }
+        r->v = nv;
+        r->cap = ncap;
+    }
+    r->v[r->n++] = (report_run){pid, start, seq, line};
+    return 1;
+}
+
+/* Reads one GRAFT_REPORT file; lines that are not report lines (a line cut short by a
+ * process killed while writing, another program's output) are skipped and counted. */
+static int report_read(report_runs *r, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "graftctl: cannot read %s: %s\n", path, strerror(errno));
+        return 0;
+    }
+    char *text = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    size_t lineno = 0;
+    int ok = 1;
+    while ((n = getline(&text, &cap, f)) >= 0) {
+        lineno++;
+        if (n == 0 || (n == 1 && text[0] == '\n')) {
+            continue;
+        }
+        cJSON *line = cJSON_Parse(text);
+        if (line == NULL || jnum(line, "graft_report") != 1 ||
+            !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(line, "metrics"))) {
+            fprintf(stderr, "graftctl: %s:%zu: not a report line, skipped\n", path, lineno);
+            cJSON_Delete(line);
+            r->skipped++;
+            continue;
+        }
+        r->lines++;
+        if (!report_keep(r, line)) {
+            ok = 0;
+            break;
+        }
+    }
+    free(text);
+    fclose(f);
+    return ok;
+}
+
+/* Sums of one seam over the processes. */
+typedef struct report_sum {
+    const char *name;
+    double processes, calls, by_mode[GRAFT_MODE_COUNT], served[2], compared, mismatches;
+    double fallbacks, runs[2], errors[2], panics[2], failure_outputs, opens, faults;
+    double worst_p99[2], max_ns[2];
+} report_sum;
+
+static report_sum *report_sum_of(report_sum **v, size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp((*v)[i].name, name) == 0) {
+            return &(*v)[i];
+        }
+    }
+    report_sum *nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (nv == NULL) {
+        return NULL;
+    }
+    *v = nv;
+    memset(&nv[*n], 0, sizeof nv[*n]);
+    nv[*n].name = name;
+    return &nv[(*n)++];
+}
+
+static int cmd_report_files(int argc, char **argv, int json)
+{
+    report_runs r;
+    memset(&r, 0, sizeof r);
+    int ok = 1;
+    for (int i = 0; i < argc && ok; i++) {
+        ok = report_read(&r, argv[i]);
+    }
+    report_sum *sums = NULL;
+    size_t ns = 0;
+    size_t finals = 0;
+    for (size_t k = 0; k < r.n && ok; k++) {
+        finals += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.v[k].line, "final"));
+        const cJSON *s;
+        cJSON_ArrayForEach(s, seams_of(cJSON_GetObjectItemCaseSensitive(r.v[k].line, "metrics")))
+        {
+            seam_view v;
+            view_of(s, &v);
+            report_sum *t = report_sum_of(&sums, &ns, v.name);
+            if (t == NULL) {
+                ok = 0;
+                break;
+            }
+            t->processes++;
+            t->calls += v.calls;
+            for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
+                char path[64];
+                snprintf(path, sizeof path, "counters.calls_by_mode.%s", graft_mode_name(m));
+                t->by_mode[m] += jnum(s, path);
+            }
+            t->compared += v.compared;
+            t->mismatches += v.mismatches;
+            t->fallbacks += v.fallbacks;
+            t->failure_outputs += jnum(s, "counters.failure_outputs");
+            t->opens += v.opens;
+            t->faults += v.faults;
+            for (int im = 0; im < 2; im++) {
+                t->served[im] += v.served[im];
+                t->runs[im] += v.calls_impl[im];
+                t->errors[im] += v.errors[im];
+                t->panics[im] += v.panics[im];
+                t->worst_p99[im] = fmax(t->worst_p99[im], v.p99[im]);
+                t->max_ns[im] = fmax(t->max_ns[im], v.maxl[im]);
+            }
+        }
+    }
+    if (ok && json) {
+        cJSON *out = cJSON_CreateObject();
+        cJSON_AddNumberToObject(out, "files", argc);
+        cJSON_AddNumberToObject(out, "lines", (double)r.lines);
+        cJSON_AddNumberToObject(out, "skipped", (double)r.skipped);
+        cJSON_AddNumberToObject(out, "processes", (double)r.n);
+        cJSON_AddNumberToObject(out, "final", (double)finals);
+        cJSON *arr = cJSON_AddArrayToObject(out, "seams");
+        for (size_t i = 0; i < ns; i++) {
+            const report_sum *t = &sums[i];
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "name", t->name);
+            cJSON_AddNumberToObject(o, "processes", t->processes);
+            cJSON_AddNumberToObject(o, "calls", t->calls);
+            cJSON *bm = cJSON_AddObjectToObject(o, "calls_by_mode");
+            for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
+                cJSON_AddNumberToObject(bm, graft_mode_name(m), t->by_mode[m]);
+            }
+            cJSON_AddNumberToObject(o, "served_legacy", t->served[0]);
+            cJSON_AddNumberToObject(o, "served_candidate", t->served[1]);
+            cJSON_AddNumberToObject(o, "compared", t->compared);
+            cJSON_AddNumberToObject(o, "mismatches", t->mismatches);
+            cJSON_AddNumberToObject(o, "fallbacks", t->fallbacks);
+            cJSON_AddNumberToObject(o, "failure_outputs", t->failure_outputs);
+            cJSON_AddNumberToObject(o, "legacy_errors", t->errors[0] + t->panics[0]);
+            cJSON_AddNumberToObject(o, "candidate_errors", t->errors[1] + t->panics[1]);
+            cJSON_AddNumberToObject(o, "candidate_panics", t->panics[1]);
+            cJSON_AddNumberToObject(o, "faults_injected", t->faults);
+            cJSON_AddNumberToObject(o, "breaker_opens", t->opens);
+            cJSON_AddNumberToObject(o, "legacy_worst_p99_ns", t->worst_p99[0]);
+            cJSON_AddNumberToObject(o, "candidate_worst_p99_ns", t->worst_p99[1]);
+            cJSON_AddNumberToObject(o, "legacy_max_ns", t->max_ns[0]);
+            cJSON_AddNumberToObject(o, "candidate_max_ns", t->max_ns[1]);
+            cJSON_AddItemToArray(arr, o);
+        }
+        char *t = cJSON_Print(out);
+        if (t != NULL) {
+            puts(t);
+        }
+        cJSON_free(t);
+        cJSON_Delete(out);
+    } else if (ok) {
+        printf("graft report from %d file%s: %zu process%s (%zu final, %zu not: killed, or "
+               "still running), %zu line%s skipped\n",
+               argc, argc == 1 ? "" : "s", r.n, r.n == 1 ? "" : "es", finals, r.n - finals,
+               r.skipped, r.skipped == 1 ? "" : "s");
+        for (size_t i = 0; i < ns; i++) {
+            const report_sum *t = &sums[i];
+            char r1[16], r2[16], a[16], b[16], d[16], e[16];
+            printf("\nseam %s (%.0f processes)\n", t->name, t->processes);
+            printf("  calls           %.0f:", t->calls);
+            for (int m = 0; m < GRAFT_MODE_COUNT; m++) {
+                printf("%s %s %.0f", m ? "," : "", graft_mode_name(m), t->by_mode[m]);
+            }
+            printf("\n  served          by C %.0f, by Rust %.0f\n", t->served[0], t->served[1]);
+            printf("  mismatches      %.0f of %.0f compared (%s)\n", t->mismatches, t->compared,
+                   fmt_rate(t->mismatches, t->compared, r1, sizeof r1));
+            printf("  errors          C %.0f, Rust %.0f (%.0f panics; %s of Rust calls)\n",
+                   t->errors[0] + t->panics[0], t->errors[1] + t->panics[1], t->panics[1],
+                   fmt_rate(t->errors[1] + t->panics[1], t->runs[1], r2, sizeof r2));
+            printf("  fallbacks       %.0f (Rust failed, C answered); failure outputs %.0f\n",
+                   t->fallbacks, t->failure_outputs);
+            printf("  breaker opened  %.0f times; faults injected %.0f\n", t->opens, t->faults);
+            printf("  latency         worst p99 / max of any process: C %s / %s, Rust %s / %s\n",
+                   fmt_ns(t->worst_p99[0], a, sizeof a), fmt_ns(t->max_ns[0], b, sizeof b),
+                   fmt_ns(t->worst_p99[1], d, sizeof d), fmt_ns(t->max_ns[1], e, sizeof e));
+        }
+    }
+    free(sums);
+    for (size_t k = 0; k < r.n; k++) {
+        cJSON_Delete(r.v[k].line);
+    }
+    free(r.v);
+    return ok ? 0 : 1;
+}
+
 /* ------------------------------------------------------------------ commands */
 
 static double now_s(void);
@@ -446,6 +700,7 @@ static int cmd_status(const ctl *c, int argc, char **argv)
         cJSON_free(t);
     } else {
         print_table(stdout, root, first, first != NULL ? now_s() - t0 : 0);
+        print_unmatched(stdout, root);
     }
     cJSON_Delete(first);
     cJSON_Delete(root);
@@ -834,6 +1089,21 @@ int main(int argc, char **argv)
     if (i >= argc) {
         usage(stderr);
         return 2;
+    }
+    /* report --from reads files: no endpoint, no token. */
+    if (strcmp(argv[i], "report") == 0) {
+        int json = 0;
+        for (int k = i + 1; k < argc; k++) {
+            if (strcmp(argv[k], "--json") == 0) {
+                json = 1;
+            } else if (strcmp(argv[k], "--from") == 0) {
+                int files = argc - k - 1;
+                if (files < 1 || (json && k != i + 2) || (!json && k != i + 1)) {
+                    die_usage("usage: report [--json] --from FILE...");
+                }
+                return cmd_report_files(files, argv + k + 1, json);
+            }
+        }
     }
     if (url == NULL || url[0] == '\0')
         die_usage("no endpoint: pass --url or set GRAFT_ADMIN");

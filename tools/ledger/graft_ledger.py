@@ -572,8 +572,9 @@ def fetch_live(url, token):
                 "compared": s.get("counters", {}).get("compared", 0),
                 "mismatches": s.get("counters", {}).get("mismatches", 0),
                 "fallbacks": s.get("counters", {}).get("fallbacks", 0),
-                # The runtime's stage history (see docs/LEDGER.md), when it exposes one.
+                # The runtime's stage history (graft_seam_history, docs/LEDGER.md).
                 "history": s.get("history"),
+                "history_total": s.get("history_total"),
             }
         return {"source": base + "/api/seams", "seams": out}
     except (urllib.error.URLError, OSError, ValueError, KeyError) as first:
@@ -592,7 +593,45 @@ def fetch_live(url, token):
     for name, metric in (("mismatches", "graft_seam_mismatches_total"), ("compared", "graft_seam_compared_total")):
         for m in re.finditer(r'^' + metric + r'\{seam="([^"]+)"\} (\d+)', text, re.M):
             out.setdefault(m.group(1), {})[name] = int(m.group(2))
+    # The stage history's Prometheus side: when the current mode was entered, and the
+    # changes counted by mode and cause (no list of entries: that is /api/seams').
+    for m in re.finditer(r'^graft_seam_mode_since_seconds\{seam="([^"]+)",mode="([^"]+)"\} ([0-9.eE+]+)', text, re.M):
+        out.setdefault(m.group(1), {})["mode_since"] = {"mode": m.group(2), "unix_ms": float(m.group(3)) * 1000}
+    for m in re.finditer(r'^graft_seam_mode_changes_total\{seam="([^"]+)",mode="([^"]+)",by="([^"]+)"\} (\d+)', text, re.M):
+        out.setdefault(m.group(1), {}).setdefault("changes", {})[f"{m.group(2)} by {m.group(3)}"] = int(m.group(4))
     return {"source": base + "/metrics", "seams": out}
+
+
+def _utc_ms(ms):
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def live_history_lines(lv, now):
+    """The live seam's stage history in this process, oldest first, with the time spent in
+    each mode (from each entry to the next, the last to now)."""
+    hist = lv.get("history")
+    if hist:
+        total = lv.get("history_total") or len(hist)
+        kept = f", the oldest {total - len(hist)} no longer kept" if total > len(hist) else ""
+        out = [f"      stage history in this process ({total} changes{kept}):"]
+        spent = {}
+        now_ms = now.timestamp() * 1000
+        for i, h in enumerate(hist):
+            mode = h.get("mode")
+            pct = f" {h.get('percent'):g}%" if mode == "canary" else ""
+            bk = f" (breaker {h.get('breaker')})" if h.get("by") == "breaker" else ""
+            out.append(f"        {_utc_ms(h.get('unix_ms', 0))}  entered {mode}{pct} by {h.get('by')}{bk}")
+            end = hist[i + 1].get("unix_ms", now_ms) if i + 1 < len(hist) else now_ms
+            spent[mode] = spent.get(mode, 0.0) + max(0.0, end - h.get("unix_ms", end)) / 86400000
+        out.append("      time in each mode in this process: " +
+                   ", ".join(f"{k} {_dur(v)}" for k, v in spent.items()))
+        return out
+    ms = lv.get("mode_since")
+    if ms:
+        ch = ", ".join(f"{k} {v}" for k, v in sorted(lv.get("changes", {}).items()))
+        return [f"      in {ms['mode']} since {_utc_ms(ms['unix_ms'])} (from /metrics; changes: {ch or 'none counted'})"]
+    return ["      (no stage history from the runtime: it exposes neither \"history\" nor "
+            "graft_seam_mode_since_seconds)"]
 
 
 def build_model(root, comps, live, now):
@@ -689,11 +728,7 @@ def report_text(rows, extra, live, now):
             out.append(f"  {r['seam']}: mode {lv.get('mode')}, C served {_n(lv.get('legacy_served', 0))} "
                        f"({share:.1f}%), Rust served {_n(lv.get('candidate_served', 0))}, "
                        f"{_n(lv.get('mismatches', 0))} mismatches{warn}")
-            if lv.get("history"):
-                for h in lv["history"]:
-                    out.append(f"      entered {h.get('mode')} at {h.get('unix_ms')} by {h.get('by')}")
-            else:
-                out.append("      (no stage history from the runtime: it does not expose graft_seam_history yet)")
+            out.extend(live_history_lines(lv, now))
         for s in extra:
             out.append(f"  {s}: live seam not in the ledger")
     return "\n".join(out) + "\n"
@@ -774,6 +809,11 @@ def report_html(rows, extra, live, now, text):
             ltxt = "not registered" + {"retired": " (retired)", "legacy": " (no seam yet)"}.get(r["stage"], "")
         else:
             ltxt = f"{lv.get('mode')}: C {_n(lv.get('legacy_served', 0))}, Rust {_n(lv.get('candidate_served', 0))}"
+            last = (lv.get("history") or [None])[-1]
+            if last:
+                ltxt += f"; {last.get('mode')} since {_utc_ms(last.get('unix_ms', 0))} by {last.get('by')}"
+            elif lv.get("mode_since"):
+                ltxt += f"; {lv['mode_since']['mode']} since {_utc_ms(lv['mode_since']['unix_ms'])}"
         trs.append(f'<tr class="component" data-component="{e(r["name"])}"><td>{e(r["name"])}</td><td>{e(r["seam"])}</td>'
                    f'<td><span class="stage" style="background:{STAGE_COLOURS[r["stage"]]}">{e(r["stage"])}</span></td>'
                    f'<td class="num">{r["c_lines"]}</td><td class="num">{r["c_retired"]}</td>'
