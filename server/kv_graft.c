@@ -289,6 +289,15 @@ int kv_graft_start(kv_graft **out, char *err, size_t errlen)
     if (rc != GRAFT_OK) {
         goto fail;
     }
+    /* A fleet steered by one distributed file (docs/OPERATING.md): GRAFT_CONFIG_WATCH=1
+     * reloads GRAFT_CONFIG whenever it changes, as SIGHUP does. */
+    const char *watch = getenv("GRAFT_CONFIG_WATCH");
+    if (watch && strcmp(watch, "1") == 0) {
+        rc = graft_config_watch(g->rt, err, errlen);
+        if (rc != GRAFT_OK) {
+            goto fail;
+        }
+    }
     rc = graft_admin_start_from_env(g->rt, &g->admin);
     if (rc != GRAFT_OK) {
         snprintf(err, errlen, "admin endpoint (GRAFT_ADMIN): %s", graft_strerror(rc));

@@ -223,10 +223,11 @@ struct graft_runtime {
     struct graft_seam *tail;
     size_t nseams;
 
-    graft__conf_set conf; /* applied configuration, also for seams not yet registered */
-    char *config_path;    /* last file loaded, for reload */
-    _Atomic bool ready;   /* graft_runtime_ready was called: unknown names are typos */
-    bool strict;          /* refuse configuration naming no registered seam */
+    graft__conf_set conf;       /* applied configuration, also for seams not yet registered */
+    char *config_path;          /* last file loaded, for reload */
+    struct graft__watch *watch; /* watch.c: reloads config_path on change, or NULL */
+    _Atomic bool ready;         /* graft_runtime_ready was called: unknown names are typos */
+    bool strict;                /* refuse configuration naming no registered seam */
 
     /* Reports (runtime.c): the file, this runtime's identity in it, lines written. */
     char *report_path;

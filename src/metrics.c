@@ -767,6 +767,15 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
                         st->breaker_rejected);
 #undef GRAFT__SEAM_COUNTER
 #undef GRAFT__IMPL_COUNTER
+
+    /* Reloads by the configuration watcher (0 when the file is not watched), so a fleet
+     * sees a distributed file that some process refused (deploy/prometheus). */
+    uint64_t applied = 0, refused = 0;
+    (void)graft_config_watch_stats(rt, &applied, &refused);
+    graft__family(&b, "graft_config_reloads_total", "counter",
+                  "Configuration file changes the watcher applied or refused.");
+    graft__bprintf(&b, "graft_config_reloads_total{result=\"applied\"} %" PRIu64 "\n", applied);
+    graft__bprintf(&b, "graft_config_reloads_total{result=\"refused\"} %" PRIu64 "\n", refused);
     free(v);
     if (b.oom) {
         free(b.p);

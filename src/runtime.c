@@ -225,6 +225,8 @@ void graft_runtime_free(graft_runtime *rt)
     if (!rt) {
         return;
     }
+    /* The watcher reloads into the seams: stop it before anything is freed. */
+    graft_config_unwatch(rt);
     /* The final report line, unless the atexit handler wrote it already. */
     if (graft__report_unlist(rt)) {
         graft__report_write(rt, true);
@@ -296,20 +298,6 @@ int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam
         *out = s;
     }
     return GRAFT_OK;
-}
-
-graft_seam *graft_seam_find(graft_runtime *rt, const char *name)
-{
-    if (!rt || !name) {
-        return NULL;
-    }
-    for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
-         p = atomic_load_explicit(&p->next, memory_order_acquire)) {
-        if (strcmp(p->name, name) == 0) {
-            return p;
-        }
-    }
-    return NULL;
 }
 
 void graft_runtime_foreach_seam(graft_runtime *rt, void (*fn)(void *ctx, graft_seam *seam),

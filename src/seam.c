@@ -85,6 +85,21 @@ void graft__seam_free(graft_seam *s)
     free(s);
 }
 
+/* Lock-free: the list is append-only and published with release stores (runtime.c). */
+graft_seam *graft_seam_find(graft_runtime *rt, const char *name)
+{
+    if (!rt || !name) {
+        return NULL;
+    }
+    for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
+         p = atomic_load_explicit(&p->next, memory_order_acquire)) {
+        if (strcmp(p->name, name) == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 const char *graft_seam_name(const graft_seam *seam)
 {
     return seam ? seam->name : NULL;

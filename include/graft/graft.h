@@ -427,6 +427,16 @@ int graft_config_apply_spec(graft_runtime *rt, const char *spec, char *err, size
 int graft_config_load_file(graft_runtime *rt, const char *path, char *err, size_t errlen);
 /* Re-reads the file last loaded (and GRAFT_SEAMS). All or nothing. */
 int graft_config_reload(graft_runtime *rt, char *err, size_t errlen);
+/* Watches the file last loaded (its directory, so rename-on-save and a Kubernetes
+ * ConfigMap's symlink swap are seen) and reloads it when its bytes change, all or
+ * nothing: a bad file is refused and logged at error level, the running configuration
+ * kept. One watcher per runtime (GRAFT_EEXIST); GRAFT_ESTATE if no file was loaded;
+ * GRAFT_EUNSUPPORTED where inotify is missing. Runs on its own thread until
+ * graft_config_unwatch or graft_runtime_free. */
+int graft_config_watch(graft_runtime *rt, char *err, size_t errlen);
+void graft_config_unwatch(graft_runtime *rt);
+/* Reloads the watcher applied and refused since it started (GRAFT_ESTATE: not watching). */
+int graft_config_watch_stats(graft_runtime *rt, uint64_t *applied, uint64_t *refused);
 
 /* ------------------------------------------------------------------ logging */
 

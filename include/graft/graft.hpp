@@ -611,6 +611,12 @@ class runtime
         char err[512] = "";
         detail::check(graft_config_reload(st_->rt, err, sizeof err), err);
     }
+    // Reloads the file last loaded whenever it changes (graft_config_watch).
+    void watch_config()
+    {
+        char err[512] = "";
+        detail::check(graft_config_watch(st_->rt, err, sizeof err), err);
+    }
     void configure_from_env()
     {
         char err[512] = "";
