@@ -31,6 +31,12 @@ for lib in libc.so.6 libpthread.so.0 libm.so.6 ld-linux-x86-64.so.2; do
     nm -D --defined-only "$path" | awk '{ sub(/@.*/, "", $3); print $3 }' >> "$tmp/allowed"
   fi
 done
+# libc.so is a linker script that also names libc_nonshared.a (atexit, at_quick_exit,
+# stat wrappers on older glibc): part of libc for every program linked with -lc.
+nonshared=$("$cc" -print-file-name=libc_nonshared.a)
+if [ -f "$nonshared" ]; then
+  nm -g --defined-only "$nonshared" 2>/dev/null | awk 'NF == 3 { print $3 }' >> "$tmp/allowed"
+fi
 sort -u -o "$tmp/allowed" "$tmp/allowed"
 # Symbols the linker itself defines.
 printf '%s\n' _GLOBAL_OFFSET_TABLE_ __dso_handle _DYNAMIC >> "$tmp/allowed"
