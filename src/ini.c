@@ -120,8 +120,9 @@ int graft__ini_parse(const char *text, size_t len, graft__ini_fn fn, void *user,
         }
         char *eq = strchr(s, '=');
         if (!eq) {
-            return graft__ini_fail(err, line, "syntax error (expected [section], key = value or "
-                                              "a comment)");
+            return graft__ini_fail(err, line,
+                                   "syntax error (expected [section], key = value or "
+                                   "a comment)");
         }
         *eq = '\0';
         char *key = graft__ini_trim(s);

@@ -36,9 +36,9 @@ typedef struct graft__jw {
 } graft__jw;
 
 void graft__jw_init(graft__jw *w);
-void graft__jw_obj(graft__jw *w, const char *key); /* opens {...} */
-void graft__jw_arr(graft__jw *w, const char *key); /* opens [...] */
-void graft__jw_end(graft__jw *w);                  /* closes the innermost one */
+void graft__jw_obj(graft__jw *w, const char *key);                /* opens {...} */
+void graft__jw_arr(graft__jw *w, const char *key);                /* opens [...] */
+void graft__jw_end(graft__jw *w);                                 /* closes the innermost one */
 void graft__jw_str(graft__jw *w, const char *key, const char *s); /* NULL: null */
 void graft__jw_u64(graft__jw *w, const char *key, uint64_t v);    /* exact */
 void graft__jw_num(graft__jw *w, const char *key, double v);      /* shortest exact text */

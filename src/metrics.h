@@ -48,6 +48,7 @@ static inline void graft__recent_destroy(graft__recent *r)
     pthread_mutex_destroy(&r->lock);
 }
 
+/* counters.c */
 uint64_t graft__slot_sum(const graft_seam *s, int ctr);
 size_t graft__hist_index(uint64_t ns);
 uint64_t graft__hist_upper(size_t idx);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rollout.h"
 
 /* ------------------------------------------------------------------ reports */
 
@@ -173,6 +174,11 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
     if (opts->log_level < GRAFT_LOG_ERROR || opts->log_level > GRAFT_LOG_TRACE) {
         return GRAFT_EINVAL;
     }
+    uint32_t q = opts->shadow_queue;
+    if ((q & (q - 1)) != 0 || q > GRAFT__EXEC_QUEUE_MAX ||
+        opts->shadow_threads > GRAFT__EXEC_THREADS_MAX) {
+        return GRAFT_EINVAL;
+    }
     graft_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
         return GRAFT_ENOMEM;
@@ -190,6 +196,10 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
     atomic_init(&rt->log_level, opts->log_level);
     atomic_init(&rt->logger, NULL);
     atomic_init(&rt->head, NULL);
+    rt->shadow_threads = opts->shadow_threads;
+    rt->shadow_queue = opts->shadow_queue;
+    rt->shadow_keep_priority = opts->shadow_keep_priority != 0;
+    graft__exec_init(&rt->exec);
     if (pthread_mutex_init(&rt->lock, NULL) != 0) {
         free(rt);
         return GRAFT_ENOMEM;
@@ -231,11 +241,16 @@ void graft_runtime_free(graft_runtime *rt)
     if (graft__report_unlist(rt)) {
         graft__report_write(rt, true);
     }
+    /* Plans change modes and the executor's jobs compare into the seams (and queue
+     * reports): both stop before the writer and the seams go. */
+    graft__planner_stop(rt);
+    graft__exec_stop(&rt->exec);
     /* Queued reports name seams and the sink: write them out first. */
     graft__writer_stop(&rt->writer);
     graft_seam *s = atomic_load_explicit(&rt->head, memory_order_acquire);
     while (s) {
         graft_seam *next = atomic_load_explicit(&s->next, memory_order_relaxed);
+        graft__plan_free(atomic_load_explicit(&s->plan, memory_order_relaxed));
         graft__seam_free(s);
         s = next;
     }

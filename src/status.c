@@ -125,3 +125,51 @@ const char *graft_on_failure_name(int policy)
     }
     return graft__on_failure_names[policy];
 }
+
+#define GRAFT__PURITY_NAME(suffix, number, name, meaning) [number] = name,
+static const char *const graft__purity_names[GRAFT_PURITY_COUNT] = {
+    GRAFT_PURITY_MAP(GRAFT__PURITY_NAME)};
+#undef GRAFT__PURITY_NAME
+#define GRAFT__PURITY_ONE(suffix, number, name, meaning) +1
+_Static_assert(0 GRAFT_PURITY_MAP(GRAFT__PURITY_ONE) == GRAFT_PURITY_COUNT,
+               "GRAFT_PURITY_COUNT must be the number of GRAFT_PURITY_MAP entries");
+#undef GRAFT__PURITY_ONE
+
+const char *graft_purity_name(int purity)
+{
+    if (purity < 0 || purity >= GRAFT_PURITY_COUNT) {
+        return NULL;
+    }
+    return graft__purity_names[purity];
+}
+
+#define GRAFT__SHADOW_EXEC_NAME(suffix, number, name, meaning) [number] = name,
+static const char *const graft__shadow_exec_names[GRAFT_SHADOW_EXEC_COUNT] = {
+    GRAFT_SHADOW_EXEC_MAP(GRAFT__SHADOW_EXEC_NAME)};
+#undef GRAFT__SHADOW_EXEC_NAME
+#define GRAFT__SHADOW_EXEC_ONE(suffix, number, name, meaning) +1
+_Static_assert(0 GRAFT_SHADOW_EXEC_MAP(GRAFT__SHADOW_EXEC_ONE) == GRAFT_SHADOW_EXEC_COUNT,
+               "GRAFT_SHADOW_EXEC_COUNT must be the number of GRAFT_SHADOW_EXEC_MAP entries");
+#undef GRAFT__SHADOW_EXEC_ONE
+
+const char *graft_shadow_exec_name(int exec)
+{
+    if (exec < 0 || exec >= GRAFT_SHADOW_EXEC_COUNT) {
+        return NULL;
+    }
+    return graft__shadow_exec_names[exec];
+}
+
+int graft_shadow_exec_parse(const char *name, graft_shadow_exec *out)
+{
+    if (!name || !out) {
+        return GRAFT_ENULL;
+    }
+    for (int i = 0; i < GRAFT_SHADOW_EXEC_COUNT; i++) {
+        if (strcmp(name, graft__shadow_exec_names[i]) == 0) {
+            *out = (graft_shadow_exec)i;
+            return GRAFT_OK;
+        }
+    }
+    return GRAFT_EINVAL;
+}
