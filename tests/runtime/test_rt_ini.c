@@ -33,8 +33,7 @@ typedef struct rec {
     int stop_at; /* 1-based event index at which the callback returns false; 0 never */
 } rec;
 
-static bool on_event(void *user, int line, const char *section, const char *key,
-                     const char *value)
+static bool on_event(void *user, int line, const char *section, const char *key, const char *value)
 {
     rec *r = user;
     assert_true(r->n < MAX_EVENTS);
