@@ -179,6 +179,10 @@ typedef struct graft__seam_conf {
     graft_breaker_config breaker;
     bool has_fault;
     graft_fault_config fault;
+    bool has_shadow; /* shadow = sync | async | aa, shadow.deadline */
+    graft_shadow_config shadow;
+    bool has_plan; /* plan.* keys: the seam's rollout plan (it then sets the mode) */
+    graft_plan plan;
 } graft__seam_conf;
 
 typedef struct graft__conf_set {

@@ -189,26 +189,38 @@ int graft_plan_parse_stages(graft_plan *plan, const char *text, char *err, size_
     return GRAFT_OK;
 }
 
-static bool graft__plan_valid(const graft_plan *p)
+bool graft__plan_check(const graft_plan *p, char *err, size_t errlen)
 {
     if (p->nstages == 0 || p->nstages > GRAFT_PLAN_STAGES_MAX) {
+        graft__seterr(err, errlen, "plan: 1 to %d stages", GRAFT_PLAN_STAGES_MAX);
         return false;
     }
-    if (!(p->confidence > 0.5 && p->confidence < 1.0) || !(p->mismatch_max >= 0.0) ||
-        !(p->error_diff_max >= 0.0) || isnan(p->latency_tolerance)) {
+    if (!(p->confidence > 0.5 && p->confidence < 1.0)) {
+        graft__seterr(err, errlen, "plan: confidence must be above 50%% and below 100%%");
+        return false;
+    }
+    if (!(p->mismatch_max >= 0.0) || !(p->error_diff_max >= 0.0) || isnan(p->latency_tolerance)) {
+        graft__seterr(err, errlen, "plan: thresholds must be rates of at least 0");
         return false;
     }
     for (uint32_t i = 0; i < p->nstages; i++) {
         graft_mode m = p->stages[i].mode;
-        if ((int)m <= GRAFT_MODE_LEGACY || (int)m >= GRAFT_MODE_COUNT) {
-            return false;
-        }
         uint32_t bp = p->stages[i].percent_bp;
-        if (m == GRAFT_MODE_CANARY ? (bp == 0 || bp >= GRAFT_PERCENT_SCALE) : bp != 0) {
+        if ((int)m <= GRAFT_MODE_LEGACY || (int)m >= GRAFT_MODE_COUNT ||
+            (m == GRAFT_MODE_CANARY ? (bp == 0 || bp >= GRAFT_PERCENT_SCALE) : bp != 0)) {
+            graft__seterr(err, errlen,
+                          "plan: stage %u is not shadow, canary 0-100%% (exclusive), "
+                          "candidate or candidate-only",
+                          i);
             return false;
         }
     }
     return true;
+}
+
+static bool graft__plan_valid(const graft_plan *p)
+{
+    return graft__plan_check(p, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ evidence */
@@ -560,41 +572,42 @@ void graft__plan_free(struct graft__plan *p)
 
 /* ------------------------------------------------------------------ public API */
 
-int graft_seam_set_plan(graft_seam *seam, const graft_plan *plan)
+/* graft_seam_set_plan's work; rt->lock held. `keep`: leave a running or finished plan
+ * that equals `plan` as it is. */
+static int graft__plan_set_locked(graft_seam *seam, const graft_plan *plan, bool keep)
 {
-    if (!seam || !plan) {
-        return GRAFT_ENULL;
-    }
+    graft_runtime *rt = seam->rt;
+    GRAFT__ASSERT_HELD(&rt->lock);
     if (!graft__plan_valid(plan)) {
         return GRAFT_EINVAL;
     }
     for (uint32_t i = 0; i < plan->nstages; i++) {
         if (plan->stages[i].mode == GRAFT_MODE_SHADOW &&
             graft__shadow_refusal(seam, GRAFT_SHADOW_SYNC)) {
-            graft__log(seam->rt, GRAFT_LOG_ERROR, "graft.plan",
+            graft__log(rt, GRAFT_LOG_ERROR, "graft.plan",
                        "plan refused seam=%s: a shadow stage, and the seam is declared impure",
                        seam->name);
             return GRAFT_EUNSUPPORTED;
         }
     }
-    graft_runtime *rt = seam->rt;
     struct graft__plan *p = atomic_load_explicit(&seam->plan, memory_order_acquire);
-    pthread_mutex_lock(&rt->lock);
     if (!p) {
         p = calloc(1, sizeof *p);
         if (!p) {
-            pthread_mutex_unlock(&rt->lock);
             return GRAFT_ENOMEM;
         }
         pthread_mutex_init(&p->lock, NULL);
         atomic_store_explicit(&seam->plan, p, memory_order_release);
     }
     int rc = plan->interval_ns ? graft__planner_start(rt) : GRAFT_OK;
-    pthread_mutex_unlock(&rt->lock);
     if (rc != GRAFT_OK) {
         return rc;
     }
     pthread_mutex_lock(&p->lock);
+    if (keep && p->st.state != GRAFT_PLAN_NONE && memcmp(&p->st.plan, plan, sizeof *plan) == 0) {
+        pthread_mutex_unlock(&p->lock);
+        return GRAFT_OK;
+    }
     memset(&p->st, 0, sizeof p->st);
     p->st.plan = *plan;
     p->st.state = GRAFT_PLAN_RUNNING;
@@ -606,6 +619,22 @@ int graft_seam_set_plan(graft_seam *seam, const graft_plan *plan)
         snprintf(p->st.reason, sizeof p->st.reason, "plan started");
     }
     pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+int graft__plan_apply_conf(graft_seam *seam, const graft_plan *plan)
+{
+    return graft__plan_set_locked(seam, plan, true);
+}
+
+int graft_seam_set_plan(graft_seam *seam, const graft_plan *plan)
+{
+    if (!seam || !plan) {
+        return GRAFT_ENULL;
+    }
+    pthread_mutex_lock(&seam->rt->lock);
+    int rc = graft__plan_set_locked(seam, plan, false);
+    pthread_mutex_unlock(&seam->rt->lock);
     return rc;
 }
 

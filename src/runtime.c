@@ -299,6 +299,9 @@ int graft_seam_register(graft_runtime *rt, const graft_seam_def *def, graft_seam
     const graft__seam_conf *e = graft__conf_find(&rt->conf, s->name);
     if (e) {
         graft__seam_apply_conf(s, e);
+        if (e->has_plan) {
+            (void)graft__plan_apply_conf(s, &e->plan);
+        }
     }
     if (rt->tail) {
         atomic_store_explicit(&rt->tail->next, s, memory_order_release);

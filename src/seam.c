@@ -461,7 +461,13 @@ void graft__seam_apply_conf(graft_seam *s, const graft__seam_conf *e)
     if (e->has_fault) {
         graft__apply_fault(s, &e->fault);
     }
-    if (e->has_mode) {
+    if (e->has_shadow) {
+        /* Refusals were reported when the configuration was checked (config.c) or are
+         * logged here for a seam registered after it. */
+        (void)graft_seam_set_shadow(s, &e->shadow);
+    }
+    /* A plan sets the mode itself (config.c applies it after this). */
+    if (e->has_mode && !e->has_plan) {
         graft__seam_set_mode(s, e->mode, e->percent_bp, GRAFT_BY_CONFIG);
     }
 }

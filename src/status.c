@@ -7,6 +7,7 @@
  * GRAFT_ON_FAILURE_MAP in graft.h);
  * the graft-ffi crate generates its status texts from the same list.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "internal.h"
@@ -172,4 +173,53 @@ int graft_shadow_exec_parse(const char *name, graft_shadow_exec *out)
         }
     }
     return GRAFT_EINVAL;
+}
+
+/* "10", "10.5", "0.05", "12.5%": basis points, at most two decimals, 0..100. Here, with
+ * the names, so every file may parse percentages without depending on config.c. */
+static bool graft__percent(const char *v, uint32_t *bp)
+{
+    const char *p = v;
+    uint64_t whole = 0, frac = 0;
+    int nd = 0, nf = 0;
+    while (isdigit((unsigned char)*p) && nd < 4) {
+        whole = whole * 10 + (uint64_t)(*p++ - '0');
+        nd++;
+    }
+    if (nd == 0) {
+        return false;
+    }
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p) && nf < 3) {
+            frac = frac * 10 + (uint64_t)(*p++ - '0');
+            nf++;
+        }
+        if (nf == 0 || nf > 2) {
+            return false;
+        }
+        if (nf == 1) {
+            frac *= 10;
+        }
+    }
+    if (*p == '%') {
+        p++;
+    }
+    if (*p) {
+        return false;
+    }
+    uint64_t r = whole * 100 + frac;
+    if (r > GRAFT_PERCENT_SCALE) {
+        return false;
+    }
+    *bp = (uint32_t)r;
+    return true;
+}
+
+int graft_percent_parse(const char *text, uint32_t *bp)
+{
+    if (!text || !bp) {
+        return GRAFT_ENULL;
+    }
+    return graft__percent(text, bp) ? GRAFT_OK : GRAFT_EINVAL;
 }

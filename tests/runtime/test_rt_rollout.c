@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <cjson/cJSON.h>
@@ -427,6 +428,65 @@ static void plan_visible_in_json_and_metrics(void **state)
     fx_free(f);
 }
 
+static const char *write_ini(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/graft-plan-%d.ini", (int)getpid());
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+/* A plan in the INI file: it starts on load, survives an unchanged reload, and bad plan
+ * keys or a refused shadow setting fail the whole file. */
+static void plan_from_ini(void **state)
+{
+    (void)state;
+    fx *f = fx_new();
+    char err[256];
+    const char *path = write_ini("[seam toy.plan]\n"
+                                 "plan.stages = shadow, canary:5, candidate\n"
+                                 "plan.min_compared = 100\n"
+                                 "plan.min_served = 100\n"
+                                 "plan.min_time = 2s\n"
+                                 "plan.mismatch_max = 1\n"
+                                 "plan.error_diff_max = 1\n"
+                                 "plan.latency_tolerance = off\n"
+                                 "plan.confidence = 95\n"
+                                 "plan.interval = 0s\n");
+    assert_int_equal(graft_config_load_file(f->rt, path, err, sizeof err), GRAFT_OK);
+    mode_is(f, GRAFT_MODE_SHADOW, 0);
+    graft_plan_status st = status(f);
+    assert_int_equal(st.plan.nstages, 3);
+    assert_int_equal(st.plan.min_compared, 100);
+    assert_true(st.plan.latency_tolerance < 0);
+    assert_int_equal(st.plan.min_stage_ns, 2 * SEC);
+    traffic(f, 1000);
+    atomic_fetch_add(&f->clock.now, 2 * SEC);
+    assert_int_equal(eval(f), GRAFT_DECISION_ADVANCE);
+    /* the same file again: the rollout keeps its progress */
+    assert_int_equal(graft_config_reload(f->rt, err, sizeof err), GRAFT_OK);
+    mode_is(f, GRAFT_MODE_CANARY, 500);
+    assert_int_equal(status(f).stage, 1);
+    /* a bad plan key: refused, nothing changes */
+    path = write_ini("[seam toy.plan]\nplan.stages = shadow, canary\n");
+    assert_int_equal(graft_config_load_file(f->rt, path, err, sizeof err), GRAFT_ECONFIG);
+    assert_non_null(strstr(err, "plan.stages"));
+    path = write_ini("[seam toy.plan]\nplan.confidence = 40\n");
+    assert_int_equal(graft_config_load_file(f->rt, path, err, sizeof err), GRAFT_ECONFIG);
+    /* async shadow on a seam without copy_input: refused with the reason */
+    path = write_ini("[seam toy.plan]\nmode = shadow\nshadow = async\n");
+    assert_int_equal(graft_config_load_file(f->rt, path, err, sizeof err), GRAFT_EUNSUPPORTED);
+    assert_non_null(strstr(err, "copy_input"));
+    mode_is(f, GRAFT_MODE_CANARY, 500);
+    path = write_ini("[seam toy.plan]\nshadow = parallel\n");
+    assert_int_equal(graft_config_load_file(f->rt, path, err, sizeof err), GRAFT_ECONFIG);
+    unlink(path);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +499,7 @@ int main(void)
         cmocka_unit_test(breaker_opening_rolls_back),
         cmocka_unit_test(operator_controls),
         cmocka_unit_test(plan_visible_in_json_and_metrics),
+        cmocka_unit_test(plan_from_ini),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
