@@ -382,8 +382,9 @@ static void test_metrics(void **state)
     assert_non_null(strstr(r.body, "demo.sum"));
     assert_non_null(strstr(r.body, "demo.upper"));
     assert_non_null(strstr(r.body, "# TYPE graft_seam_mode_since_seconds gauge"));
-    assert_non_null(strstr(r.body, "graft_seam_mode_changes_total{seam=\"demo.upper\",mode=\"legacy\","
-                                   "by=\"start\"} 1"));
+    assert_non_null(strstr(r.body,
+                           "graft_seam_mode_changes_total{seam=\"demo.upper\",mode=\"legacy\","
+                           "by=\"start\"} 1"));
 }
 
 static uint64_t stat_opens(graft_seam *s, graft_breaker_state *state)

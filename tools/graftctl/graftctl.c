@@ -1246,8 +1246,7 @@ int main(int argc, char **argv)
         }
         char *pargv[2] = {sub_argv[0], (char *)cmd};
         rc = cmd_plan(&c, 2, pargv);
-    }
-    else if (strcmp(cmd, "watch") == 0)
+    } else if (strcmp(cmd, "watch") == 0)
         rc = cmd_watch(&c, sub_argc, sub_argv);
     else if (strcmp(cmd, "report") == 0)
         rc = cmd_report(&c, sub_argc, sub_argv);
