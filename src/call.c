@@ -474,6 +474,21 @@ static void graft__shadow_job(graft__job *j, void *out_a, void *out_b)
     graft__inc(cx.sl, cx.shared, GRAFT__C_SH_DONE, 1);
 }
 
+/* The enqueue time of a job: the runtime's clock when one is injected, else the kernel's
+ * coarse monotonic clock (same base as CLOCK_MONOTONIC, a few ms resolution, a fifth of
+ * the cost): it only decides staleness against a deadline of tens of ms. */
+static inline uint64_t graft__enqueue_now(const graft_runtime *rt)
+{
+#ifdef CLOCK_MONOTONIC_COARSE
+    if (!rt->clock) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    }
+#endif
+    return graft__now(rt);
+}
+
 /* Shadow on the executor: legacy serves; the input and the served output are copied
  * into a job and the call returns. Queue full or input too large: dropped, counted. */
 static int graft__shadow_async(graft__cx *cx, uint64_t key, bool has_key, void *output)
@@ -514,7 +529,7 @@ static int graft__shadow_async(graft__cx *cx, uint64_t key, bool has_key, void *
     j->key = key;
     j->has_key = has_key;
     j->trial = trial;
-    j->enq_ns = graft__cx_now(cx);
+    j->enq_ns = cx->have_now ? cx->now : graft__enqueue_now(s->rt);
     j->run = graft__shadow_job;
     graft__exec_publish(e, j);
     graft__inc(cx->sl, cx->shared, GRAFT__C_SH_ENQUEUED, 1);
