@@ -767,6 +767,14 @@ static int graft__ini_plan_key(graft__ini *p, graft__seam_conf *e, const char *n
         *(k[0] == 'm' ? &pl->min_stage_ns : &pl->interval_ns) = ns;
         return 1;
     }
+    if (strcmp(k, "latency_canary") == 0) {
+        int on = 0;
+        if (!graft__ini_parse_value(GRAFT__KEY_BOOL, value, &on)) {
+            GRAFT__INI_FAIL("%s: \"%s\" is not a boolean", name, value);
+        }
+        pl->latency_in_canary = on;
+        return 1;
+    }
     if (strcmp(k, "latency_tolerance") == 0 && strcmp(value, "off") == 0) {
         pl->latency_tolerance = -1;
         return 1;
@@ -793,8 +801,8 @@ static int graft__ini_plan_key(graft__ini *p, graft__seam_conf *e, const char *n
         return 1;
     }
     GRAFT__INI_FAIL("unknown key \"%s\" (plan keys: stages, min_compared, min_served, min_time, "
-                    "mismatch_max, error_diff_max, latency_tolerance, latency_min, confidence, "
-                    "interval)",
+                    "mismatch_max, error_diff_max, latency_tolerance, latency_min, latency_canary, "
+                    "confidence, interval)",
                     name);
 }
 

@@ -123,6 +123,7 @@ void graft_plan_init(graft_plan *plan)
     plan->error_diff_max = 0.001;
     plan->latency_tolerance = 0.25;
     plan->latency_min = 200;
+    plan->latency_in_canary = 1;
     plan->confidence = 0.95;
     plan->interval_ns = 1000000000ull;
 }
@@ -327,7 +328,7 @@ static graft_plan_decision graft__plan_judge(graft_seam *s, struct graft__plan *
                 st->latency.verdict =
                     (int)graft__gate_sign(st->pairs_slower, st->pairs_faster, conf, &pv);
             }
-        } else if (g->mode == GRAFT_MODE_CANARY) {
+        } else if (g->mode == GRAFT_MODE_CANARY && pl->latency_in_canary) {
             uint64_t(*h)[GRAFT__HIST_BUCKETS] = malloc(sizeof(uint64_t[2][GRAFT__HIST_BUCKETS]));
             if (h) {
                 graft__plan_hist(s, h);

@@ -455,6 +455,9 @@ typedef struct graft_plan {
     double error_diff_max;    /* rate difference, e.g. 0.001 */
     double latency_tolerance; /* relative, e.g. 0.25; < 0: no latency gate */
     uint64_t latency_min;     /* pairs (shadow) or timed calls per side (canary) needed */
+    /* 0: the latency gate runs in shadow only (paired, both implementations warm); a
+     * candidate serving a small canary share runs with cold caches and measures slower. */
+    int latency_in_canary;
     double confidence;        /* 0.5 < confidence < 1 */
     /* The runtime's evaluator thread evaluates every interval_ns (real time; the
      * decisions use the runtime's clock). 0: only graft_seam_plan_evaluate. */
@@ -463,7 +466,7 @@ typedef struct graft_plan {
 
 /* Defaults: shadow, canary 1, 5, 25, 50, candidate; 2000 compared and 2000 served per
  * stage, 10 s, mismatch_max 0.001, error_diff_max 0.001, latency_tolerance 0.25 with
- * 200 samples, confidence 0.95, evaluated every second. */
+ * 200 samples (in shadow and canary), confidence 0.95, evaluated every second. */
 void graft_plan_init(graft_plan *plan);
 /* Parses "shadow,canary:1,canary:5,candidate" into plan->stages (at most
  * GRAFT_PLAN_STAGES_MAX). GRAFT_EINVAL with err naming the item. */

@@ -321,6 +321,20 @@ static void canary_latency_mann_whitney(void **state)
     assert_non_null(strstr(status(f).reason, "latency gate failed"));
     mode_is(f, GRAFT_MODE_SHADOW, 0);
     fx_free(f);
+
+    /* latency_in_canary off: canary stages do not judge latency (shadow still does) */
+    f = fx_new();
+    p.latency_in_canary = 0;
+    assert_int_equal(graft_seam_set_plan(f->seam, &p), GRAFT_OK);
+    traffic(f, 1000);
+    atomic_fetch_add(&f->clock.now, 5 * SEC);
+    assert_int_equal(eval(f), GRAFT_DECISION_ADVANCE);
+    f->t.candidate_cost = 4000;
+    traffic(f, 6000);
+    atomic_fetch_add(&f->clock.now, 5 * SEC);
+    assert_int_equal(eval(f), GRAFT_DECISION_ADVANCE);
+    assert_int_equal(status(f).latency.verdict, -1);
+    fx_free(f);
 }
 
 /* The breaker still acts within a stage; its opening fails the stage. */
