@@ -21,7 +21,7 @@ typedef struct ptoy {
     atomic_int legacy_calls, candidate_calls;
     atomic_int hold;         /* candidate spins while set */
     atomic_int in_candidate; /* candidates running now */
-    long bias;               /* candidate adds this */
+    atomic_long bias;        /* candidate adds this (set while workers run) */
     uint64_t candidate_cost; /* fake-clock ns a candidate run takes */
     uint64_t legacy_cost;    /* fake-clock ns a legacy run takes */
     atomic_int noisy_every;  /* legacy adds 1 on every Nth call (A/A noise); 0: never */
@@ -52,7 +52,7 @@ static int ptoy_candidate(void *ctx, const void *input, void *output)
     if (t->clock && t->candidate_cost) {
         atomic_fetch_add(&t->clock->now, t->candidate_cost);
     }
-    *(long *)output = *(const long *)input * 2 + t->bias;
+    *(long *)output = *(const long *)input * 2 + atomic_load(&t->bias);
     atomic_fetch_sub(&t->in_candidate, 1);
     return GRAFT_OK;
 }
@@ -176,7 +176,7 @@ static void async_compares_off_thread(void **state)
     assert_int_equal(st.impl[GRAFT_IMPL_CANDIDATE].calls, 1);
 
     /* A candidate that differs: counted as a mismatch on the executor. */
-    f->t.bias = 1;
+    atomic_store(&f->t.bias, 1);
     for (long i = 0; i < 10; i++) {
         assert_int_equal(call(f, i), 2 * i);
     }
@@ -276,7 +276,7 @@ static void aa_measures_legacy_noise(void **state)
 {
     (void)state;
     fx *f = fx_new(1024, false);
-    f->t.bias = 7; /* would mismatch every call: A/A must not run the candidate */
+    atomic_store(&f->t.bias, 7); /* would mismatch every call: A/A must not run the candidate */
     set_exec(f, GRAFT_SHADOW_AA, 0);
     atomic_store(&f->t.noisy_every, 10); /* every 10th legacy answer is off by one */
     for (long i = 0; i < 500; i++) {
