@@ -458,7 +458,7 @@ typedef struct graft_plan {
     /* 0: the latency gate runs in shadow only (paired, both implementations warm); a
      * candidate serving a small canary share runs with cold caches and measures slower. */
     int latency_in_canary;
-    double confidence;        /* 0.5 < confidence < 1 */
+    double confidence; /* 0.5 < confidence < 1 */
     /* The runtime's evaluator thread evaluates every interval_ns (real time; the
      * decisions use the runtime's clock). 0: only graft_seam_plan_evaluate. */
     uint64_t interval_ns;
