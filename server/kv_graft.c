@@ -287,20 +287,6 @@ int kv_graft_start(kv_graft **out, char *err, size_t errlen)
     graft_runtime_options opts;
     graft_runtime_options_init(&opts);
     opts.arm_panic = graft_ffi_fault_arm_panic;
-    /* GRAFT_TIME_SAMPLE=N times 1 call in N (default 256): rollout plans judge canary
-     * latency from timed calls, and a demo wants them sooner. */
-    const char *sample = getenv("GRAFT_TIME_SAMPLE");
-    if (sample) {
-        char *end = NULL;
-        unsigned long n = strtoul(sample, &end, 10);
-        if (end == sample || *end != '\0' || n == 0 || n > 1000000ul) {
-            snprintf(err, errlen, "GRAFT_TIME_SAMPLE: \"%s\" is not a count from 1 to 1000000",
-                     sample);
-            free(g);
-            return GRAFT_EINVAL;
-        }
-        opts.time_sample_every = (uint32_t)n;
-    }
     int rc = graft_runtime_new(&opts, &g->rt);
     if (rc != GRAFT_OK) {
         snprintf(err, errlen, "graft runtime: %s", graft_strerror(rc));

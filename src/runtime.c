@@ -152,6 +152,23 @@ int graft_runtime_report(graft_runtime *rt)
 
 /* ------------------------------------------------------------------ runtime */
 
+/* GRAFT_TIME_SAMPLE=N (1..1000000) when the host left time_sample_every 0: rollout
+ * plans judge canary latency from timed calls, and a demo wants them sooner. Anything
+ * else: the default. */
+static uint32_t graft__time_sample_env(void)
+{
+    const char *v = getenv("GRAFT_TIME_SAMPLE");
+    if (!v || !*v) {
+        return GRAFT__TIME_SAMPLE_DEFAULT;
+    }
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end != '\0' || n == 0 || n > 1000000ul) {
+        return GRAFT__TIME_SAMPLE_DEFAULT;
+    }
+    return (uint32_t)n;
+}
+
 void graft_runtime_options_init(graft_runtime_options *opts)
 {
     if (!opts) {
@@ -189,7 +206,7 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
     rt->arm_panic = opts->arm_panic;
     rt->disarm_panic = opts->disarm_panic;
     rt->time_sample_every =
-        opts->time_sample_every ? opts->time_sample_every : GRAFT__TIME_SAMPLE_DEFAULT;
+        opts->time_sample_every ? opts->time_sample_every : graft__time_sample_env();
     const char *strict = getenv("GRAFT_STRICT");
     rt->strict = opts->strict != 0 || (strict && strcmp(strict, "1") == 0);
     atomic_init(&rt->ready, false);

@@ -95,7 +95,8 @@ typedef struct graft_runtime_options {
      * injected clock instead of sleeping. Called with clock_ctx. */
     void (*sleep)(void *clock_ctx, uint64_t ns);
     /* Latency timing is sampled: 1 call in N per thread is timed (two clock reads).
-     * 0: the default, 256. 1 times every call. */
+     * 0: GRAFT_TIME_SAMPLE from the environment if it is 1..1000000, else the default,
+     * 256. 1 times every call. */
     uint32_t time_sample_every;
     /* Strict configuration: once graft_runtime_ready was called, configuration naming
      * no registered seam is refused (GRAFT_ECONFIG) instead of warned about, and
