@@ -89,6 +89,12 @@ int graft__ini_parse(const char *text, size_t len, graft__ini_fn fn, void *user,
         if (memchr(text + at, '\0', n)) {
             return graft__ini_fail(err, line, "NUL byte in the line");
         }
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)text[at + i];
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                return graft__ini_fail(err, line, "control character in the line");
+            }
+        }
         memcpy(buf, text + at, n);
         buf[n] = '\0';
         at = next;

@@ -13,8 +13,9 @@
  *   - "key = value": key trimmed, not empty, of printable characters other than '[', ']',
  *     '=', ';' and '#'; value trimmed, may be empty; a ';' or '#' that starts the value
  *     or follows a blank starts a comment that runs to the end of the line;
- *   - anything else is an error: a line without '=', a NUL byte, a line over
- *     GRAFT__INI_MAX_LINE bytes. A UTF-8 byte order mark at the very start is skipped.
+ *   - anything else is an error: a line without '=', a NUL byte or another control
+ *     character (tab aside; a CR only as part of CRLF), a line over GRAFT__INI_MAX_LINE
+ *     bytes. A UTF-8 byte order mark at the very start is skipped.
  * Unlike libinih there are no continuation lines (an indented line is a statement of
  * its own) and ':' is not a separator.
  *

@@ -1,5 +1,8 @@
 /*
  * graft/admin.h: the opt-in control endpoint of a graft runtime (HTTP, libmicrohttpd).
+ * Provided by libgraft-admin, not by the core: link it before libgraft (pkg-config
+ * graft-admin, CMake graft::graft_admin). A host that never calls these functions links
+ * the core alone and needs none of the endpoint's libraries.
  *
  *   GET  /                      dashboard page (self-contained HTML)
  *   GET  /metrics               Prometheus text exposition

@@ -706,7 +706,8 @@ class runtime
     std::unique_ptr<state> st_;
 };
 
-/* A running admin endpoint (graft/admin.h); stopped on destruction. The runtime must
+/* A running admin endpoint (graft/admin.h; in libgraft-admin: a host that uses this class
+ * links graft::graft_admin or pkg-config graft-admin); stopped on destruction. The runtime must
  * outlive it. Move-only. */
 class admin
 {

@@ -119,6 +119,12 @@ static void exact_cases(void **state)
             fail_msg("case %zu: rc %d line %d msg \"%s\"", i, rc, err.line, err.msg);
         }
     }
+    /* A CR inside a line (found by fuzz/fuzz_ini.c: it reached a section name). */
+    assert_int_equal(parse("[kv\r.parse]\n", &r, &err), GRAFT_ECONFIG);
+    assert_int_equal(err.line, 1);
+    assert_non_null(strstr(err.msg, "control character"));
+    assert_int_equal(parse("[s]\na = b\x1b[0m\n", &r, &err), GRAFT_ECONFIG);
+    assert_int_equal(err.line, 2);
     /* A NUL byte inside a line, and a line over the limit. */
     static const char nul[] = "[s]\na = b\0c\n";
     memset(&r, 0, sizeof r);

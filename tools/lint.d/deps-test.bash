@@ -47,7 +47,7 @@ p1=$!
   d=$(fixture no-server-tools -e '/^memcached$/d' -e '/^libinih-dev$/d' -e '/^curl$/d')
   expect_fail no-server-tools "$d" \
     "program memcached: /usr/bin/memcached is in memcached" "add memcached to deps/server.list" \
-    "pkg-config inih:" "add libinih-dev to deps/" \
+    "pkg-config inih:" "add libinih-dev to deps/plan.list" \
     "program curl: /usr/bin/curl is in curl" "add curl to deps/"
   exit $fail
 ) >"$tmp/case2" 2>&1 &

@@ -26,7 +26,8 @@ cli() { "$src/redis-cli" -s "$work/$1.sock" "${@:2}"; }
 
 for m in "${modes[@]}"; do
   admin=()
-  [ "$m" = shadow ] && admin=(GRAFT_ADMIN=127.0.0.1:0)
+  # The endpoint always wants a token: it writes the generated one to this file.
+  [ "$m" = shadow ] && admin=(GRAFT_ADMIN=127.0.0.1:0 "GRAFT_ADMIN_TOKEN_FILE=$work/admin.token")
   env GRAFT_SEAMS="redis.stringmatch=$m" "${admin[@]}" "$src/redis-server" --port 0 \
     --unixsocket "$work/$m.sock" --save '' --appendonly no --enable-debug-command local \
     --dir "$work" --logfile "$work/$m.log" &
@@ -105,7 +106,9 @@ done
 # ------------------------------------------------------------ shadow, read from the process
 port=$(sed -n 's/.*graft: admin endpoint on port \([0-9]*\).*/\1/p' "$work/shadow.log" | head -n1)
 [ -n "$port" ] || { echo "bench: the shadow server logged no admin port" >&2; exit 1; }
-json=$(curl -sf "http://127.0.0.1:$port/api/seams/redis.stringmatch")
+json=$(curl -sf -H "Authorization: Bearer $(cat "$work/admin.token")" \
+  "http://127.0.0.1:$port/api/seams/redis.stringmatch") ||
+  { echo "bench: the shadow server's admin endpoint did not answer" >&2; exit 1; }
 read -r compared mism < <(jq -r '[.counters.compared, .counters.mismatches] | @tsv' <<< "$json")
 echo "redis bench: shadow server (admin endpoint, port $port): $compared calls compared, $mism mismatches"
 [ "$compared" -gt 1000000 ] && [ "$mism" -eq 0 ] || { echo "bench: shadow mismatches" >&2; exit 1; }
