@@ -3,8 +3,8 @@
  * (GRAFT_CONFIG, read by libgraft's own strict reader, src/ini.h), reload, the
  * bookkeeping that lets configuration name seams that are registered later, and, once
  * the host said registration is done (graft_runtime_ready), the check that
- * configuration names only registered seams (warned once per name, or refused in
- * strict mode).
+ * configuration names only registered seams (warned once per name, or refused in strict
+ * mode).
  *
  * Every entry point parses and validates everything first into a new set, and only
  * then applies it, so a bad file or spec changes nothing. A seam's INI section is
@@ -319,7 +319,7 @@ static void graft__warn_unmatched(graft_runtime *rt)
     GRAFT__ASSERT_HELD(&rt->lock);
     for (size_t i = 0; i < rt->conf.n; i++) {
         graft__seam_conf *e = &rt->conf.v[i];
-        if (e->warned || graft_seam_find(rt, e->name)) {
+        if (e->warned || graft__seam_lookup(rt, e->name)) {
             continue;
         }
         e->warned = true;
@@ -343,7 +343,7 @@ int graft_runtime_ready(graft_runtime *rt, char *err, size_t errlen)
         char msg[512] = "";
         size_t bad = 0;
         for (size_t i = 0; i < rt->conf.n; i++) {
-            if (!graft_seam_find(rt, rt->conf.v[i].name)) {
+            if (!graft__seam_lookup(rt, rt->conf.v[i].name)) {
                 graft__unknown_append(rt, msg, sizeof msg, rt->conf.v[i].name);
                 bad++;
             }
@@ -371,7 +371,7 @@ size_t graft_runtime_unmatched(graft_runtime *rt,
     pthread_mutex_lock(&rt->lock);
     for (size_t i = 0; i < rt->conf.n; i++) {
         const char *name = rt->conf.v[i].name;
-        if (graft_seam_find(rt, name)) {
+        if (graft__seam_lookup(rt, name)) {
             continue;
         }
         n++;
@@ -397,7 +397,7 @@ static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const
         char msg[512] = "";
         size_t bad = 0;
         for (size_t i = 0; i < parsed->n; i++) {
-            if (!graft_seam_find(rt, parsed->v[i].name)) {
+            if (!graft__seam_lookup(rt, parsed->v[i].name)) {
                 graft__unknown_append(rt, msg, sizeof msg, parsed->v[i].name);
                 bad++;
             }
@@ -451,7 +451,7 @@ static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const
         rt->config_path = npath;
     }
     for (size_t i = 0; i < parsed->n; i++) {
-        graft_seam *s = graft_seam_find(rt, parsed->v[i].name);
+        graft_seam *s = graft__seam_lookup(rt, parsed->v[i].name);
         if (s) {
             graft__seam_apply_conf(s, &parsed->v[i]);
             if (parsed->v[i].has_plan) {

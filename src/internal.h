@@ -310,6 +310,19 @@ static inline void graft__route_flag(graft_seam *s, uint64_t flag, bool on)
     }
 }
 
+/* The registered seam of that name, or NULL: the list only grows, so no lock. Inline
+ * so config.c need not call runtime.c (which calls down into metrics.c and config.c). */
+static inline graft_seam *graft__seam_lookup(graft_runtime *rt, const char *name)
+{
+    for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
+         p = atomic_load_explicit(&p->next, memory_order_acquire)) {
+        if (strcmp(p->name, name) == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 /* The stored configuration set (config.c fills it; runtime.c reads it at registration). */
 static inline graft__seam_conf *graft__conf_find(graft__conf_set *c, const char *name)
 {

@@ -312,8 +312,31 @@ static void graft__json_plan(graft__jw *w, graft_seam *s)
     graft__jw_end(w);
 }
 
-/* One seam's object; false only if the histogram copy could not be allocated. */
-static bool graft__seam_to_json(graft__jw *w, graft_seam *s)
+/* "latency_hist" of a report line: per implementation, the non-empty buckets of the
+ * lifetime histogram as [upper bound ns, count] pairs, so a reader of many processes'
+ * lines can merge them (graftctl report --from) and take percentiles of the sum. */
+static void graft__json_hist(graft__jw *w, const uint64_t hist[2][GRAFT__HIST_BUCKETS])
+{
+    graft__jw_obj(w, "latency_hist");
+    for (int i = 0; i < 2; i++) {
+        graft__jw_arr(w, i == 0 ? "legacy" : "candidate");
+        for (size_t b = 0; b < GRAFT__HIST_BUCKETS; b++) {
+            if (hist[i][b] == 0) {
+                continue;
+            }
+            graft__jw_arr(w, NULL);
+            graft__jw_u64(w, NULL, graft__hist_upper(b));
+            graft__jw_u64(w, NULL, hist[i][b]);
+            graft__jw_end(w);
+        }
+        graft__jw_end(w);
+    }
+    graft__jw_end(w);
+}
+
+/* One seam's object (with its latency histograms when with_hist: report lines); false
+ * only if the histogram copy could not be allocated. */
+static bool graft__seam_to_json(graft__jw *w, graft_seam *s, bool with_hist)
 {
     graft_seam_stats st;
     uint64_t(*hist)[GRAFT__HIST_BUCKETS] = malloc(sizeof(uint64_t[2][GRAFT__HIST_BUCKETS]));
@@ -326,7 +349,6 @@ static bool graft__seam_to_json(graft__jw *w, graft_seam *s)
     const uint64_t maxes[2] = {st.impl[0].latency.max_ns, st.impl[1].latency.max_ns};
     graft__recent_latency(s, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist, maxes, recent,
                           &recent_ns);
-    free(hist);
     graft__jw_obj(w, NULL);
     graft__jw_str(w, "name", s->name);
     graft__jw_str(w, "mode", graft_mode_name(st.mode));
@@ -338,6 +360,10 @@ static bool graft__seam_to_json(graft__jw *w, graft_seam *s)
     graft__json_history(w, s);
     graft__json_shadow(w, s, &st);
     graft__json_plan(w, s);
+    if (with_hist) {
+        graft__json_hist(w, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist);
+    }
+    free(hist);
 
     graft__jw_obj(w, "counters");
     graft__jw_u64(w, "calls", st.calls);
@@ -491,7 +517,7 @@ int graft_seam_json(graft_seam *seam, char **out, size_t *len)
     }
     graft__jw w;
     graft__jw_init(&w);
-    if (!graft__seam_to_json(&w, seam)) {
+    if (!graft__seam_to_json(&w, seam, false)) {
         graft__jw_discard(&w);
         return GRAFT_ENOMEM;
     }
@@ -513,6 +539,12 @@ int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
     if (!rt || !out) {
         return GRAFT_ENULL;
     }
+    return graft__metrics_json(rt, false, out, len);
+}
+
+int graft__metrics_json(graft_runtime *rt, bool with_hist, char **out, size_t *len)
+{
+    assert(rt && out);
     graft__jw w;
     graft__jw_init(&w);
     graft__jw_obj(&w, NULL);
@@ -524,7 +556,7 @@ int graft_metrics_json(graft_runtime *rt, char **out, size_t *len)
     graft__jw_arr(&w, "seams");
     for (graft_seam *p = atomic_load_explicit(&rt->head, memory_order_acquire); p;
          p = atomic_load_explicit(&p->next, memory_order_acquire)) {
-        if (!graft__seam_to_json(&w, p)) {
+        if (!graft__seam_to_json(&w, p, with_hist)) {
             graft__jw_discard(&w);
             return GRAFT_ENOMEM;
         }

@@ -8,6 +8,7 @@
 #define GRAFT_METRICS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -50,6 +51,9 @@ static inline void graft__recent_destroy(graft__recent *r)
 
 /* counters.c */
 uint64_t graft__slot_sum(const graft_seam *s, int ctr);
+/* graft_metrics_json, with each seam's lifetime latency histograms ("latency_hist")
+ * when with_hist: the report lines (runtime.c). */
+int graft__metrics_json(graft_runtime *rt, bool with_hist, char **out, size_t *len);
 size_t graft__hist_index(uint64_t ns);
 uint64_t graft__hist_upper(size_t idx);
 

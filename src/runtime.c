@@ -22,7 +22,7 @@
 
 /* ------------------------------------------------------------------ reports */
 
-/* Runtimes with a report file that were not freed yet: the atexit handler writes
+/* Runtimes with a report file that were not freed yet: the exit handler (a destructor) writes
  * their final line. The list is the process's; each runtime also keeps the pid that
  * created it, so a fork child that calls exit() does not report its parent's counts. */
 static pthread_mutex_t graft__reports_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -38,7 +38,7 @@ static int graft__report_write(graft_runtime *rt, bool final)
     }
     char *json = NULL;
     size_t jlen = 0;
-    int rc = graft_metrics_json(rt, &json, &jlen);
+    int rc = graft__metrics_json(rt, true, &json, &jlen);
     if (rc != GRAFT_OK) {
         return rc;
     }
@@ -82,7 +82,16 @@ static int graft__report_write(graft_runtime *rt, bool final)
     return rc;
 }
 
-static void graft__reports_atexit(void)
+/* Runs at exit() (and when a shared libgraft is unloaded): a destructor rather than
+ * atexit(), which glibc keeps in libc_nonshared.a (the core links with libc alone:
+ * tools/check-core-deps.sh) and which would need registering. Destructors of the
+ * executable run after the handlers the host registered with atexit, so a host that
+ * frees its runtime in one of those has written its line already. */
+#if defined(__GNUC__)
+__attribute__((destructor))
+#endif
+static void
+graft__reports_at_exit(void)
 {
     pthread_mutex_lock(&graft__reports_lock);
     for (graft_runtime *rt = graft__reports; rt; rt = rt->report_next) {
@@ -93,14 +102,29 @@ static void graft__reports_atexit(void)
     pthread_mutex_unlock(&graft__reports_lock);
 }
 
+/* fork() while another thread holds the list's lock would leave it held forever in
+ * the child (whose exit() then runs the handler): hold it across fork instead. */
+static void graft__reports_prefork(void)
+{
+    pthread_mutex_lock(&graft__reports_lock);
+}
+
+static void graft__reports_postfork(void)
+{
+    pthread_mutex_unlock(&graft__reports_lock);
+}
+
 static void graft__reports_hook(void)
 {
+#if !defined(__GNUC__)
     /* Without the hook (atexit's table full), free still writes the line. */
-    (void)atexit(graft__reports_atexit);
+    (void)atexit(graft__reports_at_exit);
+#endif
+    (void)pthread_atfork(graft__reports_prefork, graft__reports_postfork, graft__reports_postfork);
 }
 
 /* Sets the report file from the options or GRAFT_REPORT and puts the runtime on the
- * atexit list. */
+ * exit list. */
 static int graft__report_init(graft_runtime *rt, const char *path)
 {
     if (!path) {
@@ -123,7 +147,7 @@ static int graft__report_init(graft_runtime *rt, const char *path)
     return GRAFT_OK;
 }
 
-/* Off the atexit list; returns whether the final line is still to be written. */
+/* Off the exit list; returns whether the final line is still to be written. */
 static bool graft__report_unlist(graft_runtime *rt)
 {
     if (!rt->report_path) {
@@ -254,7 +278,7 @@ void graft_runtime_free(graft_runtime *rt)
     }
     /* The watcher reloads into the seams: stop it before anything is freed. */
     graft_config_unwatch(rt);
-    /* The final report line, unless the atexit handler wrote it already. */
+    /* The final report line, unless the exit handler wrote it already. */
     if (graft__report_unlist(rt)) {
         graft__report_write(rt, true);
     }

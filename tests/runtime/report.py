@@ -64,6 +64,14 @@ with tempfile.TemporaryDirectory() as tmp:
             fail(f"candidate line {i}: {cnt} (the killed process's later calls must be lost)")
     if c[0]["history"][-1]["by"] != "config":
         fail("the stage history travels in the report")
+    # Each line carries its lifetime latency histograms, as many calls as were timed.
+    timed = {"legacy": 0, "candidate": 0}
+    for x in c:
+        for impl in timed:
+            n = sum(cnt for _, cnt in x["latency_hist"][impl])
+            if n != x["impl"][impl]["latency"]["count"]:
+                fail(f"latency_hist of {impl}: {n} calls, latency.count {x['impl'][impl]['latency']['count']}")
+            timed[impl] += n
 
     if graftctl:
         p = subprocess.run([graftctl, "report", "--json", "--from", path, other],
@@ -78,6 +86,13 @@ with tempfile.TemporaryDirectory() as tmp:
             fail(f"graftctl report calls_by_mode: {s['calls_by_mode']}")
         if s["mismatches"] != 2 * mism or s["fallbacks"] != 3 * fails:
             fail(f"graftctl report mismatches/fallbacks: {s}")
+        other_line = json.loads(open(other, encoding="utf-8").readline())["metrics"]["seams"][0]
+        for impl in ("legacy", "candidate"):
+            want = timed[impl] + sum(cnt for _, cnt in other_line["latency_hist"][impl])
+            if s[f"{impl}_timed"] != want:
+                fail(f"graftctl report: merged {impl} histogram holds {s[impl + '_timed']}, want {want}")
+            if want and not s[f"{impl}_p50_ns"] > 0:
+                fail(f"graftctl report: no {impl} p50 from the merged histograms")
         p = subprocess.run([graftctl, "report", "--from", path, other], capture_output=True,
                            text=True)
         if p.returncode != 0 or "toy.report" not in p.stdout:

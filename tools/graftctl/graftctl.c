@@ -515,12 +515,69 @@ static int report_read(report_runs *r, const char *path)
     return ok;
 }
 
+/* A merged latency histogram: the runtime's buckets are the same in every process, so
+ * buckets with the same upper bound add up. */
+typedef struct report_hist {
+    double upper[512], count[512];
+    size_t n;
+    double total;
+} report_hist;
+
+static void hist_add(report_hist *h, const cJSON *pairs)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, pairs)
+    {
+        const cJSON *u = cJSON_GetArrayItem(p, 0), *c = cJSON_GetArrayItem(p, 1);
+        if (!cJSON_IsNumber(u) || !cJSON_IsNumber(c)) {
+            continue;
+        }
+        size_t i = 0;
+        while (i < h->n && h->upper[i] != u->valuedouble) {
+            i++;
+        }
+        if (i == h->n) {
+            if (h->n == sizeof h->upper / sizeof h->upper[0]) {
+                continue;
+            }
+            h->upper[h->n] = u->valuedouble;
+            h->count[h->n++] = 0;
+        }
+        h->count[i] += c->valuedouble;
+        h->total += c->valuedouble;
+    }
+}
+
+/* The upper bound of the bucket holding the q-quantile (0 when empty), as the runtime
+ * computes its own percentiles. */
+static double hist_quantile(const report_hist *h, double q)
+{
+    double best = 0, acc = 0;
+    int done[512] = {0};
+    for (size_t k = 0; k < h->n; k++) {
+        size_t m = h->n;
+        for (size_t i = 0; i < h->n; i++) {
+            if (!done[i] && (m == h->n || h->upper[i] < h->upper[m])) {
+                m = i;
+            }
+        }
+        done[m] = 1;
+        acc += h->count[m];
+        best = h->upper[m];
+        if (acc >= q * h->total) {
+            return best;
+        }
+    }
+    return best;
+}
+
 /* Sums of one seam over the processes. */
 typedef struct report_sum {
     const char *name;
     double processes, calls, by_mode[GRAFT_MODE_COUNT], served[2], compared, mismatches;
     double fallbacks, runs[2], errors[2], panics[2], failure_outputs, opens, faults;
     double worst_p99[2], max_ns[2];
+    report_hist hist[2]; /* merged "latency_hist" of the lines that carry one */
 } report_sum;
 
 static report_sum *report_sum_of(report_sum **v, size_t *n, const char *name)
@@ -583,6 +640,12 @@ static int cmd_report_files(int argc, char **argv, int json)
                 t->panics[im] += v.panics[im];
                 t->worst_p99[im] = fmax(t->worst_p99[im], v.p99[im]);
                 t->max_ns[im] = fmax(t->max_ns[im], v.maxl[im]);
+                const cJSON *lh = cJSON_GetObjectItemCaseSensitive(s, "latency_hist");
+                const cJSON *pairs =
+                    cJSON_GetObjectItemCaseSensitive(lh, im ? "candidate" : "legacy");
+                if (cJSON_IsArray(pairs)) {
+                    hist_add(&t->hist[im], pairs);
+                }
             }
         }
     }
@@ -619,6 +682,17 @@ static int cmd_report_files(int argc, char **argv, int json)
             cJSON_AddNumberToObject(o, "candidate_worst_p99_ns", t->worst_p99[1]);
             cJSON_AddNumberToObject(o, "legacy_max_ns", t->max_ns[0]);
             cJSON_AddNumberToObject(o, "candidate_max_ns", t->max_ns[1]);
+            /* Percentiles of the merged histograms: every timed call of every process. */
+            for (int im = 0; im < 2; im++) {
+                char key[40];
+                const char *in = im ? "candidate" : "legacy";
+                snprintf(key, sizeof key, "%s_timed", in);
+                cJSON_AddNumberToObject(o, key, t->hist[im].total);
+                snprintf(key, sizeof key, "%s_p50_ns", in);
+                cJSON_AddNumberToObject(o, key, hist_quantile(&t->hist[im], 0.50));
+                snprintf(key, sizeof key, "%s_p99_ns", in);
+                cJSON_AddNumberToObject(o, key, hist_quantile(&t->hist[im], 0.99));
+            }
             cJSON_AddItemToArray(arr, o);
         }
         char *t = cJSON_Print(out);
@@ -649,6 +723,13 @@ static int cmd_report_files(int argc, char **argv, int json)
             printf("  fallbacks       %.0f (Rust failed, C answered); failure outputs %.0f\n",
                    t->fallbacks, t->failure_outputs);
             printf("  breaker opened  %.0f times; faults injected %.0f\n", t->opens, t->faults);
+            printf("  latency p50/p99 C %s / %s, Rust %s / %s (merged histograms, %.0f and %.0f "
+                   "timed calls)\n",
+                   fmt_ns(hist_quantile(&t->hist[0], 0.50), a, sizeof a),
+                   fmt_ns(hist_quantile(&t->hist[0], 0.99), b, sizeof b),
+                   fmt_ns(hist_quantile(&t->hist[1], 0.50), d, sizeof d),
+                   fmt_ns(hist_quantile(&t->hist[1], 0.99), e, sizeof e), t->hist[0].total,
+                   t->hist[1].total);
             printf("  latency         worst p99 / max of any process: C %s / %s, Rust %s / %s\n",
                    fmt_ns(t->worst_p99[0], a, sizeof a), fmt_ns(t->max_ns[0], b, sizeof b),
                    fmt_ns(t->worst_p99[1], d, sizeof d), fmt_ns(t->max_ns[1], e, sizeof e));
