@@ -187,6 +187,25 @@ static size_t kv__parse_describe(void *ctx, const void *input, const void *outpu
     return kv_request_describe(in->buf, in->len, output, buf, cap);
 }
 
+/* The input copy asynchronous shadow runs on: the kv_parse_input, then the bytes it
+ * points at, its buf pointing into the copy. Pure: kv_parse reads only these. */
+static size_t kv__parse_copy(void *ctx, const void *input, void *buf, size_t cap)
+{
+    (void)ctx;
+    const kv_parse_input *in = input;
+    size_t head = (sizeof(kv_parse_input) + 15u) & ~(size_t)15u;
+    size_t need = head + in->len;
+    if (need <= cap) {
+        kv_parse_input *c = buf;
+        char *bytes = (char *)buf + head;
+        memcpy(bytes, in->buf, in->len);
+        c->buf = bytes;
+        c->len = in->len;
+        c->limits = in->limits;
+    }
+    return need;
+}
+
 /* ------------------------------------------------------------------ install */
 
 int kv_graft_install(graft_runtime *rt)
@@ -201,6 +220,8 @@ int kv_graft_install(graft_runtime *rt)
         .compare = kv__parse_compare,
         .serialize_input = kv__parse_serialize,
         .describe_output = kv__parse_describe,
+        .purity = GRAFT_PURITY_PURE,
+        .copy_input = kv__parse_copy,
     };
     graft_seam *ps;
     int rc = graft_seam_register(rt, &parse, &ps);

@@ -497,7 +497,8 @@ typedef enum graft__admin_route {
     GRAFT__ROUTE_SEAM,
     GRAFT__ROUTE_BREAKER_RESET,
     GRAFT__ROUTE_FAULT,
-    GRAFT__ROUTE_VERIFY
+    GRAFT__ROUTE_VERIFY,
+    GRAFT__ROUTE_PLAN /* POST .../plan/{pause,resume,advance,abort} */
 } graft__admin_route;
 
 static bool graft__admin_ends_with(const char *s, size_t len, const char *suffix, size_t *stem)
@@ -510,8 +511,10 @@ static bool graft__admin_ends_with(const char *s, size_t len, const char *suffix
     return true;
 }
 
-/* Splits the URL into a route and, for seam routes, the seam name (copied to `name`). */
-static graft__admin_route graft__admin_route_of(const char *url, char *name, size_t cap)
+/* Splits the URL into a route and, for seam routes, the seam name (copied to `name`);
+ * for plan routes the action (*action). */
+static graft__admin_route graft__admin_route_of(const char *url, char *name, size_t cap,
+                                                graft_plan_action *action)
 {
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
         return GRAFT__ROUTE_PAGE;
@@ -535,6 +538,12 @@ static graft__admin_route graft__admin_route_of(const char *url, char *name, siz
         route = GRAFT__ROUTE_FAULT;
     } else if (graft__admin_ends_with(rest, len, "/verify", &stem)) {
         route = GRAFT__ROUTE_VERIFY;
+    } else {
+        const char *plan = strstr(rest, "/plan/");
+        if (plan && graft_plan_action_parse(plan + 6, action) == GRAFT_OK) {
+            route = GRAFT__ROUTE_PLAN;
+            stem = (size_t)(plan - rest);
+        }
     }
     if (stem == 0 || stem >= cap || memchr(rest, '/', stem)) {
         return GRAFT__ROUTE_NONE;
@@ -555,6 +564,7 @@ static const char *graft__admin_allowed(graft__admin_route route)
         return "GET, HEAD, PUT";
     case GRAFT__ROUTE_BREAKER_RESET:
     case GRAFT__ROUTE_VERIFY:
+    case GRAFT__ROUTE_PLAN:
         return "POST";
     case GRAFT__ROUTE_FAULT:
         return "PUT, DELETE";
@@ -575,6 +585,7 @@ static bool graft__admin_method_ok(graft__admin_route route, const char *method)
         return get || strcmp(method, "PUT") == 0;
     case GRAFT__ROUTE_BREAKER_RESET:
     case GRAFT__ROUTE_VERIFY:
+    case GRAFT__ROUTE_PLAN:
         return strcmp(method, "POST") == 0;
     case GRAFT__ROUTE_FAULT:
         return strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0;
@@ -734,7 +745,8 @@ static enum MHD_Result graft__admin_precheck(graft_admin *admin, struct MHD_Conn
                                   host);
     }
     char name[GRAFT__ADMIN_MAX_NAME];
-    graft__admin_route route = graft__admin_route_of(url, name, sizeof name);
+    graft_plan_action action = GRAFT_PLAN_ACTION_PAUSE;
+    graft__admin_route route = graft__admin_route_of(url, name, sizeof name, &action);
     if (route == GRAFT__ROUTE_NONE) {
         return graft__admin_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no such resource: %.200s", url);
     }
@@ -775,7 +787,8 @@ static enum MHD_Result graft__admin_dispatch(graft_admin *admin, struct MHD_Conn
                                              graft__admin_req *req)
 {
     char name[GRAFT__ADMIN_MAX_NAME];
-    graft__admin_route route = graft__admin_route_of(url, name, sizeof name);
+    graft_plan_action action = GRAFT_PLAN_ACTION_PAUSE;
+    graft__admin_route route = graft__admin_route_of(url, name, sizeof name, &action);
     char *text = NULL;
     size_t len = 0;
     int st;
@@ -846,6 +859,17 @@ static enum MHD_Result graft__admin_dispatch(graft_admin *admin, struct MHD_Conn
         graft__admin_log(admin->rt, GRAFT_LOG_INFO, "seam %s: verify", name);
         return graft__admin_send_seam(conn, seam);
     }
+    case GRAFT__ROUTE_PLAN:
+        st = graft_seam_plan_control(seam, action);
+        if (st != GRAFT_OK) {
+            graft_plan_status ps;
+            graft_seam_plan_status(seam, &ps);
+            return graft__admin_error(conn, graft__admin_http_status(st), NULL,
+                                      "plan action refused: the plan is %s",
+                                      graft_plan_state_name(ps.state));
+        }
+        graft__admin_log(admin->rt, GRAFT_LOG_INFO, "seam %s: plan action applied", name);
+        return graft__admin_send_seam(conn, seam);
     default:
         return graft__admin_error(conn, MHD_HTTP_NOT_FOUND, NULL, "no such resource");
     }

@@ -62,12 +62,13 @@ typedef struct graft__cx {
     const void *input;
     uint64_t key; /* for probes; 0 on the short paths' helpers */
     int served;   /* graft_impl that served, -1 until one did (seam__return probe) */
+    uint64_t last_ns; /* duration of the last timed graft__run */
 } graft__cx;
 
 /* The context of one call on this thread's slot. */
 static inline graft__cx graft__cx_make(graft_seam *s, graft__tls *t, const void *input)
 {
-    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input, 0, -1};
+    graft__cx cx = {s, &s->slots[t->slot], t, t->shared, false, 0, false, input, 0, -1, 0};
     return cx;
 }
 
@@ -92,6 +93,19 @@ static inline void graft__count_served(graft__cx *cx, graft_impl impl)
 {
     cx->served = (int)impl;
     graft__inc(cx->sl, cx->shared, GRAFT__CI(impl, GRAFT__I_SERVED), 1);
+}
+
+/* account: the latencies of both implementations on one request (rollout.c's sign
+ * test): the candidate against legacy's scaled by 1 + the plan's tolerance. */
+static void graft__count_pair(graft__cx *cx, uint64_t legacy_ns, uint64_t candidate_ns)
+{
+    uint64_t ppm = atomic_load_explicit(&cx->s->pair_tolerance_ppm, memory_order_relaxed);
+    /* legacy_ns < 2^37 (137 s): the product fits in 64 bits for ppm < 2^26. */
+    uint64_t lim = legacy_ns + legacy_ns * ppm / 1000000u;
+    int ctr = candidate_ns > lim   ? GRAFT__C_PAIR_SLOWER
+              : candidate_ns < lim ? GRAFT__C_PAIR_FASTER
+                                   : GRAFT__C_PAIR_TIES;
+    graft__inc(cx->sl, cx->shared, ctr, 1);
 }
 
 /* compare: normalises both outputs, then the seam's compare (default memcmp). */
@@ -213,6 +227,7 @@ static int graft__run(graft__cx *cx, int impl, void *out, bool faults, bool *slo
         uint64_t ns = t1 > t0 ? t1 - t0 : 0;
         cx->now = t1;
         cx->have_now = true;
+        cx->last_ns = ns;
         graft__record_latency(cx, impl, ns);
         if (impl == GRAFT_IMPL_CANDIDATE) {
             uint64_t lim = atomic_load_explicit(&s->slow_call_ns, memory_order_relaxed);
@@ -400,13 +415,158 @@ static int graft__shadow(graft__cx *cx, uint64_t key, bool has_key, void *output
         cx->have_now = false;
     }
     bool slow = false;
+    bool paired = cx->timed; /* legacy's run above was timed too */
+    uint64_t lns = cx->last_ns;
     int crc = graft__run(cx, GRAFT_IMPL_CANDIDATE, scratch, faults, &slow);
     bool mismatch = false;
     if (crc == GRAFT_OK) {
+        if (paired) {
+            graft__count_pair(cx, lns, cx->last_ns);
+        }
         mismatch = graft__compare(cx, key, has_key, output, scratch);
         graft__release(s, scratch);
     }
     graft__feedback(cx, crc != GRAFT_OK, slow, mismatch, trial);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ async shadow */
+
+/* A claimed job that turned out not to be wanted: cells cannot be given back unrun. */
+static void graft__shadow_job_none(graft__job *j, void *out_a, void *out_b)
+{
+    (void)j;
+    (void)out_a;
+    (void)out_b;
+}
+
+/* Runs on an executor worker: the candidate (A/A: legacy again) on the input copy,
+ * compared with the served output copied by value; legacy runs first on the same copy
+ * so the two latencies are a pair of the same request. */
+static void graft__shadow_job(graft__job *j, void *out_a, void *out_b)
+{
+    graft_seam *s = j->seam;
+    graft_runtime *rt = s->rt;
+    graft__tls *t = &graft__t;
+    if (GRAFT__UNLIKELY(t->slot < 0)) {
+        graft__tls_init();
+    }
+    graft__cx cx = graft__cx_make(s, t, j->input);
+    uint64_t deadline = atomic_load_explicit(&s->shadow_deadline_ns, memory_order_relaxed);
+    uint64_t t0 = graft__now(rt);
+    if (deadline && t0 > j->enq_ns && t0 - j->enq_ns > deadline) {
+        /* Waited in the queue past its deadline: the executor is starved, which says
+         * nothing of the candidate. */
+        graft__inc(cx.sl, cx.shared, GRAFT__C_SH_DROPPED, 1);
+        return;
+    }
+    bool aa = atomic_load_explicit(&s->shadow_exec, memory_order_relaxed) == GRAFT_SHADOW_AA;
+    bool mismatch = false;
+    bool failed = false;
+    bool slow = false;
+    if (aa) {
+        int rc = s->legacy(s->ctx, j->input, out_a);
+        uint64_t t1 = graft__now(rt);
+        if (rc == GRAFT_OK) {
+            mismatch = graft__compare(&cx, j->key, j->has_key, j->served, out_a);
+            graft__release(s, out_a);
+        }
+        if (deadline && t1 - t0 > deadline) {
+            graft__inc(cx.sl, cx.shared, GRAFT__C_SH_OVERRAN, 1);
+        }
+        graft__inc(cx.sl, cx.shared, GRAFT__C_SH_DONE, 1);
+        return;
+    }
+    int lrc = s->legacy(s->ctx, j->input, out_b);
+    uint64_t t1 = graft__now(rt);
+    if (lrc == GRAFT_OK) {
+        graft__release(s, out_b);
+    }
+    bool faults =
+        (atomic_load_explicit(&s->route, memory_order_relaxed) & GRAFT__ROUTE_FAULTS) != 0;
+    cx.timed = true; /* every executor run is timed: the deadline needs it */
+    int crc = graft__run(&cx, GRAFT_IMPL_CANDIDATE, out_a, faults, &slow);
+    uint64_t cns = cx.last_ns;
+    if (deadline && cns > deadline) {
+        /* Overran: a slow call for the breaker, whatever its own slow threshold. */
+        graft__inc(cx.sl, cx.shared, GRAFT__C_SH_OVERRAN, 1);
+        if (!slow) {
+            graft__inc(cx.sl, cx.shared, GRAFT__C_SLOW, 1);
+            slow = true;
+        }
+    }
+    if (crc == GRAFT_OK) {
+        if (lrc == GRAFT_OK) {
+            graft__count_pair(&cx, t1 - t0, cns);
+        }
+        mismatch = graft__compare(&cx, j->key, j->has_key, j->served, out_a);
+        graft__release(s, out_a);
+    } else {
+        failed = true;
+    }
+    graft__feedback(&cx, failed, slow, mismatch, j->trial);
+    graft__inc(cx.sl, cx.shared, GRAFT__C_SH_DONE, 1);
+}
+
+/* The enqueue time of a job: the runtime's clock when one is injected, else the kernel's
+ * coarse monotonic clock (same base as CLOCK_MONOTONIC, a few ms resolution, a fifth of
+ * the cost): it only decides staleness against a deadline of tens of ms. */
+static inline uint64_t graft__enqueue_now(const graft_runtime *rt)
+{
+#ifdef CLOCK_MONOTONIC_COARSE
+    if (!rt->clock) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    }
+#endif
+    return graft__now(rt);
+}
+
+/* Shadow on the executor: legacy serves; the input and the served output are copied
+ * into a job and the call returns. Queue full or input too large: dropped, counted. */
+static int graft__shadow_async(graft__cx *cx, uint64_t key, bool has_key, void *output)
+{
+    graft_seam *s = cx->s;
+    int rc = graft__serve_legacy(cx, output);
+    if (rc != GRAFT_OK || !graft__sampled(cx)) {
+        graft__inc(cx->sl, cx->shared, GRAFT__C_COMPARE_SKIPPED, 1);
+        return rc;
+    }
+    graft__executor *e = &s->rt->exec;
+    graft__job *j = graft__exec_claim(e);
+    if (!j) {
+        graft__inc(cx->sl, cx->shared, GRAFT__C_SH_DROPPED, 1);
+        return rc;
+    }
+    assert(s->def.copy_input && s->def.output_size <= sizeof j->served); /* seam.c checks */
+    size_t need = s->def.copy_input(s->ctx, cx->input, j->input, sizeof j->input);
+    if (need > sizeof j->input) {
+        j->run = graft__shadow_job_none;
+        graft__exec_publish(e, j);
+        graft__inc(cx->sl, cx->shared, GRAFT__C_SH_DROPPED, 1);
+        return rc;
+    }
+    bool trial = false;
+    int st = atomic_load_explicit(&s->brk.state, memory_order_acquire);
+    if (GRAFT__UNLIKELY(st == GRAFT_BREAKER_OPEN || st == GRAFT_BREAKER_HALF_OPEN)) {
+        uint64_t now = graft__cx_now(cx);
+        if (!graft__breaker_admit(s, &now, &trial)) {
+            j->run = graft__shadow_job_none;
+            graft__exec_publish(e, j);
+            graft__inc(cx->sl, cx->shared, GRAFT__C_BREAKER_REJECTED, 1);
+            return rc;
+        }
+    }
+    memcpy(j->served, output, s->def.output_size);
+    j->seam = s;
+    j->key = key;
+    j->has_key = has_key;
+    j->trial = trial;
+    j->enq_ns = cx->have_now ? cx->now : graft__enqueue_now(s->rt);
+    j->run = graft__shadow_job;
+    graft__exec_publish(e, j);
+    graft__inc(cx->sl, cx->shared, GRAFT__C_SH_ENQUEUED, 1);
     return rc;
 }
 
@@ -449,6 +609,9 @@ static int graft__general(graft__cx *cx, uint64_t key, unsigned flags, void *out
 
     switch (mode) {
     case GRAFT_MODE_SHADOW:
+        if (w & GRAFT__ROUTE_ASYNC) {
+            return graft__shadow_async(cx, key, has_key, output);
+        }
         return graft__shadow(cx, key, has_key, output, scratch, faults);
     case GRAFT_MODE_CANARY: {
         uint32_t pct = (uint32_t)((w >> GRAFT__ROUTE_PCT_SHIFT) & GRAFT__ROUTE_PCT_MASK);

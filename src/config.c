@@ -24,6 +24,7 @@
 
 #include "ini.h"
 #include "internal.h"
+#include "rollout.h"
 
 /* ------------------------------------------------------------------ value parsers */
 
@@ -52,54 +53,10 @@ static bool graft__parse_u32(const char *v, uint32_t *out)
     return true;
 }
 
-/* "10", "10.5", "0.05", "12.5%": basis points, at most two decimals, 0..100. */
-static bool graft__parse_percent(const char *v, uint32_t *bp);
-
-int graft_percent_parse(const char *text, uint32_t *bp)
-{
-    if (!text || !bp) {
-        return GRAFT_ENULL;
-    }
-    return graft__parse_percent(text, bp) ? GRAFT_OK : GRAFT_EINVAL;
-}
-
+/* graft_percent_parse (status.c) as a predicate. */
 static bool graft__parse_percent(const char *v, uint32_t *bp)
 {
-    const char *p = v;
-    uint64_t whole = 0, frac = 0;
-    int nd = 0, nf = 0;
-    while (isdigit((unsigned char)*p) && nd < 4) {
-        whole = whole * 10 + (uint64_t)(*p++ - '0');
-        nd++;
-    }
-    if (nd == 0) {
-        return false;
-    }
-    if (*p == '.') {
-        p++;
-        while (isdigit((unsigned char)*p) && nf < 3) {
-            frac = frac * 10 + (uint64_t)(*p++ - '0');
-            nf++;
-        }
-        if (nf == 0 || nf > 2) {
-            return false;
-        }
-        if (nf == 1) {
-            frac *= 10;
-        }
-    }
-    if (*p == '%') {
-        p++;
-    }
-    if (*p) {
-        return false;
-    }
-    uint64_t r = whole * 100 + frac;
-    if (r > GRAFT_PERCENT_SCALE) {
-        return false;
-    }
-    *bp = (uint32_t)r;
-    return true;
+    return graft_percent_parse(v, bp) == GRAFT_OK;
 }
 
 /* "250ms", "10s", "1m", "500us", "100ns", "2h"; "0" alone is allowed. */
@@ -238,6 +195,9 @@ static void graft__conf_defaults(graft__seam_conf *e)
     graft_breaker_config_init(&e->breaker);
     e->has_fault = true;
     memset(&e->fault, 0, sizeof e->fault);
+    e->has_shadow = true;
+    graft_shadow_config_init(&e->shadow);
+    e->has_plan = false;
 }
 
 /* Merges src into dst: src's groups replace dst's. */
@@ -267,6 +227,15 @@ static bool graft__conf_merge(graft__conf_set *dst, const graft__conf_set *src)
         if (s->has_fault) {
             d->has_fault = true;
             d->fault = s->fault;
+        }
+        if (s->has_shadow) {
+            d->has_shadow = true;
+            d->shadow = s->shadow;
+        }
+        /* A file section is declarative: without plan keys, it has no plan. */
+        if (s->has_plan || s->has_compare) {
+            d->has_plan = s->has_plan;
+            d->plan = s->plan;
         }
     }
     if (src->has_log_level) {
@@ -440,6 +409,24 @@ static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const
             return GRAFT_ECONFIG;
         }
     }
+    /* Settings a registered seam refuses fail the whole configuration. */
+    for (size_t i = 0; i < parsed->n; i++) {
+        const graft__seam_conf *e = &parsed->v[i];
+        graft_seam *s = graft_seam_find(rt, e->name);
+        const char *why = s && e->has_shadow ? graft__shadow_refusal(s, e->shadow.exec) : NULL;
+        if (!why && s &&
+            ((e->has_mode && !e->has_plan && e->mode == GRAFT_MODE_SHADOW) ||
+             (e->has_plan && e->plan.stages[0].mode == GRAFT_MODE_SHADOW))) {
+            why = graft__shadow_refusal(s, GRAFT_SHADOW_SYNC);
+        }
+        if (why) {
+            pthread_mutex_unlock(&rt->lock);
+            graft__seterr(err, errlen, "%s%sseam %s: shadow=%s refused: %s", path ? path : "",
+                          path ? ": " : "", e->name,
+                          graft_shadow_exec_name(e->has_shadow ? e->shadow.exec : 0), why);
+            return GRAFT_EUNSUPPORTED;
+        }
+    }
     graft__conf_set next;
     if (!graft__conf_copy(&next, &rt->conf) || !graft__conf_merge(&next, parsed)) {
         graft__conf_free(&next);
@@ -467,6 +454,9 @@ static int graft__commit(graft_runtime *rt, const graft__conf_set *parsed, const
         graft_seam *s = graft__seam_lookup(rt, parsed->v[i].name);
         if (s) {
             graft__seam_apply_conf(s, &parsed->v[i]);
+            if (parsed->v[i].has_plan) {
+                (void)graft__plan_apply_conf(s, &parsed->v[i].plan);
+            }
         }
     }
     if (parsed->has_log_level) {
@@ -739,6 +729,83 @@ static bool graft__ini_parse_value(graft__ini_kind kind, const char *value, void
     return false;
 }
 
+/* A plan.* key of a [seam NAME] section (docs/RUNTIME.md, "Rollout plans"). The first
+ * one gives the seam a plan with graft_plan_init's defaults. */
+static int graft__ini_plan_key(graft__ini *p, graft__seam_conf *e, const char *name,
+                               const char *value)
+{
+    if (!e->has_plan) {
+        e->has_plan = true;
+        graft_plan_init(&e->plan);
+    }
+    graft_plan *pl = &e->plan;
+    const char *k = name + 5;
+    uint32_t u32 = 0, bp = 0;
+    uint64_t ns = 0;
+    char msg[160];
+    if (strcmp(k, "stages") == 0) {
+        if (graft_plan_parse_stages(pl, value, msg, sizeof msg) != GRAFT_OK) {
+            GRAFT__INI_FAIL("plan.stages: %s", msg);
+        }
+        return 1;
+    }
+    if (strcmp(k, "min_compared") == 0 || strcmp(k, "min_served") == 0 ||
+        strcmp(k, "latency_min") == 0) {
+        if (!graft__ini_parse_value(GRAFT__KEY_U32, value, &u32)) {
+            GRAFT__INI_FAIL("%s: \"%s\" is not an integer", name, value);
+        }
+        uint64_t *dst = k[0] == 'l'   ? &pl->latency_min
+                        : k[4] == 'c' ? &pl->min_compared
+                                      : &pl->min_served;
+        *dst = u32;
+        return 1;
+    }
+    if (strcmp(k, "min_time") == 0 || strcmp(k, "interval") == 0) {
+        if (!graft__ini_parse_value(GRAFT__KEY_DURATION, value, &ns)) {
+            GRAFT__INI_FAIL("%s: \"%s\" is not a duration", name, value);
+        }
+        *(k[0] == 'm' ? &pl->min_stage_ns : &pl->interval_ns) = ns;
+        return 1;
+    }
+    if (strcmp(k, "latency_canary") == 0) {
+        int on = 0;
+        if (!graft__ini_parse_value(GRAFT__KEY_BOOL, value, &on)) {
+            GRAFT__INI_FAIL("%s: \"%s\" is not a boolean", name, value);
+        }
+        pl->latency_in_canary = on;
+        return 1;
+    }
+    if (strcmp(k, "latency_tolerance") == 0 && strcmp(value, "off") == 0) {
+        pl->latency_tolerance = -1;
+        return 1;
+    }
+    if (strcmp(k, "mismatch_max") == 0 || strcmp(k, "error_diff_max") == 0 ||
+        strcmp(k, "latency_tolerance") == 0 || strcmp(k, "confidence") == 0) {
+        if (graft_percent_parse(value, &bp) != GRAFT_OK) {
+            GRAFT__INI_FAIL("%s: \"%s\" is not a percentage 0-100 with at most two decimals", name,
+                            value);
+        }
+        double rate = (double)bp / GRAFT_PERCENT_SCALE;
+        if (k[0] == 'm') {
+            pl->mismatch_max = rate;
+        } else if (k[0] == 'e') {
+            pl->error_diff_max = rate;
+        } else if (k[0] == 'l') {
+            pl->latency_tolerance = rate;
+        } else {
+            pl->confidence = rate;
+        }
+        if (!graft__plan_check(pl, msg, sizeof msg)) {
+            GRAFT__INI_FAIL("%s: %s", name, msg);
+        }
+        return 1;
+    }
+    GRAFT__INI_FAIL("unknown key \"%s\" (plan keys: stages, min_compared, min_served, min_time, "
+                    "mismatch_max, error_diff_max, latency_tolerance, latency_min, latency_canary, "
+                    "confidence, interval)",
+                    name);
+}
+
 /* ini.h's callback: a section header (name NULL) or one key = value. */
 static bool graft__ini_handler(void *user, int line, const char *section, const char *name,
                                const char *value)
@@ -786,6 +853,22 @@ static bool graft__ini_handler(void *user, int line, const char *section, const 
         }
         graft__strlcpy(e->capture_dir, v, sizeof e->capture_dir);
         return 1;
+    }
+    if (strcmp(name, "shadow") == 0) {
+        if (graft_shadow_exec_parse(value, &e->shadow.exec) != GRAFT_OK) {
+            GRAFT__INI_FAIL("shadow: \"%s\" is not sync, async or aa", value);
+        }
+        return 1;
+    }
+    if (strcmp(name, "shadow.deadline") == 0) {
+        if (!graft__ini_parse_value(GRAFT__KEY_DURATION, value, &e->shadow.deadline_ns) ||
+            e->shadow.deadline_ns == 0) {
+            GRAFT__INI_FAIL("shadow.deadline: \"%s\" is not a positive duration", value);
+        }
+        return 1;
+    }
+    if (strncmp(name, "plan.", 5) == 0) {
+        return graft__ini_plan_key(p, e, name, value);
     }
     const graft__ini_key *k = graft__ini_key_find(name);
     if (!k) {

@@ -25,6 +25,7 @@
 #include "history.h"
 #include "metrics.h"
 #include "mismatch.h"
+#include "shadow.h"
 #include "writer.h"
 
 #if defined(__GNUC__)
@@ -49,6 +50,7 @@
  * reads cost ~51 ns here, so 1 in 256 amortises to ~0.2 ns per call. */
 #define GRAFT__TIME_SAMPLE_DEFAULT 256u
 #define GRAFT__NAME_MAX 64
+#define GRAFT__SHADOW_DEADLINE_DEFAULT (50ull * 1000000ull) /* 50 ms */
 
 /* Route word: mode in bits 0..2, percent_bp in bits 8..21, and flags that send calls
  * to the general path: faults on, compare-when-served on, comparison sampled (1 in N
@@ -61,13 +63,15 @@
 #define GRAFT__ROUTE_CMP_SERVED (1ull << 33)
 #define GRAFT__ROUTE_SAMPLED (1ull << 34)
 #define GRAFT__ROUTE_BK_ACTIVE (1ull << 35)
+#define GRAFT__ROUTE_ASYNC (1ull << 36) /* shadow runs on the executor (async or A/A) */
 #define GRAFT__ROUTE_FLAGS                                                                         \
-    (GRAFT__ROUTE_FAULTS | GRAFT__ROUTE_CMP_SERVED | GRAFT__ROUTE_SAMPLED | GRAFT__ROUTE_BK_ACTIVE)
+    (GRAFT__ROUTE_FAULTS | GRAFT__ROUTE_CMP_SERVED | GRAFT__ROUTE_SAMPLED |                        \
+     GRAFT__ROUTE_BK_ACTIVE | GRAFT__ROUTE_ASYNC)
 #define GRAFT__FORCE_MASK (GRAFT_CALL_FORCE_LEGACY | GRAFT_CALL_FORCE_CANDIDATE)
 
 /* The short paths' combined outcomes, the one table of them: each counter stands for a
  * whole common outcome of one call, and this row says what it means, so graft__counters
- * (metrics.c) folds it into the canonical counters and the breaker (breaker.c) counts
+ * (counters.c) folds it into the canonical counters and the breaker (breaker.c) counts
  * it as candidate runs and comparisons. A new combined outcome is one row here plus
  * the short path that bumps it (call.c).
  *   XX(NAME, mode, legacy ran, candidate ran, served by, compared, meaning) */
@@ -97,6 +101,16 @@ enum graft__ctr {
     GRAFT__C_FAULTS,
     GRAFT__C_SLOW,         /* timed candidate calls over breaker slow_call_ns */
     GRAFT__C_FAIL_OUTPUTS, /* candidate-only failures answered by failure_output */
+    GRAFT__C_SH_ENQUEUED,  /* shadow calls handed to the executor */
+    GRAFT__C_SH_DROPPED,   /* queue full, input too large, or stale when taken */
+    GRAFT__C_SH_OVERRAN,   /* executor runs past the shadow deadline */
+    GRAFT__C_SH_DONE,      /* executor jobs run to the end */
+    /* Paired latencies of one request (the executor runs both on the same input copy;
+     * sync shadow's timed calls): candidate slower than legacy x (1 + tolerance),
+     * faster, or equal to it (rollout.c's sign test). */
+    GRAFT__C_PAIR_SLOWER,
+    GRAFT__C_PAIR_FASTER,
+    GRAFT__C_PAIR_TIES,
     GRAFT__C_COUNT
 };
 /* Per-implementation counter offsets within GRAFT__C_IMPL + impl * 6. */
@@ -166,6 +180,10 @@ typedef struct graft__seam_conf {
     graft_breaker_config breaker;
     bool has_fault;
     graft_fault_config fault;
+    bool has_shadow; /* shadow = sync | async | aa, shadow.deadline */
+    graft_shadow_config shadow;
+    bool has_plan; /* plan.* keys: the seam's rollout plan (it then sets the mode) */
+    graft_plan plan;
 } graft__seam_conf;
 
 typedef struct graft__conf_set {
@@ -192,6 +210,10 @@ struct graft_seam {
     /* fault injection (call.c reads; seam.c sets) */
     _Atomic uint32_t fault_error_bp, fault_panic_bp, fault_delay_bp;
     _Atomic uint64_t fault_delay_ns;
+    /* shadow execution (call.c reads; seam.c sets) */
+    _Atomic int shadow_exec;             /* graft_shadow_exec */
+    _Atomic uint64_t shadow_deadline_ns; /* executor runs past this are overran */
+    _Atomic uint32_t pair_tolerance_ppm; /* paired latency: slower means > l x (1+tol) */
 
     graft_seam_def def;
     char name[GRAFT__NAME_MAX + 1];
@@ -206,6 +228,7 @@ struct graft_seam {
     graft__recent *recent;            /* metrics.c, snapshot side only */
     graft__breaker brk;               /* breaker.c */
     graft__history hist;              /* history.c: stage history */
+    struct graft__plan *_Atomic plan; /* rollout.c: the seam's rollout plan, or NULL */
     pthread_mutex_t mode_lock;        /* seam.c: orders mode changes with their records */
     /* stateful.c: the layer of a stateful seam (graft/stateful.h), else NULL. Set before
      * the seam is published and never changed; its gates run under mode_lock. */
@@ -243,6 +266,10 @@ struct graft_runtime {
     struct graft_runtime *report_next;
 
     graft__writer writer; /* mismatch reports and deferred log lines */
+    graft__executor exec; /* asynchronous shadow (shadow.c), started on first use */
+    uint32_t shadow_threads, shadow_queue;
+    bool shadow_keep_priority;
+    struct graft__planner *planner; /* rollout.c: evaluates plans on a timer, or NULL */
 };
 
 /* log.c */
@@ -259,7 +286,7 @@ size_t graft__strlcpy(char *dst, const char *src, size_t cap);
 void graft__seterr(char *err, size_t errlen, const char *fmt, ...) GRAFT__PRINTF(3, 4);
 bool graft__valid_name(const char *name);
 
-/* metrics.c (beside metrics.h's): sums every slot and folds the combined outcomes
+/* counters.c (with metrics.h's histogram helpers): sums every slot and folds the combined outcomes
  * into the canonical counters. */
 void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT]);
 
@@ -272,6 +299,8 @@ void graft__apply_compare(graft_seam *s, const graft_compare_config *cfg);
 /* graft_seam_set_mode with its cause (any cause; the public one refuses the runtime's). */
 int graft__seam_set_mode(graft_seam *s, graft_mode mode, uint32_t percent_bp,
                          graft_change_cause by);
+/* Why graft_seam_set_shadow would refuse exec on this seam (a static sentence), or NULL. */
+const char *graft__shadow_refusal(const graft_seam *s, graft_shadow_exec exec);
 
 /* What libgraft's core calls of a stateful seam's layer (src/stateful.c), through
  * pointers so the core does not call into the layer that calls it: the gate of a stage

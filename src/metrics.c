@@ -14,85 +14,6 @@
 #include "internal.h"
 #include "json.h"
 
-/* ------------------------------------------------------------------ histogram */
-
-/* Values below 8 ns get their own bucket; above, each power of two [2^e, 2^(e+1)) is
- * split in 8 equal sub-buckets (relative width 12.5%). Values from 2^37 ns (~137 s)
- * up share the last bucket. */
-size_t graft__hist_index(uint64_t ns)
-{
-    if (ns < 8) {
-        return (size_t)ns;
-    }
-    unsigned e = 63u - (unsigned)__builtin_clzll(ns);
-    if (e > GRAFT__HIST_MAX_EXP) {
-        return GRAFT__HIST_BUCKETS - 1;
-    }
-    unsigned sub = (unsigned)(ns >> (e - GRAFT__HIST_SUB_BITS)) & 7u;
-    return (size_t)(e - 2) * 8u + sub;
-}
-
-/* Largest value that falls in bucket idx. */
-uint64_t graft__hist_upper(size_t idx)
-{
-    if (idx < 8) {
-        return idx;
-    }
-    uint64_t e = idx / 8 + 2, sub = idx % 8;
-    uint64_t lo = (1ull << e) + sub * (1ull << (e - 3));
-    return lo + (1ull << (e - 3)) - 1;
-}
-
-uint64_t graft__slot_sum(const graft_seam *s, int ctr)
-{
-    uint64_t sum = 0;
-    for (int i = 0; i <= GRAFT__SLOTS; i++) {
-        sum += atomic_load_explicit(&s->slots[i].c[ctr], memory_order_relaxed);
-    }
-    return sum;
-}
-
-void graft__counters(const graft_seam *s, uint64_t c[GRAFT__C_COUNT])
-{
-    memset(c, 0, sizeof(uint64_t) * GRAFT__C_COUNT);
-    for (int i = 0; i <= GRAFT__SLOTS; i++) {
-        for (int k = 0; k < GRAFT__C_COUNT; k++) {
-            c[k] += atomic_load_explicit(&s->slots[i].c[k], memory_order_relaxed);
-        }
-    }
-    /* Each combined outcome stands for the canonical counters its row names. */
-    static const struct {
-        int fast;
-        graft_mode mode;
-        bool ran_l, ran_c;
-        graft_impl served;
-        bool compared;
-    } fold[] = {
-#define GRAFT__OUTCOME_FOLD(name, mode, ran_l, ran_c, served, compared, meaning)                   \
-    {GRAFT__C_##name, GRAFT_MODE_##mode, ran_l, ran_c, GRAFT_IMPL_##served, compared},
-        GRAFT__OUTCOME_MAP(GRAFT__OUTCOME_FOLD)
-#undef GRAFT__OUTCOME_FOLD
-    };
-    for (size_t f = 0; f < sizeof fold / sizeof fold[0]; f++) {
-        uint64_t n = c[fold[f].fast];
-        if (!n) {
-            continue;
-        }
-        c[GRAFT__C_CALLS] += n;
-        c[GRAFT__C_BY_MODE + (int)fold[f].mode] += n;
-        if (fold[f].ran_l) {
-            c[GRAFT__CI(GRAFT_IMPL_LEGACY, GRAFT__I_CALLS)] += n;
-        }
-        if (fold[f].ran_c) {
-            c[GRAFT__CI(GRAFT_IMPL_CANDIDATE, GRAFT__I_CALLS)] += n;
-        }
-        c[GRAFT__CI(fold[f].served, GRAFT__I_SERVED)] += n;
-        if (fold[f].compared) {
-            c[GRAFT__C_COMPARED] += n;
-        }
-    }
-}
-
 /* Sums one implementation's histogram over every slot into h; returns the count. */
 static uint64_t graft__hist_sum(const graft_seam *s, int impl, uint64_t h[GRAFT__HIST_BUCKETS],
                                 uint64_t *max_ns, uint64_t *sum_ns)
@@ -245,6 +166,10 @@ static void graft__stats(graft_seam *s, graft_seam_stats *st, uint64_t sums[2],
     st->breaker_transitions = atomic_load_explicit(&s->brk.transitions, memory_order_relaxed);
     st->breaker_rejected = c[GRAFT__C_BREAKER_REJECTED];
     st->faults_injected = c[GRAFT__C_FAULTS];
+    st->shadow_enqueued = c[GRAFT__C_SH_ENQUEUED];
+    st->shadow_dropped = c[GRAFT__C_SH_DROPPED];
+    st->shadow_overran = c[GRAFT__C_SH_OVERRAN];
+    st->shadow_done = c[GRAFT__C_SH_DONE];
 }
 
 int graft_seam_stats_get(graft_seam *seam, graft_seam_stats *out)
@@ -296,6 +221,96 @@ static void graft__json_history(graft__jw *w, const graft_seam *s)
     }
     graft__jw_end(w);
     graft__jw_u64(w, "history_total", total);
+}
+
+/* "shadow": where shadow mode runs the candidate and the executor's counters. */
+static void graft__json_shadow(graft__jw *w, const graft_seam *s, const graft_seam_stats *st)
+{
+    graft_shadow_config sc;
+    graft_seam_get_shadow(s, &sc);
+    graft__jw_obj(w, "shadow");
+    graft__jw_str(w, "exec", graft_shadow_exec_name(sc.exec));
+    graft__jw_u64(w, "deadline_ns", sc.deadline_ns);
+    graft__jw_u64(w, "enqueued", st->shadow_enqueued);
+    graft__jw_u64(w, "dropped", st->shadow_dropped);
+    graft__jw_u64(w, "overran", st->shadow_overran);
+    graft__jw_u64(w, "done", st->shadow_done);
+    const graft__executor *e = &s->rt->exec;
+    bool running = atomic_load_explicit(&e->running, memory_order_acquire);
+    graft__jw_bool(w, "executor_running", running);
+    graft__jw_u64(w, "executor_threads", running ? e->nthreads : 0);
+    graft__jw_str(w, "executor_priority",
+                  running ? graft__exec_prio_name(atomic_load(&e->prio)) : NULL);
+    graft__jw_u64(w, "executor_depth", running ? graft__exec_depth(e) : 0);
+    graft__jw_end(w);
+}
+
+static void graft__json_gate(graft__jw *w, const char *key, const graft_plan_gate *g)
+{
+    static const char *const names[] = {"pass", "hold", "fail"};
+    graft__jw_obj(w, key);
+    graft__jw_str(w, "verdict", g->verdict >= 0 && g->verdict <= 2 ? names[g->verdict] : NULL);
+    graft__jw_num(w, "value", g->value);
+    graft__jw_num(w, "limit", g->limit);
+    graft__jw_end(w);
+}
+
+/* "plan": the rollout plan, its stage, the evidence against what the stage needs and
+ * the last decision (null without a plan). */
+static void graft__json_plan(graft__jw *w, graft_seam *s)
+{
+    graft_plan_status ps;
+    if (graft_seam_plan_status(s, &ps) != GRAFT_OK) {
+        graft__jw_null(w, "plan");
+        return;
+    }
+    const graft_plan *pl = &ps.plan;
+    graft__jw_obj(w, "plan");
+    graft__jw_str(w, "state", graft_plan_state_name(ps.state));
+    graft__jw_u64(w, "stage", ps.stage);
+    graft__jw_arr(w, "stages");
+    for (uint32_t i = 0; i < pl->nstages; i++) {
+        graft__jw_obj(w, NULL);
+        graft__jw_str(w, "mode", graft_mode_name(pl->stages[i].mode));
+        graft__jw_num(w, "percent", graft__pct(pl->stages[i].percent_bp));
+        graft__jw_u64(w, "decided_compared", ps.decided_compared[i]);
+        graft__jw_u64(w, "decided_served", ps.decided_served[i]);
+        graft__jw_end(w);
+    }
+    graft__jw_end(w);
+    graft__jw_obj(w, "evidence");
+    graft__jw_u64(w, "compared", ps.compared);
+    graft__jw_u64(w, "mismatches", ps.mismatches);
+    graft__jw_u64(w, "served", ps.served);
+    graft__jw_u64(w, "candidate_failures", ps.cand_failures);
+    graft__jw_u64(w, "legacy_calls", ps.legacy_calls);
+    graft__jw_u64(w, "legacy_failures", ps.legacy_failures);
+    graft__jw_u64(w, "pairs_slower", ps.pairs_slower);
+    graft__jw_u64(w, "pairs_faster", ps.pairs_faster);
+    graft__jw_u64(w, "pairs_tied", ps.pairs_tied);
+    graft__jw_num(w, "stage_seconds", (double)ps.stage_ns / 1e9);
+    graft__jw_end(w);
+    graft__jw_obj(w, "needed");
+    graft__jw_u64(w, "compared", pl->min_compared);
+    graft__jw_u64(w, "served", pl->min_served);
+    graft__jw_num(w, "stage_seconds", (double)pl->min_stage_ns / 1e9);
+    graft__jw_u64(w, "latency_samples", pl->latency_min);
+    graft__jw_num(w, "mismatch_max", pl->mismatch_max);
+    graft__jw_num(w, "error_diff_max", pl->error_diff_max);
+    graft__jw_num(w, "latency_tolerance", pl->latency_tolerance);
+    graft__jw_num(w, "confidence", pl->confidence);
+    graft__jw_end(w);
+    graft__jw_obj(w, "gates");
+    graft__json_gate(w, "mismatch", &ps.mismatch);
+    graft__json_gate(w, "errors", &ps.errors);
+    graft__json_gate(w, "latency", &ps.latency);
+    graft__jw_end(w);
+    graft__jw_str(w, "last_decision", graft_plan_decision_name(ps.last_decision));
+    graft__jw_str(w, "reason", ps.reason);
+    graft__jw_u64(w, "evaluations", ps.evaluations);
+    graft__jw_u64(w, "advances", ps.advances);
+    graft__jw_u64(w, "rollbacks", ps.rollbacks);
+    graft__jw_end(w);
 }
 
 /* "latency_hist" of a report line: per implementation, the non-empty buckets of the
@@ -434,7 +449,10 @@ static bool graft__seam_to_json(graft__jw *w, graft_seam *s, bool with_hist)
                   graft_on_failure_name(s->def.candidate_only_failure));
     graft__jw_num(w, "percent", graft__pct(st.percent_bp));
     graft__jw_u64(w, "percent_bp", st.percent_bp);
+    graft__jw_str(w, "purity", graft_purity_name(s->def.purity));
     graft__json_history(w, s);
+    graft__json_shadow(w, s, &st);
+    graft__json_plan(w, s);
     if (with_hist) {
         graft__json_hist(w, (const uint64_t(*)[GRAFT__HIST_BUCKETS])hist);
     }
@@ -762,6 +780,85 @@ static void graft__prom_stateful(graft__buf *b, const graft__prom_seam *v, size_
     free(on);
 }
 
+/* Rollout plans: stage, state, evidence against what the stage needs, decisions. */
+static void graft__prom_plans(graft__buf *b, const graft__prom_seam *v, size_t n)
+{
+    graft_plan_status *ps = calloc(n ? n : 1, sizeof *ps);
+    if (!ps) {
+        b->oom = true;
+        return;
+    }
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        any |= graft_seam_plan_status(v[i].s, &ps[i]) == GRAFT_OK;
+    }
+    if (!any) {
+        free(ps);
+        return;
+    }
+    graft__family(b, "graft_seam_plan_state", "gauge",
+                  "1 for the state the seam's rollout plan is in (none, running, paused, done, "
+                  "aborted).");
+    for (size_t i = 0; i < n; i++) {
+        for (int k = 0; k < GRAFT_PLAN_STATE_COUNT; k++) {
+            graft__bprintf(b, "graft_seam_plan_state{seam=\"%s\",state=\"%s\"} %d\n", v[i].s->name,
+                           graft_plan_state_name(k), (int)ps[i].state == k);
+        }
+    }
+    graft__family(b, "graft_seam_plan_stage", "gauge",
+                  "Index of the plan's current stage (0 = first), with its mode and percent.");
+    for (size_t i = 0; i < n; i++) {
+        if (ps[i].state == GRAFT_PLAN_NONE) {
+            continue;
+        }
+        const graft_plan_stage *g = &ps[i].plan.stages[ps[i].stage];
+        graft__bprintf(b, "graft_seam_plan_stage{seam=\"%s\",mode=\"%s\",percent=\"%.2f\"} %u\n",
+                       v[i].s->name, graft_mode_name(g->mode), graft__pct(g->percent_bp),
+                       ps[i].stage);
+    }
+    graft__family(b, "graft_seam_plan_evidence", "gauge",
+                  "Evidence the current stage collected (compared, served: candidate runs, "
+                  "seconds).");
+    for (size_t i = 0; i < n; i++) {
+        if (ps[i].state == GRAFT_PLAN_NONE) {
+            continue;
+        }
+        graft__bprintf(b,
+                       "graft_seam_plan_evidence{seam=\"%s\",kind=\"compared\"} %" PRIu64 "\n"
+                       "graft_seam_plan_evidence{seam=\"%s\",kind=\"served\"} %" PRIu64 "\n"
+                       "graft_seam_plan_evidence{seam=\"%s\",kind=\"seconds\"} %.3f\n",
+                       v[i].s->name, ps[i].compared, v[i].s->name, ps[i].served, v[i].s->name,
+                       (double)ps[i].stage_ns / 1e9);
+    }
+    graft__family(b, "graft_seam_plan_needed", "gauge",
+                  "Evidence a stage needs before it may advance (same kinds).");
+    for (size_t i = 0; i < n; i++) {
+        if (ps[i].state == GRAFT_PLAN_NONE) {
+            continue;
+        }
+        const graft_plan *pl = &ps[i].plan;
+        graft__bprintf(b,
+                       "graft_seam_plan_needed{seam=\"%s\",kind=\"compared\"} %" PRIu64 "\n"
+                       "graft_seam_plan_needed{seam=\"%s\",kind=\"served\"} %" PRIu64 "\n"
+                       "graft_seam_plan_needed{seam=\"%s\",kind=\"seconds\"} %.3f\n",
+                       v[i].s->name, pl->min_compared, v[i].s->name, pl->min_served, v[i].s->name,
+                       (double)pl->min_stage_ns / 1e9);
+    }
+    graft__family(b, "graft_seam_plan_decisions_total", "counter",
+                  "Plan decisions that changed the stage (advance, rollback).");
+    for (size_t i = 0; i < n; i++) {
+        if (ps[i].state == GRAFT_PLAN_NONE) {
+            continue;
+        }
+        graft__bprintf(
+            b,
+            "graft_seam_plan_decisions_total{seam=\"%s\",decision=\"advance\"} %" PRIu64 "\n"
+            "graft_seam_plan_decisions_total{seam=\"%s\",decision=\"rollback\"} %" PRIu64 "\n",
+            v[i].s->name, ps[i].advances, v[i].s->name, ps[i].rollbacks);
+    }
+    free(ps);
+}
+
 int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
 {
     if (!rt || !out) {
@@ -883,6 +980,18 @@ int graft_metrics_prometheus(graft_runtime *rt, char **out, size_t *len)
                         "Mismatch reports and deferred log lines dropped because the background "
                         "writer's ring was full.",
                         atomic_load_explicit(&v[i].s->reports_dropped, memory_order_relaxed));
+
+    GRAFT__SEAM_COUNTER("graft_seam_shadow_enqueued_total",
+                        "Shadow calls handed to the asynchronous executor.", st->shadow_enqueued);
+    GRAFT__SEAM_COUNTER("graft_seam_shadow_dropped_total",
+                        "Asynchronous shadow calls dropped: queue full, input copy too large, or "
+                        "waited past the deadline (never waited for).",
+                        st->shadow_dropped);
+    GRAFT__SEAM_COUNTER("graft_seam_shadow_overran_total",
+                        "Asynchronous shadow runs slower than the shadow deadline (slow calls for "
+                        "the breaker).",
+                        st->shadow_overran);
+    graft__prom_plans(&b, v, n);
 
 #define GRAFT__IMPL_COUNTER(metric, help, field)                                                   \
     do {                                                                                           \

@@ -49,6 +49,7 @@ static inline void graft__recent_destroy(graft__recent *r)
     pthread_mutex_destroy(&r->lock);
 }
 
+/* counters.c */
 uint64_t graft__slot_sum(const graft_seam *s, int ctr);
 /* graft_metrics_json, with each seam's lifetime latency histograms ("latency_hist")
  * when with_hist: the report lines (runtime.c). */

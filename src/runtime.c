@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "rollout.h"
 
 /* ------------------------------------------------------------------ reports */
 
@@ -175,6 +176,23 @@ int graft_runtime_report(graft_runtime *rt)
 
 /* ------------------------------------------------------------------ runtime */
 
+/* GRAFT_TIME_SAMPLE=N (1..1000000) when the host left time_sample_every 0: rollout
+ * plans judge canary latency from timed calls, and a demo wants them sooner. Anything
+ * else: the default. */
+static uint32_t graft__time_sample_env(void)
+{
+    const char *v = getenv("GRAFT_TIME_SAMPLE");
+    if (!v || !*v) {
+        return GRAFT__TIME_SAMPLE_DEFAULT;
+    }
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end != '\0' || n == 0 || n > 1000000ul) {
+        return GRAFT__TIME_SAMPLE_DEFAULT;
+    }
+    return (uint32_t)n;
+}
+
 void graft_runtime_options_init(graft_runtime_options *opts)
 {
     if (!opts) {
@@ -197,6 +215,11 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
     if (opts->log_level < GRAFT_LOG_ERROR || opts->log_level > GRAFT_LOG_TRACE) {
         return GRAFT_EINVAL;
     }
+    uint32_t q = opts->shadow_queue;
+    if ((q & (q - 1)) != 0 || q > GRAFT__EXEC_QUEUE_MAX ||
+        opts->shadow_threads > GRAFT__EXEC_THREADS_MAX) {
+        return GRAFT_EINVAL;
+    }
     graft_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
         return GRAFT_ENOMEM;
@@ -207,13 +230,17 @@ int graft_runtime_new(const graft_runtime_options *opts, graft_runtime **out)
     rt->arm_panic = opts->arm_panic;
     rt->disarm_panic = opts->disarm_panic;
     rt->time_sample_every =
-        opts->time_sample_every ? opts->time_sample_every : GRAFT__TIME_SAMPLE_DEFAULT;
+        opts->time_sample_every ? opts->time_sample_every : graft__time_sample_env();
     const char *strict = getenv("GRAFT_STRICT");
     rt->strict = opts->strict != 0 || (strict && strcmp(strict, "1") == 0);
     atomic_init(&rt->ready, false);
     atomic_init(&rt->log_level, opts->log_level);
     atomic_init(&rt->logger, NULL);
     atomic_init(&rt->head, NULL);
+    rt->shadow_threads = opts->shadow_threads;
+    rt->shadow_queue = opts->shadow_queue;
+    rt->shadow_keep_priority = opts->shadow_keep_priority != 0;
+    graft__exec_init(&rt->exec);
     if (pthread_mutex_init(&rt->lock, NULL) != 0) {
         free(rt);
         return GRAFT_ENOMEM;
@@ -255,11 +282,16 @@ void graft_runtime_free(graft_runtime *rt)
     if (graft__report_unlist(rt)) {
         graft__report_write(rt, true);
     }
+    /* Plans change modes and the executor's jobs compare into the seams (and queue
+     * reports): both stop before the writer and the seams go. */
+    graft__planner_stop(rt);
+    graft__exec_stop(&rt->exec);
     /* Queued reports name seams and the sink: write them out first. */
     graft__writer_stop(&rt->writer);
     graft_seam *s = atomic_load_explicit(&rt->head, memory_order_acquire);
     while (s) {
         graft_seam *next = atomic_load_explicit(&s->next, memory_order_relaxed);
+        graft__plan_free(atomic_load_explicit(&s->plan, memory_order_relaxed));
         graft__seam_free(s);
         s = next;
     }
@@ -316,6 +348,9 @@ int graft__seam_register(graft_runtime *rt, const graft_seam_def *def, struct gr
     const graft__seam_conf *e = graft__conf_find(&rt->conf, s->name);
     if (e) {
         graft__seam_apply_conf(s, e);
+        if (e->has_plan) {
+            (void)graft__plan_apply_conf(s, &e->plan);
+        }
     }
     if (rt->tail) {
         atomic_store_explicit(&rt->tail->next, s, memory_order_release);

@@ -58,6 +58,10 @@ int graft__seam_new(graft_runtime *rt, const graft_seam_def *def, graft_seam **o
     pthread_mutex_init(&s->samples.lock, NULL);
     pthread_mutex_init(&s->mode_lock, NULL);
     atomic_init(&s->route, (uint64_t)GRAFT_MODE_LEGACY);
+    atomic_init(&s->shadow_exec, GRAFT_SHADOW_SYNC);
+    atomic_init(&s->shadow_deadline_ns, GRAFT__SHADOW_DEADLINE_DEFAULT);
+    atomic_init(&s->pair_tolerance_ppm, 0);
+    atomic_init(&s->plan, NULL);
     graft__history_init(&s->hist);
     atomic_init(&s->next, NULL);
     graft_compare_config cc;
@@ -138,6 +142,13 @@ int graft__seam_set_mode(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
     assert(seam);
     if ((int)mode < 0 || (int)mode >= GRAFT_MODE_COUNT || percent_bp > GRAFT_PERCENT_SCALE) {
         return GRAFT_EINVAL;
+    }
+    if (mode == GRAFT_MODE_SHADOW && seam->def.purity == GRAFT_PURITY_IMPURE) {
+        graft__log(seam->rt, GRAFT_LOG_ERROR, "graft.seam",
+                   "shadow refused seam=%s: declared impure (running both implementations "
+                   "would repeat its side effects)",
+                   seam->name);
+        return GRAFT_EUNSUPPORTED;
     }
     /* mode_lock orders concurrent changes with their history entries: the last entry is
      * the mode the seam is in. Not taken by calls (they read the route word only). */
@@ -271,6 +282,82 @@ int graft_seam_get_compare(graft_seam *seam, graft_compare_config *cfg)
     return GRAFT_OK;
 }
 
+/* ------------------------------------------------------------------ shadow execution */
+
+void graft_shadow_config_init(graft_shadow_config *cfg)
+{
+    if (!cfg) {
+        return;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->exec = GRAFT_SHADOW_SYNC;
+    cfg->deadline_ns = GRAFT__SHADOW_DEADLINE_DEFAULT;
+}
+
+const char *graft__shadow_refusal(const graft_seam *s, graft_shadow_exec exec)
+{
+    if (exec == GRAFT_SHADOW_SYNC) {
+        return s->def.purity == GRAFT_PURITY_IMPURE ? "the seam is declared impure" : NULL;
+    }
+    if (s->def.purity != GRAFT_PURITY_PURE) {
+        return "asynchronous shadow needs a seam declared pure (graft_seam_def.purity)";
+    }
+    if (!s->def.copy_input) {
+        return "asynchronous shadow needs graft_seam_def.copy_input";
+    }
+    if (s->def.release) {
+        return "asynchronous shadow copies the served output by value: the seam's outputs "
+               "own memory (release is set)";
+    }
+    if (s->def.output_size > GRAFT_SHADOW_OUTPUT_MAX) {
+        return "output_size exceeds GRAFT_SHADOW_OUTPUT_MAX";
+    }
+    return NULL;
+}
+
+int graft_seam_set_shadow(graft_seam *seam, const graft_shadow_config *cfg)
+{
+    if (!seam || !cfg) {
+        return GRAFT_ENULL;
+    }
+    if ((int)cfg->exec < 0 || (int)cfg->exec >= GRAFT_SHADOW_EXEC_COUNT) {
+        return GRAFT_EINVAL;
+    }
+    const char *why = graft__shadow_refusal(seam, cfg->exec);
+    if (why) {
+        graft__log(seam->rt, GRAFT_LOG_ERROR, "graft.seam", "shadow=%s refused seam=%s: %s",
+                   graft_shadow_exec_name(cfg->exec), seam->name, why);
+        return GRAFT_EUNSUPPORTED;
+    }
+    graft_runtime *rt = seam->rt;
+    if (cfg->exec != GRAFT_SHADOW_SYNC &&
+        graft__exec_start(&rt->exec, rt->shadow_threads, rt->shadow_queue,
+                          !rt->shadow_keep_priority) != 0) {
+        return GRAFT_ENOMEM;
+    }
+    pthread_mutex_lock(&seam->cfg_lock);
+    atomic_store_explicit(&seam->shadow_deadline_ns,
+                          cfg->deadline_ns ? cfg->deadline_ns : GRAFT__SHADOW_DEADLINE_DEFAULT,
+                          memory_order_relaxed);
+    atomic_store_explicit(&seam->shadow_exec, (int)cfg->exec, memory_order_relaxed);
+    graft__route_flag(seam, GRAFT__ROUTE_ASYNC, cfg->exec != GRAFT_SHADOW_SYNC);
+    pthread_mutex_unlock(&seam->cfg_lock);
+    return GRAFT_OK;
+}
+
+int graft_seam_get_shadow(const graft_seam *seam, graft_shadow_config *cfg)
+{
+    if (!seam || !cfg) {
+        return GRAFT_ENULL;
+    }
+    graft_shadow_config c;
+    memset(&c, 0, sizeof c);
+    c.exec = (graft_shadow_exec)atomic_load_explicit(&seam->shadow_exec, memory_order_relaxed);
+    c.deadline_ns = atomic_load_explicit(&seam->shadow_deadline_ns, memory_order_relaxed);
+    *cfg = c;
+    return GRAFT_OK;
+}
+
 void graft__apply_fault(graft_seam *s, const graft_fault_config *cfg)
 {
     pthread_mutex_lock(&s->cfg_lock);
@@ -376,7 +463,13 @@ void graft__seam_apply_conf(graft_seam *s, const graft__seam_conf *e)
     if (e->has_fault) {
         graft__apply_fault(s, &e->fault);
     }
-    if (e->has_mode) {
+    if (e->has_shadow) {
+        /* Refusals were reported when the configuration was checked (config.c) or are
+         * logged here for a seam registered after it. */
+        (void)graft_seam_set_shadow(s, &e->shadow);
+    }
+    /* A plan sets the mode itself (config.c applies it after this). */
+    if (e->has_mode && !e->has_plan) {
         graft__seam_set_mode(s, e->mode, e->percent_bp, GRAFT_BY_CONFIG);
     }
 }

@@ -7,6 +7,7 @@
  * GRAFT_ON_FAILURE_MAP in graft.h);
  * the graft-ffi crate generates its status texts from the same list.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "internal.h"
@@ -124,4 +125,101 @@ const char *graft_on_failure_name(int policy)
         return NULL;
     }
     return graft__on_failure_names[policy];
+}
+
+#define GRAFT__PURITY_NAME(suffix, number, name, meaning) [number] = name,
+static const char *const graft__purity_names[GRAFT_PURITY_COUNT] = {
+    GRAFT_PURITY_MAP(GRAFT__PURITY_NAME)};
+#undef GRAFT__PURITY_NAME
+#define GRAFT__PURITY_ONE(suffix, number, name, meaning) +1
+_Static_assert(0 GRAFT_PURITY_MAP(GRAFT__PURITY_ONE) == GRAFT_PURITY_COUNT,
+               "GRAFT_PURITY_COUNT must be the number of GRAFT_PURITY_MAP entries");
+#undef GRAFT__PURITY_ONE
+
+const char *graft_purity_name(int purity)
+{
+    if (purity < 0 || purity >= GRAFT_PURITY_COUNT) {
+        return NULL;
+    }
+    return graft__purity_names[purity];
+}
+
+#define GRAFT__SHADOW_EXEC_NAME(suffix, number, name, meaning) [number] = name,
+static const char *const graft__shadow_exec_names[GRAFT_SHADOW_EXEC_COUNT] = {
+    GRAFT_SHADOW_EXEC_MAP(GRAFT__SHADOW_EXEC_NAME)};
+#undef GRAFT__SHADOW_EXEC_NAME
+#define GRAFT__SHADOW_EXEC_ONE(suffix, number, name, meaning) +1
+_Static_assert(0 GRAFT_SHADOW_EXEC_MAP(GRAFT__SHADOW_EXEC_ONE) == GRAFT_SHADOW_EXEC_COUNT,
+               "GRAFT_SHADOW_EXEC_COUNT must be the number of GRAFT_SHADOW_EXEC_MAP entries");
+#undef GRAFT__SHADOW_EXEC_ONE
+
+const char *graft_shadow_exec_name(int exec)
+{
+    if (exec < 0 || exec >= GRAFT_SHADOW_EXEC_COUNT) {
+        return NULL;
+    }
+    return graft__shadow_exec_names[exec];
+}
+
+int graft_shadow_exec_parse(const char *name, graft_shadow_exec *out)
+{
+    if (!name || !out) {
+        return GRAFT_ENULL;
+    }
+    for (int i = 0; i < GRAFT_SHADOW_EXEC_COUNT; i++) {
+        if (strcmp(name, graft__shadow_exec_names[i]) == 0) {
+            *out = (graft_shadow_exec)i;
+            return GRAFT_OK;
+        }
+    }
+    return GRAFT_EINVAL;
+}
+
+/* "10", "10.5", "0.05", "12.5%": basis points, at most two decimals, 0..100. Here, with
+ * the names, so every file may parse percentages without depending on config.c. */
+static bool graft__percent(const char *v, uint32_t *bp)
+{
+    const char *p = v;
+    uint64_t whole = 0, frac = 0;
+    int nd = 0, nf = 0;
+    while (isdigit((unsigned char)*p) && nd < 4) {
+        whole = whole * 10 + (uint64_t)(*p++ - '0');
+        nd++;
+    }
+    if (nd == 0) {
+        return false;
+    }
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p) && nf < 3) {
+            frac = frac * 10 + (uint64_t)(*p++ - '0');
+            nf++;
+        }
+        if (nf == 0 || nf > 2) {
+            return false;
+        }
+        if (nf == 1) {
+            frac *= 10;
+        }
+    }
+    if (*p == '%') {
+        p++;
+    }
+    if (*p) {
+        return false;
+    }
+    uint64_t r = whole * 100 + frac;
+    if (r > GRAFT_PERCENT_SCALE) {
+        return false;
+    }
+    *bp = (uint32_t)r;
+    return true;
+}
+
+int graft_percent_parse(const char *text, uint32_t *bp)
+{
+    if (!text || !bp) {
+        return GRAFT_ENULL;
+    }
+    return graft__percent(text, bp) ? GRAFT_OK : GRAFT_EINVAL;
 }

@@ -98,7 +98,8 @@ typedef struct graft_runtime_options {
      * injected clock instead of sleeping. Called with clock_ctx. */
     void (*sleep)(void *clock_ctx, uint64_t ns);
     /* Latency timing is sampled: 1 call in N per thread is timed (two clock reads).
-     * 0: the default, 256. 1 times every call. */
+     * 0: GRAFT_TIME_SAMPLE from the environment if it is 1..1000000, else the default,
+     * 256. 1 times every call. */
     uint32_t time_sample_every;
     /* Strict configuration: once graft_runtime_ready was called, configuration naming
      * no registered seam is refused (GRAFT_ECONFIG) instead of warned about, and
@@ -110,6 +111,14 @@ typedef struct graft_runtime_options {
      * "Reports of short-lived processes"). NULL: GRAFT_REPORT from the environment, if
      * set. Copied. */
     const char *report_path;
+    /* The asynchronous shadow executor (started by the first graft_seam_set_shadow with
+     * async or aa): worker threads (0: 1) at idle CPU priority, and jobs it queues (a
+     * power of two; 0: 256). A full queue drops the shadow call (counted). */
+    uint32_t shadow_threads;
+    uint32_t shadow_queue;
+    /* 1: the executor's workers keep the priority of the thread that started them
+     * (tests on a busy machine); 0 (default): SCHED_IDLE, else nice 19. */
+    int shadow_keep_priority;
 } graft_runtime_options;
 
 /* Initialise options to defaults before setting fields. */
@@ -179,6 +188,24 @@ typedef enum graft_on_failure {
 /* "status", "legacy", "output"; NULL if unknown. */
 const char *graft_on_failure_name(int policy);
 
+/* What a seam declares about its implementations, which decides how they may both run:
+ * XX(SUFFIX, number, "name", "meaning"). See docs/RUNTIME.md, "Asynchronous shadow". */
+#define GRAFT_PURITY_MAP(XX)                                                                       \
+    XX(UNDECLARED, 0, "undeclared", "not declared: synchronous shadow only (as before)")           \
+    XX(PURE, 1, "pure", "output depends on the input alone: shadow may run on the executor")       \
+    XX(STATEFUL, 2, "stateful", "each implementation keeps its own state: synchronous shadow")     \
+    XX(IMPURE, 3, "impure", "side effects outside the seam: shadow is refused (GRAFT_EUNSUPPORTED)")
+
+typedef enum graft_purity {
+#define GRAFT__PURITY_ENUM(suffix, number, name, meaning) GRAFT_PURITY_##suffix = number,
+    GRAFT_PURITY_MAP(GRAFT__PURITY_ENUM)
+#undef GRAFT__PURITY_ENUM
+} graft_purity;
+#define GRAFT_PURITY_COUNT 4 /* entries of GRAFT_PURITY_MAP (checked in libgraft) */
+
+/* "undeclared", "pure", "stateful", "impure"; NULL if unknown. */
+const char *graft_purity_name(int purity);
+
 typedef struct graft_seam_def {
     const char *name;        /* required, e.g. "kv.parse"; copied */
     void *ctx;               /* passed to every callback; owned by the host */
@@ -203,6 +230,15 @@ typedef struct graft_seam_def {
     /* Required with GRAFT_ON_FAILURE_OUTPUT: output_size bytes, copied at registration
      * (so a plain value: it must own nothing release would free). */
     const void *failure_output;
+    /* Optional (0: GRAFT_PURITY_UNDECLARED). Shadow of an IMPURE seam is refused;
+     * asynchronous shadow and A/A need PURE and copy_input. */
+    graft_purity purity;
+    /* Optional; needed for asynchronous shadow. Copies `input` into buf (cap bytes,
+     * 16-byte aligned) as a self-contained input object the implementations accept
+     * (pointers inside it point into buf), snprintf-style: returns the bytes needed;
+     * more than cap means nothing usable was written and the shadow call is dropped.
+     * Runs on the serving thread: keep it a copy. */
+    size_t (*copy_input)(void *ctx, const void *input, void *buf, size_t cap);
 } graft_seam_def;
 
 /* Registers a seam. Configuration already given for this name applies at once.
@@ -255,6 +291,45 @@ typedef struct graft_compare_config {
 void graft_compare_config_init(graft_compare_config *cfg);
 
 int graft_seam_set_compare(graft_seam *seam, const graft_compare_config *cfg);
+
+/* ------------------------------------------------------------------ shadow execution */
+
+/* Where shadow mode runs the second implementation: XX(SUFFIX, number, "name", "meaning"). */
+#define GRAFT_SHADOW_EXEC_MAP(XX)                                                                  \
+    XX(SYNC, 0, "sync", "on the serving thread, after legacy (the default)")                       \
+    XX(ASYNC, 1, "async", "legacy serves and returns; the candidate runs on the executor")         \
+    XX(AA, 2, "aa", "A/A: like async, but legacy runs again instead of the candidate (noise)")
+
+typedef enum graft_shadow_exec {
+#define GRAFT__SHADOW_EXEC_ENUM(suffix, number, name, meaning) GRAFT_SHADOW_##suffix = number,
+    GRAFT_SHADOW_EXEC_MAP(GRAFT__SHADOW_EXEC_ENUM)
+#undef GRAFT__SHADOW_EXEC_ENUM
+} graft_shadow_exec;
+#define GRAFT_SHADOW_EXEC_COUNT 3 /* entries of GRAFT_SHADOW_EXEC_MAP (checked in libgraft) */
+
+/* "sync", "async", "aa"; NULL if unknown. */
+const char *graft_shadow_exec_name(int exec);
+int graft_shadow_exec_parse(const char *name, graft_shadow_exec *out);
+
+typedef struct graft_shadow_config {
+    graft_shadow_exec exec;
+    /* A shadow run on the executor slower than this (from the serving thread's enqueue
+     * to the end of the run) is counted as overran and fed to the breaker as a slow
+     * call. 0: the default, 50 ms. */
+    uint64_t deadline_ns;
+} graft_shadow_config;
+
+void graft_shadow_config_init(graft_shadow_config *cfg); /* sync, 50 ms */
+/* GRAFT_EUNSUPPORTED (and a log line naming the reason) for async/aa on a seam that is
+ * not declared pure, has no copy_input, has a release callback (its served output is
+ * copied by value), or whose output_size exceeds GRAFT_SHADOW_OUTPUT_MAX. Starts the
+ * runtime's executor the first time. */
+int graft_seam_set_shadow(graft_seam *seam, const graft_shadow_config *cfg);
+int graft_seam_get_shadow(const graft_seam *seam, graft_shadow_config *cfg);
+
+/* Bounds of one executor job: the input copy and each output object. */
+#define GRAFT_SHADOW_INPUT_MAX 4096u
+#define GRAFT_SHADOW_OUTPUT_MAX 512u
 
 /* ------------------------------------------------------------------ breaker */
 
@@ -349,6 +424,147 @@ int graft_seam_history(const graft_seam *seam, graft_mode_change *out, size_t ca
 int graft_seam_set_mode_by(graft_seam *seam, graft_mode mode, uint32_t percent_bp,
                            graft_change_cause by);
 
+/* ------------------------------------------------------------------ rollout plans */
+
+/*
+ * A rollout plan drives one seam through stages on evidence, inside the process
+ * (docs/RUNTIME.md, "Rollout plans"). Each stage must collect its evidence (compared
+ * calls, served calls, time) and pass its gates before the plan advances; a gate that
+ * fails rolls back one stage (a mode change by GRAFT_BY_PLAN, its reason kept); an
+ * inconclusive gate holds, never promotes. The breaker keeps acting within a stage: an
+ * opening fails the stage. Time is the runtime's clock (graft_runtime_options.clock).
+ *
+ * Gates (confidence `confidence`, e.g. 0.95):
+ *   mismatch: exact (Clopper-Pearson) upper bound of mismatches/compared < mismatch_max;
+ *   errors:   upper bound of (candidate's failure rate - legacy's) < error_diff_max;
+ *   latency:  shadow: sign test on paired per-request latencies (candidate against
+ *             legacy x (1 + latency_tolerance)); canary/candidate: Mann-Whitney on the
+ *             stage's latency histograms, same tolerance. Off when latency_tolerance < 0.
+ */
+#define GRAFT_PLAN_STAGES_MAX 8
+
+typedef struct graft_plan_stage {
+    graft_mode mode; /* shadow, canary, candidate or candidate-only */
+    uint32_t percent_bp;
+} graft_plan_stage;
+
+typedef struct graft_plan {
+    graft_plan_stage stages[GRAFT_PLAN_STAGES_MAX];
+    uint32_t nstages;
+    uint64_t min_compared;    /* compared calls a stage needs where calls are compared */
+    uint64_t min_served;      /* calls the candidate ran in a stage (shadow: on the executor or
+                                 synchronously; canary: served) */
+    uint64_t min_stage_ns;    /* time in a stage before it may advance */
+    double mismatch_max;      /* rate, e.g. 0.001 */
+    double error_diff_max;    /* rate difference, e.g. 0.001 */
+    double latency_tolerance; /* relative, e.g. 0.25; < 0: no latency gate */
+    uint64_t latency_min;     /* pairs (shadow) or timed calls per side (canary) needed */
+    /* 0: the latency gate runs in shadow only (paired, both implementations warm); a
+     * candidate serving a small canary share runs with cold caches and measures slower. */
+    int latency_in_canary;
+    double confidence; /* 0.5 < confidence < 1 */
+    /* The runtime's evaluator thread evaluates every interval_ns (real time; the
+     * decisions use the runtime's clock). 0: only graft_seam_plan_evaluate. */
+    uint64_t interval_ns;
+} graft_plan;
+
+/* Defaults: shadow, canary 1, 5, 25, 50, candidate; 2000 compared and 2000 served per
+ * stage, 10 s, mismatch_max 0.001, error_diff_max 0.001, latency_tolerance 0.25 with
+ * 200 samples (in shadow and canary), confidence 0.95, evaluated every second. */
+void graft_plan_init(graft_plan *plan);
+/* Parses "shadow,canary:1,canary:5,candidate" into plan->stages (at most
+ * GRAFT_PLAN_STAGES_MAX). GRAFT_EINVAL with err naming the item. */
+int graft_plan_parse_stages(graft_plan *plan, const char *text, char *err, size_t errlen);
+
+/* State of a plan: XX(SUFFIX, number, "name", "meaning"). */
+#define GRAFT_PLAN_STATE_MAP(XX)                                                                   \
+    XX(NONE, 0, "none", "the seam has no plan")                                                    \
+    XX(RUNNING, 1, "running", "collecting evidence, advancing on passed gates")                    \
+    XX(PAUSED, 2, "paused", "evidence is kept, nothing changes until resume")                      \
+    XX(DONE, 3, "done", "the last stage passed its gates")                                         \
+    XX(ABORTED, 4, "aborted", "stopped by an operator or a failed first stage: legacy serves")
+
+typedef enum graft_plan_state {
+#define GRAFT__PLAN_STATE_ENUM(suffix, number, name, meaning) GRAFT_PLAN_##suffix = number,
+    GRAFT_PLAN_STATE_MAP(GRAFT__PLAN_STATE_ENUM)
+#undef GRAFT__PLAN_STATE_ENUM
+} graft_plan_state;
+#define GRAFT_PLAN_STATE_COUNT 5 /* entries of GRAFT_PLAN_STATE_MAP (checked in libgraft) */
+const char *graft_plan_state_name(int state);
+
+/* An evaluation's outcome: XX(SUFFIX, number, "name"). */
+#define GRAFT_PLAN_DECISION_MAP(XX)                                                                \
+    XX(NONE, 0, "none")                                                                            \
+    XX(HOLD, 1, "hold")                                                                            \
+    XX(ADVANCE, 2, "advance")                                                                      \
+    XX(ROLLBACK, 3, "rollback")                                                                    \
+    XX(DONE, 4, "done")                                                                            \
+    XX(ABORT, 5, "abort")
+
+typedef enum graft_plan_decision {
+#define GRAFT__PLAN_DECISION_ENUM(suffix, number, name) GRAFT_DECISION_##suffix = number,
+    GRAFT_PLAN_DECISION_MAP(GRAFT__PLAN_DECISION_ENUM)
+#undef GRAFT__PLAN_DECISION_ENUM
+} graft_plan_decision;
+#define GRAFT_PLAN_DECISION_COUNT 6
+const char *graft_plan_decision_name(int decision);
+
+/* A gate's verdict in the last evaluation: -1 not evaluated, 0 pass, 1 hold, 2 fail. */
+typedef struct graft_plan_gate {
+    int verdict;
+    double value; /* mismatch/errors: the upper bound; latency: the p-value */
+    double limit; /* mismatch/errors: the threshold; latency: 1 - confidence */
+} graft_plan_gate;
+
+typedef struct graft_plan_status {
+    graft_plan_state state;
+    uint32_t stage; /* index into plan.stages */
+    graft_plan plan;
+    /* evidence in this stage against what it needs */
+    uint64_t compared, mismatches;
+    uint64_t served; /* candidate runs in the stage */
+    uint64_t cand_failures, legacy_calls, legacy_failures;
+    uint64_t pairs_slower, pairs_faster, pairs_tied; /* shadow's paired latencies */
+    uint64_t stage_ns;                               /* time in the stage so far */
+    graft_plan_gate mismatch, errors, latency;
+    graft_plan_decision last_decision;
+    char reason[160]; /* why the last evaluation decided what it did */
+    uint64_t evaluations, advances, rollbacks;
+    /* samples the stage had when it was decided, per stage (advance or rollback) */
+    uint64_t decided_compared[GRAFT_PLAN_STAGES_MAX];
+    uint64_t decided_served[GRAFT_PLAN_STAGES_MAX];
+} graft_plan_status;
+
+/* Gives the seam a plan (replacing one) and moves it to the first stage (by
+ * GRAFT_BY_PLAN). GRAFT_EINVAL for an empty or malformed plan, GRAFT_EUNSUPPORTED when a
+ * stage is shadow and the seam is impure. */
+int graft_seam_set_plan(graft_seam *seam, const graft_plan *plan);
+/* Removes the plan; the mode stays as it is. */
+int graft_seam_clear_plan(graft_seam *seam);
+/* Evaluates the plan now (what the evaluator thread does each interval): decides hold,
+ * advance, rollback or done and applies it. *decision may be NULL. GRAFT_ESTATE without
+ * a running plan. */
+int graft_seam_plan_evaluate(graft_seam *seam, graft_plan_decision *decision);
+/* Operator controls: XX(SUFFIX, number, "name"). */
+#define GRAFT_PLAN_ACTION_MAP(XX)                                                                  \
+    XX(PAUSE, 0, "pause")                                                                          \
+    XX(RESUME, 1, "resume")                                                                        \
+    XX(ADVANCE, 2, "advance")                                                                      \
+    XX(ABORT, 3, "abort")
+typedef enum graft_plan_action {
+#define GRAFT__PLAN_ACTION_ENUM(suffix, number, name) GRAFT_PLAN_ACTION_##suffix = number,
+    GRAFT_PLAN_ACTION_MAP(GRAFT__PLAN_ACTION_ENUM)
+#undef GRAFT__PLAN_ACTION_ENUM
+} graft_plan_action;
+#define GRAFT_PLAN_ACTION_COUNT 4
+int graft_plan_action_parse(const char *name, graft_plan_action *out);
+/* pause, resume, advance (to the next stage without its gates: the operator's call,
+ * recorded as such) or abort (legacy serves, the plan stops). GRAFT_ESTATE without a
+ * plan, or when the action does not apply (resume of a running plan). */
+int graft_seam_plan_control(graft_seam *seam, graft_plan_action action);
+/* GRAFT_ESTATE when the seam has no plan (out->state is then GRAFT_PLAN_NONE). */
+int graft_seam_plan_status(graft_seam *seam, graft_plan_status *out);
+
 /* ------------------------------------------------------------------ faults */
 
 typedef struct graft_fault_config {
@@ -402,6 +618,13 @@ typedef struct graft_seam_stats {
      * failure_output (GRAFT_ON_FAILURE_OUTPUT); with GRAFT_ON_FAILURE_LEGACY they are
      * counted in fallbacks. */
     uint64_t failure_outputs;
+    /* Asynchronous shadow: calls handed to the executor, dropped (queue full or input
+     * larger than GRAFT_SHADOW_INPUT_MAX: never waited for), run past the deadline,
+     * and completed (compared or failed) on the executor. */
+    uint64_t shadow_enqueued;
+    uint64_t shadow_dropped;
+    uint64_t shadow_overran;
+    uint64_t shadow_done;
 } graft_seam_stats;
 
 /* A snapshot also performs the breaker's due time-based transitions (cool-down over,

@@ -503,6 +503,11 @@ struct runtime_options {
     bool strict = false;
     /* Appends the JSON snapshot as a line here at free and exit; empty: GRAFT_REPORT. */
     std::string report_path;
+    /* The asynchronous shadow executor: worker threads (0: 1), queued jobs (a power of
+     * two; 0: 256), and whether the workers keep their priority (else SCHED_IDLE). */
+    std::uint32_t shadow_threads = 0;
+    std::uint32_t shadow_queue = 0;
+    bool shadow_keep_priority = false;
 };
 
 /* Owns a graft_runtime, its seams and the callables given to them. Move-only. */
@@ -530,6 +535,9 @@ class runtime
         o.time_sample_every = st_->opts.time_sample_every;
         o.strict = st_->opts.strict ? 1 : 0;
         o.report_path = st_->opts.report_path.empty() ? nullptr : st_->opts.report_path.c_str();
+        o.shadow_threads = st_->opts.shadow_threads;
+        o.shadow_queue = st_->opts.shadow_queue;
+        o.shadow_keep_priority = st_->opts.shadow_keep_priority ? 1 : 0;
         detail::check(graft_runtime_new(&o, &st_->rt));
     }
     runtime(runtime &&) noexcept = default;

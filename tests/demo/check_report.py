@@ -19,7 +19,8 @@ def main(path):
 
     need(r["ok"], "demo failed: %s" % r.get("failure"))
     names = [p["name"] for p in r["phases"]]
-    need(names == ["legacy", "shadow", "canary-10", "canary-50", "candidate", "fault", "recovery"],
+    need(names == ["legacy", "shadow", "canary-10", "canary-50", "candidate", "fault", "recovery",
+                   "auto-rollout"],
          "phases run: %s" % names)
     need(all(p["ok"] for p in r["phases"]), "a gate failed")
     need(r["client"]["requests"] > 0, "the client sent no requests")
@@ -32,6 +33,12 @@ def main(path):
     need(f["rust_served_after_open"] == 0, "Rust served %s calls under the fault" % f["rust_served_after_open"])
     shadow = next(p for p in r["phases"] if p["name"] == "shadow")
     need(shadow["delta"]["compared"] > 0 and shadow["delta"]["mismatches"] == 0, "shadow phase comparisons")
+    auto = next((p for p in r["phases"] if p["name"] == "auto-rollout"), None)
+    need(auto is not None and auto["plan"]["rollback"] is not None,
+         "the plan did not roll back after the mid-ramp fault")
+    need(auto is not None and (auto["plan"]["final"] or {}).get("state") == "done",
+         "the plan did not finish")
+    need(auto is not None and auto["client_errors"] == 0, "client errors during the automatic rollout")
     fin = r["final"] or {}
     need(fin.get("mismatches") == 0, "mismatches at the end: %s" % fin.get("mismatches"))
     need(fin.get("breaker_opens", 0) >= 1, "final breaker_opens")

@@ -6,6 +6,7 @@
  *   graftctl [--url URL] [--token TOKEN | --token-file PATH] status [-w SECONDS] [--json]
  *   graftctl set SEAM MODE [PERCENT]
  *   graftctl reset SEAM
+ *   graftctl plan SEAM [pause | resume | advance | abort]   (also: pause SEAM, ...)
  *   graftctl fault SEAM off | [error=P] [panic=P] [delay=P] [delay_ms=MS]
  *   graftctl watch [-i SECONDS] [-n COUNT]
  *   graftctl report [--json]
@@ -84,6 +85,10 @@ static void usage(FILE *f)
           "                                  SECONDS (default 1; 0: lifetime only) and lifetime\n"
           "  set SEAM MODE [PERCENT]         MODE:" GRAFTCTL_MODE_NAMES "\n"
           "  reset SEAM                      close SEAM's circuit breaker\n"
+          "  plan SEAM                       SEAM's rollout plan: stage, evidence against what\n"
+          "                                  the stage needs, gates, last decision and reason\n"
+          "  plan SEAM pause|resume|advance|abort\n"
+          "  pause|resume|advance|abort SEAM the same as plan SEAM ACTION\n"
           "  fault SEAM off|KEY=VALUE...     inject faults into the candidate: error=P panic=P\n"
           "                                  delay=P delay_ms=MS (P in percent)\n"
           "  watch [-i SECONDS] [-n COUNT]   refreshing status table (Ctrl-C stops)\n"
@@ -934,6 +939,92 @@ static int cmd_reset(const ctl *c, int argc, char **argv)
     return print_seam_change(call_json(c, "POST", path, NULL), "breaker reset");
 }
 
+static double num_of(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+}
+
+static const char *str_of(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+/* Prints the "plan" object of a seam's JSON (docs/RUNTIME.md). */
+static int print_plan(cJSON *seam)
+{
+    if (seam == NULL) {
+        return 1;
+    }
+    const cJSON *pl = cJSON_GetObjectItemCaseSensitive(seam, "plan");
+    const char *name = str_of(seam, "name");
+    if (!cJSON_IsObject(pl)) {
+        printf("%s: no rollout plan\n", name);
+        cJSON_Delete(seam);
+        return 0;
+    }
+    int stage = (int)num_of(pl, "stage");
+    const cJSON *stages = cJSON_GetObjectItemCaseSensitive(pl, "stages");
+    printf("%s: plan %s, stage %d of %d:", name, str_of(pl, "state"), stage,
+           cJSON_GetArraySize(stages));
+    int i = 0;
+    const cJSON *st;
+    cJSON_ArrayForEach(st, stages)
+    {
+        const char *m = str_of(st, "mode");
+        if (strcmp(m, "canary") == 0) {
+            printf(" %s%s:%g%s", i == stage ? "[" : "", m, num_of(st, "percent"),
+                   i == stage ? "]" : "");
+        } else {
+            printf(" %s%s%s", i == stage ? "[" : "", m, i == stage ? "]" : "");
+        }
+        i++;
+    }
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(pl, "evidence");
+    const cJSON *need = cJSON_GetObjectItemCaseSensitive(pl, "needed");
+    printf("\n  evidence: compared %.0f/%.0f  candidate calls %.0f/%.0f  time %.1f/%.1f s\n",
+           num_of(ev, "compared"), num_of(need, "compared"), num_of(ev, "served"),
+           num_of(need, "served"), num_of(ev, "stage_seconds"), num_of(need, "stage_seconds"));
+    printf("  mismatches %.0f, candidate failures %.0f, paired latencies %.0f slower / %.0f "
+           "faster / %.0f tied\n",
+           num_of(ev, "mismatches"), num_of(ev, "candidate_failures"), num_of(ev, "pairs_slower"),
+           num_of(ev, "pairs_faster"), num_of(ev, "pairs_tied"));
+    const cJSON *gates = cJSON_GetObjectItemCaseSensitive(pl, "gates");
+    static const char *const gn[] = {"mismatch", "errors", "latency"};
+    printf("  gates:");
+    for (size_t k = 0; k < 3; k++) {
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(gates, gn[k]);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, "verdict");
+        printf(" %s=%s(%.4g vs %.4g)", gn[k], cJSON_IsString(v) ? v->valuestring : "n/a",
+               num_of(g, "value"), num_of(g, "limit"));
+    }
+    printf("\n  last decision: %s: %s (%.0f evaluations, %.0f advances, %.0f rollbacks)\n",
+           str_of(pl, "last_decision"), str_of(pl, "reason"), num_of(pl, "evaluations"),
+           num_of(pl, "advances"), num_of(pl, "rollbacks"));
+    cJSON_Delete(seam);
+    return 0;
+}
+
+static int cmd_plan(const ctl *c, int argc, char **argv)
+{
+    if (argc < 1 || argc > 2) {
+        die_usage("usage: plan SEAM [pause|resume|advance|abort]");
+    }
+    char path[256];
+    const char *seam = checked_seam(argv[0]);
+    if (argc == 1) {
+        snprintf(path, sizeof path, "/api/seams/%s", seam);
+        return print_plan(call_json(c, "GET", path, NULL));
+    }
+    graft_plan_action a;
+    if (graft_plan_action_parse(argv[1], &a) != GRAFT_OK) {
+        die_usage("unknown plan action '%s' (pause, resume, advance, abort)", argv[1]);
+    }
+    snprintf(path, sizeof path, "/api/seams/%s/plan/%s", seam, argv[1]);
+    return print_plan(call_json(c, "POST", path, NULL));
+}
+
 static int cmd_fault(const ctl *c, int argc, char **argv)
 {
     if (argc < 2)
@@ -1290,7 +1381,16 @@ int main(int argc, char **argv)
         rc = cmd_reset(&c, sub_argc, sub_argv);
     else if (strcmp(cmd, "fault") == 0)
         rc = cmd_fault(&c, sub_argc, sub_argv);
-    else if (strcmp(cmd, "watch") == 0)
+    else if (strcmp(cmd, "plan") == 0) {
+        rc = cmd_plan(&c, sub_argc, sub_argv);
+    } else if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 ||
+               strcmp(cmd, "advance") == 0 || strcmp(cmd, "abort") == 0) {
+        if (sub_argc != 1) {
+            die_usage("usage: %s SEAM", cmd);
+        }
+        char *pargv[2] = {sub_argv[0], (char *)cmd};
+        rc = cmd_plan(&c, 2, pargv);
+    } else if (strcmp(cmd, "watch") == 0)
         rc = cmd_watch(&c, sub_argc, sub_argv);
     else if (strcmp(cmd, "report") == 0)
         rc = cmd_report(&c, sub_argc, sub_argv);
