@@ -367,14 +367,6 @@ int graft__seam_register(graft_runtime *rt, const graft_seam_def *def, struct gr
     return GRAFT_OK;
 }
 
-graft_seam *graft_seam_find(graft_runtime *rt, const char *name)
-{
-    if (!rt || !name) {
-        return NULL;
-    }
-    return graft__seam_lookup(rt, name);
-}
-
 void graft_runtime_foreach_seam(graft_runtime *rt, void (*fn)(void *ctx, graft_seam *seam),
                                 void *ctx)
 {

@@ -90,6 +90,15 @@ void graft__seam_free(graft_seam *s)
     free(s);
 }
 
+/* Lock-free (graft__seam_lookup): the list is append-only, published with release stores. */
+graft_seam *graft_seam_find(graft_runtime *rt, const char *name)
+{
+    if (!rt || !name) {
+        return NULL;
+    }
+    return graft__seam_lookup(rt, name);
+}
+
 const char *graft_seam_name(const graft_seam *seam)
 {
     return seam ? seam->name : NULL;
