@@ -60,8 +60,8 @@ typedef struct graft__cx {
     uint64_t now; /* last clock reading (valid when have_now) */
     bool have_now;
     const void *input;
-    uint64_t key; /* for probes; 0 on the short paths' helpers */
-    int served;   /* graft_impl that served, -1 until one did (seam__return probe) */
+    uint64_t key;     /* for probes; 0 on the short paths' helpers */
+    int served;       /* graft_impl that served, -1 until one did (seam__return probe) */
     uint64_t last_ns; /* duration of the last timed graft__run */
 } graft__cx;
 
