@@ -10,6 +10,8 @@ each round) on the same process, and background load on the machine hits all ali
   sync     mode = shadow, shadow = sync   (the candidate runs on the serving thread)
   async    mode = shadow, shadow = async  (the executor runs it at idle priority)
 
+With two or more CPUs kvd runs on one and kvload on another (taskset; --no-pin turns it
+off), so the tail measures kvd and its executor, not the load generator's scheduling.
 Each round drives kvload (50 connections, 90% gets over 10,000 keys, 100-byte values,
 every reply verified) for --seconds per configuration. Reported values are medians over
 rounds; the ratio is the median over rounds of that round's value against the same
@@ -28,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -65,8 +68,8 @@ def wait_listen(p, port):
     raise RuntimeError("kvd did not listen")
 
 
-def load(kvload, port, secs, conns):
-    out = subprocess.run([kvload, "-p", str(port), "-d", str(secs), "-c", str(conns), "-t", "2",
+def load(kvload, port, secs, conns, pin=()):
+    out = subprocess.run([*pin, kvload, "-p", str(port), "-d", str(secs), "-c", str(conns), "-t", "2",
                           "-k", "10000", "-v", "100", "-g", "0.9", "-q"],
                          capture_output=True, text=True, timeout=secs + 60)
     m = dict(re.findall(r"(\w+)=([\d.]+)", out.stdout))
@@ -90,7 +93,17 @@ def main():
     ap.add_argument("--seconds", type=float,
                     default=float(os.environ.get("SHADOW_BENCH_SECONDS", "2")))
     ap.add_argument("--conns", type=int, default=50)
+    ap.add_argument("--no-pin", action="store_true",
+                    help="let kvd and kvload share every CPU (default: kvd on one, kvload on "
+                         "another, so the load generator's own scheduling does not land in "
+                         "kvd's tail)")
     a = ap.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    pin_kvd = pin_load = ()
+    if not a.no_pin and len(cpus) >= 2 and shutil.which("taskset"):
+        pin_kvd, pin_load = ("taskset", "-c", str(cpus[0])), ("taskset", "-c", str(cpus[1]))
+        print(f"pinned: kvd (its workers and the async executor) on CPU {cpus[0]}, "
+              f"kvload on CPU {cpus[1]}", flush=True)
 
     tmp = tempfile.mkdtemp(prefix="graft-bench-shadow-")
     cfg = os.path.join(tmp, "graft.ini")
@@ -101,14 +114,14 @@ def main():
     env = dict(os.environ, GRAFT_CONFIG=cfg, GRAFT_ADMIN=f"127.0.0.1:{admin}",
                GRAFT_ADMIN_TOKEN=token)
     env.pop("GRAFT_SEAMS", None)
-    kv = subprocess.Popen([a.kvd, "-p", str(port), "-l", "127.0.0.1", "-t", "2", "-m", "256"],
+    kv = subprocess.Popen([*pin_kvd, a.kvd, "-p", str(port), "-l", "127.0.0.1", "-t", "2", "-m", "256"],
                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     res = {k: [] for k in CONFIGS}
     errors = 0
     enq = drop = 0
     try:
         wait_listen(kv, port)
-        load(a.kvload, port, 1, a.conns)  # warm: fills the key space
+        load(a.kvload, port, 1, a.conns, pin_load)  # warm: fills the key space
         names = list(CONFIGS)
         for r in range(a.rounds):
             order = names[r % 3:] + names[:r % 3]
@@ -123,7 +136,7 @@ def main():
                         name != "legacy" and before["shadow"]["exec"] != name):
                     raise RuntimeError(f"kvd did not switch to {name}: {before['mode']} "
                                        f"{before['shadow']['exec']}")
-                m = load(a.kvload, port, a.seconds, a.conns)
+                m = load(a.kvload, port, a.seconds, a.conns, pin_load)
                 after = seam(admin, token)
                 if name == "async":
                     enq += after["shadow"]["enqueued"] - before["shadow"]["enqueued"]
